@@ -1,0 +1,3 @@
+from plex_cdf.cli import main
+
+main()
