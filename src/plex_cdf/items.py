@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 DataSetKey = Literal["master", "scheduling", "production", "inventory", "quality", "maintenance"]
-DATA_SETS: tuple[DataSetKey, ...] = ("master", "scheduling", "production", "inventory", "quality", "maintenance")
+DATA_SETS: tuple[DataSetKey, ...] = (
+    "master",
+    "scheduling",
+    "production",
+    "inventory",
+    "quality",
+    "maintenance",
+)
 
 SOURCE = "plex"
 
@@ -62,6 +69,9 @@ class Datapoints:
 
     external_id: str
     points: tuple[tuple[int, float | str], ...]
+    # A sampled current value (e.g. a workcenter's status now): written only when the value differs from
+    # the last one written for this series, whatever its timestamp.
+    latest_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

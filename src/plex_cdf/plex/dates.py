@@ -1,0 +1,46 @@
+"""Plex date formats: what Plex accepts (UTC, a literal `Z`, 0 to 7 fraction digits) and a lenient parser
+for what it sends back."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_LENIENT = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def format_plex_datetime(value: datetime) -> str:
+    """`YYYY-MM-DDThh:mm:ss.fffffffZ`-style: UTC, seconds always, fraction only when non-zero (at most 6
+    digits, which is within Plex's 7). Naive datetimes are taken as UTC."""
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_plex_datetime(text: str) -> datetime:
+    """Lenient: optional seconds, any fraction length (cut to microseconds), `Z`, an offset or none (UTC),
+    a date alone (midnight UTC). Raises ValueError naming the text otherwise."""
+    match = _LENIENT.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a Plex date-time: {text!r}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    parsed = datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tzinfo=UTC
+    )
+    if zone and zone not in ("Z", "z"):
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        offset_minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+        parsed -= timedelta(minutes=offset_minutes)
+    return parsed
+
+
+def to_epoch_ms(value: datetime) -> int:
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return int(utc.timestamp() * 1000)
