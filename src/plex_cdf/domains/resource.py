@@ -71,13 +71,15 @@ class Window:
 class PerParent:
     """One call per parent record, e.g. BOMs per part: only for parents new or changed since the last run,
     plus a full refresh every `full_refresh`. The parent's value goes into `param`, or into `{parent}` in
-    the path when param is None."""
+    the path when param is None. The transform is called per child record with `Context.parent` set;
+    `object=True` means the path answers one object (e.g. a workcenter's control status), not a list."""
 
     parent: str
     parent_key: str
     param: str | None = None
     only_changed: bool = True
     full_refresh: timedelta | None = timedelta(days=7)
+    object: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,18 @@ class DataSourceWindow:
     lookback: timedelta = timedelta(hours=2)
     first_reach: timedelta | None = None
     align: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Children:
+    """Enrich each record with a sub-list fetched per record, e.g. a job's operations. Fetched only for
+    records new or changed since the last run (by a hash of the record as Plex sent it); the list is put
+    into the record under `attach_as` before the transform sees it. The record's `parent_key` value goes
+    into `{parent}` in the path."""
+
+    path: str
+    parent_key: str
+    attach_as: str
 
 
 Mode = Snapshot | Window | PerParent | DataSourceWindow
@@ -113,6 +127,10 @@ class Resource:
     # Applied once to all records of a run (or of a window): aggregates such as WIP or OEE.
     finish: Finish | None = None
     lookup: tuple[str, ...] = ()
+    children: Children | None = None
     # A failure that means "this tenant does not offer it" warns once and the rest carries on.
     optional: bool = False
+    # Runs only when the named resource is not offered (e.g. OEE from Connect when the data source is not
+    # granted).
+    fallback_for: str | None = None
     description: str = ""
