@@ -1,0 +1,404 @@
+"""One tenant's resource runs: windows -> fetch -> transform -> write -> commit.
+
+Nothing moves backwards: a window's watermark (or a parent's or record's digest) is committed only after
+the sink has acknowledged every item made from it. A crash anywhere means the next run fetches it again and
+writes the same deterministic external ids again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import orjson
+
+from plex_cdf.domains.resource import (
+    Children,
+    Context,
+    DataSourceWindow,
+    PerParent,
+    Record,
+    Resource,
+    Snapshot,
+    TimeRange,
+    Window,
+)
+from plex_cdf.ids import hashed_key, joined_key
+from plex_cdf.items import Datapoints, Item, RawRow
+from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
+from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
+from plex_cdf.windows import split, window_start
+
+log = logging.getLogger("plex_cdf.runner")
+
+Status = Literal["ok", "not_offered", "failed"]
+ErrorKind = Literal["not_offered", "fatal", "failed"]
+# How many parents (or records needing children) are fetched, written and committed together.
+PARENT_BATCH = 100
+QUARANTINE_LOG_LIMIT = 5
+
+
+@dataclass
+class ResourceReport:
+    """What one resource run did; the summary table and the metrics read it."""
+
+    resource: str
+    domain: str
+    fetched: int = 0
+    quarantined: int = 0
+    windows: int = 0
+    seconds: float = 0.0
+    status: Status = "ok"
+    message: str = ""
+    write: WriteReport = field(default_factory=WriteReport)
+
+
+def record_digest(record: Record) -> str:
+    """A stable digest of a record exactly as Plex sent it (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()[:32]
+
+
+def dedupe(items: Iterable[Item]) -> list[Item]:
+    """One item per (kind, external id), the last one winning; points of the same series are merged.
+
+    Plex lists may repeat a row, and CDF rejects a request that names one external id twice.
+    """
+    merged: dict[tuple[str, str], Item] = {}
+    for item in items:
+        slot = (type(item).__name__, item.key if isinstance(item, RawRow) else item.external_id)
+        previous = merged.get(slot)
+        if isinstance(item, Datapoints) and isinstance(previous, Datapoints):
+            points = dict(previous.points)
+            points.update(item.points)
+            item = replace(item, points=tuple(sorted(points.items())))
+        merged[slot] = item
+    return list(merged.values())
+
+
+# Access a tenant may simply not have: that resource (or domain) is skipped with one warning.
+MISSING_ACCESS = frozenset(
+    {"product", "forbidden", "datasource_grant", "datasource_access", "ds_credentials"}
+)
+
+
+def classify_error(exc: BaseException, resource: Resource) -> ErrorKind:
+    """What a failed resource run means for the others.
+
+    A bad key or an ungranted tenant stops everything (nothing can work); missing access to one product or
+    data source, or a tenant refusing an optional call, skips that resource with one warning; anything else
+    fails the resource, and the scheduler backs it off while the others carry on.
+    """
+    if isinstance(exc, PlexConfigError):
+        return "not_offered" if exc.problem in MISSING_ACCESS else "fatal"
+    if isinstance(exc, PlexNotOffered):
+        return "not_offered"
+    if isinstance(exc, PlexRequestError) and resource.optional:
+        return "not_offered"
+    return "failed"
+
+
+class Runner:
+    """Runs resource rows for one tenant (PCN) against a Plex source, a CDF sink and a state store."""
+
+    def __init__(
+        self,
+        *,
+        pcn: str,
+        source: PlexSource,
+        sink: Sink,
+        state: StateStore,
+        resources: Sequence[Resource],
+        clock: Callable[[], datetime],
+        first_reach: timedelta = timedelta(days=7),
+        raw_copy: bool = False,
+        classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
+    ) -> None:
+        self.pcn = pcn
+        self.source = source
+        self.sink = sink
+        self.state = state
+        self.resources = {r.name: r for r in resources}
+        self.clock = clock
+        self.first_reach = first_reach
+        self.raw_copy = raw_copy
+        self.classify = classify
+        self.not_offered: set[str] = set()
+        self._warned: set[str] = set()
+        self._cache: dict[tuple[str, TimeRange | None], list[dict[str, Any]]] = {}
+
+    # ---------------------------------------------------------------- the public surface
+
+    def new_pass(self) -> None:
+        """Forget what the previous pass fetched, so every pass sees Plex as it is now."""
+        self._cache.clear()
+        self.not_offered.clear()
+
+    async def run(self, names: Iterable[str], backfill: TimeRange | None = None) -> list[ResourceReport]:
+        """Run the named resources in order; a fallback runs only when its target was not offered."""
+        reports = []
+        for name in names:
+            resource = self.resources[name]
+            if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
+                continue
+            if backfill is not None and not isinstance(resource.mode, Window | DataSourceWindow):
+                continue
+            reports.append(await self.run_resource(resource, backfill))
+        return reports
+
+    async def run_resource(self, resource: Resource, backfill: TimeRange | None = None) -> ResourceReport:
+        report = ResourceReport(resource.name, resource.domain)
+        started = time.perf_counter()
+        try:
+            await self._dispatch(resource, report, backfill)
+        except Exception as exc:
+            kind = self.classify(exc, resource)
+            if kind == "fatal":
+                raise
+            report.status = "not_offered" if kind == "not_offered" else "failed"
+            report.message = str(exc)
+            if kind == "not_offered":
+                self.not_offered.add(resource.name)
+                self._warn_once(resource.name, f"{resource.name}: not offered by this tenant, skipped: {exc}")
+            else:
+                log.error("%s: failed: %s", resource.name, exc)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
+        """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones)."""
+        resource = self.resources[name]
+        if not isinstance(resource.mode, Window | DataSourceWindow):
+            window = None
+        slot = (name, window)
+        if slot not in self._cache:
+            self._cache[slot] = await self._fetch(resource, window)
+        return self._cache[slot]
+
+    # ---------------------------------------------------------------- modes
+
+    async def _dispatch(self, resource: Resource, report: ResourceReport, backfill: TimeRange | None) -> None:
+        mode = resource.mode
+        if isinstance(mode, Snapshot):
+            await self._run_snapshot(resource, mode, report)
+        elif isinstance(mode, PerParent):
+            await self._run_per_parent(resource, mode, report)
+        else:
+            await self._run_windows(resource, mode, report, backfill)
+
+    async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
+        records = await self.records_of(resource.name)
+        report.fetched = len(records)
+        ctx = await self._context(resource, None)
+        if resource.children is not None:
+            await self._run_with_children(resource, resource.children, records, ctx, report)
+            return
+        items = self._items(resource, records, ctx, report)
+        report.write.add(await self.sink.write(resource.name, items))
+        if mode.mark_inactive:
+            seen = {_item_id(item) for item in items}
+            vanished = sorted(set(self.state.get_hashes(self.pcn, resource.name)) - seen)
+            if vanished:
+                report.write.add(await self.sink.mark_inactive(resource.name, vanished))
+
+    async def _run_windows(
+        self,
+        resource: Resource,
+        mode: Window | DataSourceWindow,
+        report: ResourceReport,
+        backfill: TimeRange | None,
+    ) -> None:
+        now = self.clock()
+        if backfill is None:
+            key = resource.name
+            mark = self.state.get_watermark(self.pcn, key)
+            begin = window_start(mark, now, mode.lookback, mode.first_reach or self.first_reach)
+            end = now
+        else:
+            key = backfill_key(resource.name, backfill)
+            begin = self.state.get_watermark(self.pcn, key) or backfill.begin
+            end = backfill.end
+        for window in split(begin, end, mode.max_span, mode.align):
+            records = await self.records_of(resource.name, window)
+            report.fetched += len(records)
+            report.windows += 1
+            ctx = await self._context(resource, window)
+            if resource.children is not None:
+                await self._run_with_children(resource, resource.children, records, ctx, report)
+            else:
+                report.write.add(
+                    await self.sink.write(resource.name, self._items(resource, records, ctx, report))
+                )
+            self.state.commit_watermark(self.pcn, key, window.end)
+            self._cache.pop((resource.name, window), None)
+
+    async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
+        parents = await self.records_of(mode.parent)
+        digests_key = f"{resource.name}#parents"
+        refresh_key = f"{resource.name}#full_refresh_at"
+        now = self.clock()
+        last_full = self.state.get_value(self.pcn, refresh_key)
+        full = not mode.only_changed or _due(last_full, mode.full_refresh, now)
+        known = {} if full else self.state.get_hashes(self.pcn, digests_key)
+        todo = [(p, record_digest(p)) for p in parents]
+        todo = [(p, d) for p, d in todo if known.get(str(p.get(mode.parent_key))) != d]
+        for batch in _chunks(todo, PARENT_BATCH):
+            answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p, _ in batch))
+            items: list[Item] = []
+            for (parent, _), children in zip(batch, answers, strict=True):
+                report.fetched += len(children)
+                ctx = await self._context(resource, None, parent=parent)
+                items.extend(self._items(resource, children, ctx, report))
+            report.write.add(await self.sink.write(resource.name, items))
+            if mode.only_changed:
+                self.state.commit_hashes(
+                    self.pcn, digests_key, {str(p.get(mode.parent_key)): d for p, d in batch}
+                )
+        if full and mode.only_changed:
+            self.state.set_value(self.pcn, refresh_key, now.isoformat())
+
+    async def _run_with_children(
+        self,
+        resource: Resource,
+        children: Children,
+        records: Sequence[Record],
+        ctx: Context,
+        report: ResourceReport,
+    ) -> None:
+        """Only records new or changed since the last run get their sub-list fetched and are written."""
+        digests_key = f"{resource.name}#records"
+        known = self.state.get_hashes(self.pcn, digests_key)
+        todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records]
+        todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
+        for batch in _chunks(todo, PARENT_BATCH):
+            subs = await asyncio.gather(
+                *(
+                    self._fetch_path(children.path.format(parent=r.get(children.parent_key)), None)
+                    for r, _, _ in batch
+                )
+            )
+            enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
+            report.write.add(
+                await self.sink.write(resource.name, self._items(resource, enriched, ctx, report))
+            )
+            self.state.commit_hashes(self.pcn, digests_key, {k: d for _, k, d in batch})
+
+    # ---------------------------------------------------------------- fetch, transform
+
+    async def _fetch(self, resource: Resource, window: TimeRange | None) -> list[dict[str, Any]]:
+        mode = resource.mode
+        if resource.api == "datasource":
+            source_id = _source_id(resource)
+            if isinstance(mode, DataSourceWindow) and window is not None:
+                return await self.source.execute_datasource_window(
+                    source_id, resource.datasource_inputs, mode.begin_input, mode.end_input, window
+                )
+            return await self.source.execute_datasource(source_id, resource.datasource_inputs)
+        params: dict[str, str | Sequence[str]] = dict(resource.params)
+        if isinstance(mode, Window) and window is not None:
+            params[mode.begin_param] = format_plex_datetime(window.begin)
+            params[mode.end_param] = format_plex_datetime(window.end)
+        return await self._fetch_path(resource.path, params)
+
+    async def _fetch_path(
+        self, path: str, params: Mapping[str, str | Sequence[str]] | None
+    ) -> list[dict[str, Any]]:
+        return await self.source.get_list(path, params)
+
+    async def _children_of(self, resource: Resource, mode: PerParent, parent: Record) -> list[dict[str, Any]]:
+        value = str(parent.get(mode.parent_key))
+        params: dict[str, str | Sequence[str]] = dict(resource.params)
+        if mode.param is not None:
+            params[mode.param] = value
+        path = resource.path.format(parent=value)
+        if mode.object:
+            answer = await self.source.get_object(path, params or None)
+            return [] if answer is None else [answer]
+        return await self.source.get_list(path, params)
+
+    async def _context(
+        self, resource: Resource, window: TimeRange | None, parent: Record | None = None
+    ) -> Context:
+        lookups = {name: await self.records_of(name, window) for name in resource.lookup}
+        return Context(
+            pcn=self.pcn,
+            resource=resource.name,
+            now=self.clock(),
+            window=window,
+            lookups=lookups,
+            parent=parent,
+        )
+
+    def _items(
+        self, resource: Resource, records: Sequence[Record], ctx: Context, report: ResourceReport
+    ) -> list[Item]:
+        """Transform every record; a record the transform cannot map is quarantined and counted."""
+        items: list[Item] = []
+        for record in records:
+            try:
+                if not isinstance(record, Mapping):
+                    raise TypeError(f"record is a {type(record).__name__}, not an object")
+                items.extend(resource.transform(record, ctx))
+            except Exception as exc:
+                self._quarantine(resource, record, exc, report)
+                continue
+            if self.raw_copy:
+                items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
+        if resource.finish is not None:
+            try:
+                items.extend(resource.finish(records, ctx))
+            except Exception as exc:
+                self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
+        return dedupe(items)
+
+    def _quarantine(self, resource: Resource, record: object, exc: Exception, report: ResourceReport) -> None:
+        report.quarantined += 1
+        if report.quarantined <= QUARANTINE_LOG_LIMIT:
+            key = joined_key(record, resource.key) if isinstance(record, Mapping) else repr(record)[:80]
+            log.warning("%s: record %r quarantined: %s: %s", resource.name, key, type(exc).__name__, exc)
+
+    def _warn_once(self, slot: str, message: str) -> None:
+        if slot not in self._warned:
+            self._warned.add(slot)
+            log.warning("%s", message)
+
+
+def backfill_key(resource: str, window: TimeRange) -> str:
+    """The watermark key of one backfill range, so an interrupted backfill resumes where it stopped."""
+    return f"{resource}#backfill:{window.begin.isoformat()}:{window.end.isoformat()}"
+
+
+def _item_id(item: Item) -> str:
+    return item.key if isinstance(item, RawRow) else item.external_id
+
+
+def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:
+    joined = joined_key(record, resource.key)
+    if ctx.parent is not None and isinstance(resource.mode, PerParent):
+        joined = f"{ctx.parent.get(resource.mode.parent_key)}|{joined}"
+    return joined if len(joined) <= 200 else hashed_key(joined)
+
+
+def _source_id(resource: Resource) -> int:
+    if resource.datasource_id is None:
+        raise ValueError(f"{resource.name}: a data-source row needs datasource_id")
+    return resource.datasource_id
+
+
+def _due(last: object, every: timedelta | None, now: datetime) -> bool:
+    if every is None:
+        return last is None
+    if not isinstance(last, str):
+        return True
+    return now - datetime.fromisoformat(last) >= every
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
