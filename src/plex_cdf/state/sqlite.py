@@ -1,0 +1,135 @@
+"""State in one SQLite file: watermarks, content hashes and small JSON values per tenant (PCN).
+
+Every commit is one transaction in WAL mode with `synchronous=FULL`, so a crash at any instant leaves
+either the old or the new state, never a mix. A file SQLite cannot read raises StateCorrupt naming the
+file; it is never silently replaced by an empty state (that would re-extract and re-write everything).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS watermarks (pcn TEXT, resource TEXT, value TEXT NOT NULL,"
+    " PRIMARY KEY (pcn, resource))",
+    "CREATE TABLE IF NOT EXISTS hashes (pcn TEXT, resource TEXT, external_id TEXT, hash TEXT NOT NULL,"
+    " PRIMARY KEY (pcn, resource, external_id)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS kv (pcn TEXT, key TEXT, value TEXT NOT NULL, PRIMARY KEY (pcn, key))",
+)
+
+
+class StateCorrupt(RuntimeError):
+    """The state file cannot be trusted; the message names it and what to do."""
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqliteStateStore:
+    """A StateStore in a SQLite file (created with its folder on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as err:
+            raise self._corrupt(str(err)) from None
+        if verdict != "ok":
+            raise self._corrupt(str(verdict))
+        if version > SCHEMA_VERSION:
+            raise StateCorrupt(f"state file {self.path} was written by a newer plex-cdf (schema {version})")
+        with self._transaction(db):
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        return db
+
+    def _corrupt(self, detail: str) -> StateCorrupt:
+        return StateCorrupt(
+            f"state file {self.path} is corrupt ({detail}); move it aside to start over "
+            "(every resource is then fetched and compared again)"
+        )
+
+    @staticmethod
+    @contextmanager
+    def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                with self._transaction(self._db):
+                    yield self._db
+            except sqlite3.DatabaseError as err:
+                raise self._corrupt(str(err)) from None
+
+    def _read(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as err:
+                raise self._corrupt(str(err)) from None
+
+    def get_watermark(self, pcn: str, resource: str) -> datetime | None:
+        rows = self._read("SELECT value FROM watermarks WHERE pcn=? AND resource=?", (pcn, resource))
+        return datetime.fromisoformat(rows[0][0]) if rows else None
+
+    def commit_watermark(self, pcn: str, resource: str, value: datetime) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", (pcn, resource, _utc(value).isoformat())
+            )
+
+    def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
+        rows = self._read("SELECT external_id, hash FROM hashes WHERE pcn=? AND resource=?", (pcn, resource))
+        return dict(rows)
+
+    def commit_hashes(
+        self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
+    ) -> None:
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?)",
+                ((pcn, resource, xid, digest) for xid, digest in hashes.items()),
+            )
+            db.executemany(
+                "DELETE FROM hashes WHERE pcn=? AND resource=? AND external_id=?",
+                ((pcn, resource, xid) for xid in removed),
+            )
+
+    def get_value(self, pcn: str, key: str) -> Any:
+        rows = self._read("SELECT value FROM kv WHERE pcn=? AND key=?", (pcn, key))
+        return json.loads(rows[0][0]) if rows else None
+
+    def set_value(self, pcn: str, key: str, value: Any) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (pcn, key, json.dumps(value)))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
