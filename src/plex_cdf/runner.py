@@ -130,6 +130,8 @@ class Runner:
         self.raw_copy = raw_copy
         self.classify = classify
         self.not_offered: set[str] = set()
+        # Checked between windows and batches: a stop request ends the run at the next safe point.
+        self.should_stop: Callable[[], bool] = lambda: False
         self._warned: set[str] = set()
         self._cache: dict[tuple[str, TimeRange | None], list[dict[str, Any]]] = {}
 
@@ -144,6 +146,8 @@ class Runner:
         """Run the named resources in order; a fallback runs only when its target was not offered."""
         reports = []
         for name in names:
+            if self.should_stop():
+                break
             resource = self.resources[name]
             if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
                 continue
@@ -225,6 +229,8 @@ class Runner:
             begin = self.state.get_watermark(self.pcn, key) or backfill.begin
             end = backfill.end
         for window in split(begin, end, mode.max_span, mode.align):
+            if self.should_stop():
+                return
             records = await self.records_of(resource.name, window)
             report.fetched += len(records)
             report.windows += 1
@@ -249,6 +255,8 @@ class Runner:
         todo = [(p, record_digest(p)) for p in parents]
         todo = [(p, d) for p, d in todo if known.get(str(p.get(mode.parent_key))) != d]
         for batch in _chunks(todo, PARENT_BATCH):
+            if self.should_stop():
+                return
             answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p, _ in batch))
             items: list[Item] = []
             for (parent, _), children in zip(batch, answers, strict=True):
@@ -277,6 +285,8 @@ class Runner:
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
         for batch in _chunks(todo, PARENT_BATCH):
+            if self.should_stop():
+                return
             subs = await asyncio.gather(
                 *(
                     self._fetch_path(children.path.format(parent=r.get(children.parent_key)), None)
