@@ -1,0 +1,151 @@
+"""The call budget: never more than `limit` calls in any rolling window, and nearly all of it used when
+there is a backlog. Runs on virtual time, so figures are exact and the suite is instant."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pytest
+
+from plex_cdf.plex.budget import CallBudget
+
+T = TypeVar("T")
+
+
+class VirtualTime:
+    """A clock and a sleep for code under test: time only moves when every task is waiting on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + max(0.0, seconds), next(self._seq), future))
+        await future
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run(self._drive(coro))
+
+    async def _drive(self, coro: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(coro)
+        idle_rounds = 0
+        while not task.done():
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if task.done():
+                break
+            if self._timers:
+                when, _, future = heapq.heappop(self._timers)
+                self.now = max(self.now, when)
+                future.set_result(None)
+                idle_rounds = 0
+            else:
+                idle_rounds += 1
+                assert idle_rounds < 100, "deadlock: tasks wait on something other than virtual time"
+        return task.result()
+
+
+def max_in_any_window(times: list[float], window: float) -> int:
+    """The most events inside any half-open window [t, t + window)."""
+    ordered = sorted(times)
+    best = 0
+    start = 0
+    for end, t in enumerate(ordered):
+        while ordered[start] + window <= t:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def run_backlog(vt: VirtualTime, budget: CallBudget, calls: int, workers: int, latency: float) -> list[float]:
+    """`workers` tasks drain a backlog of `calls`; returns when each call reached 'Plex' (mid-flight)."""
+    arrivals: list[float] = []
+    queue = iter(range(calls))
+
+    async def worker() -> None:
+        for _ in queue:
+            await budget.acquire()
+            try:
+                await vt.sleep(latency / 2)
+                arrivals.append(vt.now)
+                await vt.sleep(latency / 2)
+            finally:
+                budget.release()
+
+    async def all_workers() -> None:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    vt.run(all_workers())
+    return arrivals
+
+
+def test_a_backlog_never_exceeds_the_limit_in_any_rolling_window() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(40, 2.0, clock=vt.clock, sleep=vt.sleep)
+    arrivals = run_backlog(vt, budget, calls=400, workers=8, latency=0.05)
+    assert len(arrivals) == 400
+    assert max_in_any_window(arrivals, 2.0) <= 40, "Plex would have answered 429: budget exceeded"
+
+
+def test_a_backlog_uses_at_least_90_percent_of_the_budget() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(40, 2.0, clock=vt.clock, sleep=vt.sleep)
+    arrivals = run_backlog(vt, budget, calls=400, workers=8, latency=0.05)
+    elapsed = max(arrivals) - min(arrivals)
+    allowed = 40 * elapsed / 2.0
+    assert len(arrivals) >= 0.9 * allowed, f"only {len(arrivals)} calls where {allowed:.0f} were allowed"
+
+
+def test_slow_calls_stay_within_the_limit_whatever_their_latency() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(10, 1.0, clock=vt.clock, sleep=vt.sleep)
+    arrivals = run_backlog(vt, budget, calls=60, workers=12, latency=3.0)
+    assert max_in_any_window(arrivals, 1.0) <= 10
+
+
+def test_a_pause_holds_every_caller_until_it_ends() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(100, 60.0, clock=vt.clock, sleep=vt.sleep)
+
+    async def paused_call() -> float:
+        budget.pause(5.0)
+        await budget.acquire()
+        budget.release()
+        return vt.now
+
+    assert vt.run(paused_call()) == pytest.approx(5.0)
+    assert budget.stats.paused_seconds == pytest.approx(5.0)
+    assert budget.stats.throttled_waits == 1
+
+
+def test_an_idle_budget_grants_at_once_and_reports_its_use() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(4, 1.0, clock=vt.clock, sleep=vt.sleep)
+
+    async def four_calls() -> None:
+        for _ in range(4):
+            await budget.acquire()
+            budget.release()
+
+    vt.run(four_calls())
+    assert vt.now == 0.0, "calls within the limit must not wait"
+    assert budget.in_window() == 4
+    assert budget.utilisation() == 1.0
+    vt.now = 1.0
+    assert budget.in_window() == 0, "calls older than one window no longer count"
+
+
+def test_a_nonsense_budget_is_refused_with_its_figures() -> None:
+    with pytest.raises(ValueError, match="0 per 60"):
+        CallBudget(0, 60)
