@@ -1,0 +1,103 @@
+"""Loading: the YAML file (or the predecessor's environment variables), `.env`, `${VAR}`, validation.
+
+The real environment wins over `.env`: a value a service manager, container or shell sets on purpose for
+this process must not be silently replaced by a file lying in the working directory (extractor-utils
+lets `.env` override; that is how a stale file leaks development credentials into production).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import ValidationError
+
+from plex_cdf.config.envsub import substitute
+from plex_cdf.config.errors import ConfigError, first_error_line
+from plex_cdf.config.legacy import LEGACY_NAMES, legacy_error_line, legacy_tree, uses_legacy
+from plex_cdf.config.models import Config
+
+
+def load_config(
+    path: Path | None,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Path | None = Path(".env"),
+) -> Config:
+    """The validated configuration from a YAML file, or from legacy environment variables when `path` is
+    None. `environ` defaults to the process environment; `dotenv` (if the file exists) fills in variables
+    the environment lacks. Raises ConfigError with a one-line, path-qualified message."""
+    variables = merged_environment(os.environ if environ is None else environ, dotenv)
+    if path is None:
+        return _from_legacy(variables)
+    tree = substitute(read_yaml(path), variables, where=f"{path}: ")
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as error:
+        raise ConfigError(first_error_line(error, Config, where=f"{path}: ")) from None
+
+
+def merged_environment(environ: Mapping[str, str], dotenv: Path | None) -> dict[str, str]:
+    """`.env` values under the real environment's (the environment wins)."""
+    from_file: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        from_file = {key: value for key, value in dotenv_values(dotenv).items() if value is not None}
+    return {**from_file, **environ}
+
+
+def _from_legacy(variables: Mapping[str, str]) -> Config:
+    if not uses_legacy(variables):
+        shown = ", ".join(LEGACY_NAMES[:4])
+        raise ConfigError(
+            f"no config file given and none of the predecessor's environment variables ({shown}, ...) is set;"
+            " pass a config file"
+        )
+    try:
+        return Config.model_validate(legacy_tree(variables))
+    except ValidationError as error:
+        raise ConfigError(legacy_error_line(error, variables)) from None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            line = key_node.start_mark.line + 1
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} on line {line}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The file's top-level mapping; ConfigError naming the file (and line) otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
+    try:
+        tree = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: {_yaml_problem(error)}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (cognite, plex, ...) at the top level")
+    return tree
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        return f"not valid YAML: {where}{error.problem}"
+    return f"not valid YAML: {error}"

@@ -1,0 +1,287 @@
+"""The configuration file as pydantic models: hyphen-case keys, strict (unknown keys are errors), secrets as
+SecretStr so repr, str and model_dump never show them."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from plex_cdf.config.types import BaseUrl, Duration, LogLevel, Pcn
+from plex_cdf.domains.resource import DOMAINS, Domain
+from plex_cdf.items import DataSetKey
+
+DEFAULT_CDF_HOST = "https://api.cognitedata.com"
+PLEX_CONNECT_URLS = {False: "https://connect.plex.com", True: "https://test.connect.plex.com"}
+PLEX_DATASOURCE_URLS = {False: "https://cloud.plex.com", True: "https://test.cloud.plex.com"}
+DEFAULT_STATE_PATH = "plex-cdf-state.db"
+# Data sets that `setup` creates when the configuration names none for a key; `run` then finds them.
+DEFAULT_DATA_SET_EXTERNAL_ID = "plex-cdf-{key}"
+# Token URLs of Auth0 tenants (FactoryTalk DataMosaix) want this scope, not the Entra `{host}/.default`.
+AUTH0_SCOPES = ("user_impersonation",)
+
+
+def hyphenated(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Section(BaseModel):
+    """Every section: hyphen-case keys, unknown keys rejected, numbers accepted where text is expected."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=hyphenated,
+        populate_by_name=False,
+        coerce_numbers_to_str=True,
+        validate_default=True,
+    )
+
+
+class IdpAuthentication(Section):
+    """OAuth client credentials. Without `scopes`: `user_impersonation` for an Auth0 token URL
+    (DataMosaix), else `{cognite.host}/.default` (Entra ID)."""
+
+    token_url: BaseUrl
+    client_id: str = Field(min_length=1)
+    secret: SecretStr
+    scopes: list[str] | None = None
+    audience: str | None = None
+    resource: str | None = None
+
+
+class ExtractionPipeline(Section):
+    external_id: str = Field(min_length=1)
+    heartbeat: Duration = timedelta(minutes=10)
+
+
+class DataSetRef(Section):
+    """A CDF data set by internal id or by external id (exactly one)."""
+
+    id: int | None = Field(default=None, gt=0)
+    external_id: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DataSetRef:
+        if (self.id is None) == (self.external_id is None):
+            raise ValueError("give exactly one of id or external-id")
+        return self
+
+
+class CogniteConfig(Section):
+    host: BaseUrl = DEFAULT_CDF_HOST
+    project: str = Field(min_length=1)
+    idp_authentication: IdpAuthentication
+    extraction_pipeline: ExtractionPipeline | None = None
+    # Fallback for every data-set key that `extractor.data-sets` does not name.
+    data_set: DataSetRef | None = None
+
+    @model_validator(mode="after")
+    def _default_scopes(self) -> CogniteConfig:
+        idp = self.idp_authentication
+        if idp.scopes is None:
+            token_host = urlsplit(idp.token_url).hostname or ""
+            auth0 = token_host.endswith(".auth0.com")
+            idp.scopes = list(AUTH0_SCOPES) if auth0 else [f"{self.host}/.default"]
+        return self
+
+
+class DataSourceCredentials(Section):
+    """A Plex web-service user for the Data Source API (HTTP Basic)."""
+
+    username: str = Field(min_length=1)
+    password: SecretStr
+
+    def basic_token(self) -> str:
+        """The base64 credential an `Authorization: Basic` header carries; a secret too."""
+        raw = f"{self.username}:{self.password.get_secret_value()}".encode()
+        return base64.b64encode(raw).decode("ascii")
+
+
+class Tenant(Section):
+    """One Plex tenant (PCN): its own external-id prefix `PCN{pcn}_`, state and call budget."""
+
+    pcn: Pcn
+    tenant_id: UUID | None = None
+    name: str | None = None
+    data_source: DataSourceCredentials | None = None
+    calls_per_minute: int | None = Field(default=None, gt=0)
+
+
+class PlexConfig(Section):
+    use_test: bool = False
+    connect_url: BaseUrl | None = None  # None: production or test Connect URL by `use-test`
+    datasource_url: BaseUrl | None = None
+    api_key: SecretStr
+    api_secret: SecretStr | None = None
+    calls_per_minute: int = Field(default=200, gt=0)
+    max_concurrency: int = Field(default=4, gt=0, le=64)
+    timeout: Duration = timedelta(seconds=120)
+    verify_tls: bool = True
+    tenants: list[Tenant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _defaults_and_unique_pcns(self) -> PlexConfig:
+        self.connect_url = self.connect_url or PLEX_CONNECT_URLS[self.use_test]
+        self.datasource_url = self.datasource_url or PLEX_DATASOURCE_URLS[self.use_test]
+        pcns = [tenant.pcn for tenant in self.tenants]
+        duplicated = sorted({pcn for pcn in pcns if pcns.count(pcn) > 1})
+        if duplicated:
+            raise ValueError(f"PCN {duplicated[0]} is listed more than once in tenants")
+        return self
+
+    def budget(self, tenant: Tenant) -> int:
+        """Plex calls per minute for one tenant (its override, else the shared setting)."""
+        return tenant.calls_per_minute or self.calls_per_minute
+
+
+DEFAULT_INTERVALS: dict[Domain, timedelta] = {
+    "master_data": timedelta(hours=24),
+    "jobs": timedelta(minutes=5),
+    "production": timedelta(minutes=5),
+    "inventory": timedelta(minutes=5),
+    "quality": timedelta(minutes=5),
+    "performance": timedelta(minutes=15),
+}
+
+
+def _defaults_filled_in(schema: dict[str, Any]) -> None:
+    """The published schema lists no required keys where a validator fills in per-domain defaults."""
+    schema.pop("required", None)
+
+
+class DomainSchedule(Section):
+    """`interval` defaults per domain (see DEFAULT_INTERVALS); the extractor section fills it in."""
+
+    model_config = ConfigDict(json_schema_extra=_defaults_filled_in)
+
+    enabled: bool = True
+    interval: Duration
+
+
+class DataSets(Section):
+    master: DataSetRef | None = None
+    scheduling: DataSetRef | None = None
+    production: DataSetRef | None = None
+    inventory: DataSetRef | None = None
+    quality: DataSetRef | None = None
+    maintenance: DataSetRef | None = None
+
+
+class ExtractorConfig(Section):
+    master_data: DomainSchedule
+    jobs: DomainSchedule
+    production: DomainSchedule
+    inventory: DomainSchedule
+    quality: DomainSchedule
+    performance: DomainSchedule
+    first_run_reach: Duration = timedelta(days=7)
+    lookback: Duration | None = None  # None: each resource's own lookback
+    dry_run: bool = False
+    run_once: bool = False
+    raw_copy: bool = False
+    data_sets: DataSets = Field(default_factory=DataSets)
+
+    model_config = ConfigDict(json_schema_extra=_defaults_filled_in)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_schedules(cls, data: Any) -> Any:
+        """Fill each domain's interval (and a missing domain section) with its default."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        for name, interval in DEFAULT_INTERVALS.items():
+            section = filled.get(hyphenated(name), {})
+            if isinstance(section, dict) and "interval" not in section:
+                filled[hyphenated(name)] = {**section, "interval": interval}
+        return filled
+
+    def domain(self, name: Domain) -> DomainSchedule:
+        schedule: DomainSchedule = getattr(self, name)
+        return schedule
+
+    def enabled_domains(self) -> tuple[Domain, ...]:
+        return tuple(name for name in DOMAINS if self.domain(name).enabled)
+
+
+class ConsoleLog(Section):
+    level: LogLevel = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class FileLog(Section):
+    """Rotated at UTC midnight; `retention` is the number of daily files kept."""
+
+    path: str = Field(min_length=1)
+    level: LogLevel = "INFO"
+    format: Literal["text", "json"] = "text"
+    retention: int = Field(default=7, ge=1)
+
+
+class LoggerConfig(Section):
+    console: ConsoleLog | None = Field(default_factory=ConsoleLog)
+    file: FileLog | None = None
+
+
+class MetricsServer(Section):
+    host: str = "0.0.0.0"
+    port: int = Field(default=9000, ge=0, le=65535)
+
+
+class MetricsConfig(Section):
+    server: MetricsServer | None = None
+
+
+class LocalState(Section):
+    path: str = Field(default=DEFAULT_STATE_PATH, min_length=1)
+
+
+class RawState(Section):
+    database: str = Field(min_length=1)
+    table: str = Field(min_length=1)
+
+
+class StateStoreConfig(Section):
+    local: LocalState | None = None
+    raw: RawState | None = None
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> StateStoreConfig:
+        if self.local is not None and self.raw is not None:
+            raise ValueError("give either local or raw, not both")
+        if self.raw is None and self.local is None:
+            self.local = LocalState()
+        return self
+
+
+class Config(Section):
+    """The whole configuration of one plex-cdf process."""
+
+    type: Literal["local"] = "local"
+    version: Literal[1] = 1
+    cognite: CogniteConfig
+    plex: PlexConfig
+    extractor: ExtractorConfig = Field(default_factory=ExtractorConfig)
+    logger: LoggerConfig = Field(default_factory=LoggerConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    state_store: StateStoreConfig = Field(default_factory=StateStoreConfig)
+
+    def data_set(self, key: DataSetKey) -> DataSetRef:
+        """The data set for a key: `extractor.data-sets`, else `cognite.data-set`, else the one `setup`
+        creates (external id `plex-cdf-{key}`)."""
+        named: DataSetRef | None = getattr(self.extractor.data_sets, key)
+        default = DataSetRef.model_validate({"external-id": DEFAULT_DATA_SET_EXTERNAL_ID.format(key=key)})
+        return named or self.cognite.data_set or default
+
+    def secrets(self) -> list[str]:
+        """Every secret value (and derived credential, like a Basic token) for the log masking filter."""
+        found = [self.cognite.idp_authentication.secret, self.plex.api_key, self.plex.api_secret]
+        values = [secret.get_secret_value() for secret in found if secret is not None]
+        for tenant in self.plex.tenants:
+            if tenant.data_source is not None:
+                values += [tenant.data_source.password.get_secret_value(), tenant.data_source.basic_token()]
+        return [value for value in values if value]

@@ -1,0 +1,36 @@
+"""The published JSON schema of the configuration file; `scripts/regenerate_config_schema.py` rewrites
+docs/config.schema.json from it (a test fails when the two drift apart)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from plex_cdf.config.models import Config
+
+SCHEMA_ID = "https://github.com/plex-cdf/plex-cdf/docs/config.schema.json"
+DEFAULT_SCHEMA_PATH = Path("docs/config.schema.json")
+
+
+def json_schema() -> dict[str, Any]:
+    """The schema of the YAML file (hyphen-case keys, as written), for editors and validators."""
+    schema = Config.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "title": "plex-cdf configuration",
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    target = Path(args[0]) if args else DEFAULT_SCHEMA_PATH
+    target.write_text(schema_text(), encoding="utf-8")
+    print(f"wrote {target}")
