@@ -257,9 +257,10 @@ class PlexClient:
         if action in (Action.FORBIDDEN, Action.GRANT):
             raise diagnostics.ds_forbidden(self.settings, source_id or 0, answer.code)
         if action is Action.NOT_OFFERED:
+            what = f"data source {source_id}" if source_id is not None else call.path
             raise PlexNotOffered(
-                f"data source {source_id} does not exist at {self.settings.datasource_url} "
-                f"({answer.code or answer.status}); fix: check its id on Plex's Data Sources screen"
+                f"{what} does not exist at {self.settings.datasource_url} "
+                f"({answer.code or answer.status}); fix: check the id on Plex's Data Sources screen"
             )
         target = f"data source {source_id}" if source_id is not None else call.path
         raise self._request_error(f"{target} with inputs {self._decoded_inputs(call)}", answer)
