@@ -250,6 +250,14 @@ def test_a_400_names_the_request_and_plex_message_with_secrets_masked() -> None:
     assert_masked(message)
 
 
+def test_a_400_that_faults_no_parameter_means_the_tenant_does_not_offer_it() -> None:
+    body = {"code": "REQUEST_VALIDATION_FAILED", "message": "The request is invalid."}
+    path = "/inventory/v1/inventory-history/container-location-moves"
+    with pytest.raises(PlexNotOffered, match="does not offer it") as caught:
+        run(lambda r: json(400, body), lambda c: c.get_list(path, {"beginDate": "2024-01-01T00:00:00Z"}))
+    assert path in str(caught.value) and "The request is invalid." in str(caught.value)
+
+
 # -- retries, throttling, breaker ---------------------------------------------------------------
 
 

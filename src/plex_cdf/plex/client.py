@@ -159,7 +159,15 @@ class PlexClient:
             raise await self._diagnose_401(call.path)
         if action is Action.FORBIDDEN:
             raise diagnostics.forbidden(self.settings, call.path, self._mask.text(answer.message))
-        raise self._request_error(f"GET {call.path} with {self._mask.params(call.params)}", answer)
+        request = f"GET {call.path} with {self._mask.params(call.params)}"
+        if answer.status == 400 and not _blames_request(answer.errors):
+            raise PlexNotOffered(
+                self._mask.text(
+                    f"Plex refused {request} without faulting any parameter (400 {answer.code or ''}: "
+                    f"{answer.message}); this tenant probably does not offer it"
+                )
+            )
+        raise self._request_error(request, answer)
 
     async def _diagnose_401(self, path: str) -> PlexConfigError:
         """Tell a bad key, an ungranted tenant and an unsubscribed product apart with the tenants list:
@@ -429,6 +437,16 @@ def _answer_of(response: httpx.Response) -> _Answer:
     return _Answer(
         response.status_code, b"", str(code) if code else None, str(message), errors, response.headers
     )
+
+
+def _blames_request(errors: list[Any]) -> bool:
+    """Whether Plex's 400 points at a parameter (a value it rejects, or one that is missing). A 400
+    that names none refused a request it had nothing against: the resource is not offered."""
+    for error in errors:
+        metadata = error.get("metadata") if isinstance(error, dict) else None
+        if any(isinstance(m, dict) and m.get("field") for m in metadata or []):
+            return True
+    return False
 
 
 def _error_detail(error: Mapping[str, Any]) -> str:
