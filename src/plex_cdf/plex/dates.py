@@ -44,3 +44,23 @@ def parse_plex_datetime(text: str) -> datetime:
 def to_epoch_ms(value: datetime) -> int:
     utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     return int(utc.timestamp() * 1000)
+
+
+_UX_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%b %d %Y %I:%M%p", "%m/%d/%Y")
+
+
+def parse_datasource_datetime(text: str) -> datetime:
+    """A Data Source output date: the ISO form first (lenient, as above), then the US-style text that
+    outputs converted from SQL varchar carry (`03/01/2024 06:30:00 PM`, `Mar  1 2024  6:30PM`). Those
+    carry no zone and are taken as UTC, the API's rule. Raises ValueError naming the text otherwise."""
+    try:
+        return parse_plex_datetime(text)
+    except ValueError:
+        pass
+    squeezed = " ".join(text.split())
+    for pattern in _UX_FORMATS:
+        try:
+            return datetime.strptime(squeezed, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ValueError(f"not a Plex date-time: {text!r}")
