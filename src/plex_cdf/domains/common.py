@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from plex_cdf.domains.resource import Quarantine, Record
+from plex_cdf.domains.resource import Context, Quarantine, Record
+from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.plex.dates import parse_plex_datetime, to_epoch_ms
 
 
@@ -72,3 +74,128 @@ def merged(*parts: Mapping[str, str]) -> dict[str, str]:
     for part in parts:
         out.update(part)
     return out
+
+
+MAX_KEY_CHARS = 200
+"""A key longer than this cannot make an external id within CDF's 255 characters once prefixed."""
+
+
+def text(record: Record, name: str) -> str | None:
+    """A scalar field as stripped text, None when null or blank; Quarantine for lists, objects, booleans."""
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Quarantine(f"{name} is not text: {value!r}")
+    stripped = str(value).strip()
+    return stripped or None
+
+
+def required_text(record: Record, name: str) -> str:
+    """Like `text`, but Quarantine naming the field when it is missing or blank."""
+    value = text(record, name)
+    if value is None:
+        raise Quarantine(f"missing {name}")
+    return value
+
+
+def key_text(record: Record, name: str) -> str:
+    """A required id field fit for an external id: text, at most MAX_KEY_CHARS characters."""
+    value = required_text(record, name)
+    if len(value) > MAX_KEY_CHARS:
+        raise Quarantine(f"{name} is longer than {MAX_KEY_CHARS} characters: {value[:40]!r}...")
+    return value
+
+
+def json_metadata(record: Record, fields: Iterable[str]) -> dict[str, str]:
+    """Structured fields (lists of objects, objects) as compact, key-sorted JSON metadata strings; empty
+    and null values are left out."""
+    out: dict[str, str] = {}
+    for name in fields:
+        value = record.get(name)
+        if value is None or value == [] or value == {}:
+            continue
+        out[name] = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return out
+
+
+def readable_name(*parts: str | None, separator: str = " - ") -> str | None:
+    """Non-blank parts joined, e.g. `"{code} - {name}"`; None when every part is blank."""
+    present = [p for p in parts if p]
+    return separator.join(present) if present else None
+
+
+def unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    """Non-null values, first occurrence first (e.g. an event's asset links)."""
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+_index_memo: list[tuple[Sequence[Record], str, dict[str, Record]]] = []
+
+
+def index_by(records: Sequence[Record], field_name: str) -> Mapping[str, Record]:
+    """Records by the text of one field (e.g. lookups by id). Remembers the last index built, by identity
+    of the list, so a transform called once per record builds it once per run."""
+    for seen, seen_field, index in _index_memo:
+        if seen is records and seen_field == field_name:
+            return index
+    built = {
+        str(r[field_name]): r for r in records if isinstance(r, Mapping) and r.get(field_name) is not None
+    }
+    _index_memo[:] = [*_index_memo[-7:], (records, field_name, built)]
+    return built
+
+
+def integer_key(record: Record, name: str) -> int | None:
+    """A Classic integer key (`Part_Key`, `Workcenter_Key`): an int or its decimal text; None when null;
+    Quarantine otherwise."""
+    value = record.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise Quarantine(f"{name} is not an integer key: {value!r}")
+
+
+_YES_TEXT = frozenset({"true", "yes", "y", "1"})
+_NO_TEXT = frozenset({"false", "no", "n", "0"})
+
+
+def flag(record: Record, name: str) -> bool:
+    """A Plex yes/no field: a boolean, 0/1 or their usual texts; null means no; Quarantine otherwise."""
+    value = record.get(name)
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _YES_TEXT | _NO_TEXT:
+        return value.strip().lower() in _YES_TEXT
+    raise Quarantine(f"{name} is not a yes/no value: {value!r}")
+
+
+def mapped_id(ctx: Context, key_map: str, key: int | None) -> str | None:
+    """The Connect UUID (lower case) for a Classic integer key, from the lookup `key_map` whose records are
+    `{"key": <int>, "id": "<uuid>"}`; None when the key is null or not in the map."""
+    if key is None:
+        return None
+    found = index_by(ctx.lookups.get(key_map, ()), "key").get(str(key))
+    plex_id = None if found is None else found.get("id")
+    return str(plex_id).strip().lower() if isinstance(plex_id, str) and plex_id.strip() else None
+
+
+def check_numbers(record: Record, names: Iterable[str]) -> None:
+    """Quarantine when any named field holds something other than a number or null (before it lands in
+    metadata as text, where a wrong type would pass unseen)."""
+    for name in names:
+        number(record, name)
+
+
+def row_key(pcn: str, kind: str, record: Record, key: Sequence[str]) -> tuple[str, str]:
+    """For a row Plex gives no id: its external id (a hash of the key fields) and the joined key, which
+    goes into metadata `plex_id`."""
+    joined = joined_key(record, key)
+    return external_id(pcn, kind, hashed_key(joined)), joined
