@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from plex_cdf.config import Config, ConfigError, json_schema, load_config
+from plex_cdf.domains.resource import Domain
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,9 +79,8 @@ def test_a_minimal_file_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.plex.tenants[0].pcn == "340884", "a PCN written as a YAML number is kept as text"
     assert config.extractor.master_data.interval == timedelta(hours=24)
     assert config.extractor.performance.interval == timedelta(minutes=15)
-    assert {config.extractor.domain(d).interval for d in ("jobs", "production", "inventory", "quality")} == {
-        timedelta(minutes=5)
-    }
+    five_minutes: tuple[Domain, ...] = ("jobs", "production", "inventory", "quality")
+    assert {config.extractor.domain(d).interval for d in five_minutes} == {timedelta(minutes=5)}
     assert config.extractor.first_run_reach == timedelta(days=7)
     assert config.extractor.raw_copy is False
     assert config.state_store.local is not None and config.state_store.local.path == "plex-cdf-state.db"

@@ -78,6 +78,8 @@ class CogniteConfig(Section):
     extraction_pipeline: ExtractionPipeline | None = None
     # Fallback for every data-set key that `extractor.data-sets` does not name.
     data_set: DataSetRef | None = None
+    timeout: Duration = timedelta(seconds=60)  # per CDF request
+    max_concurrency: int = Field(default=4, gt=0, le=64)  # concurrent CDF write requests per API
 
     @model_validator(mode="after")
     def _default_scopes(self) -> CogniteConfig:
@@ -118,8 +120,8 @@ class PlexConfig(Section):
     api_key: SecretStr
     api_secret: SecretStr | None = None
     calls_per_minute: int = Field(default=200, gt=0)
-    max_concurrency: int = Field(default=4, gt=0, le=64)
-    timeout: Duration = timedelta(seconds=120)
+    max_concurrency: int = Field(default=8, gt=0, le=64)
+    timeout: Duration = timedelta(seconds=300)  # per read: a 100,000-row body can take tens of seconds
     verify_tls: bool = True
     tenants: list[Tenant] = Field(min_length=1)
 

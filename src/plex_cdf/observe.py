@@ -1,0 +1,272 @@
+"""What an operator sees: logs (readable or JSON, rotated daily) with every secret masked, Prometheus
+metrics, and extraction-pipeline runs with heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from logging.handlers import TimedRotatingFileHandler
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, quote_plus
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
+
+from plex_cdf.config import LoggerConfig
+
+if TYPE_CHECKING:
+    from cognite.client import AsyncCogniteClient
+from plex_cdf.config.models import ConsoleLog, FileLog
+
+MASK = "***"
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_HANDLER_MARK = "_plex_cdf_handler"
+RUN_MESSAGE_LIMIT = 1000  # characters CDF keeps of an extraction-pipeline run message
+
+log = logging.getLogger(__name__)
+
+
+class SecretMasker:
+    """Replaces every secret, and the forms it takes in URLs and JSON, with `***`."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        forms = {form for secret in secrets if secret for form in _written_forms(secret)}
+        ordered = sorted(forms, key=len, reverse=True)  # longest first: no half-masked overlaps
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        return text if self._pattern is None else self._pattern.sub(MASK, text)
+
+
+def _written_forms(secret: str) -> set[str]:
+    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret (also URL- or JSON-encoded) replaced by `***`."""
+    return SecretMasker(secrets)(text)
+
+
+class MaskingFilter(logging.Filter):
+    """Bakes a record's message, arguments, traceback and stack into masked text before any handler
+    formats it, so no secret reaches a console, a file or a JSON line, whatever the level."""
+
+    def __init__(self, masker: SecretMasker) -> None:
+        super().__init__()
+        self._mask = masker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format string
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = self._mask(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._mask(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._mask(record.stack_info)
+        return True
+
+
+class UtcTextFormatter(logging.Formatter):
+    """`2026-11-29T01:02:03.456Z INFO    plex_cdf.runner: message`: readable, in UTC."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_stamp(record.created)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, exception, and any `extra=` fields;
+    masked once more as a whole, since extra fields bypass the record's message."""
+
+    def __init__(self, masker: SecretMasker) -> None:
+        super().__init__()
+        self._mask = masker
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _utc_stamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        line.update({k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS})
+        return self._mask(json.dumps(line, default=str, ensure_ascii=False))
+
+
+def _utc_stamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def setup_logging(config: LoggerConfig, secrets: Sequence[str] = ()) -> None:
+    """Route every logger (ours and the libraries') to the configured console and file, masked.
+    Calling it again replaces the handlers it installed before."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    masker = SecretMasker(secrets)
+    handlers = [_console_handler(config.console, masker)] if config.console else []
+    handlers += [_file_handler(config.file, masker)] if config.file else []
+    for handler in handlers:
+        handler.addFilter(MaskingFilter(masker))
+        setattr(handler, _HANDLER_MARK, True)
+        root.addHandler(handler)
+    root.setLevel(min((h.level for h in handlers), default=logging.WARNING))
+
+
+def _console_handler(config: ConsoleLog, masker: SecretMasker) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(config.level)
+    handler.setFormatter(_formatter(config.format, masker))
+    return handler
+
+
+def _file_handler(config: FileLog, masker: SecretMasker) -> logging.Handler:
+    path = Path(config.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = TimedRotatingFileHandler(
+        path, when="midnight", utc=True, backupCount=config.retention, encoding="utf-8"
+    )
+    handler.setLevel(config.level)
+    handler.setFormatter(_formatter(config.format, masker))
+    return handler
+
+
+def _formatter(kind: Literal["text", "json"], masker: SecretMasker) -> logging.Formatter:
+    return JsonFormatter(masker) if kind == "json" else UtcTextFormatter()
+
+
+class Metrics:
+    """The product's Prometheus metrics, in their own registry (a fresh one unless given). Label values
+    are PCNs, resource names and HTTP status codes only: never a secret, never a record's content."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        each = ("pcn", "resource")
+        self.records_fetched = self._counter("records_fetched", "Plex records fetched", each)
+        self.records_written = self._counter("records_written", "Items created or updated in CDF", each)
+        self.records_unchanged = self._counter("records_unchanged", "Items with unchanged content", each)
+        self.records_quarantined = self._counter(
+            "records_quarantined", "Records that could not be mapped", each
+        )
+        self.plex_requests = self._counter("plex_requests", "Plex HTTP requests by status", ("pcn", "status"))
+        self.plex_retries = self._counter("plex_retries", "Plex requests retried", ("pcn",))
+        self.cdf_requests = self._counter("cdf_requests", "CDF write calls", ())
+        self.plex_budget_used_ratio = self._gauge(
+            "plex_budget_used_ratio", "Share of the Plex calls-per-minute budget used (0..1)", ("pcn",)
+        )
+        self.lag_seconds = self._gauge("lag_seconds", "Now minus the resource's watermark, in seconds", each)
+        self.last_success_timestamp = self._gauge(
+            "last_success_timestamp", "Unix time in seconds of the resource's last successful run", each
+        )
+
+    def _counter(self, name: str, documentation: str, labels: Sequence[str]) -> Counter:
+        return Counter(f"plex_cdf_{name}", documentation, labels, registry=self.registry)
+
+    def _gauge(self, name: str, documentation: str, labels: Sequence[str]) -> Gauge:
+        return Gauge(f"plex_cdf_{name}", documentation, labels, registry=self.registry)
+
+    def exposition(self) -> str:
+        """The text a Prometheus scrape would get."""
+        return generate_latest(self.registry).decode("utf-8")
+
+
+@dataclass
+class MetricsServer:
+    """A running scrape endpoint (`/metrics`); `port` is the bound one (useful with port 0)."""
+
+    host: str
+    port: int
+    _stop: Callable[[], None]
+
+    def stop(self) -> None:
+        self._stop()
+
+
+def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
+    """Serve the registry over HTTP on a daemon thread; port 0 picks a free port."""
+    server, thread = start_http_server(port, addr=host, registry=registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return MetricsServer(host=host, port=int(server.server_port), _stop=stop)
+
+
+RunStatus = Literal["success", "failure", "seen"]
+PostRun = Callable[[str, RunStatus, str], Awaitable[None]]
+
+
+class PipelineReporter:
+    """Extraction-pipeline runs: success or failure per run, `seen` heartbeats between. Messages are
+    masked and cut to CDF's 1000 characters; a failed report is logged, never fatal to extraction."""
+
+    def __init__(self, post: PostRun, external_id: str, secrets: Iterable[str] = ()) -> None:
+        self._post = post
+        self.external_id = external_id
+        self._mask = SecretMasker(secrets)
+
+    async def report(self, status: RunStatus, message: str = "") -> bool:
+        """True when CDF took the report."""
+        text = self._mask(message)[:RUN_MESSAGE_LIMIT]
+        try:
+            await self._post(self.external_id, status, text)
+        except Exception as error:  # any failure: reporting must not stop the extraction
+            log.warning("could not report a %s run to pipeline %s: %s", status, self.external_id, error)
+            return False
+        return True
+
+    async def heartbeat(self, interval: timedelta, stop: asyncio.Event) -> None:
+        """`seen` every interval until stop is set."""
+        while not stop.is_set():
+            await self.report("seen")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval.total_seconds())
+            except TimeoutError:
+                continue
+
+
+def cognite_run_poster(client: AsyncCogniteClient) -> PostRun:
+    """A PostRun over an AsyncCogniteClient (`client.extraction_pipelines.runs.create`)."""
+    from cognite.client.data_classes import ExtractionPipelineRunWrite  # the SDK is slow to import
+
+    async def post(external_id: str, status: RunStatus, message: str) -> None:
+        run = ExtractionPipelineRunWrite(extpipe_external_id=external_id, status=status, message=message)
+        await client.extraction_pipelines.runs.create(run)
+
+    return post
+
+
+__all__ = [
+    "MaskingFilter",
+    "Metrics",
+    "MetricsServer",
+    "PipelineReporter",
+    "SecretMasker",
+    "cognite_run_poster",
+    "mask_secrets",
+    "setup_logging",
+    "start_metrics_server",
+]

@@ -1,0 +1,313 @@
+"""What an operator sees: logs without secrets at any level, metrics without secrets, pipeline runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from logging.handlers import TimedRotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from plex_cdf.config import Config, LoggerConfig
+from plex_cdf.observe import (
+    RUN_MESSAGE_LIMIT,
+    Metrics,
+    PipelineReporter,
+    RunStatus,
+    mask_secrets,
+    setup_logging,
+    start_metrics_server,
+)
+
+API_KEY = "plex-key-7Qx"
+CLIENT_SECRET = "cdf+secret/with=chars"
+DS_PASSWORD = "ds-pass-9Zt"
+
+
+@pytest.fixture
+def config() -> Config:
+    return Config.model_validate(
+        {
+            "cognite": {
+                "project": "p",
+                "idp-authentication": {
+                    "token-url": "https://login.example.com/token",
+                    "client-id": "c",
+                    "secret": CLIENT_SECRET,
+                },
+            },
+            "plex": {
+                "api-key": API_KEY,
+                "tenants": [
+                    {"pcn": 340884, "data-source": {"username": "PlantWs@plex.com", "password": DS_PASSWORD}}
+                ],
+            },
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def logger_config(tmp_path: Path, file_format: str = "text") -> LoggerConfig:
+    return LoggerConfig.model_validate(
+        {
+            "console": {"level": "debug", "format": "text"},
+            "file": {
+                "path": str(tmp_path / "logs" / "plex-cdf.log"),
+                "level": "DEBUG",
+                "format": file_format,
+            },
+        }
+    )
+
+
+def assert_no_secret(text: str, config: Config, where: str) -> None:
+    leaked = [secret for secret in config.secrets() if secret in text]
+    assert not leaked, f"{where} shows a secret: {text[:300]!r}"
+
+
+# --- masking ------------------------------------------------------------------------------------------
+
+
+def test_masking_replaces_every_secret_and_its_encoded_forms() -> None:
+    text = f"key={CLIENT_SECRET} form=cdf%2Bsecret%2Fwith%3Dchars plus=cdf%2Bsecret%2Fwith%3Dchars other=fine"
+
+    masked = mask_secrets(text, [CLIENT_SECRET])
+
+    assert masked == "key=*** form=*** plus=*** other=fine"
+
+
+def test_masking_prefers_the_longer_of_overlapping_secrets() -> None:
+    assert mask_secrets("abcdef and abc", ["abc", "abcdef"]) == "*** and ***"
+
+
+def test_masking_without_secrets_changes_nothing() -> None:
+    assert mask_secrets("nothing to hide", ["", *[]]) == "nothing to hide"
+
+
+@pytest.mark.parametrize("file_format", ["text", "json"])
+def test_debug_logs_mask_secrets_in_message_args_and_traceback(
+    tmp_path: Path, config: Config, capsys: pytest.CaptureFixture[str], file_format: str
+) -> None:
+    setup_logging(logger_config(tmp_path, file_format), secrets=config.secrets())
+    log = logging.getLogger("plex_cdf.plex.client")
+
+    log.debug(f"calling with key {API_KEY}")
+    log.debug("token request: client_secret=%s password=%r", CLIENT_SECRET, DS_PASSWORD)
+    try:
+        raise PermissionError(f"401 for key {API_KEY} and Basic {config.secrets()[-1]}")
+    except PermissionError:
+        log.exception("Plex refused the request")
+    log.debug("where am I", stack_info=True, extra={"url": f"https://h/?k={API_KEY}"})
+
+    console = capsys.readouterr().err
+    written = (tmp_path / "logs" / "plex-cdf.log").read_text(encoding="utf-8")
+    assert "calling with key ***" in console and "Plex refused the request" in console
+    assert "PermissionError: 401 for key *** and Basic ***" in console, "the traceback should stay readable"
+    assert_no_secret(console, config, "the console log")
+    assert_no_secret(written, config, f"the {file_format} log file")
+    assert written.count("client_secret=***") == 1
+
+
+def test_libraries_logs_are_masked_too(
+    tmp_path: Path, config: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(logger_config(tmp_path), secrets=config.secrets())
+
+    logging.getLogger("httpx").debug(
+        "HTTP Request: POST https://login.example.com/token?secret=%s", CLIENT_SECRET
+    )
+
+    console = capsys.readouterr().err
+    assert "HTTP Request: POST" in console
+    assert_no_secret(console, config, "a library's log line")
+
+
+def test_json_lines_carry_time_level_logger_message_and_extras(tmp_path: Path, config: Config) -> None:
+    setup_logging(logger_config(tmp_path, "json"), secrets=config.secrets())
+
+    logging.getLogger("plex_cdf.runner").info(
+        "wrote %d items", 12, extra={"resource": "jobs", "pcn": "340884"}
+    )
+
+    line = json.loads((tmp_path / "logs" / "plex-cdf.log").read_text(encoding="utf-8").splitlines()[-1])
+    assert line["message"] == "wrote 12 items"
+    assert (line["level"], line["logger"], line["resource"], line["pcn"]) == (
+        "INFO",
+        "plex_cdf.runner",
+        "jobs",
+        "340884",
+    )
+    assert line["time"].endswith("Z"), "log times are UTC"
+
+
+def test_the_file_log_rotates_at_utc_midnight_keeping_retention_days(tmp_path: Path) -> None:
+    config = LoggerConfig.model_validate(
+        {"console": None, "file": {"path": str(tmp_path / "x.log"), "retention": 3}}
+    )
+
+    setup_logging(config)
+
+    rotating = [h for h in logging.getLogger().handlers if isinstance(h, TimedRotatingFileHandler)]
+    assert len(rotating) == 1, "one rotating file handler expected"
+    assert (rotating[0].when, rotating[0].utc, rotating[0].backupCount) == ("MIDNIGHT", True, 3)
+
+
+def test_setting_up_twice_does_not_print_lines_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(logger_config(tmp_path))
+    setup_logging(logger_config(tmp_path))
+
+    logging.getLogger("plex_cdf").info("once")
+
+    assert capsys.readouterr().err.count("once") == 1
+
+
+def test_the_console_level_filters_debug_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging(LoggerConfig.model_validate({"console": {"level": "info"}}))
+
+    logging.getLogger("plex_cdf").debug("noise")
+    logging.getLogger("plex_cdf").info("signal")
+
+    err = capsys.readouterr().err
+    assert "signal" in err and "noise" not in err
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+
+
+def record_a_run(metrics: Metrics) -> None:
+    metrics.records_fetched.labels(pcn="340884", resource="jobs").inc(120)
+    metrics.records_written.labels(pcn="340884", resource="jobs").inc(100)
+    metrics.records_unchanged.labels(pcn="340884", resource="jobs").inc(18)
+    metrics.records_quarantined.labels(pcn="340884", resource="jobs").inc(2)
+    metrics.plex_requests.labels(pcn="340884", status="200").inc(7)
+    metrics.plex_retries.labels(pcn="340884").inc()
+    metrics.plex_budget_used_ratio.labels(pcn="340884").set(0.35)
+    metrics.cdf_requests.inc(3)
+    metrics.lag_seconds.labels(pcn="340884", resource="jobs").set(42)
+    metrics.last_success_timestamp.labels(pcn="340884", resource="jobs").set(1_800_000_000)
+
+
+def test_metrics_expose_records_requests_budget_and_lag(config: Config) -> None:
+    metrics = Metrics()
+    record_a_run(metrics)
+
+    text = metrics.exposition()
+
+    for line in (
+        'plex_cdf_records_fetched_total{pcn="340884",resource="jobs"} 120.0',
+        'plex_cdf_records_quarantined_total{pcn="340884",resource="jobs"} 2.0',
+        'plex_cdf_plex_requests_total{pcn="340884",status="200"} 7.0',
+        'plex_cdf_plex_budget_used_ratio{pcn="340884"} 0.35',
+        "plex_cdf_cdf_requests_total 3.0",
+        'plex_cdf_lag_seconds{pcn="340884",resource="jobs"} 42.0',
+    ):
+        assert line in text, f"metrics lack {line}"
+    assert_no_secret(text, config, "the metrics exposition")
+
+
+def test_two_metrics_objects_do_not_collide() -> None:
+    first, second = Metrics(), Metrics()
+    first.cdf_requests.inc()
+
+    assert "plex_cdf_cdf_requests_total 0.0" in second.exposition()
+
+
+def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> None:
+    metrics = Metrics()
+    record_a_run(metrics)
+    server = start_metrics_server("127.0.0.1", 0, metrics.registry)
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+    finally:
+        server.stop()
+
+    assert answer.status_code == 200
+    assert 'plex_cdf_records_written_total{pcn="340884",resource="jobs"} 100.0' in answer.text
+    assert_no_secret(answer.text, config, "the scraped metrics")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+
+
+# --- extraction-pipeline runs ----------------------------------------------------------------------------
+
+
+class FakePipeline:
+    def __init__(self, fail: bool = False, stop_after: int | None = None) -> None:
+        self.runs: list[tuple[str, RunStatus, str]] = []
+        self.fail = fail
+        self.stop_after = stop_after
+        self.stop = asyncio.Event()
+
+    async def post(self, external_id: str, status: RunStatus, message: str) -> None:
+        self.runs.append((external_id, status, message))
+        if self.stop_after is not None and len(self.runs) >= self.stop_after:
+            self.stop.set()
+        if self.fail:
+            raise ConnectionError(f"CDF down; secret {API_KEY}")
+
+
+def test_a_run_message_is_masked_and_cut_to_cdf_limit() -> None:
+    pipeline = FakePipeline()
+    reporter = PipelineReporter(pipeline.post, "plex-cdf", secrets=[API_KEY])
+
+    took = asyncio.run(reporter.report("failure", f"PlexAuthError: key {API_KEY} refused " + "x" * 2000))
+
+    (external_id, status, message) = pipeline.runs[0]
+    assert took and (external_id, status) == ("plex-cdf", "failure")
+    assert message.startswith("PlexAuthError: key *** refused")
+    assert len(message) == RUN_MESSAGE_LIMIT
+
+
+def test_a_failed_report_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    reporter = PipelineReporter(FakePipeline(fail=True).post, "plex-cdf", secrets=[API_KEY])
+
+    took = asyncio.run(reporter.report("success", "ok"))
+
+    assert took is False
+    assert "could not report a success run to pipeline plex-cdf" in caplog.text
+
+
+def test_heartbeats_say_seen_until_stopped() -> None:
+    pipeline = FakePipeline(stop_after=3)
+    reporter = PipelineReporter(pipeline.post, "plex-cdf")
+
+    asyncio.run(asyncio.wait_for(reporter.heartbeat(timedelta(milliseconds=1), pipeline.stop), timeout=10))
+
+    assert [status for _, status, _ in pipeline.runs] == ["seen", "seen", "seen"]
+
+
+def test_cognite_run_poster_writes_an_extraction_pipeline_run() -> None:
+    from plex_cdf.observe import cognite_run_poster
+
+    created: list[Any] = []
+
+    class Runs:
+        async def create(self, run: Any) -> None:
+            created.append(run)
+
+    class Client:
+        class extraction_pipelines:
+            runs = Runs()
+
+    asyncio.run(cognite_run_poster(Client())("plex-cdf", "seen", "alive"))  # type: ignore[arg-type]
+
+    assert created[0].dump() == {"externalId": "plex-cdf", "status": "seen", "message": "alive"}
