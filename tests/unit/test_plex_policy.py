@@ -106,3 +106,13 @@ def test_success_resets_the_failure_count() -> None:
     breakers.failed("e")
     breakers.succeeded("e")
     assert breakers.failed("e") is False, "failures must be consecutive to open the circuit"
+
+
+def test_an_inconclusive_probe_lets_the_next_caller_probe() -> None:
+    now = [0.0]
+    breakers = CircuitBreakers(threshold=1, cooldown_s=5.0, clock=lambda: now[0])
+    breakers.failed("e")
+    now[0] = 6.0
+    assert breakers.blocked_for("e") is None
+    breakers.inconclusive("e")
+    assert breakers.blocked_for("e") is None, "a 429 or a cancelled probe must not wedge the circuit"

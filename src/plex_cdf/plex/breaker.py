@@ -61,5 +61,12 @@ class CircuitBreakers:
             return True
         return False
 
+    def inconclusive(self, endpoint: str) -> None:
+        """The attempt said nothing about the endpoint's health (a 429, a cancellation): a half-open
+        circuit lets the next caller probe again."""
+        circuit = self._circuits.get(endpoint)
+        if circuit is not None:
+            circuit.probing = False
+
     def open_endpoints(self) -> list[str]:
         return sorted(name for name, c in self._circuits.items() if c.opened_at is not None)

@@ -282,7 +282,11 @@ class PlexClient:
         problem = "no answer"
         for attempt in range(self.settings.max_retries + 1):
             self._check_circuit(endpoint, problem)
-            outcome = await self._attempt(call, endpoint)
+            try:
+                outcome = await self._attempt(call, endpoint)
+            except BaseException:
+                self._breakers.inconclusive(endpoint)
+                raise
             if isinstance(outcome, _Answer):
                 table = CONNECT_STATUS if call.api == "connect" else DATASOURCE_STATUS
                 action = action_for(outcome.status, table, outcome.code if call.api == "datasource" else None)
@@ -331,6 +335,7 @@ class PlexClient:
             if hint is not None:
                 delay = hint + self._rng.uniform(0, min(1.0, hint / 10))
             self.budget.pause(delay)  # Plex throttles the key: every caller of this tenant waits
+            self._breakers.inconclusive(endpoint)
             log.info("plex throttled %s; all calls wait %.1f s", endpoint, delay)
             return
         if self._breakers.failed(endpoint):
