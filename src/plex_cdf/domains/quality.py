@@ -1,0 +1,335 @@
+"""Quality: checksheets (data source 4142) and problem logs (19938) as events, specifications (Connect's
+part-specifications list, or data source 6429 where that list is not offered) as assets under their part.
+
+Data-source rows carry Classic integer keys (`Part_Key`, `Workcenter_Key`); they reach the Connect ids the
+master data uses through the key maps defined here (records `{"key": <int>, "id": "<uuid>"}`). A row whose
+key is not in the map keeps the key in metadata and goes without that link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from plex_cdf.domains.common import (
+    flag,
+    integer_key,
+    key_text,
+    lineage,
+    mapped_id,
+    merged,
+    metadata_from,
+    number,
+    plex_ms,
+    readable_name,
+    required_text,
+    text,
+    unique,
+)
+from plex_cdf.domains.resource import (
+    Context,
+    DataSourceWindow,
+    Quarantine,
+    Record,
+    Resource,
+    Snapshot,
+)
+from plex_cdf.ids import external_id
+from plex_cdf.items import Asset, Event, Item
+
+PART_KEY_MAP = "part_key_map"
+WORKCENTER_KEY_MAP = "workcenter_key_map"
+IDENTITY_MAPPING_PATH = "/platform/identity-mappings/v1/keys-to-ids"
+WEEK = timedelta(days=7)
+
+CHECKSHEET_COLUMNS = (
+    "Checksheet_No",
+    "Checksheet_Date",
+    "Checksheet_Type",
+    "Inspection_Mode",
+    "Part_Key",
+    "Part_No",
+    "Part_Revision",
+    "Operation_Code",
+    "Workcenter_Key",
+    "Workcenter_Code",
+    "Job_No",
+    "Inspector",
+    "Out_Of_Spec",
+    "Note",
+)
+PROBLEM_LOG_COLUMNS = (
+    "Problem_Log_Key",
+    "Problem_No",
+    "Problem_Date",
+    "Problem_Type",
+    "Problem_Status",
+    "Description",
+    "Part_Key",
+    "Part_No",
+    "Part_Revision",
+    "Workcenter_Key",
+    "Workcenter_Code",
+    "Job_No",
+    "Quantity",
+    "Defect_Type",
+    "Reported_By",
+    "Closed_Date",
+    "Corrective_Action",
+)
+SPECIFICATION_COLUMNS = (
+    "Specification_Key",
+    "Specification_No",
+    "Part_Key",
+    "Part_No",
+    "Part_Revision",
+    "Description",
+    "Specification_Type",
+    "Gage_Type",
+    "Target",
+    "Upper_Tolerance",
+    "Lower_Tolerance",
+    "Unit",
+)
+PART_SPECIFICATION_FIELDS = (
+    "id",
+    "partId",
+    "partNumber",
+    "partRevision",
+    "specificationNumber",
+    "description",
+    "formula",
+    "formulaType",
+    "defaultGageType",
+    "plcName",
+    "specialSymbol",
+    "customerSpecified",
+    "note",
+    "functionRequirementType",
+    "specificationDimensionType",
+    "updatedDateTime",
+)
+
+
+# --- Key maps ---------------------------------------------------------------------------------------
+
+
+def check_key_map_entry(record: Record, ctx: Context) -> Iterable[Item]:
+    """A key-map record makes no CDF object; a malformed one is quarantined so the count shows it."""
+    if integer_key(record, "key") is None:
+        raise Quarantine("missing key")
+    required_text(record, "id")
+    return ()
+
+
+@dataclass(frozen=True)
+class Links:
+    """The Connect ids behind a row's Classic keys (None where the map has no entry)."""
+
+    part_id: str | None
+    workcenter_id: str | None
+
+    def metadata(self) -> dict[str, str]:
+        ids = {"partId": self.part_id, "workcenterId": self.workcenter_id}
+        return {name: value for name, value in ids.items() if value}
+
+    def assets(self, pcn: str) -> tuple[str, ...]:
+        return unique(
+            (
+                external_id(pcn, "part", self.part_id) if self.part_id else None,
+                external_id(pcn, "workcenter", self.workcenter_id) if self.workcenter_id else None,
+            )
+        )
+
+
+def key_links(row: Record, ctx: Context) -> Links:
+    """Part_Key and Workcenter_Key mapped to Connect ids; Quarantine when a key is not an integer."""
+    return Links(
+        part_id=mapped_id(ctx, PART_KEY_MAP, integer_key(row, "Part_Key")),
+        workcenter_id=mapped_id(ctx, WORKCENTER_KEY_MAP, integer_key(row, "Workcenter_Key")),
+    )
+
+
+# --- Checksheets (data source 4142) -----------------------------------------------------------------
+
+
+def checksheet_to_event(row: Record, ctx: Context) -> Iterable[Item]:
+    """A checksheet as an instant `checksheet` event on its part and workcenter; Out_Of_Spec in metadata."""
+    number_text = key_text(row, "Checksheet_No")
+    at = plex_ms(row, "Checksheet_Date", required_field=True)
+    out_of_spec = flag(row, "Out_Of_Spec")
+    links = key_links(row, ctx)
+    yield Event(
+        external_id=external_id(ctx.pcn, "checksheet", number_text),
+        data_set="quality",
+        type="checksheet",
+        subtype=text(row, "Checksheet_Type"),
+        start_time=at,
+        end_time=at,
+        description=readable_name(
+            f"Checksheet {number_text}", text(row, "Part_No"), "out of spec" if out_of_spec else None
+        ),
+        metadata=merged(
+            metadata_from(row, CHECKSHEET_COLUMNS),
+            {"Out_Of_Spec": "true" if out_of_spec else "false"},
+            links.metadata(),
+            lineage(ctx.resource, number_text),
+        ),
+        asset_external_ids=links.assets(ctx.pcn),
+    )
+
+
+# --- Problem logs, the NCRs (data source 19938) -----------------------------------------------------
+
+
+def problem_log_to_event(row: Record, ctx: Context) -> Iterable[Item]:
+    """A problem log as an `ncr` event from its report date to its close date (open-ended while open)."""
+    key = key_text(row, "Problem_Log_Key")
+    start = plex_ms(row, "Problem_Date", required_field=True)
+    end = plex_ms(row, "Closed_Date")
+    number(row, "Quantity")
+    if start is not None and end is not None and end < start:
+        raise Quarantine(f"Closed_Date is before Problem_Date: {row.get('Closed_Date')!r}")
+    links = key_links(row, ctx)
+    yield Event(
+        external_id=external_id(ctx.pcn, "ncr", key),
+        data_set="quality",
+        type="ncr",
+        subtype=text(row, "Problem_Type"),
+        start_time=start,
+        end_time=end,
+        description=readable_name(text(row, "Problem_No"), text(row, "Description")),
+        metadata=merged(
+            metadata_from(row, PROBLEM_LOG_COLUMNS), links.metadata(), lineage(ctx.resource, key)
+        ),
+        asset_external_ids=links.assets(ctx.pcn),
+    )
+
+
+# --- Specifications -----------------------------------------------------------------------------------
+
+
+def tolerance_metadata(record: Record) -> dict[str, str]:
+    """The nested toleranceType object flattened to `tolerance_<field>` metadata (scalars only)."""
+    tolerance: Any = record.get("toleranceType")
+    if tolerance is None:
+        return {}
+    if not isinstance(tolerance, Mapping):
+        raise Quarantine(f"toleranceType is not an object: {tolerance!r}")
+    scalars = {f"tolerance_{k}": v for k, v in tolerance.items() if not isinstance(v, Mapping | list)}
+    return metadata_from(scalars, scalars)
+
+
+def part_specification_to_asset(record: Record, ctx: Context) -> Iterable[Item]:
+    """A Connect part specification as an asset under its part."""
+    spec_id = key_text(record, "id")
+    part_id = required_text(record, "partId")
+    plex_ms(record, "updatedDateTime")
+    yield Asset(
+        external_id=external_id(ctx.pcn, "specification", spec_id),
+        name=readable_name(text(record, "specificationNumber"), text(record, "description")) or spec_id,
+        parent_external_id=external_id(ctx.pcn, "part", part_id),
+        data_set="quality",
+        description=text(record, "note"),
+        metadata=merged(
+            metadata_from(record, PART_SPECIFICATION_FIELDS),
+            tolerance_metadata(record),
+            lineage(ctx.resource, spec_id),
+        ),
+    )
+
+
+def specification_row_to_asset(row: Record, ctx: Context) -> Iterable[Item]:
+    """A data-source 6429 specification as an asset under its part (Quarantine when the part's key has
+    no Connect id, since the part is its parent)."""
+    key = key_text(row, "Specification_Key")
+    links = key_links(row, ctx)
+    if links.part_id is None:
+        raise Quarantine(f"Part_Key: {row.get('Part_Key')!r} has no Connect id in {PART_KEY_MAP}")
+    for column in ("Target", "Upper_Tolerance", "Lower_Tolerance"):
+        number(row, column)
+    yield Asset(
+        external_id=external_id(ctx.pcn, "specification_key", key),
+        name=readable_name(text(row, "Specification_No"), text(row, "Description")) or key,
+        parent_external_id=external_id(ctx.pcn, "part", links.part_id),
+        data_set="quality",
+        metadata=merged(
+            metadata_from(row, SPECIFICATION_COLUMNS), links.metadata(), lineage(ctx.resource, key)
+        ),
+    )
+
+
+def _key_map(name: str, standard_object: str) -> Resource:
+    return Resource(
+        name=name,
+        domain="quality",
+        path=IDENTITY_MAPPING_PATH,
+        mode=Snapshot(mark_inactive=False),
+        key=("key",),
+        transform=check_key_map_entry,
+        params={"standardObjectName": standard_object},
+        description=f"Classic {standard_object} keys -> Connect ids (identity mapping), a lookup",
+    )
+
+
+KEY_MAPS: tuple[Resource, ...] = (
+    _key_map(PART_KEY_MAP, "Part"),
+    _key_map(WORKCENTER_KEY_MAP, "Workcenter"),
+)
+
+RESOURCES: tuple[Resource, ...] = (
+    *KEY_MAPS,
+    Resource(
+        name="checksheets",
+        domain="quality",
+        path="",
+        api="datasource",
+        datasource_id=4142,
+        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date"),
+        key=("Checksheet_No",),
+        transform=checksheet_to_event,
+        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),
+        optional=True,
+        description="Checksheets_Get: checksheets by date, as checksheet events",
+    ),
+    Resource(
+        name="part_specifications",
+        domain="quality",
+        path="/quality/v1/part-specifications",
+        mode=Snapshot(),
+        key=("id",),
+        transform=part_specification_to_asset,
+        optional=True,
+        description="Part specifications, as assets under their part",
+    ),
+    Resource(
+        name="specifications",
+        domain="quality",
+        path="",
+        api="datasource",
+        datasource_id=6429,
+        mode=Snapshot(),
+        key=("Specification_Key",),
+        transform=specification_row_to_asset,
+        lookup=(PART_KEY_MAP,),
+        optional=True,
+        fallback_for="part_specifications",
+        description="Specification_Get: specifications where the Connect list is not offered",
+    ),
+    Resource(
+        name="problem_logs",
+        domain="quality",
+        path="",
+        api="datasource",
+        datasource_id=19938,
+        # A problem log is closed days after it is opened: a week's lookback picks the close up.
+        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date", max_span=WEEK, lookback=WEEK),
+        key=("Problem_Log_Key",),
+        transform=problem_log_to_event,
+        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),
+        optional=True,
+        description="Problem_Logs_Get: problem logs by report date, as ncr events",
+    ),
+)

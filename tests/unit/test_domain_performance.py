@@ -1,0 +1,383 @@
+"""Performance (OEE): the formulas, and the figures from data source 18765, from 22870 and from Connect
+alone, checked against values worked out by hand from the fixtures (tests/unit/fixtures/plex_ivq)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plex_cdf.domains import performance
+from plex_cdf.domains.performance import (
+    RESOURCES,
+    OeeTotals,
+    availability,
+    oee,
+    oee_figures,
+    quality,
+)
+from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
+from plex_cdf.items import Datapoints, Item, TimeSeries
+
+FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
+PCN = "340884"
+DAY = TimeRange(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
+DAY_MS = 1_795_737_600_000
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
+WC_B = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c02"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return rows
+
+
+def resource(name: str) -> Resource:
+    return next(r for r in RESOURCES if r.name == name)
+
+
+def context(name: str, **extra: Any) -> Context:
+    lookups = {lookup: load(lookup) for lookup in resource(name).lookup}
+    return Context(pcn=PCN, resource=name, now=NOW, window=DAY, lookups=lookups, **extra)
+
+
+def run_resource(name: str, records: Sequence[dict[str, Any]], ctx: Context | None = None) -> list[Item]:
+    """What the runner does with one window: the transform per record, then finish over all of them."""
+    row = resource(name)
+    ctx = ctx or context(name)
+    items: list[Item] = []
+    for record in records:
+        items.extend(row.transform(record, ctx))
+    if row.finish is not None:
+        items.extend(row.finish(records, ctx))
+    return items
+
+
+def points(items: Iterable[Item]) -> dict[str, float | str]:
+    """The single point of each series, by external id."""
+    out: dict[str, float | str] = {}
+    for item in items:
+        if isinstance(item, Datapoints):
+            assert len(item.points) == 1, f"{item.external_id} got {len(item.points)} points for one day"
+            out[item.external_id] = item.points[0][1]
+    return out
+
+
+def series_ids(items: Iterable[Item]) -> set[str]:
+    return {item.external_id for item in items if isinstance(item, TimeSeries)}
+
+
+def expected(wc: str, a: Fraction, p: Fraction, q: Fraction) -> dict[str, float]:
+    return {
+        f"PCN{PCN}_availability_daily_{wc}": float(a),
+        f"PCN{PCN}_performance_daily_{wc}": float(p),
+        f"PCN{PCN}_quality_daily_{wc}": float(q),
+        f"PCN{PCN}_oee_daily_{wc}": float(a * p * q),
+    }
+
+
+def assert_figures(got: dict[str, float | str], want: dict[str, float]) -> None:
+    for external_id, value in want.items():
+        assert external_id in got, f"no datapoint written for {external_id}"
+        assert math.isclose(float(got[external_id]), value, rel_tol=0, abs_tol=1e-9), (
+            f"{external_id} = {got[external_id]}, the documented formula gives {value}"
+        )
+
+
+# --- The formulas ---------------------------------------------------------------------------------
+
+
+def test_formulas_give_the_textbook_example() -> None:
+    figures = oee_figures(
+        OeeTotals(planned_hours=8, run_hours=6, ideal_hours=4.5, good_count=95, total_count=100)
+    )
+    assert figures.availability == 0.75
+    assert figures.performance == 0.75
+    assert figures.quality == 0.95
+    assert figures.oee == pytest.approx(0.75 * 0.75 * 0.95, abs=1e-12)
+
+
+def test_zero_denominators_leave_the_figure_undefined_rather_than_zero() -> None:
+    figures = oee_figures(OeeTotals())
+    assert figures == performance.OeeFigures(None, None, None, None), (
+        "a workcenter with no planned time and no counts must get no OEE point, not a 0 % day"
+    )
+
+
+def test_downtime_beyond_planned_time_clamps_availability_to_zero() -> None:
+    assert availability(planned_hours=2, run_hours=-1) == 0.0
+    assert availability(planned_hours=2, run_hours=5) == 1.0
+
+
+def test_performance_above_one_is_reported_not_hidden() -> None:
+    assert performance.performance(ideal_hours=3, run_hours=2) == 1.5, (
+        "a standard rate set too low should show as performance above 100 %, not be capped"
+    )
+
+
+def test_oee_is_undefined_when_any_factor_is() -> None:
+    assert oee(0.5, None, 1.0) is None
+    assert quality(good_count=5, total_count=0) is None
+
+
+amounts = st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False)
+
+
+@given(planned=amounts, downtime=amounts, ideal=amounts, good=amounts, bad=amounts)
+def test_figures_stay_in_their_bounds_and_oee_is_their_product(
+    planned: float, downtime: float, ideal: float, good: float, bad: float
+) -> None:
+    totals = OeeTotals(planned, max(planned - downtime, 0.0), ideal, good, good + bad)
+    figures = oee_figures(totals)
+    assert figures.availability is None or 0 <= figures.availability <= 1
+    assert figures.quality is None or 0 <= figures.quality <= 1
+    assert figures.performance is None or figures.performance >= 0
+    if figures.oee is not None:
+        assert figures.availability is not None and figures.performance is not None
+        assert figures.quality is not None
+        product = figures.availability * figures.performance * figures.quality
+        assert abs(figures.oee - product) <= 1e-12 * max(1.0, product)
+    assert (figures.availability is None) == (planned <= 0)
+    assert (figures.quality is None) == (good + bad <= 0)
+
+
+# --- Data source 18765, daily report ---------------------------------------------------------------
+
+
+def test_daily_report_figures_equal_the_formulas_on_the_fixture() -> None:
+    items = run_resource("daily_performance", load("daily_performance"))
+    # WC-A: planned 8 + 4 h, run 7 + 2 h, good 900 + 190, total 1000 + 200,
+    # ideal 1000/150 + 200/100 h.
+    a = Fraction(9, 12)
+    p = (Fraction(1000, 150) + Fraction(200, 100)) / 9
+    q = Fraction(1090, 1200)
+    assert_figures(points(items), expected(WC_A, a, p, q))
+
+
+def test_daily_points_sit_at_the_start_of_the_utc_day() -> None:
+    items = run_resource("daily_performance", load("daily_performance"))
+    stamps = {item.points[0][0] for item in items if isinstance(item, Datapoints)}
+    assert stamps == {DAY_MS}, f"daily OEE points written at {stamps}, not at 2026-11-27T00:00Z"
+
+
+def test_a_workcenter_without_planned_time_gets_series_but_no_points() -> None:
+    items = run_resource("daily_performance", load("daily_performance"))
+    series = {i.external_id for i in items if isinstance(i, TimeSeries)}
+    assert f"PCN{PCN}_oee_daily_{WC_B}" in series
+    assert not [i for i in items if isinstance(i, Datapoints) and WC_B in i.external_id], (
+        "WC-B planned nothing that day; a 0 % OEE point would be a lie"
+    )
+
+
+def test_daily_series_hang_under_their_workcenter() -> None:
+    items = run_resource("daily_performance", load("daily_performance"))
+    for item in items:
+        if isinstance(item, TimeSeries):
+            wc = item.metadata["workcenterId"]
+            assert item.asset_external_id == f"PCN{PCN}_workcenter_{wc}"
+            assert item.data_set == "production"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"Workcenter_Key": None}, "Workcenter_Key"),
+        ({"Workcenter_Key": 777}, "Workcenter_Key"),
+        ({"Workcenter_Key": "five"}, "Workcenter_Key"),
+        ({"Planned_Production_Time": "8h"}, "Planned_Production_Time"),
+        ({"Downtime_DB": -1}, "Downtime_DB"),
+        ({"Production_Qty": True}, "Production_Qty"),
+        ({"Standard_Production_Rate": [150]}, "Standard_Production_Rate"),
+    ],
+)
+def test_a_bad_daily_row_is_quarantined_by_name_and_left_out(change: dict[str, Any], field: str) -> None:
+    rows = load("daily_performance")
+    bad = {**rows[0], **change}
+    with pytest.raises(Quarantine, match=field):
+        list(resource("daily_performance").transform(bad, context("daily_performance")))
+    finish = resource("daily_performance").finish
+    assert finish is not None
+    got = points(finish([bad, rows[1]], context("daily_performance")))
+    # Only the second row counts: planned 4, run 2, good 190, total 200, ideal 2 h.
+    assert_figures(got, expected(WC_A, Fraction(1, 2), Fraction(1), Fraction(19, 20)))
+
+
+def test_daily_figures_refuse_a_window_that_does_not_start_at_midnight() -> None:
+    shifted = TimeRange(datetime(2026, 11, 27, 22, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
+    ctx = Context(pcn=PCN, resource="daily_performance", now=NOW, window=shifted)
+    finish = resource("daily_performance").finish
+    assert finish is not None
+    with pytest.raises(ValueError, match="00:00 UTC"):
+        list(finish([], ctx))
+
+
+# --- Data source 22870, current performance ----------------------------------------------------------
+
+
+def test_current_performance_is_a_latest_only_point_on_the_parent_workcenter() -> None:
+    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A.upper()})
+    items = run_resource("workcenter_performance", load("workcenter_performance"), ctx)
+    [series] = [i for i in items if isinstance(i, TimeSeries)]
+    [dps] = [i for i in items if isinstance(i, Datapoints)]
+    assert series.external_id == f"PCN{PCN}_performance_current_{WC_A}"
+    assert series.unit == "%"
+    assert dps.latest_only, "a sampled current value must be written only when it changes"
+    assert dps.points == ((int(NOW.timestamp() * 1000), 87.5),)
+
+
+def test_current_performance_without_a_mapped_workcenter_is_quarantined() -> None:
+    ctx = context("workcenter_performance", parent={"key": 999})
+    with pytest.raises(Quarantine, match="Workcenter_Key"):
+        list(resource("workcenter_performance").transform(load("workcenter_performance")[0], ctx))
+
+
+def test_current_performance_rejects_text_for_the_figure() -> None:
+    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A})
+    with pytest.raises(Quarantine, match="Performance"):
+        list(resource("workcenter_performance").transform({"Performance": "87 %"}, ctx))
+
+
+# --- Connect alone ----------------------------------------------------------------------------------
+
+
+def test_connect_figures_equal_the_formulas_on_the_fixture() -> None:
+    items = run_resource("oee_from_connect", load("workcenter_status_entries"))
+    # Statuses: Off 2 h (not planned); Setup 1, Production 4 + 2, Down 0.5, Idle 0.5 h -> planned 8, run 6.
+    # Counts: good 300 + 200 + 200 + 100, scrap 20. Ideal: (500 + 20) / 130 + 200 / 200 (standard rate,
+    # no ideal rate) + 100 pieces with no rate (0 h) = 5 h.
+    assert_figures(points(items), expected(WC_A, Fraction(6, 8), Fraction(5, 6), Fraction(800, 820)))
+
+
+def test_connect_and_data_source_routes_write_the_same_series() -> None:
+    connect = series_ids(run_resource("oee_from_connect", load("workcenter_status_entries")))
+    daily = series_ids(run_resource("daily_performance", load("daily_performance")))
+    assert f"PCN{PCN}_oee_daily_{WC_A}" in connect & daily, (
+        "a tenant that gains data source 18765 would otherwise see its OEE history split in two series"
+    )
+
+
+def test_connect_counts_without_status_time_give_quality_only() -> None:
+    got = points(run_resource("oee_from_connect", load("workcenter_status_entries")))
+    assert got.get(f"PCN{PCN}_quality_daily_{WC_B}") == 1.0
+    assert f"PCN{PCN}_oee_daily_{WC_B}" not in got
+
+
+def test_an_unknown_status_is_quarantined_and_not_counted() -> None:
+    entries = load("workcenter_status_entries")
+    odd = {**entries[2], "workcenterStatus": "Lunch ☕"}
+    with pytest.raises(Quarantine, match="workcenterStatus"):
+        list(resource("oee_from_connect").transform(odd, context("oee_from_connect")))
+    got = points(run_resource("oee_from_connect", [*entries[:2], *entries[3:]], context("oee_from_connect")))
+    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(2 / 4, abs=1e-12), (
+        "without the 4 h production entry, run time is 2 h of 4 h planned"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"duration": "1h"}, "duration"),
+        ({"duration": -60}, "duration"),
+        ({"workcenterId": None}, "workcenterId"),
+        ({"logDate": "27/11/2026"}, "logDate"),
+        ({"workcenterStatus": {"description": "Production"}}, "workcenterStatus"),
+    ],
+)
+def test_a_bad_status_entry_is_quarantined_by_name(change: dict[str, Any], field: str) -> None:
+    bad = {**load("workcenter_status_entries")[0], **change}
+    with pytest.raises(Quarantine, match=field):
+        list(resource("oee_from_connect").transform(bad, context("oee_from_connect")))
+
+
+def test_a_bad_production_entry_is_left_out_of_the_counts() -> None:
+    ctx = context("oee_from_connect")
+    broken = [{**load("production_entries")[0], "quantity": "300"}, *load("production_entries")[1:]]
+    lookups = {**ctx.lookups, "production_entries": broken}
+    ctx = Context(pcn=PCN, resource="oee_from_connect", now=NOW, window=DAY, lookups=lookups)
+    got = points(run_resource("oee_from_connect", load("workcenter_status_entries"), ctx))
+    assert got[f"PCN{PCN}_quality_daily_{WC_A}"] == pytest.approx(500 / 520, abs=1e-12)
+
+
+def test_approved_workcenters_are_a_lookup_that_writes_nothing() -> None:
+    row = resource("approved_workcenters")
+    assert [
+        list(row.transform(r, context("approved_workcenters"))) for r in load("approved_workcenters")
+    ] == [
+        [],
+        [],
+        [],
+    ]
+    with pytest.raises(Quarantine, match="idealRate"):
+        list(row.transform({"workcenterId": WC_A, "idealRate": "fast"}, context("approved_workcenters")))
+
+
+# --- Rows --------------------------------------------------------------------------------------------
+
+
+def test_the_connect_route_runs_only_when_the_daily_report_is_not_offered() -> None:
+    assert resource("oee_from_connect").fallback_for == "daily_performance"
+    assert resource("daily_performance").optional, "a tenant without 18765 must warn, not fail the domain"
+
+
+def test_data_source_rows_name_their_ids_and_windows() -> None:
+    daily = resource("daily_performance")
+    assert (daily.api, daily.datasource_id) == ("datasource", 18765)
+    assert resource("workcenter_performance").datasource_id == 22870
+    assert isinstance(daily.mode, DataSourceWindow) and daily.mode.align == performance.DAY
+
+
+def test_no_row_asks_plex_for_pages() -> None:
+    for row in RESOURCES:
+        asked = {name.lower() for name in (*row.params, *row.datasource_inputs)}
+        assert not asked & {"limit", "offset", "page", "pagesize"}, f"{row.name} sends paging parameters"
+
+
+def test_every_series_carries_lineage() -> None:
+    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A})
+    items = [
+        *run_resource("daily_performance", load("daily_performance")),
+        *run_resource("oee_from_connect", load("workcenter_status_entries")),
+        *run_resource("workcenter_performance", load("workcenter_performance"), ctx),
+    ]
+    for item in items:
+        if isinstance(item, TimeSeries):
+            assert item.metadata.get("plex_resource") in {r.name for r in RESOURCES}, item.external_id
+            assert item.metadata.get("plex_id"), f"{item.external_id} has no plex_id"
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@given(data=st.data())
+def test_any_record_is_mapped_or_quarantined_and_never_yields_a_non_finite_point(data: st.DataObject) -> None:
+    for name, fixture in (
+        ("daily_performance", "daily_performance"),
+        ("oee_from_connect", "workcenter_status_entries"),
+    ):
+        base = data.draw(st.sampled_from(load(fixture)))
+        fields = data.draw(st.lists(st.sampled_from(sorted(base)), max_size=4))
+        record = {**base, **{field: data.draw(scalars) for field in fields}}
+        with contextlib.suppress(Quarantine):
+            assert list(resource(name).transform(record, context(name))) == []
+        finish = resource(name).finish
+        assert finish is not None
+        for value in points(finish([record], context(name))).values():
+            assert isinstance(value, float) and math.isfinite(value), f"{name} wrote {value!r} from {record}"

@@ -1,0 +1,259 @@
+"""Quality: checksheets and problem logs (NCRs) as events, specifications as assets under their part,
+Classic integer keys mapped to Connect ids, from hand-written records in tests/unit/fixtures/plex_ivq."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plex_cdf.domains.quality import KEY_MAPS, RESOURCES
+from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
+from plex_cdf.items import Asset, Event, Item
+
+FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
+PCN = "340884"
+NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+WINDOW = TimeRange(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
+BRACKET = "b1d2c3e4-f5a6-4b7c-8d9e-0f1a2b3c4d51"
+WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
+WC_B = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c02"
+FIXTURE_OF = {
+    "checksheets": "checksheets",
+    "problem_logs": "problem_logs",
+    "part_specifications": "part_specifications",
+    "specifications": "specifications",
+    "part_key_map": "part_key_map",
+    "workcenter_key_map": "workcenter_key_map",
+}
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return rows
+
+
+def resource(name: str) -> Resource:
+    return next(r for r in RESOURCES if r.name == name)
+
+
+def context(name: str) -> Context:
+    lookups = {lookup: load(lookup) for lookup in resource(name).lookup}
+    return Context(pcn=PCN, resource=name, now=NOW, window=WINDOW, lookups=lookups)
+
+
+def transform(name: str, record: dict[str, Any]) -> list[Item]:
+    return list(resource(name).transform(record, context(name)))
+
+
+def one_event(name: str, record: dict[str, Any]) -> Event:
+    [item] = transform(name, record)
+    assert isinstance(item, Event), f"{name} made {item!r}, not an event"
+    return item
+
+
+def one_asset(name: str, record: dict[str, Any]) -> Asset:
+    [item] = transform(name, record)
+    assert isinstance(item, Asset), f"{name} made {item!r}, not an asset"
+    return item
+
+
+# --- Checksheets ------------------------------------------------------------------------------------
+
+
+def test_a_checksheet_is_an_event_on_its_part_and_workcenter() -> None:
+    event = one_event("checksheets", load("checksheets")[0])
+    assert event.external_id == f"PCN{PCN}_checksheet_88001"
+    assert (event.type, event.subtype, event.data_set) == ("checksheet", "First Piece", "quality")
+    assert event.start_time == event.end_time == 1_795_761_000_000
+    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}"), (
+        "the integer Part_Key/Workcenter_Key must reach the Connect-id assets through the key maps"
+    )
+    assert event.metadata["partId"] == BRACKET, "key-map ids compare case-insensitively; CDF gets lower case"
+    assert event.metadata["Inspector"] == "Zoë Ångström"
+    assert event.metadata["Out_Of_Spec"] == "false"
+
+
+def test_a_checksheet_whose_part_key_is_not_mapped_keeps_the_key_and_its_other_link() -> None:
+    event = one_event("checksheets", load("checksheets")[1])
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
+    assert event.metadata["Part_Key"] == "9999"
+    assert "partId" not in event.metadata
+    assert event.metadata["Out_Of_Spec"] == "true", "Out_Of_Spec sent as 1 must read as true"
+    assert event.description == "Checksheet 88002 - OLD-1 - out of spec"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"Checksheet_No": None}, "Checksheet_No"),
+        ({"Checksheet_No": [88001]}, "Checksheet_No"),
+        ({"Checksheet_Date": None}, "Checksheet_Date"),
+        ({"Checksheet_Date": "11/27/2026 6:30 AM"}, "Checksheet_Date"),
+        ({"Part_Key": "BRK-100"}, "Part_Key"),
+        ({"Workcenter_Key": 5.5}, "Workcenter_Key"),
+        ({"Out_Of_Spec": "maybe"}, "Out_Of_Spec"),
+    ],
+)
+def test_a_bad_checksheet_is_quarantined_by_name(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(Quarantine, match=field):
+        transform("checksheets", {**load("checksheets")[0], **change})
+
+
+def test_checksheets_are_fetched_whole_by_window_splitting() -> None:
+    row = resource("checksheets")
+    assert (row.api, row.datasource_id) == ("datasource", 4142)
+    assert isinstance(row.mode, DataSourceWindow), (
+        "a row-limited source must be fetched by splittable windows"
+    )
+
+
+# --- Problem logs (NCRs) ----------------------------------------------------------------------------
+
+
+def test_a_closed_problem_log_is_an_ncr_event_spanning_report_to_close() -> None:
+    event = one_event("problem_logs", load("problem_logs")[0])
+    assert event.external_id == f"PCN{PCN}_ncr_4401"
+    assert (event.type, event.subtype) == ("ncr", "Customer Complaint")
+    assert event.start_time == 1_795_597_200_000
+    assert event.end_time == 1_795_795_200_000
+    assert event.description == "NCR-2026-0042 - Burr on edge"
+    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}")
+
+
+def test_an_open_problem_log_has_no_end_and_no_part() -> None:
+    event = one_event("problem_logs", load("problem_logs")[1])
+    assert event.end_time is None, "an open NCR must stay open-ended in CDF"
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
+    assert "Description" not in event.metadata
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"Problem_Log_Key": None}, "Problem_Log_Key"),
+        ({"Problem_Date": 20261125}, "Problem_Date"),
+        ({"Closed_Date": "2026-11-24T00:00:00Z"}, "Closed_Date"),
+        ({"Quantity": "twelve"}, "Quantity"),
+        ({"Workcenter_Key": {"key": 501}}, "Workcenter_Key"),
+    ],
+)
+def test_a_bad_problem_log_is_quarantined_by_name(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(Quarantine, match=field):
+        transform("problem_logs", {**load("problem_logs")[0], **change})
+
+
+# --- Specifications ---------------------------------------------------------------------------------
+
+
+def test_a_part_specification_is_an_asset_under_its_part_with_its_tolerance() -> None:
+    asset = one_asset("part_specifications", load("part_specifications")[0])
+    assert asset.external_id == f"PCN{PCN}_specification_5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e01"
+    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
+    assert asset.name == "BRK-100-S1 - Outer diameter"
+    assert asset.metadata["tolerance_target"] == "25.4"
+    assert asset.metadata["tolerance_unit"] == "mm"
+    assert asset.metadata["customerSpecified"] == "true"
+    assert "tolerance_oneSidedMinimum" not in asset.metadata
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": None}, "id"),
+        ({"partId": None}, "partId"),
+        ({"toleranceType": "Bilateral"}, "toleranceType"),
+        ({"updatedDateTime": "June"}, "updatedDateTime"),
+    ],
+)
+def test_a_bad_part_specification_is_quarantined_by_name(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(Quarantine, match=field):
+        transform("part_specifications", {**load("part_specifications")[0], **change})
+
+
+def test_a_data_source_specification_hangs_under_its_mapped_part() -> None:
+    asset = one_asset("specifications", load("specifications")[0])
+    assert asset.external_id == f"PCN{PCN}_specification_key_31001"
+    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
+    assert asset.metadata["Target"] == "25.4"
+
+
+def test_a_data_source_specification_without_a_mapped_part_is_quarantined() -> None:
+    with pytest.raises(Quarantine, match="Part_Key"):
+        transform("specifications", {**load("specifications")[0], "Part_Key": 4242})
+
+
+def test_the_specification_data_source_stands_in_only_where_the_connect_list_is_not_offered() -> None:
+    assert resource("specifications").fallback_for == "part_specifications"
+    assert resource("specifications").datasource_id == 6429
+    assert resource("part_specifications").optional
+
+
+# --- Key maps ---------------------------------------------------------------------------------------
+
+
+def test_key_maps_make_no_cdf_objects_and_quarantine_malformed_entries() -> None:
+    assert transform("part_key_map", load("part_key_map")[0]) == []
+    with pytest.raises(Quarantine, match="key"):
+        transform("workcenter_key_map", {"key": "five-oh-one", "id": WC_A})
+    with pytest.raises(Quarantine, match="id"):
+        transform("workcenter_key_map", {"key": 501, "id": None})
+
+
+def test_key_maps_name_the_identity_mapping_object() -> None:
+    objects = {row.name: row.params.get("standardObjectName") for row in KEY_MAPS}
+    assert objects == {"part_key_map": "Part", "workcenter_key_map": "Workcenter"}
+
+
+# --- Every row ------------------------------------------------------------------------------------
+
+
+def test_data_source_rows_warn_once_when_not_granted() -> None:
+    for row in RESOURCES:
+        if row.api == "datasource":
+            assert row.optional, f"{row.name}: an ungranted data source must not stop the quality domain"
+
+
+def test_no_row_asks_plex_for_pages() -> None:
+    for row in RESOURCES:
+        asked = {name.lower() for name in (*row.params, *row.datasource_inputs)}
+        assert not asked & {"limit", "offset", "page", "pagesize"}, f"{row.name} sends paging parameters"
+
+
+def test_every_asset_and_event_carries_lineage_and_source() -> None:
+    for name, fixture in FIXTURE_OF.items():
+        for record in load(fixture):
+            for item in transform(name, record):
+                assert isinstance(item, Asset | Event)
+                assert item.source == "plex", item.external_id
+                assert item.metadata.get("plex_resource") == name, f"{item.external_id} lacks plex_resource"
+                assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(),
+    st.text(max_size=60),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@given(data=st.data())
+def test_any_record_is_mapped_or_quarantined(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(FIXTURE_OF)))
+    base = data.draw(st.sampled_from(load(FIXTURE_OF[name])))
+    fields = data.draw(st.lists(st.sampled_from(sorted(base)), max_size=5))
+    record = {**base, **{field: data.draw(scalars) for field in fields}}
+    with contextlib.suppress(Quarantine):
+        items = transform(name, record)
+        assert all(isinstance(item, Asset | Event) for item in items), f"{name} made {items} from {record}"
+        assert len(items) <= 1
