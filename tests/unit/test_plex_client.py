@@ -250,12 +250,22 @@ def test_a_400_names_the_request_and_plex_message_with_secrets_masked() -> None:
     assert_masked(message)
 
 
-def test_a_400_that_faults_no_parameter_means_the_tenant_does_not_offer_it() -> None:
-    body = {"code": "REQUEST_VALIDATION_FAILED", "message": "The request is invalid."}
+@pytest.mark.parametrize("field", [None, "locationId"])
+def test_a_400_that_faults_nothing_we_sent_means_the_tenant_does_not_offer_it(field: str | None) -> None:
+    errors = [{"code": "X", "message": "n/a", "metadata": [{"field": field, "providedValues": []}]}]
+    body = {"code": "REQUEST_VALIDATION_FAILED", "message": "The request is invalid.", "errors": errors}
     path = "/inventory/v1/inventory-history/container-location-moves"
     with pytest.raises(PlexNotOffered, match="does not offer it") as caught:
         run(lambda r: json(400, body), lambda c: c.get_list(path, {"beginDate": "2024-01-01T00:00:00Z"}))
     assert path in str(caught.value) and "The request is invalid." in str(caught.value)
+
+
+def test_a_400_for_a_missing_required_parameter_is_a_request_error() -> None:
+    errors = [{"code": "ARGUMENT_REQUIRED", "message": "required", "metadata": [{"field": "endDate"}]}]
+    body = {"code": "REQUEST_VALIDATION_FAILED", "message": "The request is invalid.", "errors": errors}
+    path = "/production/v1/production-history/production-entries"
+    with pytest.raises(PlexRequestError, match="ARGUMENT_REQUIRED required endDate"):
+        run(lambda r: json(400, body), lambda c: c.get_list(path, {"beginDate": "2024-01-01T00:00:00Z"}))
 
 
 # -- retries, throttling, breaker ---------------------------------------------------------------

@@ -160,7 +160,7 @@ class PlexClient:
         if action is Action.FORBIDDEN:
             raise diagnostics.forbidden(self.settings, call.path, self._mask.text(answer.message))
         request = f"GET {call.path} with {self._mask.params(call.params)}"
-        if answer.status == 400 and not _blames_request(answer.errors):
+        if answer.status == 400 and not _blames_request(answer.errors, call.params):
             raise PlexNotOffered(
                 self._mask.text(
                     f"Plex refused {request} without faulting any parameter (400 {answer.code or ''}: "
@@ -444,13 +444,18 @@ def _answer_of(response: httpx.Response) -> _Answer:
     )
 
 
-def _blames_request(errors: list[Any]) -> bool:
-    """Whether Plex's 400 points at a parameter (a value it rejects, or one that is missing). A 400
-    that names none refused a request it had nothing against: the resource is not offered."""
+def _blames_request(errors: list[Any], params: Params | None) -> bool:
+    """Whether Plex's 400 points at the request: a parameter we sent, or one it says is required. A 400
+    that faults nothing we sent refused a request it had nothing against: the resource is not offered."""
+    sent = {name.lower() for name in params or {}}
     for error in errors:
-        metadata = error.get("metadata") if isinstance(error, dict) else None
-        if any(isinstance(m, dict) and m.get("field") for m in metadata or []):
-            return True
+        if not isinstance(error, dict):
+            continue
+        required = "REQUIRED" in str(error.get("code") or "").upper()
+        for meta in error.get("metadata") or []:
+            field = str(meta.get("field") or "").lower() if isinstance(meta, dict) else ""
+            if field and (field in sent or required):
+                return True
     return False
 
 
