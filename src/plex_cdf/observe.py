@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,17 +13,16 @@ from datetime import UTC, datetime, timedelta
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, quote_plus
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
 from plex_cdf.config import LoggerConfig
+from plex_cdf.config.masking import SecretMasker, mask_secrets
 
 if TYPE_CHECKING:
     from cognite.client import AsyncCogniteClient
 from plex_cdf.config.models import ConsoleLog, FileLog
 
-MASK = "***"
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -32,27 +30,6 @@ _HANDLER_MARK = "_plex_cdf_handler"
 RUN_MESSAGE_LIMIT = 1000  # characters CDF keeps of an extraction-pipeline run message
 
 log = logging.getLogger(__name__)
-
-
-class SecretMasker:
-    """Replaces every secret, and the forms it takes in URLs and JSON, with `***`."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        forms = {form for secret in secrets if secret for form in _written_forms(secret)}
-        ordered = sorted(forms, key=len, reverse=True)  # longest first: no half-masked overlaps
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def __call__(self, text: str) -> str:
-        return text if self._pattern is None else self._pattern.sub(MASK, text)
-
-
-def _written_forms(secret: str) -> set[str]:
-    return {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
-
-
-def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret (also URL- or JSON-encoded) replaced by `***`."""
-    return SecretMasker(secrets)(text)
 
 
 class MaskingFilter(logging.Filter):

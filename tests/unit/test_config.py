@@ -416,6 +416,20 @@ def test_an_error_about_a_secret_never_shows_its_value(tmp_path: Path, patch: di
     assert "\n" not in message
 
 
+def test_a_secret_reused_under_another_key_is_masked_in_the_error(tmp_path: Path) -> None:
+    tenant = {
+        "pcn": 1,
+        "tenant-id": SECRETS["ds"],
+        "data-source": {"username": "u", "password": SECRETS["ds"]},
+    }
+
+    message = error_of(tmp_path, merged(MINIMAL, {"plex": {"tenants": [tenant]}}))
+
+    assert message.endswith(
+        "plex.tenants[0].tenant-id: expected a UUID such as 2f6c9a0e-8d1b-4c1e-9a55-0b7e3c1d2a44, got '***'"
+    )
+
+
 # --- secrets stay hidden --------------------------------------------------------------------------------
 
 

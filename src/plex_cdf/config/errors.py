@@ -10,8 +10,8 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-# Keys whose values are never echoed in an error message.
-SECRET_KEYS = frozenset({"secret", "api-key", "api-secret", "password"})
+from plex_cdf.config.masking import SECRET_KEYS
+
 _EXPECTED = {
     "int_parsing": "expected an integer",
     "int_type": "expected an integer",

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from plex_cdf.config.envsub import substitute
 from plex_cdf.config.errors import ConfigError, first_error_line
 from plex_cdf.config.legacy import LEGACY_NAMES, legacy_error_line, legacy_tree, uses_legacy
+from plex_cdf.config.masking import mask_secrets, secrets_in_tree
 from plex_cdf.config.models import Config
 
 
@@ -37,7 +38,8 @@ def load_config(
     try:
         return Config.model_validate(tree)
     except ValidationError as error:
-        raise ConfigError(first_error_line(error, Config, where=f"{path}: ")) from None
+        line = first_error_line(error, Config, where=f"{path}: ")
+        raise ConfigError(mask_secrets(line, secrets_in_tree(tree))) from None
 
 
 def merged_environment(environ: Mapping[str, str], dotenv: Path | None) -> dict[str, str]:
@@ -55,10 +57,11 @@ def _from_legacy(variables: Mapping[str, str]) -> Config:
             f"no config file given and none of the predecessor's environment variables ({shown}, ...) is set;"
             " pass a config file"
         )
+    tree = legacy_tree(variables)
     try:
-        return Config.model_validate(legacy_tree(variables))
+        return Config.model_validate(tree)
     except ValidationError as error:
-        raise ConfigError(legacy_error_line(error, variables)) from None
+        raise ConfigError(mask_secrets(legacy_error_line(error, variables), secrets_in_tree(tree))) from None
 
 
 class _StrictLoader(yaml.SafeLoader):
