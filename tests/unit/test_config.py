@@ -378,6 +378,7 @@ def test_a_malformed_reference_is_an_error(tmp_path: Path, value: str, expected:
         ("- a list", "expected a mapping of sections (cognite, plex, ...) at the top level"),
         ("", "expected a mapping of sections (cognite, plex, ...) at the top level"),
         ("cognite: {}\nplex: {}\ncognite: {}\n", "not valid YAML: duplicate key 'cognite' on line 3"),
+        ("cognite: {}\n1: x\n", "not valid YAML: key 1 on line 2 is not text"),
     ],
 )
 def test_a_file_that_is_not_a_yaml_mapping_is_named(tmp_path: Path, text: str, expected: str) -> None:

@@ -93,6 +93,21 @@ def test_masking_replaces_every_secret_and_its_encoded_forms() -> None:
     assert masked == "key=*** form=*** plus=*** other=fine"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer eyJhbGciOi.payload.sig", "Authorization: Bearer ***"),
+        (
+            '{"access_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "expires_in": 3600}',
+            '{"access_token": "***", "expires_in": 3600}',
+        ),
+        ("access_token=abcdefgh12345&token_type=Bearer", "access_token=***&token_type=Bearer"),
+    ],
+)
+def test_oauth_access_tokens_are_masked_by_shape(text: str, expected: str) -> None:
+    assert mask_secrets(text, []) == expected
+
+
 def test_masking_prefers_the_longer_of_overlapping_secrets() -> None:
     assert mask_secrets("abcdef and abc", ["abc", "abcdef"]) == "*** and ***"
 

@@ -24,7 +24,8 @@ _DATA_SET_VARIABLES = {
 }
 
 # Variable -> where its value goes. Order matters twice: a later entry wins for the same place, and an
-# error at a place (or a missing section above it) is reported under the first variable that feeds it.
+# error at a place (or a missing section above it) names the variable that set it, else the first one
+# that could have.
 LEGACY_VARIABLES: tuple[tuple[str, Loc], ...] = (
     ("CDF_PROJECT", ("cognite", "project")),
     ("CDF_CLUSTER", ("cognite", "host")),  # becomes https://{cluster}.cognitedata.com

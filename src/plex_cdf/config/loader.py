@@ -65,7 +65,8 @@ def _from_legacy(variables: Mapping[str, str]) -> Config:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last one silently)."""
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the last one silently) and
+    keys that are not text (every key of the configuration is a word)."""
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -73,8 +74,10 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} on line {line} is not text")
         if key in seen:
-            line = key_node.start_mark.line + 1
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} on line {line}")
         seen.add(key)
     return loader.construct_mapping(node, deep=True)

@@ -13,8 +13,14 @@ MASK = "***"
 SECRET_KEYS = frozenset({"secret", "api-key", "api-secret", "password"})
 
 
+# Credentials no configuration holds (OAuth access tokens): masked by shape, the prefix kept readable.
+_TOKEN_SHAPES = re.compile(
+    r"(?i)(\bbearer\s+|[\"']?access_token[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}"
+)
+
+
 class SecretMasker:
-    """Replaces every secret, and the forms it takes in URLs and JSON, with `***`."""
+    """Replaces every secret, the forms it takes in URLs and JSON, and bearer/access tokens with `***`."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         forms = {form for secret in secrets if secret for form in _written_forms(secret)}
@@ -22,6 +28,7 @@ class SecretMasker:
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
+        text = _TOKEN_SHAPES.sub(lambda match: match.group(1) + MASK, text)
         return text if self._pattern is None else self._pattern.sub(MASK, text)
 
 
