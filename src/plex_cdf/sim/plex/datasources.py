@@ -1,0 +1,545 @@
+"""The Data Source API: per-source metadata, Basic-auth users with per-source grants, input validation with
+Plex's error codes, row limits with the exceeded flag, and the identity-mapping routes between Connect
+UUIDs and the integer keys data sources use (plex_api.md §4, §10.6)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from plex_cdf.sim.plex import errors
+from plex_cdf.sim.plex.history import PROBLEM_TYPES
+from plex_cdf.sim.plex.jobs import job_number
+from plex_cdf.sim.plex.master import KEY_BASE, Row, _number_revision
+from plex_cdf.sim.plex.mix import make_uuid, mix, pick
+from plex_cdf.sim.plex.timefmt import DAY, HOUR, DateFormatError, emit, parse_strict
+
+if TYPE_CHECKING:
+    from plex_cdf.sim.plex.plant import Plant
+
+Inputs = Mapping[str, Any]
+MAX_MAPPINGS = 5000
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # Plex's type names: string, bool, date, int32, decimal
+    required: bool = False
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    name: str
+    description: str
+    inputs: tuple[Field, ...]
+    columns: tuple[Field, ...]
+    rows: Callable[[Plant, int, Inputs], list[Row]]
+    row_limit: int = 1000
+
+    def metadata(self) -> Row:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "inputs": [vars(f) for f in self.inputs],
+            "outputs": [],
+            "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in self.columns],
+        }
+
+
+def _window(inputs: Inputs, now: int) -> tuple[int, int]:
+    return parse_strict(inputs["Start_Date"]), min(parse_strict(inputs["End_Date"]), now)
+
+
+def _int_set(text: object) -> set[int] | None:
+    if text in (None, ""):
+        return None
+    return {int(part) for part in str(text).split(",") if part.strip().isdigit()}
+
+
+# -- row builders ----------------------------------------------------------------------------------------
+def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    """18765: per workcenter and part over [Start_Date, End_Date); times in hours, rate in pieces/hour."""
+    begin, end = _window(inputs, now)
+    jobs, history, master = plant.jobs, plant.history, plant.master
+    wanted = _int_set(inputs.get("Workcenter_Keys"))
+    totals: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for at, wc, job, k in history._entries(begin - 300_000, end):
+        part = jobs.part[job]
+        if at >= begin:
+            totals[wc, part][0] += jobs.per_entry[job]
+        scrapped = history._scrap_time(job, k, at)
+        if scrapped is not None and begin <= scrapped < end:
+            totals[wc, part][1] += 1 + mix(plant.seed, 23, job, k, 5) % 3
+    for _, wc, length, status, running in history.status_segments(begin, end):
+        if running is None:
+            continue
+        job = running
+        kind = master.status_kinds[status]
+        cell = totals[wc, jobs.part[job]]
+        cell[2] += length / HOUR if kind not in ("idle", "off") else 0.0
+        cell[3] += length / HOUR if kind == "down" else 0.0
+    rows = []
+    for (wc, part_index), (good, scrap, planned, down) in sorted(totals.items()):
+        key = KEY_BASE["Workcenter"] + wc
+        part = master.parts[part_index]
+        if wanted is not None and key not in wanted:
+            continue
+        rows.append(
+            {
+                "Downtime_DB": round(down, 4),
+                "Multiple": 1,
+                "Number_Of_Children": 0,
+                "Operation_Code": part.operations[-1]["_code"],
+                "Part_Key": KEY_BASE["Part"] + part_index,
+                "Part_No": part.row["number"],
+                "Planned_Production_Time": round(planned, 4),
+                "Production_Qty": good,
+                "Reject_Qty": 0.0,
+                "Scrap_Qty": scrap,
+                "Standard_Production_Rate": round(part.entry_quantity * HOUR / part.entry_ms, 2),
+                "Throwouts": 0.0,
+                "Workcenter_Code": master.workcenters[wc]["workcenterCode"],
+                "Workcenter_Key": key,
+            }
+        )
+    return _filtered(rows, inputs, {"Part_Key": "Part_Key", "Workcenter_Code": "Workcenter_Code"})
+
+
+def _filtered(rows: list[Row], inputs: Inputs, by: Mapping[str, str]) -> list[Row]:
+    for name, column in by.items():
+        value = inputs.get(name)
+        if value not in (None, ""):
+            rows = [row for row in rows if str(row[column]) == str(value)]
+    return rows
+
+
+def workcenter_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    """22870: each workcenter's status now and its performance (%) over the last 8 hours."""
+    master, jobs = plant.master, plant.jobs
+    rows = []
+    for wc, row in enumerate(master.workcenters):
+        status, job = plant.history.status_at(wc, now)
+        produced = sum(
+            jobs.per_entry[j]
+            for _, _, j, _ in plant.history._entries(now - 8 * HOUR, now)
+            if jobs.workcenter[j] == wc
+        )
+        part = master.parts[jobs.part[job]] if job is not None else None
+        standard = part.entry_quantity * 8 * HOUR / part.entry_ms if part else 0
+        performance = round(100.0 * produced / standard, 1) if standard else 0.0
+        kind = master.status_kinds[status]
+        rows.append(
+            {
+                "Part_No_Revision": _number_revision(part.row) if part else None,
+                "Performance": performance,
+                "Performance_Color": "Green"
+                if performance >= 85
+                else "Yellow"
+                if performance >= 60
+                else "Red",
+                "Workcenter_Code": row["workcenterCode"],
+                "Workcenter_Status": master.statuses[status]["description"],
+                "Workcenter_Status_Color": {"production": "Green", "setup": "Blue", "down": "Red"}.get(
+                    kind, "Gray"
+                ),
+                "_key": KEY_BASE["Workcenter"] + wc,
+            }
+        )
+    wanted = inputs.get("Workcenter_Key")
+    return [
+        {k: v for k, v in r.items() if k != "_key"}
+        for r in rows
+        if wanted in (None, "") or r["_key"] == int(str(wanted))
+    ]
+
+
+def checksheets(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    """4142: checksheets taken in [Start_Date, End_Date)."""
+    begin, end = _window(inputs, now)
+    rows = []
+    for _, number, wc, job in plant.history.checksheets(begin, end, now):
+        sheet = plant.history.checksheet(number, now) or {}
+        part_index = plant.jobs.part[job]
+        part = plant.master.parts[part_index]
+        inspector = next((e for e in plant.master.employees if e["id"] == sheet["inspectorEmployeeId"]), None)
+        rows.append(
+            {
+                "Checksheet_No": number,
+                "Checksheet_Date": sheet["inspectionDateTime"],
+                "Checksheet_Type": "SPC",
+                "Inspection_Mode": sheet["inspectionMode"],
+                "Part_Key": KEY_BASE["Part"] + part_index,
+                "Part_No": part.row["number"],
+                "Part_Revision": part.row["revision"],
+                "Operation_No": part.operations[-1]["operationNumber"],
+                "Operation_Code": part.operations[-1]["_code"],
+                "Workcenter_Key": KEY_BASE["Workcenter"] + wc,
+                "Workcenter_Code": plant.master.workcenters[wc]["workcenterCode"],
+                "Job_Key": KEY_BASE["Job"] + job,
+                "Job_No": job_number(job),
+                "Inspector": f"{inspector['firstName']} {inspector['lastName']}" if inspector else None,
+                "Out_Of_Spec": sheet["outOfSpecification"],
+                "Note": None,
+            }
+        )
+    return _filtered(
+        rows, inputs, {"Part_Key": "Part_Key", "Workcenter_Key": "Workcenter_Key", "Job_Key": "Job_Key"}
+    )
+
+
+def specifications(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    """6429: the part specifications with their limits."""
+    parts = plant.master.part_by_id
+    rows = []
+    for index, spec in enumerate(plant.master.specs):
+        tolerance = spec["toleranceType"]
+        rows.append(
+            {
+                "Specification_Key": 7_000_000 + index,
+                "Specification_No": spec["specificationNumber"],
+                "Part_Key": KEY_BASE["Part"] + parts[spec["partId"]],
+                "Part_No": spec["partNumber"],
+                "Part_Revision": spec["partRevision"],
+                "Description": spec["description"],
+                "Target": tolerance["target"],
+                "Upper_Limit": round(tolerance["target"] + tolerance["targetPlus"], 4),
+                "Lower_Limit": round(tolerance["target"] - tolerance["targetMinus"], 4),
+                "Unit": tolerance["unit"],
+                "Gage_Type": spec["defaultGageType"],
+                "Customer_Specified": spec["customerSpecified"],
+                "Update_Date": spec["updatedDateTime"],
+            }
+        )
+    return _filtered(rows, inputs, {"Part_Key": "Part_Key", "Specification_No": "Specification_No"})
+
+
+def problem_logs(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    """19938: problems reported in [Start_Date, End_Date); closed three days after they were raised."""
+    begin, end = _window(inputs, now)
+    master, seed = plant.master, plant.seed
+    rows = []
+    for at, key, wc, job in plant.history.problems(begin, end, now):
+        part = master.parts[plant.jobs.part[job]] if job is not None else None
+        closed = at + 3 * DAY
+        reporter = master.employees[mix(seed, 24, key) % len(master.employees)]
+        rows.append(
+            {
+                "Problem_Log_Key": key,
+                "Problem_Date": emit(at, mix(seed, 26, key)),
+                "Problem_Type": pick(PROBLEM_TYPES, seed, 24, key, 1),
+                "Problem_Category": pick(("Internal", "Customer", "Supplier"), seed, 24, key, 2),
+                "Description": f"{pick(PROBLEM_TYPES, seed, 24, key, 1)} issue on "
+                f"{master.workcenters[wc]['workcenterCode']}",
+                "Status": "Closed" if closed <= now else "Open",
+                "Severity": 1 + mix(seed, 24, key, 3) % 3,
+                "Part_Key": KEY_BASE["Part"] + part.index if part else None,
+                "Part_No": part.row["number"] if part else None,
+                "Workcenter_Key": KEY_BASE["Workcenter"] + wc,
+                "Workcenter_Code": master.workcenters[wc]["workcenterCode"],
+                "Job_No": job_number(job) if job is not None else None,
+                "Reported_By": f"{reporter['firstName']} {reporter['lastName']}",
+                "Closed_Date": emit(closed, mix(seed, 26, key, 1)) if closed <= now else None,
+            }
+        )
+    return _filtered(rows, inputs, {"Workcenter_Key": "Workcenter_Key", "Status": "Status"})
+
+
+def _dates() -> tuple[Field, Field]:
+    return Field("Start_Date", "date", True, False), Field("End_Date", "date", True, False)
+
+
+def _columns(spec: str) -> tuple[Field, ...]:
+    return tuple(Field(name, kind) for name, kind in (item.split(":") for item in spec.split()))
+
+
+SOURCES: dict[int, Source] = {
+    s.id: s
+    for s in (
+        Source(
+            18765,
+            "Daily_Performance_Report_Get",
+            "Daily performance by workcenter and part.",
+            (
+                Field("Area_Key", "int32"),
+                Field("Building_Key", "int32"),
+                Field("Children_Only", "bool"),
+                Field("Department_No", "int32"),
+                _dates()[1],
+                Field("Master_Key", "int32"),
+                Field("Parents_Only", "bool"),
+                Field("Part_Key", "int32"),
+                Field("Part_Status", "string"),
+                Field("Shift", "string"),
+                _dates()[0],
+                Field("Use_Standard_Rate", "bool"),
+                Field("Workcenter_Code", "string"),
+                Field("Workcenter_Group", "string"),
+                Field("Workcenter_Keys", "string"),
+                Field("Workcenter_Type", "string"),
+            ),
+            _columns(
+                "Downtime_DB:decimal Multiple:int32 Number_Of_Children:int32 Operation_Code:string "
+                "Part_Key:int32 Part_No:string Planned_Production_Time:decimal Production_Qty:decimal "
+                "Reject_Qty:decimal Scrap_Qty:decimal Standard_Production_Rate:decimal Throwouts:decimal "
+                "Workcenter_Code:string Workcenter_Key:int32"
+            ),
+            daily_performance,
+        ),
+        Source(
+            22870,
+            "Workcenter_Performance_Simple_Get",
+            "Current performance and status per workcenter.",
+            (Field("Workcenter_Key", "int32"),),
+            _columns(
+                "Part_No_Revision:string Performance:decimal Performance_Color:string Workcenter_Code:string "
+                "Workcenter_Status:string Workcenter_Status_Color:string"
+            ),
+            workcenter_performance,
+        ),
+        Source(
+            4142,
+            "Checksheets_Get",
+            "Checksheets in a date range.",
+            (
+                *_dates(),
+                Field("Part_Key", "int32"),
+                Field("Workcenter_Key", "int32"),
+                Field("Job_Key", "int32"),
+            ),
+            _columns(
+                "Checksheet_No:int32 Checksheet_Date:date Checksheet_Type:string Inspection_Mode:string "
+                "Part_Key:int32 Part_No:string Part_Revision:string Operation_No:int32 Operation_Code:string "
+                "Workcenter_Key:int32 Workcenter_Code:string Job_Key:int32 Job_No:string Inspector:string "
+                "Out_Of_Spec:bool Note:string"
+            ),
+            checksheets,
+            5000,
+        ),
+        Source(
+            6429,
+            "Specification_Get",
+            "Part specifications.",
+            (Field("Part_Key", "int32"), Field("Specification_No", "string")),
+            _columns(
+                "Specification_Key:int32 Specification_No:string Part_Key:int32 Part_No:string "
+                "Part_Revision:string Description:string Target:decimal Upper_Limit:decimal "
+                "Lower_Limit:decimal Unit:string Gage_Type:string Customer_Specified:bool Update_Date:date"
+            ),
+            specifications,
+        ),
+        Source(
+            19938,
+            "Problem_Logs_Get",
+            "Problem logs (NCR-like) in a date range.",
+            (*_dates(), Field("Workcenter_Key", "int32"), Field("Status", "string")),
+            _columns(
+                "Problem_Log_Key:int32 Problem_Date:date Problem_Type:string Problem_Category:string "
+                "Description:string Status:string Severity:int32 Part_Key:int32 Part_No:string "
+                "Workcenter_Key:int32 Workcenter_Code:string Job_No:string Reported_By:string "
+                "Closed_Date:date"
+            ),
+            problem_logs,
+        ),
+    )
+}
+
+
+def _check_input(source: Source, spec: Field, value: Any, transaction: str) -> None:
+    def fail(code: str, message: str) -> errors.PlexError:
+        return errors.datasource_error(400, code, message, transaction)
+
+    if value is None:
+        if not spec.nullable:
+            raise fail("DATA_SOURCE_INPUT_NOT_NULLABLE", f"Input '{spec.name}' cannot be null.")
+        return
+    if spec.type == "date":
+        if not isinstance(value, str):
+            raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be a date string.")
+        try:
+            parse_strict(value)
+        except DateFormatError:
+            raise fail(
+                "DATA_SOURCE_INPUT_FORMAT_INVALID", f"Input '{spec.name}' is not a valid date: {value!r}."
+            ) from None
+    elif spec.type == "int32" and not (
+        (isinstance(value, int) and not isinstance(value, bool))
+        or (isinstance(value, str) and re.fullmatch(r"-?\d+", value))
+    ):
+        raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be an int32, got {value!r}.")
+    elif spec.type == "bool" and not (
+        isinstance(value, bool) or str(value).lower() in ("true", "false", "0", "1")
+    ):
+        raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be a bool, got {value!r}.")
+
+
+def validate(source: Source, inputs: Inputs, transaction: str) -> dict[str, Any]:
+    by_name = {spec.name: spec for spec in source.inputs}
+    for name in inputs:
+        if name not in by_name:
+            raise errors.datasource_error(
+                400,
+                "DATA_SOURCE_INPUT_NOT_FOUND",
+                f"Input '{name}' does not exist on data source '{source.id}'.",
+                transaction,
+            )
+    for spec in source.inputs:
+        if spec.name not in inputs:
+            if spec.required:
+                raise errors.datasource_error(
+                    400, "DATA_SOURCE_INPUT_REQUIRED", f"Input '{spec.name}' is required.", transaction
+                )
+            continue
+        _check_input(source, spec, inputs[spec.name], transaction)
+    return dict(inputs)
+
+
+class DataSources:
+    """Users, grants, transaction numbers and the execute/metadata/identity routes."""
+
+    def __init__(
+        self, plant: Plant, clock_ms: Callable[[], int], user: str, password: str, flag: str
+    ) -> None:
+        self.plant = plant
+        self.clock_ms = clock_ms
+        self.users = {user: password}
+        self.grants: dict[str, set[int]] = {user: set(SOURCES)}
+        self.flag = flag
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def transaction(self) -> str:
+        with self._lock:
+            number = next(self._counter)
+        return make_uuid(self.plant.seed, 99, number)
+
+    def authenticate(self, header: str | None) -> str:
+        from plex_cdf.sim.plex.server import basic_user
+
+        found = basic_user(header)
+        if found is None or self.users.get(found[0]) != found[1]:
+            raise errors.datasource_error(
+                401, "USER_ACCESS_DENIED", "The credentials are not valid.", self.transaction()
+            )
+        return found[0]
+
+    def rows(self, source_id: int, inputs: Inputs) -> list[Row]:
+        """Every row the source answers now, without the row limit (validated like an execute)."""
+        source = self._source(source_id, self.transaction())
+        return source.rows(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+
+    def _source(self, source_id: int, transaction: str) -> Source:
+        source = SOURCES.get(source_id)
+        if source is None:
+            raise errors.datasource_error(
+                404, "DATA_SOURCE_NOT_FOUND", f"Data source '{source_id}' was not found.", transaction
+            )
+        return source
+
+    def handle(
+        self, method: str, path: str, query: Mapping[str, str], body: bytes, user: str
+    ) -> tuple[str, Any]:
+        transaction = self.transaction()
+        parts = path.strip("/").split("/")  # api, datasources, ...
+        if parts[2:] == ["search"] and method == "GET":
+            needle = query.get("name", "").lower()
+            return "/api/datasources/search", [
+                {"id": s.id, "name": s.name, "description": s.description}
+                for s in SOURCES.values()
+                if needle in s.name.lower() and s.id in self.grants.get(user, set())
+            ]
+        if len(parts) in (3, 4) and parts[2].isdigit() and parts[3:] in ([], ["execute"]):
+            execute = parts[3:] == ["execute"]
+            template = "/api/datasources/{id}/execute" if execute else "/api/datasources/{id}"
+            if method != ("POST" if execute else "GET"):
+                raise errors.datasource_error(
+                    405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here.", transaction
+                )
+            source = self._source(int(parts[2]), transaction)
+            if source.id not in self.grants.get(user, set()):
+                raise errors.datasource_error(
+                    403,
+                    "DATA_SOURCE_ACCESS_DENIED",
+                    f"You do not have access to data source '{source.id}'.",
+                    transaction,
+                )
+            if not execute:
+                return template, source.metadata()
+            return template, self._execute(source, query, body, transaction)
+        raise errors.datasource_error(404, "DATA_SOURCE_OBJECT_NOT_FOUND", f"Nothing at {path}.", transaction)
+
+    def _execute(self, source: Source, query: Mapping[str, str], body: bytes, transaction: str) -> Row:
+        try:
+            payload = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError:
+            raise errors.datasource_error(
+                400, "DATA_SOURCE_INPUT_FORMAT_INVALID", "The body is not JSON.", transaction
+            ) from None
+        flat = query.get("format") == "2"
+        inputs = payload if flat else payload.get("inputs", {}) if isinstance(payload, dict) else None
+        if not isinstance(inputs, dict):
+            raise errors.datasource_error(
+                400, "DATA_SOURCE_INPUT_FORMAT_INVALID", "Inputs must be an object.", transaction
+            )
+        rows = source.rows(self.plant, self.clock_ms(), validate(source, inputs, transaction))
+        exceeded = len(rows) > source.row_limit
+        rows = rows[: source.row_limit]
+        if flat:
+            answer: Row = {"outputs": {}, "rows": rows, "transactionNo": transaction}
+        else:
+            columns = [c.name for c in source.columns]
+            table: Row = {"columns": columns, "rows": [[row[c] for c in columns] for row in rows]}
+            if self.flag == "limitExceeded":
+                table["limitExceeded"] = exceeded
+            answer = {"outputs": {}, "tables": [table], "transactionNo": transaction}
+        if self.flag != "limitExceeded" or flat:
+            answer[self.flag] = exceeded
+        return answer
+
+    def identity_mapping(self, path: str, payload: Any) -> list[Row]:
+        """`ids-to-keys` / `keys-to-ids` for one standard object (Part, Workcenter, ...), at most 5000."""
+        direction = path.rsplit("/", 1)[-1]
+        if direction not in ("ids-to-keys", "keys-to-ids") or not isinstance(payload, dict):
+            raise errors.not_found(path)
+        kind = payload.get("standardObjectName")
+        if kind not in KEY_BASE:
+            raise errors.invalid(
+                "ARGUMENT_INVALID",
+                "standardObjectName",
+                [str(kind)],
+                f"Unknown standard object {kind!r}.",
+                sorted(KEY_BASE),
+            )
+        wanted = (
+            payload.get("ids")
+            if direction == "ids-to-keys"
+            else payload.get("keys", payload.get("recordIdentifiers"))
+        )
+        if not isinstance(wanted, list) or len(wanted) > MAX_MAPPINGS:
+            raise errors.invalid(
+                "ARGUMENT_INVALID",
+                "ids" if direction == "ids-to-keys" else "keys",
+                [str(len(wanted)) if isinstance(wanted, list) else str(wanted)],
+                f"Give a list of at most {MAX_MAPPINGS} records.",
+            )
+        mapping = self.plant.keys(kind)
+        if direction == "ids-to-keys":
+            return [
+                {"id": str(v).lower(), "key": mapping[str(v).lower()]}
+                for v in wanted
+                if str(v).lower() in mapping
+            ]
+        reverse = {key: uuid for uuid, key in mapping.items()}
+        return [
+            {"key": int(v), "id": reverse[int(v)]} for v in wanted if str(v).isdigit() and int(v) in reverse
+        ]

@@ -1,0 +1,206 @@
+"""SimPlex: the simulated Plex tenant, its switches, its ground truth and its server thread."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+
+from plex_cdf.sim.plex import connect
+from plex_cdf.sim.plex.clock import SimClock
+from plex_cdf.sim.plex.datasources import DataSources
+from plex_cdf.sim.plex.plant import Plant, build_plant
+from plex_cdf.sim.plex.scales import scale_named
+from plex_cdf.sim.plex.server import Faults, LogEntry, PlexApp, Traffic
+from plex_cdf.sim.plex.timefmt import to_ms
+
+DEFAULT_API_KEY = "sim-key"
+DEFAULT_PCN = "340884"
+DEFAULT_DS_USER = "sim-user"
+DEFAULT_DS_PASSWORD = "sim-password"
+ROW_LIMIT_FLAGS = ("rowLimitExceeded", "rowLimitedExceeded", "limitExceeded")
+
+
+class Truth:
+    """What the tenant holds: exactly what a route answers now, without faults, limits or row caps."""
+
+    def __init__(self, sim: SimPlex) -> None:
+        self._sim = sim
+
+    @property
+    def pcn(self) -> str:
+        return self._sim.plant.master.pcn
+
+    @property
+    def tenant_id(self) -> str:
+        return str(self._sim.plant.master.tenant["id"])
+
+    def get(
+        self, path: str, params: Mapping[str, str | list[str]] | None = None
+    ) -> list[dict[str, Any]] | dict[str, Any]:
+        pairs = [(k, v) for k, vs in (params or {}).items() for v in ([vs] if isinstance(vs, str) else vs)]
+        _, result = self._sim.answer_connect(path, connect.lower_params(pairs))
+        answer: list[dict[str, Any]] | dict[str, Any] = result
+        return answer
+
+    def datasource(self, source_id: int, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return self._sim.datasources.rows(source_id, inputs)
+
+
+@dataclass
+class Server:
+    base_url: str
+    thread: threading.Thread
+    uvicorn: uvicorn.Server
+
+
+class SimPlex:
+    """A seeded, deterministic Plex tenant with Plex's quirks as switches (see docs/simulated-plex.md)."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        scale: str = "small",
+        api_key: str = DEFAULT_API_KEY,
+        pcn: str = DEFAULT_PCN,
+        tenant_id: str | None = None,
+        ds_user: str = DEFAULT_DS_USER,
+        ds_password: str = DEFAULT_DS_PASSWORD,
+        rate_limit_per_minute: int = 200,
+        rate_limit_window_s: float = 60.0,
+        retry_after: bool = True,
+        empty_as_404: bool = False,
+        fault_5xx: float = 0.0,
+        fault_429: float = 0.0,
+        latency_ms: int = 0,
+        moves_400: bool = False,
+        row_limit_flag: str = "rowLimitExceeded",
+        now: datetime | None = None,
+        clock_rate: float = 0.0,
+    ) -> None:
+        if row_limit_flag not in ROW_LIMIT_FLAGS:
+            raise ValueError(
+                f"row_limit_flag {row_limit_flag!r}: expected one of {', '.join(ROW_LIMIT_FLAGS)}"
+            )
+        if rate_limit_per_minute < 1:
+            raise ValueError(f"rate_limit_per_minute must be at least 1, not {rate_limit_per_minute}")
+        self.seed = seed
+        self.clock = SimClock(now or datetime.now(UTC), clock_rate)
+        self.plant: Plant = build_plant(seed, scale_named(scale), self.clock.now_ms(), pcn, tenant_id)
+        self.rate_limit_per_minute = rate_limit_per_minute
+        self.rate_limit_window_s = rate_limit_window_s
+        self.retry_after = retry_after
+        self.empty_as_404 = empty_as_404
+        self.faults = Faults(fault_5xx, fault_429, latency_ms, moves_400)
+        self.traffic = Traffic()
+        self.datasources = DataSources(self.plant, self.clock.now_ms, ds_user, ds_password, row_limit_flag)
+        tenant = str(self.plant.master.tenant["id"])
+        self._keys: dict[str, list[str]] = {api_key: [tenant]}
+        self._subscriptions: dict[str, set[str]] = {api_key: set(connect.NAMESPACES)}
+        self.truth = Truth(self)
+
+    # -- switches --------------------------------------------------------------------------------------
+    def set_faults(
+        self,
+        fault_5xx: float | None = None,
+        fault_429: float | None = None,
+        latency_ms: int | None = None,
+        moves_400: bool | None = None,
+    ) -> None:
+        current = self.faults
+        self.faults = Faults(
+            current.fault_5xx if fault_5xx is None else fault_5xx,
+            current.fault_429 if fault_429 is None else fault_429,
+            current.latency_ms if latency_ms is None else latency_ms,
+            current.moves_400 if moves_400 is None else moves_400,
+        )
+
+    def grant_datasource(self, user: str, source_id: int, granted: bool = True) -> None:
+        grants = self.datasources.grants.setdefault(user, set())
+        (grants.add if granted else grants.discard)(source_id)
+
+    def add_datasource_user(self, user: str, password: str, sources: Sequence[int] = ()) -> None:
+        self.datasources.users[user] = password
+        self.datasources.grants[user] = set(sources)
+
+    def subscribe(self, api_key: str, namespace: str, subscribed: bool = True) -> None:
+        """A key not subscribed to a namespace (product) gets 401 there, as Plex answers."""
+        if namespace not in connect.NAMESPACES:
+            raise ValueError(
+                f"unknown namespace {namespace!r}; expected one of {', '.join(connect.NAMESPACES)}"
+            )
+        found = self._subscriptions.setdefault(api_key, set())
+        (found.add if subscribed else found.discard)(namespace)
+
+    def add_key(self, api_key: str, tenants: Sequence[str] = ()) -> None:
+        """A key granted the given tenants (ids or PCNs); the first is its default tenant."""
+        master = self.plant.master
+        self._keys[api_key] = [
+            str(master.tenant["id"]) if t in (master.pcn, master.tenant["id"]) else str(t) for t in tenants
+        ]
+        self._subscriptions.setdefault(api_key, set(connect.NAMESPACES))
+
+    def subscriptions(self, api_key: str) -> set[str]:
+        return self._subscriptions.get(api_key, set())
+
+    def tenant_for(self, api_key: str | None, customer_id: str | None, tenant_id: str | None) -> str | None:
+        """The tenant a request runs against, or None (401) for a bad key or a tenant the key lacks."""
+        if api_key is None or api_key not in self._keys:
+            return None
+        granted = self._keys[api_key]
+        master = self.plant.master
+        if tenant_id is not None:
+            wanted = tenant_id.lower()
+        elif customer_id is not None:
+            wanted = str(master.tenant["id"]) if customer_id == master.pcn else f"pcn:{customer_id}"
+        else:
+            wanted = granted[0] if granted else ""
+        return wanted if wanted in granted and wanted == master.tenant["id"] else None
+
+    # -- observation -----------------------------------------------------------------------------------
+    def request_counts(self) -> Counter[str]:
+        with self.traffic.lock:
+            return Counter(self.traffic.counts)
+
+    def request_log(self) -> list[LogEntry]:
+        with self.traffic.lock:
+            return list(self.traffic.log)
+
+    def answer_connect(self, path: str, params: Mapping[str, Sequence[str]]) -> tuple[str, Any]:
+        return connect.answer(self.plant, self.clock.now_ms(), path.rstrip("/") or "/", params)
+
+    # -- serving ---------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Server]:
+        """Serve on a background thread; returns once it accepts connections, stops on exit."""
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        config = uvicorn.Config(PlexApp(self), log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sim-plex", daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"simulated Plex failed to start on {host}:{port}")
+            time.sleep(0.01)
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        try:
+            yield Server(f"http://{shown}:{bound_port}", thread, server)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            sock.close()
+
+
+def now_ms_of(value: datetime) -> int:
+    return to_ms(value)

@@ -1,0 +1,240 @@
+"""The simulated Plex answers Connect requests the way Plex does, quirks included (plex_api.md §2, §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from plex_cdf.sim.plex import SimPlex
+
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+KEY = {"X-Plex-Connect-Api-Key": "sim-key"}
+DAY_WINDOW = {"beginDate": "2026-11-27T00:00Z", "endDate": "2026-11-28T00:00:00.0000000Z"}
+ENTRIES = "/production/v1/production-history/production-entries"
+
+
+@pytest.fixture(scope="module")
+def sim() -> SimPlex:
+    return SimPlex(seed=7, scale="small", now=START)
+
+
+@pytest.fixture(scope="module")
+def plex(sim: SimPlex) -> Iterator[httpx.Client]:
+    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY, timeout=30) as client:
+        yield client
+
+
+def test_lists_are_bare_arrays_and_ignore_limit_offset_and_unknown_parameters(plex: httpx.Client) -> None:
+    full = plex.get("/mdm/v1/parts")
+    paged = plex.get("/mdm/v1/parts", params={"limit": 1, "offset": 5, "page": 2, "typeName": "x"})
+    assert full.status_code == paged.status_code == 200
+    assert isinstance(full.json(), list) and len(full.json()) == 40, "parts list is not the whole bare array"
+    assert paged.content == full.content, (
+        "limit/offset/unknown parameters changed the answer; Plex ignores them"
+    )
+
+
+def test_known_parameters_filter_and_repeated_ones_mean_any_of(plex: httpx.Client, sim: SimPlex) -> None:
+    jobs = sim.truth.get("/scheduling/v1/jobs")
+    assert isinstance(jobs, list)
+    statuses = plex.get(
+        "/scheduling/v1/jobs", params=[("jobStatuses", "Complete"), ("jobStatuses", "Open")]
+    ).json()
+    assert statuses and {job["jobStatus"] for job in statuses} <= {"Complete", "Open"}
+    assert len(statuses) == sum(job["jobStatus"] in ("Complete", "Open") for job in jobs)
+    assert plex.get("/scheduling/v1/jobs", params={"JOBSTATUSES": "Open"}).json() == [
+        job for job in jobs if job["jobStatus"] == "Open"
+    ], "parameter names are matched case-insensitively"
+
+
+def test_bad_uuid_is_400_with_plex_error_body(plex: httpx.Client) -> None:
+    answer = plex.get("/scheduling/v1/jobs", params={"partId": "not-a-uuid"})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["code"] == "ARGUMENT_INVALID"
+    assert body["errors"][0]["metadata"][0] == {
+        "field": "partId",
+        "providedValues": ["not-a-uuid"],
+        "validValues": [],
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2026-11-27",
+        "2026-11-27T00:00",
+        "2026-11-27 00:00Z",
+        "2026-11-27T00:00+00:00",
+        "2026-11-27T00:00:00.12345678Z",
+        "2026-13-01T00:00Z",
+    ],
+)
+def test_dates_that_break_plex_format_rules_are_400(plex: httpx.Client, bad: str) -> None:
+    answer = plex.get(ENTRIES, params={**DAY_WINDOW, "beginDate": bad})
+    assert answer.status_code == 400, f"{bad!r} was accepted; Plex rejects it"
+    assert answer.json()["errors"][0]["metadata"][0]["field"] == "beginDate"
+
+
+@pytest.mark.parametrize(
+    "good", ["2026-11-27T00:00Z", "2026-11-27T00:00:00Z", "2026-11-27T00:00:00.1234567Z"]
+)
+def test_dates_with_zero_to_seven_fraction_digits_are_accepted(plex: httpx.Client, good: str) -> None:
+    assert plex.get(ENTRIES, params={**DAY_WINDOW, "beginDate": good}).status_code == 200
+
+
+@pytest.mark.parametrize("missing", ["beginDate", "endDate"])
+def test_history_requires_both_dates(plex: httpx.Client, missing: str) -> None:
+    params = {k: v for k, v in DAY_WINDOW.items() if k != missing}
+    answer = plex.get(ENTRIES, params=params)
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["metadata"][0]["field"] == missing
+
+
+def test_boms_without_part_id_are_400(plex: httpx.Client) -> None:
+    answer = plex.get("/engineering/v1/boms")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["metadata"][0]["field"] == "partId"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/inventory/v1/containers",
+        "/inventory/v1/locations",
+        "/inventory/v1/wip",
+        "/quality/v1/problem-reports",
+        "/quality/v1/ncrs",
+        "/manufacturing/v1/routings",
+        "/sales/v1/sales-orders",
+        "/mdm/v1",
+        "/production/v1/workcenters/00000000-0000-4000-8000-000000000000/oee",
+        "/production/v1/workcenters/00000000-0000-4000-8000-000000000000/status",
+        "/mdm/v1/boms",
+    ],
+)
+def test_paths_the_predecessor_guessed_are_404(plex: httpx.Client, path: str) -> None:
+    answer = plex.get(path)
+    assert answer.status_code == 404, f"{path} answered {answer.status_code}; on Plex it is 404"
+    assert answer.json()["code"] == "RESOURCE_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-Plex-Connect-Api-Key": "wrong"}, {"X-Plex-Connect-Customer-Id": "1"}]
+)
+def test_missing_wrong_key_or_foreign_tenant_is_401(
+    sim: SimPlex, plex: httpx.Client, headers: dict[str, str]
+) -> None:
+    sent = {**KEY, **headers} if "X-Plex-Connect-Customer-Id" in headers else headers
+    answer = httpx.get(f"{plex.base_url}/mdm/v1/tenants", headers=sent)
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "code": "REQUEST_NOT_AUTHENTICATED",
+        "message": "The request could not be authenticated.",
+    }
+
+
+def test_key_in_query_string_is_401(plex: httpx.Client) -> None:
+    assert (
+        httpx.get(f"{plex.base_url}/mdm/v1/tenants", params={"X-Plex-Connect-Api-Key": "sim-key"}).status_code
+        == 401
+    )
+
+
+def test_tenant_is_chosen_by_customer_or_tenant_header(sim: SimPlex, plex: httpx.Client) -> None:
+    by_pcn = plex.get("/mdm/v1/tenants", headers={"X-Plex-Connect-Customer-Id": sim.truth.pcn})
+    by_id = plex.get("/mdm/v1/tenants", headers={"X-Plex-Connect-Tenant-Id": sim.truth.tenant_id.upper()})
+    assert by_pcn.status_code == by_id.status_code == 200
+    assert by_pcn.json() == [{"id": sim.truth.tenant_id, "code": "sim-plant"}]
+
+
+def test_key_without_the_tenant_and_unsubscribed_namespace_are_401(sim: SimPlex, plex: httpx.Client) -> None:
+    sim.add_key(api_key="other-key", tenants=["00000000-0000-4000-8000-000000000001"])
+    assert plex.get("/mdm/v1/parts", headers={"X-Plex-Connect-Api-Key": "other-key"}).status_code == 401
+    foreign = {"X-Plex-Connect-Api-Key": "other-key", "X-Plex-Connect-Customer-Id": sim.truth.pcn}
+    assert plex.get("/mdm/v1/parts", headers=foreign).status_code == 401, "a key lacking the tenant got data"
+    sim.add_key(api_key="quality-less", tenants=[sim.truth.pcn])
+    sim.subscribe(api_key="quality-less", namespace="quality", subscribed=False)
+    headers = {"X-Plex-Connect-Api-Key": "quality-less"}
+    assert plex.get("/quality/v1/part-specifications", headers=headers).status_code == 401
+    assert plex.get("/mdm/v1/parts", headers=headers).status_code == 200
+
+
+def test_plex_field_names_are_kept(plex: httpx.Client) -> None:
+    part = plex.get("/mdm/v1/parts").json()[0]
+    container = plex.get("/inventory/v1/inventory-tracking/containers").json()[0]
+    workcenter = plex.get("/production/v1/production-definitions/workcenters").json()[0]
+    location = plex.get("/inventory/v1/inventory-definitions/locations").json()[0]
+    entry = plex.get(ENTRIES, params=DAY_WINDOW).json()[0]
+    assert "number" in part and "partNo" in container and "partNumber" in entry and "jobNo" in entry
+    assert "workcenterId" in workcenter and "id" not in workcenter
+    assert "locationId" in location and "serialNo" in container
+    assert "id" not in entry, "history rows carry no id in Plex"
+
+
+def test_timestamps_vary_in_fraction_digits(plex: httpx.Client) -> None:
+    entries = plex.get(ENTRIES, params=DAY_WINDOW).json()
+    widths = {len(e["transactionDate"].rstrip("Z").partition(".")[2]) for e in entries}
+    assert len(widths) >= 4 and max(widths) <= 7, f"fraction widths seen: {sorted(widths)}"
+
+
+def test_history_window_is_half_open_and_time_ordered(plex: httpx.Client, sim: SimPlex) -> None:
+    entries = plex.get(ENTRIES, params=DAY_WINDOW).json()
+    stamps = [datetime.fromisoformat(e["transactionDate"][:23].rstrip("Z") + "+00:00") for e in entries]
+    assert stamps == sorted(stamps)
+    assert all(datetime(2026, 11, 27, tzinfo=UTC) <= s < datetime(2026, 11, 28, tzinfo=UTC) for s in stamps)
+
+
+def test_history_references_real_master_data(sim: SimPlex) -> None:
+    workcenters = {
+        w["workcenterId"] for w in sim.truth.get("/production/v1/production-definitions/workcenters")
+    }
+    jobs = {j["id"] for j in sim.truth.get("/scheduling/v1/jobs")}
+    parts = {p["id"] for p in sim.truth.get("/mdm/v1/parts")}
+    part_ops = {p["id"] for p in sim.truth.get("/mdm/v1/part-operations")}
+    statuses = {
+        s["description"] for s in sim.truth.get("/production/v1/production-definitions/workcenter-statuses")
+    }
+    entries = sim.truth.get(ENTRIES, DAY_WINDOW)
+    status_entries = sim.truth.get("/production/v1/production-history/workcenter-status-entries", DAY_WINDOW)
+    assert entries and status_entries
+    for entry in entries:
+        assert entry["workcenterId"] in workcenters and entry["jobId"] in jobs
+        assert entry["partId"] in parts and entry["partOperationId"] in part_ops
+    assert {s["workcenterStatus"] for s in status_entries} <= statuses
+    locations = {loc["locationId"] for loc in sim.truth.get("/inventory/v1/inventory-definitions/locations")}
+    assert {
+        c["locationId"] for c in sim.truth.get("/inventory/v1/inventory-tracking/containers")
+    } <= locations
+
+
+def test_empty_windows_answer_empty_array_by_default_or_404_when_switched() -> None:
+    sim = SimPlex(seed=7, scale="small", now=START, empty_as_404=True)
+    future = {"beginDate": "2027-01-01T00:00Z", "endDate": "2027-01-02T00:00Z"}
+    assert sim.truth.get(ENTRIES, future) == []
+    with sim.serve() as server:
+        answer = httpx.get(f"{server.base_url}{ENTRIES}", params=future, headers=KEY)
+    assert answer.status_code == 404 and answer.json()["code"] == "RESOURCE_NOT_FOUND"
+
+
+def test_clock_advance_brings_new_history_and_job_changes(sim: SimPlex) -> None:
+    later = SimPlex(seed=7, scale="small", now=START)
+    window = {"beginDate": "2026-11-28T00:00Z", "endDate": "2026-11-29T00:00Z"}
+    before = later.truth.get(ENTRIES, window)
+    jobs_before = {j["id"]: j["jobStatus"] for j in later.truth.get("/scheduling/v1/jobs")}
+    later.clock.advance(timedelta(hours=6))
+    after = later.truth.get(ENTRIES, window)
+    jobs_after = {j["id"]: j["jobStatus"] for j in later.truth.get("/scheduling/v1/jobs")}
+    assert len(after) > len(before) and after[: len(before)] == before, (
+        "advancing the clock must only add rows"
+    )
+    assert any(jobs_before.get(i) != s for i, s in jobs_after.items()), "no job changed status in 6 hours"
+
+
+def test_same_seed_same_tenant() -> None:
+    one, two = SimPlex(seed=3, now=START), SimPlex(seed=3, now=START)
+    assert one.truth.get("/scheduling/v1/jobs") == two.truth.get("/scheduling/v1/jobs")
+    assert one.truth.get(ENTRIES, DAY_WINDOW) == two.truth.get(ENTRIES, DAY_WINDOW)
