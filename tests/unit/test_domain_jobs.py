@@ -115,7 +115,15 @@ def test_open_jobs_are_listed_whole_by_status_and_never_marked_inactive() -> Non
         "a job leaving the list is completed"
     )
     assert row.params["jobStatuses"] == jobs.OPEN_JOB_STATUSES
-    assert "Completed" not in jobs.OPEN_JOB_STATUSES
+    assert not {"Complete", "Completed", "Canceled"} & set(jobs.OPEN_JOB_STATUSES)
+
+
+def test_canceled_jobs_are_listed_on_their_own_so_their_events_do_not_stay_open() -> None:
+    row = ROWS["jobs_canceled"]
+    assert isinstance(row.mode, Snapshot) and not row.mode.mark_inactive
+    assert "Canceled" in row.params["jobStatuses"]
+    canceled = dict(open_job(), jobStatus="Canceled")
+    assert event_of(canceled, "jobs_canceled").subtype == "Canceled"
 
 
 def test_completed_jobs_come_in_completed_date_windows() -> None:

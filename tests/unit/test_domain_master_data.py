@@ -206,7 +206,7 @@ def test_bom_line_is_a_part_to_component_relationship_with_quantities_in_raw() -
     assert relationship.target_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d2"
     assert relationship.external_id == f"PCN{PCN}_bom_b0b0b0b0-0000-4000-8000-000000000001"
     assert raw.key == relationship.external_id, "the quantities must be findable from the relationship"
-    assert raw.table == "boms"
+    assert raw.table == "bom_lines", "quantities must not mix with the optional raw copies in `boms`"
     assert raw.columns["quantity"] == 0.125
     assert raw.columns["componentUnitOfMeasure"] == "kg"
     assert raw.columns["note"] == "Käse – fein gerieben"
@@ -305,3 +305,13 @@ def test_any_record_is_mapped_or_quarantined_never_crashes(data: st.DataObject) 
             run(ROWS[resource].transform, record, resource, lookups=LOOKUPS)
         except Quarantine as err:
             assert str(err), f"{resource}: a quarantine must say why"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tenants=st.lists(st.one_of(st.dictionaries(st.sampled_from(["id", "code"]), VALUES), VALUES), max_size=3)
+)
+def test_the_root_is_built_whatever_the_tenant_list_holds(tenants: list[Any]) -> None:
+    root = next(iter(md.facility(tenants, context("tenants"))))
+    assert isinstance(root, Asset) and root.external_id == f"PCN{PCN}_facility_{PCN}"
+    assert root.name.endswith(" - Facility") and root.metadata["plex_id"]

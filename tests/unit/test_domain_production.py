@@ -124,6 +124,7 @@ def test_labor_entry_spans_begin_to_end() -> None:
         ("production_entries", "transactionDate", None, "missing transactionDate"),
         ("production_entries", "transactionDate", "01.03.2025 08:15", "transactionDate"),
         ("production_entries", "workcenterId", [], "workcenterId is not text"),
+        ("production_entries", "serialNo", {"no": 1}, "serialNo is not text"),
         ("production_entries", "quantity", "60", "quantity is not a number"),
         ("production_entries", "bestByDateTime", "soon", "bestByDateTime"),
         ("workcenter_status_entries", "logDate", "", "missing logDate"),

@@ -74,6 +74,9 @@ JOB_OPERATION_FIELDS = (
 )
 OPEN_JOB_STATUSES = ("Open", "Scheduled", "Released", "In Process", "Hold")
 """Statuses of jobs not yet completed; a job leaving them shows up in the completed-date windows."""
+CANCELED_JOB_STATUSES = ("Canceled", "Cancelled")
+"""A canceled job leaves the open list without a completed date; listed on its own so its event does not
+keep its last open status forever."""
 
 OPERATIONS = "operations"
 """Where the Children enrichment puts a job's operations."""
@@ -166,6 +169,17 @@ RESOURCES: tuple[Resource, ...] = (
         params={"jobStatuses": OPEN_JOB_STATUSES},
         children=JOB_OPERATIONS,
         description="jobs not yet completed, listed whole every interval (leaving the list means completed)",
+    ),
+    Resource(
+        name="jobs_canceled",
+        domain="jobs",
+        path="/scheduling/v1/jobs",
+        mode=Snapshot(mark_inactive=False),
+        key=("jobNumber",),
+        transform=job,
+        params={"jobStatuses": CANCELED_JOB_STATUSES},
+        children=JOB_OPERATIONS,
+        description="canceled jobs (they never get a completed date); only changed ones are written",
     ),
     Resource(
         name="jobs_completed",

@@ -250,6 +250,8 @@ GROUPS: tuple[tuple[str, str], ...] = (
 """Group assets under the root: (key, name). `inventory` is the inventory domain's parent for locations."""
 
 BOM_FULL_REFRESH = timedelta(days=7)
+BOM_TABLE = "bom_lines"
+"""RAW table of BOM quantities; apart from the optional raw copies, which use the row's name (`boms`)."""
 
 
 def group_external_id(pcn: str, key: str) -> str:
@@ -275,9 +277,9 @@ def no_items(record: Record, ctx: Context) -> Iterable[Item]:
 def facility(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
     """The root asset and the group assets, from the configured tenant. Always produced, so the hierarchy
     has its top even when Plex lists no tenant or several that do not name the PCN."""
-    tenant = _configured_tenant(records, ctx.pcn)
-    tenant_id = str(tenant.get("id") or ctx.pcn) if tenant else ctx.pcn
-    code = str(tenant.get("code") or "").strip() if tenant else ""
+    tenant = _configured_tenant(records, ctx.pcn) or {}
+    tenant_id = _scalar(tenant, "id") or ctx.pcn
+    code = _scalar(tenant, "code")
     root = root_external_id(ctx.pcn)
     plex = lineage(ctx.resource, tenant_id)
     yield Asset(
@@ -302,9 +304,15 @@ def _configured_tenant(records: Sequence[Record], pcn: str) -> Record | None:
     """The tenant whose code or id is the PCN, else the only tenant listed, else none."""
     tenants = [r for r in records if isinstance(r, Mapping)]
     for tenant in tenants:
-        if pcn.casefold() in (str(tenant.get("code", "")).casefold(), str(tenant.get("id", "")).casefold()):
+        if pcn.casefold() in (_scalar(tenant, "code").casefold(), _scalar(tenant, "id").casefold()):
             return tenant
     return tenants[0] if len(tenants) == 1 else None
+
+
+def _scalar(record: Record, name: str) -> str:
+    """A field as stripped text, "" when null or not text: the root is built whatever the tenant row holds."""
+    value = record.get(name)
+    return str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
 
 
 # --- plant structure ----------------------------------------------------------------------------------
@@ -397,7 +405,7 @@ def workcenter_status(record: Record, ctx: Context) -> Iterable[Item]:
 
 def equipment(record: Record, ctx: Context) -> Iterable[Item]:
     """Maintenance equipment under its workcenter (or the Equipment group), in the maintenance data set."""
-    workcenter_id = key_text(record, "workcenterId") if record.get("workcenterId") else None
+    workcenter_id = key_text(record, "workcenterId") if text(record, "workcenterId") else None
     parent = (
         workcenter_external_id(ctx.pcn, workcenter_id)
         if workcenter_id
@@ -464,7 +472,7 @@ def bom_line(record: Record, ctx: Context) -> Iterable[Item]:
     line_id = key_text(record, "id")
     parent_id = key_text(record, "partId")
     check_numbers(record, BOM_NUMBER_FIELDS)
-    component_id = key_text(record, "componentPartId") if record.get("componentPartId") else None
+    component_id = key_text(record, "componentPartId") if text(record, "componentPartId") else None
     relationship_id = external_id(ctx.pcn, "bom", line_id)
     source = part_external_id(ctx.pcn, parent_id)
     target = part_external_id(ctx.pcn, component_id) if component_id else None
@@ -479,7 +487,7 @@ def bom_line(record: Record, ctx: Context) -> Iterable[Item]:
     columns.update(lineage(ctx.resource, line_id), source=SOURCE, sourceExternalId=source)
     if target:
         columns["targetExternalId"] = target
-    yield RawRow(table=ctx.resource, key=relationship_id, columns=columns)
+    yield RawRow(table=BOM_TABLE, key=relationship_id, columns=columns)
 
 
 # --- trading partners ---------------------------------------------------------------------------------

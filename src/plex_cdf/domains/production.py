@@ -172,6 +172,8 @@ def _entry_event(
     end = plex_ms(record, end_field) if end_field else start
     if start is not None and end is not None and end < start:
         raise Quarantine(f"{end_field}: {record.get(end_field or '')!r} is before {time_field}")
+    for name in key:
+        text(record, name)  # a list or object in a key field would make a meaningless key
     joined = joined_key(record, key)
     part_id = text(record, "partId")
     return Event(
@@ -308,7 +310,7 @@ def workcenter_current_status(record: Record, ctx: Context) -> Iterable[Item]:
     """The control endpoint's status description, sampled now, into a string step series; written only
     when it differs from the last value written."""
     parent = ctx.parent or {}
-    workcenter_id = key_text(record, "id") if record.get("id") else key_text(parent, "workcenterId")
+    workcenter_id = key_text(record, "id") if text(record, "id") else key_text(parent, "workcenterId")
     label = readable_name(
         text(record, "code") or text(parent, "workcenterCode"), text(record, "name") or text(parent, "name")
     )
