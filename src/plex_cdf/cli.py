@@ -1,11 +1,27 @@
-"""Every command of `plex-cdf`: run, backfill, setup, check, status, cleanup, demo, sim."""
+"""Every command of `plex-cdf`: run, backfill, setup, check, status, cleanup, demo, sim.
+
+Commands are thin: load the configuration, open the service, render what the operation returns. Every
+failure a user can cause ends in one line naming the culprit (secrets masked) and a non-zero exit code:
+2 for configuration and usage, 1 for a failed check or run.
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from rich.console import Console
 
+from plex_cdf import render
+from plex_cdf.config import Config, ConfigError, load_config
+from plex_cdf.domains.resource import DOMAINS, Domain, TimeRange
 from plex_cdf.sim.cdf.command import cdf_command
 from plex_cdf.sim.plex.command import plex_command
 
@@ -21,53 +37,350 @@ app.add_typer(sim_app, name="sim")
 sim_app.command("cdf")(cdf_command)
 sim_app.command("plex")(plex_command)
 
+console = Console()
+err_console = Console(stderr=True)
+log = logging.getLogger("plex_cdf")
+T = TypeVar("T")
 
-def not_landed(command: str) -> NoReturn:
-    typer.echo(f"plex-cdf {command}: not available yet in this build", err=True)
-    raise typer.Exit(2)
+STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML configuration; without it, the predecessor's environment variables."
+    ),
+]
+OnlyOption = Annotated[
+    str | None, typer.Option("--only", help=f"Comma-separated domains: {', '.join(DOMAINS)}.")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"plex-cdf: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load(path: Path | None) -> Config:
+    if path is not None and not path.is_file():
+        fail(f"config file not found: {path}")
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        fail(f"config error: {err}")
+
+
+def parse_only(only: str | None) -> tuple[Domain, ...] | None:
+    if not only:
+        return None
+    names = [n.strip().replace("-", "_") for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in DOMAINS]
+    if unknown:
+        fail(f"--only: unknown domain {unknown[0]!r}; choose from {', '.join(DOMAINS)}")
+    return tuple(n for n in DOMAINS if n in names)
+
+
+def parse_day(text: str, option: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: not a date or date-time: {text!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def guarded(config: Config | None, work: Awaitable[T]) -> T:
+    """Run a coroutine; turn every failure a user can cause into one masked line and an exit code."""
+    from plex_cdf.app import SetupNeeded
+    from plex_cdf.cdf.client import CdfSettingsError
+    from plex_cdf.observe import mask_secrets
+    from plex_cdf.plex.errors import PlexError
+    from plex_cdf.state.sqlite import StateCorrupt
+
+    secrets = config.secrets() if config is not None else []
+    try:
+        return asyncio.run(_as_coroutine(work))
+    except (SetupNeeded, CdfSettingsError, StateCorrupt, ValueError) as err:
+        fail(mask_secrets(str(err), secrets), 2)
+    except PlexError as err:
+        fail(mask_secrets(f"Plex: {err}", secrets), 1)
+    except Exception as err:
+        if type(err).__module__.startswith("cognite"):
+            fail(mask_secrets(f"CDF: {type(err).__name__}: {err}", secrets), 1)
+        raise
+
+
+async def _as_coroutine(work: Awaitable[T]) -> T:
+    return await work
+
+
+def start_observing(config: Config) -> Any:
+    from plex_cdf.observe import setup_logging, start_metrics_server
+
+    setup_logging(config.logger, secrets=config.secrets())
+    server = config.metrics.server
+    if server is None:
+        return None
+    from plex_cdf.observe import Metrics
+
+    metrics = Metrics()
+    return start_metrics_server(server.host, server.port, metrics.registry)
+
+
+# ------------------------------------------------------------------------------------------------- run
 
 
 @app.command()
-def run() -> None:
+def run(
+    config_path: ConfigOption = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass of every domain, then exit.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would be written; write nothing.")
+    ] = False,
+    only: OnlyOption = None,
+) -> None:
     """Extract continuously (or once) into CDF."""
-    not_landed("run")
+    config = load(config_path)
+    domains = parse_only(only)
+    start_observing(config)
+    once = once or config.extractor.run_once
+    summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains))
+    if once:
+        render.summary(console, summary)
+    if any(result.failed() for result in summary.values()):
+        raise typer.Exit(1)
+
+
+async def extract(
+    config: Config,
+    *,
+    once: bool,
+    dry_run: bool = False,
+    only: Sequence[Domain] | None = None,
+    backfill: TimeRange | None = None,
+    clock: Callable[[], datetime] | None = None,
+    client: Any = None,
+    progress: Any = None,
+) -> dict[str, render.DomainResult]:
+    """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
+    from plex_cdf.app import Service
+    from plex_cdf.scheduler import DomainTask, Scheduler
+
+    results: dict[str, render.DomainResult] = {}
+
+    async with Service(config, dry_run=dry_run, only=only, clock=clock, client=client) as service:
+
+        async def on_pass(task: DomainTask, outcome: Any) -> None:
+            if isinstance(outcome, list):
+                results[task.name] = render.DomainResult(
+                    task.name, outcome, service.plex_calls.get(task.name, 0)
+                )
+                await _report_pass(service, task, outcome)
+
+        scheduler = Scheduler(service.tasks(backfill), once=once or backfill is not None, on_pass=on_pass)
+        if progress is not None:
+            progress.attach(service)
+        with _stopping_on_signals(scheduler, service):
+            heartbeats = [
+                t.pipeline.start_heartbeat(config.cognite.extraction_pipeline.heartbeat.total_seconds())
+                for t in service.tenants
+                if t.pipeline is not None and not once and config.cognite.extraction_pipeline is not None
+            ]
+            try:
+                await scheduler.run()
+            finally:
+                for beat in heartbeats:
+                    beat.cancel()
+        for tenant in service.tenants:
+            if tenant.pipeline is not None and (once or backfill is not None):
+                failed = [
+                    r
+                    for name, result in results.items()
+                    if name.startswith(f"{tenant.pcn}/")
+                    for r in result.failed()
+                ]
+                message = "; ".join(f"{r.resource}: {r.message}" for r in failed) or "run completed"
+                await tenant.pipeline.report("failure" if failed else "success", message)
+    return results
+
+
+async def _report_pass(service: Any, task: Any, reports: list[Any]) -> None:
+    failed = [r for r in reports if r.status == "failed"]
+    if not failed:
+        return
+    pcn = task.name.split("/", 1)[0]
+    for tenant in service.tenants:
+        if tenant.pcn == pcn and tenant.pipeline is not None:
+            await tenant.pipeline.report("failure", "; ".join(f"{r.resource}: {r.message}" for r in failed))
+
+
+@contextmanager
+def _stopping_on_signals(scheduler: Any, service: Any) -> Iterator[None]:
+    """SIGTERM and SIGINT stop fetching at the next safe point; a second signal or the grace period
+    cancels what is still running (state is committed only after acknowledged writes, so nothing is lost)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def stop() -> None:
+        if scheduler.stop.is_set():
+            if main is not None:
+                main.cancel()
+            return
+        log.warning("stop requested: finishing the current window, then exiting")
+        scheduler.request_stop()
+        service.request_stop()
+        if main is not None:
+            loop.call_later(STOP_GRACE_S, main.cancel)
+
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not scheduler.stop.is_set():
+            raise
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+# -------------------------------------------------------------------------------------------- backfill
 
 
 @app.command()
-def backfill() -> None:
-    """Fetch history over a date range, resumably."""
-    not_landed("backfill")
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="First day (UTC), e.g. 2025-01-01.")],
+    to: Annotated[str | None, typer.Option("--to", help="End (exclusive, UTC); default now.")] = None,
+    config_path: ConfigOption = None,
+    only: OnlyOption = None,
+) -> None:
+    """Fetch history over a date range, resumably (an interrupted backfill continues where it stopped)."""
+    config = load(config_path)
+    begin = parse_day(from_, "--from")
+    end = parse_day(to, "--to") if to else datetime.now(UTC)
+    if begin >= end:
+        fail(f"--from ({begin:%Y-%m-%d %H:%M}) must be before --to ({end:%Y-%m-%d %H:%M})")
+    domains = parse_only(only)
+    start_observing(config)
+    with render.BackfillProgress(console, TimeRange(begin, end)) as progress:
+        summary = guarded(
+            config,
+            extract(config, once=True, only=domains, backfill=TimeRange(begin, end), progress=progress),
+        )
+    render.summary(console, summary)
+    if any(result.failed() for result in summary.values()):
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------- setup, check, ...
+
+
+def _with_client(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
+    from plex_cdf.app import cdf_settings
+    from plex_cdf.cdf.client import build_client
+
+    async def go() -> T:
+        return await work(build_client(cdf_settings(config)))
+
+    return guarded(config, go())
 
 
 @app.command()
-def setup() -> None:
+def setup(config_path: ConfigOption = None) -> None:
     """Create data sets, extraction pipelines, the RAW database and the root asset (safe to repeat)."""
-    not_landed("setup")
+    from plex_cdf import ops
+
+    config = load(config_path)
+    start_observing(config)
+    for line in _with_client(config, lambda client: ops.setup(config, client)):
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command()
-def check() -> None:
+def check(config_path: ConfigOption = None) -> None:
     """Check the Plex key, tenant, subscriptions, data-source grants and the CDF connection."""
-    not_landed("check")
+    from plex_cdf import ops
+
+    config = load(config_path)
+    start_observing(config)
+    results = _with_client(config, lambda client: ops.check(config, client))
+    render.checks(console, results)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
 
 
 @app.command()
-def status() -> None:
+def status(
+    config_path: ConfigOption = None,
+    reconcile: Annotated[
+        bool, typer.Option("--reconcile", help="Compare each resource's count in Plex with CDF's.")
+    ] = False,
+) -> None:
     """Show watermarks, last runs, counts and lag per resource."""
-    not_landed("status")
+    from plex_cdf import ops
+
+    config = load(config_path)
+    start_observing(config)
+
+    async def work(client: Any) -> Any:
+        from plex_cdf.app import open_state
+
+        state = open_state(config, client)
+        rows = ops.status_rows(config, state, datetime.now(UTC))
+        missing = await ops.reconcile(config, client) if reconcile else None
+        return rows, missing
+
+    rows, missing = _with_client(config, work)
+    render.status(console, rows)
+    if missing is not None:
+        render.reconcile(console, missing)
+        if any(m.missing for m in missing):
+            raise typer.Exit(1)
 
 
 @app.command()
-def cleanup() -> None:
+def cleanup(
+    config_path: ConfigOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Delete what is listed (otherwise only list).")] = False,
+) -> None:
     """Delete what plex-cdf wrote for the configured PCNs (lists first, acts with --yes)."""
-    not_landed("cleanup")
+    from plex_cdf import ops
+
+    config = load(config_path)
+    start_observing(config)
+
+    async def work(client: Any) -> Any:
+        from plex_cdf.app import open_state
+
+        plan = await ops.plan_cleanup(config, client)
+        if yes:
+            await ops.execute_cleanup(plan, client, config, open_state(config, client))
+        return plan
+
+    plan = _with_client(config, work)
+    render.cleanup(console, plan, done=yes)
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep everything running with the clock advancing.")
+    ] = False,
+    scale: Annotated[str, typer.Option("--scale", help="Plant size: small, medium or large.")] = "small",
+) -> None:
     """Start the simulated Plex and a local CDF, run every domain once, print a summary."""
-    not_landed("demo")
+    from plex_cdf.demo import run_demo
+
+    raise typer.Exit(run_demo(console, serve=serve, scale=scale))
 
 
 def main() -> None:
     app()
+
+
+__all__ = ["app", "extract", "main", "timedelta"]

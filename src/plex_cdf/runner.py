@@ -132,6 +132,9 @@ class Runner:
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
         self.should_stop: Callable[[], bool] = lambda: False
+        # Called after each committed window (backfill progress bars).
+        self.on_window: Callable[[Resource, TimeRange], None] = lambda resource, window: None
+        self.plex_calls = 0
         self._warned: set[str] = set()
         self._cache: dict[tuple[str, TimeRange | None], list[dict[str, Any]]] = {}
 
@@ -173,7 +176,24 @@ class Runner:
             else:
                 log.error("%s: failed: %s", resource.name, exc)
         report.seconds = time.perf_counter() - started
+        self._remember(report)
         return report
+
+    def _remember(self, report: ResourceReport) -> None:
+        """The last run of each resource, for `plex-cdf status`."""
+        self.state.set_value(
+            self.pcn,
+            f"{report.resource}#last_run",
+            {
+                "at": self.clock().isoformat(),
+                "status": report.status,
+                "fetched": report.fetched,
+                "written": report.write.written,
+                "unchanged": report.write.unchanged,
+                "quarantined": report.quarantined,
+                "message": report.message[:500],
+            },
+        )
 
     async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
         """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones)."""
@@ -184,6 +204,12 @@ class Runner:
         if slot not in self._cache:
             self._cache[slot] = await self._fetch(resource, window)
         return self._cache[slot]
+
+    async def expected_items(self, resource: Resource, window: TimeRange | None = None) -> list[Item]:
+        """What CDF should hold for a snapshot (or one window) of a resource, as Plex has it now."""
+        records = await self.records_of(resource.name, window)
+        report = ResourceReport(resource.name, resource.domain)
+        return self._items(resource, records, await self._context(resource, window), report)
 
     # ---------------------------------------------------------------- modes
 
@@ -243,6 +269,7 @@ class Runner:
                 )
             self.state.commit_watermark(self.pcn, key, window.end)
             self._cache.pop((resource.name, window), None)
+            self.on_window(resource, window)
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
         parents = await self.records_of(mode.parent)
@@ -304,6 +331,7 @@ class Runner:
     async def _fetch(self, resource: Resource, window: TimeRange | None) -> list[dict[str, Any]]:
         mode = resource.mode
         if resource.api == "datasource":
+            self.plex_calls += 1
             source_id = _source_id(resource)
             if isinstance(mode, DataSourceWindow) and window is not None:
                 return await self.source.execute_datasource_window(
@@ -319,6 +347,7 @@ class Runner:
     async def _fetch_path(
         self, path: str, params: Mapping[str, str | Sequence[str]] | None
     ) -> list[dict[str, Any]]:
+        self.plex_calls += 1
         return await self.source.get_list(path, params)
 
     async def _children_of(self, resource: Resource, mode: PerParent, parent: Record) -> list[dict[str, Any]]:
@@ -327,6 +356,7 @@ class Runner:
         if mode.param is not None:
             params[mode.param] = value
         path = resource.path.format(parent=value)
+        self.plex_calls += 1
         if mode.object:
             answer = await self.source.get_object(path, params or None)
             return [] if answer is None else [answer]

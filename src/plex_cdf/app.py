@@ -1,0 +1,250 @@
+"""Assembles a running plex-cdf from its configuration.
+
+One CDF client per process; per tenant (PCN) one Plex client (with its own call budget), one sink and one
+runner per domain, all sharing one state store. The scheduler runs the domains; this module only wires.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cognite.client import AsyncCogniteClient
+from cognite.client.data_classes import DataSetWrite
+
+from plex_cdf.cdf.client import CdfSettings, build_client
+from plex_cdf.cdf.pipeline import PipelineReporter
+from plex_cdf.cdf.writer import DryRunSink, Writer
+from plex_cdf.config import Config, Tenant
+from plex_cdf.domains.registry import ALL, BY_DOMAIN
+from plex_cdf.domains.resource import Domain, TimeRange
+from plex_cdf.items import DATA_SETS, DataSetKey
+from plex_cdf.plex.client import PlexClient
+from plex_cdf.plex.settings import PlexSettings
+from plex_cdf.ports import Sink, StateStore
+from plex_cdf.runner import ResourceReport, Runner
+from plex_cdf.scheduler import DomainTask
+from plex_cdf.state.sqlite import SqliteStateStore
+
+log = logging.getLogger("plex_cdf.app")
+
+DATA_SET_NAMES: dict[DataSetKey, str] = {
+    "master": "Plex master data",
+    "scheduling": "Plex scheduling (jobs)",
+    "production": "Plex production history and performance",
+    "inventory": "Plex inventory",
+    "quality": "Plex quality",
+    "maintenance": "Plex maintenance",
+}
+PIPELINE_EXTERNAL_ID = "plex-cdf-{pcn}"
+
+
+class SetupNeeded(RuntimeError):
+    """Something `plex-cdf setup` creates is missing; the message names it."""
+
+
+def cdf_settings(config: Config) -> CdfSettings:
+    idp = config.cognite.idp_authentication
+    return CdfSettings(
+        host=str(config.cognite.host),
+        project=config.cognite.project,
+        token_url=str(idp.token_url),
+        client_id=idp.client_id,
+        client_secret=idp.secret.get_secret_value(),
+        scopes=tuple(idp.scopes or ()),
+        audience=idp.audience,
+        resource=idp.resource,
+    )
+
+
+def plex_settings(config: Config, tenant: Tenant) -> PlexSettings:
+    plex = config.plex
+    ds = tenant.data_source
+    return PlexSettings(
+        connect_url=str(plex.connect_url),
+        datasource_url=str(plex.datasource_url),
+        api_key=plex.api_key.get_secret_value(),
+        api_secret=None if plex.api_secret is None else plex.api_secret.get_secret_value(),
+        customer_id=None if tenant.tenant_id is not None else tenant.pcn,
+        tenant_id=None if tenant.tenant_id is None else str(tenant.tenant_id),
+        ds_username=None if ds is None else ds.username,
+        ds_password=None if ds is None else ds.password.get_secret_value(),
+        calls_per_minute=plex.budget(tenant),
+        max_concurrency=plex.max_concurrency,
+        timeout_s=plex.timeout.total_seconds(),
+        verify_tls=plex.verify_tls,
+    )
+
+
+def pipeline_external_id(config: Config, pcn: str) -> str:
+    configured = config.cognite.extraction_pipeline
+    if configured is not None and len(config.plex.tenants) == 1:
+        return configured.external_id
+    return PIPELINE_EXTERNAL_ID.format(pcn=pcn)
+
+
+def raw_database(pcn: str) -> str:
+    return f"plex_PCN{pcn}"
+
+
+def open_state(config: Config, client: AsyncCogniteClient) -> StateStore:
+    local = config.state_store.local
+    if local is not None:
+        return SqliteStateStore(local.path)
+    from plex_cdf.state.raw import RawStateStore
+
+    raw = config.state_store.raw
+    assert raw is not None  # the config guarantees one backend
+    return RawStateStore(client, raw.database, raw.table)
+
+
+async def resolve_data_sets(client: AsyncCogniteClient, config: Config, *, create: bool) -> dict[str, int]:
+    """Data-set ids per key: given ids as they are, external ids looked up (and created by `setup`)."""
+    refs = {key: config.data_set(key) for key in DATA_SETS}
+    ids: dict[str, int] = {key: ref.id for key, ref in refs.items() if ref.id is not None}
+    wanted = {key: ref.external_id for key, ref in refs.items() if ref.id is None and ref.external_id}
+    if not wanted:
+        return ids
+    found = await client.data_sets.retrieve_multiple(
+        external_ids=sorted(set(wanted.values())), ignore_unknown_ids=True
+    )
+    by_xid = {ds.external_id: ds.id for ds in found}
+    missing = sorted({xid for xid in wanted.values() if xid not in by_xid})
+    if missing and create:
+        key_of = {xid: key for key, xid in wanted.items()}
+        made = await client.data_sets.create(
+            [
+                DataSetWrite(
+                    external_id=xid, name=DATA_SET_NAMES[key_of[xid]], description="Written by plex-cdf"
+                )
+                for xid in missing
+            ]
+        )
+        by_xid.update({ds.external_id: ds.id for ds in made})
+    elif missing:
+        raise SetupNeeded(
+            f"data set {missing[0]!r} does not exist in CDF project {config.cognite.project!r}:"
+            " run `plex-cdf setup` first, or name an existing data set in extractor.data-sets"
+        )
+    return {**ids, **{key: by_xid[xid] for key, xid in wanted.items()}}
+
+
+@dataclass
+class TenantRuntime:
+    """What one PCN runs with."""
+
+    pcn: str
+    plex: PlexClient
+    sink: Sink
+    runners: dict[Domain, Runner] = field(default_factory=dict)
+    pipeline: PipelineReporter | None = None
+
+
+class Service:
+    """`async with Service(config) as service:` opens every client; `tasks()` gives the scheduler its work."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        dry_run: bool = False,
+        only: Sequence[Domain] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        client: AsyncCogniteClient | None = None,
+    ) -> None:
+        self.config = config
+        self.dry_run = dry_run or config.extractor.dry_run
+        self.domains: tuple[Domain, ...] = tuple(only) if only else config.extractor.enabled_domains()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._given_client = client
+        self._stack = AsyncExitStack()
+        self.tenants: list[TenantRuntime] = []
+        self.data_set_ids: dict[str, int] = {}
+        self.plex_calls: dict[str, int] = {}  # by task name: Plex calls of its last pass
+
+    async def __aenter__(self) -> Service:
+        self.client = self._given_client or build_client(cdf_settings(self.config))
+        self.state = open_state(self.config, self.client)
+        self.data_set_ids = await self._data_sets()
+        for tenant in self.config.plex.tenants:
+            self.tenants.append(await self._open_tenant(tenant))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        close = getattr(self.state, "close", None)
+        if callable(close):
+            close()
+
+    async def _data_sets(self) -> dict[str, int]:
+        try:
+            return await resolve_data_sets(self.client, self.config, create=False)
+        except SetupNeeded:
+            if not self.dry_run:
+                raise
+            log.warning("dry run: data sets not set up yet; objects are shown without data-set ids")
+            return {}
+
+    async def _open_tenant(self, tenant: Tenant) -> TenantRuntime:
+        plex = await self._stack.enter_async_context(PlexClient(plex_settings(self.config, tenant)))
+        sink: Sink
+        raw_db = raw_database(tenant.pcn) if self.config.extractor.raw_copy else None
+        if self.dry_run:
+            sink = DryRunSink(tenant.pcn, self.data_set_ids, self.state)
+        else:
+            sink = Writer(self.client, tenant.pcn, self.data_set_ids, self.state, raw_database=raw_db)
+        runtime = TenantRuntime(tenant.pcn, plex, sink)
+        for domain in self.domains:
+            runtime.runners[domain] = Runner(
+                pcn=tenant.pcn,
+                source=plex,
+                sink=sink,
+                state=self.state,
+                resources=ALL,
+                clock=self.clock,
+                first_reach=self.config.extractor.first_run_reach,
+                raw_copy=self.config.extractor.raw_copy,
+            )
+        if not self.dry_run:
+            runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))
+        return runtime
+
+    def tasks(self, backfill: TimeRange | None = None) -> list[DomainTask]:
+        tasks = []
+        for tenant in self.tenants:
+            for domain, runner in tenant.runners.items():
+                tasks.append(
+                    DomainTask(
+                        name=f"{tenant.pcn}/{domain}",
+                        interval=self.config.extractor.domain(domain).interval,
+                        run_pass=self._pass(f"{tenant.pcn}/{domain}", tenant, domain, runner, backfill),
+                        first=domain == "master_data" and backfill is None,
+                    )
+                )
+        return tasks
+
+    def _pass(
+        self, task: str, tenant: TenantRuntime, domain: Domain, runner: Runner, backfill: TimeRange | None
+    ) -> Callable[[], Any]:
+        names = [r.name for r in BY_DOMAIN[domain]]
+
+        async def run_pass() -> list[ResourceReport]:
+            runner.new_pass()
+            calls_before = runner.plex_calls
+            reports = await runner.run(names, backfill)
+            self.plex_calls[task] = runner.plex_calls - calls_before
+            linked = await tenant.sink.link_pending()
+            if reports and linked.written:
+                reports[-1].write.add(linked)
+            return reports
+
+        return run_pass
+
+    def request_stop(self) -> None:
+        for tenant in self.tenants:
+            for runner in tenant.runners.values():
+                runner.should_stop = lambda: True

@@ -1,0 +1,211 @@
+"""What the commands print: rich tables and progress bars. Pure presentation; no I/O but the console."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from plex_cdf.domains.resource import DataSourceWindow, Resource, TimeRange, Window
+from plex_cdf.runner import ResourceReport
+from plex_cdf.windows import split
+
+
+@dataclass
+class DomainResult:
+    """One domain pass of one tenant."""
+
+    task: str  # "{pcn}/{domain}"
+    reports: list[ResourceReport]
+    plex_calls: int
+
+    def failed(self) -> list[ResourceReport]:
+        return [r for r in self.reports if r.status == "failed"]
+
+    def totals(self) -> dict[str, float]:
+        return {
+            "fetched": sum(r.fetched for r in self.reports),
+            "written": sum(r.write.written for r in self.reports),
+            "unchanged": sum(r.write.unchanged for r in self.reports),
+            "quarantined": sum(r.quarantined for r in self.reports),
+            "cdf_calls": sum(r.write.write_calls for r in self.reports),
+            "seconds": sum(r.seconds for r in self.reports),
+        }
+
+
+def summary(console: Console, results: Mapping[str, DomainResult]) -> None:
+    table = Table(title="plex-cdf run summary")
+    for column in (
+        "tenant / domain",
+        "fetched",
+        "written",
+        "unchanged",
+        "quarantined",
+        "Plex calls",
+        "CDF calls",
+        "seconds",
+        "notes",
+    ):
+        table.add_column(column, justify="left" if column in ("tenant / domain", "notes") else "right")
+    for name in sorted(results):
+        result = results[name]
+        t = result.totals()
+        notes = [f"{r.resource}: {r.status}" for r in result.reports if r.status != "ok"]
+        table.add_row(
+            name,
+            f"{int(t['fetched']):,}",
+            f"{int(t['written']):,}",
+            f"{int(t['unchanged']):,}",
+            f"{int(t['quarantined']):,}",
+            f"{result.plex_calls:,}",
+            f"{int(t['cdf_calls']):,}",
+            f"{t['seconds']:.1f}",
+            "; ".join(notes),
+        )
+    console.print(table)
+
+
+def checks(console: Console, results: Iterable[Any]) -> None:
+    table = Table(title="plex-cdf check")
+    for column in ("check", "result", "detail", "fix"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.name, "[green]OK[/green]" if r.ok else "[red]FAIL[/red]", r.detail, "" if r.ok else r.fix
+        )
+    console.print(table)
+
+
+def status(console: Console, rows: Sequence[Any]) -> None:
+    table = Table(title="plex-cdf status")
+    for column in (
+        "PCN",
+        "domain",
+        "resource",
+        "watermark (UTC)",
+        "lag",
+        "last run",
+        "result",
+        "fetched",
+        "written",
+    ):
+        table.add_column(column)
+    for row in rows:
+        last = row.last_run or {}
+        table.add_row(
+            row.pcn,
+            row.domain,
+            row.resource,
+            "-" if row.watermark is None else row.watermark.strftime("%Y-%m-%d %H:%M:%S"),
+            "-" if row.lag_s is None else _duration(row.lag_s),
+            str(last.get("at", "never"))[:19],
+            str(last.get("status", "-")),
+            str(last.get("fetched", "-")),
+            str(last.get("written", "-")),
+        )
+    console.print(table)
+
+
+def reconcile(console: Console, results: Sequence[Any]) -> None:
+    table = Table(title="plex-cdf status --reconcile")
+    for column in ("PCN", "resource", "in Plex", "in CDF", "missing", "first missing"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.pcn, r.resource, str(r.in_plex), str(r.in_cdf), str(len(r.missing)), ", ".join(r.missing[:3])
+        )
+    console.print(table)
+
+
+def cleanup(console: Console, plan: Any, *, done: bool) -> None:
+    table = Table(title="deleted" if done else "would delete (run again with --yes to delete)")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    for kind, count in plan.counts().items():
+        table.add_row(kind, f"{count:,}")
+    console.print(table)
+
+
+def asset_tree(console: Console, assets: Sequence[Any], *, depth: int = 3, per_level: int = 4) -> None:
+    """An excerpt of the asset hierarchy: the root, a few children per level, counts of the rest."""
+    children: dict[int | None, list[Any]] = {}
+    for asset in assets:
+        children.setdefault(asset.parent_id, []).append(asset)
+    roots = children.get(None, [])
+    for root in roots:
+        tree = Tree(f"[bold]{root.name}[/bold]  ({root.external_id})")
+        _grow(tree, root.id, children, depth, per_level)
+        console.print(tree)
+
+
+def _grow(
+    node: Tree, parent: int, children: Mapping[int | None, list[Any]], depth: int, per_level: int
+) -> None:
+    if depth == 0:
+        return
+    kids = sorted(children.get(parent, []), key=lambda a: a.name)
+    for kid in kids[:per_level]:
+        branch = node.add(f"{kid.name}")
+        _grow(branch, kid.id, children, depth - 1, per_level)
+    if len(kids) > per_level:
+        node.add(f"[dim]… and {len(kids) - per_level:,} more[/dim]")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+class BackfillProgress:
+    """One bar per windowed resource, advanced as each window is committed, with an ETA."""
+
+    def __init__(self, console: Console, span: TimeRange) -> None:
+        self.span = span
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.bars: dict[str, Any] = {}
+
+    def __enter__(self) -> BackfillProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.progress.__exit__(kind, value, trace)
+
+    def attach(self, service: Any) -> None:
+        for tenant in service.tenants:
+            for runner in tenant.runners.values():
+                runner.on_window = self._advance(tenant.pcn)
+
+    def _advance(self, pcn: str) -> Any:
+        def advance(resource: Resource, window: TimeRange) -> None:
+            label = f"{pcn} {resource.name}"
+            if label not in self.bars:
+                self.bars[label] = self.progress.add_task(label, total=self._windows(resource))
+            self.progress.advance(self.bars[label])
+
+        return advance
+
+    def _windows(self, resource: Resource) -> int:
+        mode = resource.mode
+        if not isinstance(mode, Window | DataSourceWindow):
+            return 1
+        return sum(1 for _ in split(self.span.begin, self.span.end, mode.max_span, mode.align))
