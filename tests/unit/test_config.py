@@ -643,3 +643,11 @@ def test_the_schema_names_keys_as_written_in_yaml() -> None:
 
     assert "idp-authentication" in cognite and "idp_authentication" not in cognite
     assert schema["additionalProperties"] is False, "unknown top-level keys must be flagged by editors too"
+
+
+def test_the_schema_lets_editors_accept_a_variable_where_a_number_goes() -> None:
+    port = json_schema()["$defs"]["MetricsServer"]["properties"]["port"]
+
+    assert {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*\}"} in port["anyOf"], (
+        "`port: ${METRICS_PORT}` is valid for plex-cdf, so the published schema must accept it"
+    )
