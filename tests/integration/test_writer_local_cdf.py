@@ -272,9 +272,7 @@ def test_a_run_killed_mid_write_and_run_again_leaves_each_record_once(
     assert all(e["assetIds"] for e in events), "every job should be linked to its workcenter"
     hashes = SqliteStateStore(state_path).get_hashes(PCN, "plant")
     expected = {
-        f"{'asset' if isinstance(i, Asset) else 'event'}:{i.external_id}": content_hash(
-            i, data_sets[i.data_set]
-        )
+        i.external_id: content_hash(i, data_sets[i.data_set])
         for i in [
             *plant(KILL_BUILDINGS, KILL_PER_BUILDING),
             *jobs(KILL_JOBS, KILL_BUILDINGS, KILL_PER_BUILDING),

@@ -306,3 +306,25 @@ def test_dry_run_counts_and_writes_nothing(cdf: FakeCdf, state: SqliteStateStore
     report = run(sink.write("buildings", items))
     assert report.written == len(items) and report.write_calls == 0
     assert cdf.calls == Counter(), "a dry run must not call CDF at all"
+
+
+def test_records_vanished_from_a_snapshot_as_the_runner_finds_them_are_flagged(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    """The runner takes the state's hash keys minus the external ids it saw; only those records change."""
+    long_id = f"PCN{PCN}_part_" + "7" * 300
+    kept = Asset(f"PCN{PCN}_part_1", "P1", ROOT, "master")
+    gone = Asset(long_id, "P2", ROOT, "master")
+    series = TimeSeries(f"PCN{PCN}_ts_1", "T", "master")
+    items: list[Item] = [root(), kept, gone, series, Datapoints(series.external_id, ((1, 1.0),))]
+    run(make_writer(cdf, state, raw_database="db").write("parts", [*items, RawRow("parts", "1", {})]))
+    seen = {root().external_id, kept.external_id, series.external_id, "1"}
+    vanished = sorted(set(state.get_hashes(PCN, "parts")) - seen)
+    report = run(make_writer(cdf, state).mark_inactive("parts", vanished))
+    flagged = [
+        a["externalId"] for a in cdf.stores["assets"].values() if a.get("metadata", {}).get("plex_active")
+    ]
+    assert report.written == 1 and flagged == [
+        gone_id := next(x for x in cdf.stores["assets"] if len(x) == 255)
+    ]
+    assert gone_id.startswith(f"PCN{PCN}_part_777"), "only the vanished part should be flagged inactive"

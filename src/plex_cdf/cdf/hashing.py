@@ -1,8 +1,10 @@
 """Content hashes: what decides that a record has not changed and need not be written again.
 
 A hash is sha256 over orjson with sorted keys of the item and the data set id it goes to, so a changed
-data-set mapping rewrites too. Keys in the state are `{kind}:{external id}` (e.g. `asset:PCN1_part_7`),
-so the runner's own hashes in the same resource never collide with the writer's.
+data-set mapping rewrites too. In the state, an asset, event, time series or relationship is keyed by its
+external id exactly as the transform made it (so the runner can tell which records vanished from a
+snapshot); datapoints by `datapoints:{series id}` and RAW rows by `raw:{table}/{key}`. The value starts with
+the kind (`asset:3f2a...`), which is how `mark_inactive` knows what an external id is.
 """
 
 from __future__ import annotations
@@ -13,10 +15,37 @@ from typing import Any
 
 import orjson
 
-from plex_cdf.items import Datapoints, Item, RawRow
+from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 
 PENDING_SUFFIX = "~pending"  # written, but some asset links still wait for their assets
 INACTIVE_PREFIX = "inactive:"  # flagged plex_active=false after vanishing from a snapshot
+
+
+KIND_OF: Mapping[type, str] = {
+    Asset: "asset",
+    TimeSeries: "timeseries",
+    Event: "event",
+    Relationship: "relationship",
+    Datapoints: "datapoints",
+    RawRow: "raw",
+}
+
+
+def kind_of(item: Item) -> str:
+    return KIND_OF[type(item)]
+
+
+def kind_of_hash(value: str) -> str:
+    """The kind a stored hash belongs to (`asset`, `event`, ...), whatever its state."""
+    return value.removeprefix(INACTIVE_PREFIX).split(":", 1)[0]
+
+
+def state_key(item: Item) -> str:
+    if isinstance(item, RawRow):
+        return f"raw:{item.table}/{item.key}"
+    if isinstance(item, Datapoints):
+        return f"datapoints:{item.external_id}"
+    return item.external_id
 
 
 def _plain(value: Any) -> Any:
@@ -29,10 +58,13 @@ def _digest(value: Any) -> str:
 
 
 def content_hash(item: Item, data_set_id: int | None) -> str:
-    """Stable across processes and runs; for a latest-only series only the latest value counts."""
+    """`{kind}:{sha256}`, stable across processes and runs; for a latest-only series only the latest value
+    counts."""
     if isinstance(item, Datapoints) and item.latest_only:
         latest = max(item.points, default=None)
-        return _digest(["latest", item.external_id, None if latest is None else latest[1]])
-    if isinstance(item, RawRow):
-        return _digest(["raw", item.table, item.key, dict(item.columns)])
-    return _digest([type(item).__name__, item, data_set_id])
+        digest = _digest(["latest", item.external_id, None if latest is None else latest[1]])
+    elif isinstance(item, RawRow):
+        digest = _digest(["raw", item.table, item.key, dict(item.columns)])
+    else:
+        digest = _digest([type(item).__name__, item, data_set_id])
+    return f"{kind_of(item)}:{digest}"

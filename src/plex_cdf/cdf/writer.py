@@ -20,7 +20,14 @@ from urllib.parse import quote
 
 from cognite.client import AsyncCogniteClient
 
-from plex_cdf.cdf.hashing import INACTIVE_PREFIX, PENDING_SUFFIX, content_hash
+from plex_cdf.cdf.hashing import (
+    INACTIVE_PREFIX,
+    PENDING_SUFFIX,
+    content_hash,
+    kind_of,
+    kind_of_hash,
+    state_key,
+)
 from plex_cdf.cdf.hierarchy import hierarchy_order
 from plex_cdf.cdf.limits import RAW_KEY_MAX, Alterations, fit_external_id, fit_point
 from plex_cdf.cdf.payloads import (
@@ -46,14 +53,6 @@ PATHS: Mapping[str, str] = {
     "event": "/events",
     "timeseries": "/timeseries",
     "relationship": "/relationships",
-}
-KIND_OF: Mapping[type, str] = {
-    Asset: "asset",
-    TimeSeries: "timeseries",
-    Event: "event",
-    Relationship: "relationship",
-    Datapoints: "datapoints",
-    RawRow: "raw",
 }
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")
 WRITE_OPS = frozenset({"create", "update", "insert"})
@@ -89,15 +88,15 @@ class Planned:
         return self.digest + PENDING_SUFFIX if self.missing_links else self.digest
 
 
-def _state_key(kind: str, external_id: str) -> str:
-    return f"{kind}:{fit_external_id(external_id)}"
-
-
-def _item_key(item: Item) -> str:
-    kind = KIND_OF[type(item)]
-    if isinstance(item, RawRow):
-        return f"raw:{item.table}/{item.key}"
-    return _state_key(kind, item.external_id)
+def _inactive_due(hashes: Mapping[str, str], external_ids: Sequence[str], kind: str) -> list[str]:
+    """The external ids of `kind` (asset or event) written and not yet flagged inactive."""
+    return [
+        xid
+        for xid in external_ids
+        if (value := hashes.get(xid))
+        and not value.startswith(INACTIVE_PREFIX)
+        and kind_of_hash(value) == kind
+    ]
 
 
 def _chunks(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -149,8 +148,7 @@ class Writer:
         report = WriteReport()
         hashes = self._hashes_of(resource)
         for kind in ("asset", "event"):
-            keys = [_state_key(kind, xid) for xid in external_ids]
-            due = [k for k in keys if k in hashes and not hashes[k].startswith(INACTIVE_PREFIX)]
+            due = _inactive_due(hashes, external_ids, kind)
             for chunk in _chunks(due, ITEMS_PER_CALL):
                 await self._flag_inactive(resource, kind, list(chunk), report)
         return report
@@ -184,7 +182,7 @@ class Writer:
         hashes = self._hashes_of(resource)
         latest: dict[str, Planned] = {}
         for item in items:
-            key = _item_key(item)
+            key = state_key(item)
             if key in latest:
                 self.counters.alterations["duplicate_in_batch"] += 1
                 report.altered += 1
@@ -194,7 +192,7 @@ class Writer:
             if hashes.get(entry.key) == entry.digest:
                 report.unchanged += 1
             else:
-                planned[KIND_OF[type(entry.item)]].append(entry)
+                planned[kind_of(entry.item)].append(entry)
         return planned
 
     def _data_set_id(self, item: Item) -> int | None:
@@ -456,7 +454,7 @@ class Writer:
     # -- mark inactive ----------------------------------------------------------------------------------
 
     async def _flag_inactive(self, resource: str, kind: str, keys: list[str], report: WriteReport) -> None:
-        xids = [k.split(":", 1)[1] for k in keys]
+        xids = [fit_external_id(k) for k in keys]
         items = [{"externalId": x, "update": {"metadata": {"add": {"plex_active": "false"}}}} for x in xids]
         try:
             await self._call(kind, "update", PATHS[kind] + "/update", {"items": items}, report)
@@ -596,7 +594,7 @@ class DryRunSink:
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         report = WriteReport()
         hashes = self._hashes(resource)
-        latest = {_item_key(item): item for item in items}
+        latest = {state_key(item): item for item in items}
         for key, item in latest.items():
             if hashes.get(key) == content_hash(item, self._data_set_id(item)):
                 report.unchanged += 1
@@ -604,7 +602,7 @@ class DryRunSink:
             before = sum(self.counters.alterations.values())
             _preview_body(item, self._data_set_ids, self.counters.alterations)
             report.altered += int(sum(self.counters.alterations.values()) > before)
-            kind = KIND_OF[type(item)]
+            kind = kind_of(item)
             report.written += 1
             report.by_kind[kind] = report.by_kind.get(kind, 0) + 1
             self.planned[kind] += 1
@@ -616,8 +614,7 @@ class DryRunSink:
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         hashes = self._hashes(resource)
-        keys = [_state_key(kind, xid) for kind in ("asset", "event") for xid in external_ids]
-        due = [k for k in keys if k in hashes and not hashes[k].startswith(INACTIVE_PREFIX)]
+        due = [xid for kind in ("asset", "event") for xid in _inactive_due(hashes, external_ids, kind)]
         self.planned["inactive"] += len(due)
         return WriteReport(written=len(due), by_kind={"inactive": len(due)} if due else {})
 
