@@ -41,8 +41,11 @@ class Faults:
     fault_429: float = 0.0
     fault_5xx: float = 0.0
     latency_ms: int = 0
+    server_errors: tuple[int, ...] = SERVER_ERRORS  # drawn evenly; note the SDK never retries a 500
 
     def __post_init__(self) -> None:
+        if not self.server_errors or any(not 500 <= code <= 599 for code in self.server_errors):
+            raise ValueError(f"server_errors must be 5xx codes, got {self.server_errors}")
         for name, share in (("fault_429", self.fault_429), ("fault_5xx", self.fault_5xx)):
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name} must be a share between 0 and 1, got {share}")
@@ -200,7 +203,7 @@ class CdfApp:
         if draw < self.faults.fault_429:
             raise CdfError(429, "Too many requests: the project's request rate is over its limit (injected)")
         if draw < self.faults.fault_429 + self.faults.fault_5xx:
-            raise CdfError(self._random.choice(SERVER_ERRORS), "Internal server error (injected)")
+            raise CdfError(self._random.choice(self.faults.server_errors), "Server error (injected)")
 
 
 async def _body(request: Request) -> Json:

@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from plex_cdf.sim.cdf import persist
-from plex_cdf.sim.cdf.app import TOKEN_PATH, CdfApp, Faults
+from plex_cdf.sim.cdf.app import SERVER_ERRORS, TOKEN_PATH, CdfApp, Faults
 from plex_cdf.sim.cdf.auth import TokenIssuer
 from plex_cdf.sim.cdf.store import Store, StoreView
 
@@ -77,8 +77,15 @@ class LocalCdf:
     def reset_counts(self) -> None:
         self.app.counts.reset()
 
-    def set_faults(self, fault_429: float = 0.0, fault_5xx: float = 0.0, latency_ms: int = 0) -> None:
-        self.app.faults = Faults(fault_429, fault_5xx, latency_ms)
+    def set_faults(
+        self,
+        fault_429: float = 0.0,
+        fault_5xx: float = 0.0,
+        latency_ms: int = 0,
+        server_errors: tuple[int, ...] = SERVER_ERRORS,
+    ) -> None:
+        """Replace the fault settings of a running (or not yet started) server; zeros switch faults off."""
+        self.app.faults = Faults(fault_429, fault_5xx, latency_ms, server_errors)
 
     def snapshot(self) -> None:
         """Write the store to the `persist` file now (also done when `serve()` ends)."""
