@@ -224,27 +224,28 @@ def test_daily_figures_refuse_a_window_that_does_not_start_at_midnight() -> None
 # --- Data source 22870, current performance ----------------------------------------------------------
 
 
-def test_current_performance_is_a_latest_only_point_on_the_parent_workcenter() -> None:
-    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A.upper()})
-    items = run_resource("workcenter_performance", load("workcenter_performance"), ctx)
+def test_current_performance_is_a_latest_only_point_on_the_workcenter_named_by_code() -> None:
+    items = run_resource("workcenter_performance", load("workcenter_performance"))
     [series] = [i for i in items if isinstance(i, TimeSeries)]
     [dps] = [i for i in items if isinstance(i, Datapoints)]
     assert series.external_id == f"PCN{PCN}_performance_current_{WC_A}"
+    assert series.asset_external_id == f"PCN{PCN}_workcenter_{WC_A}"
     assert series.unit == "%"
     assert dps.latest_only, "a sampled current value must be written only when it changes"
     assert dps.points == ((int(NOW.timestamp() * 1000), 87.5),)
 
 
-def test_current_performance_without_a_mapped_workcenter_is_quarantined() -> None:
-    ctx = context("workcenter_performance", parent={"key": 999})
-    with pytest.raises(Quarantine, match="Workcenter_Key"):
-        list(resource("workcenter_performance").transform(load("workcenter_performance")[0], ctx))
+def test_current_performance_of_an_unknown_workcenter_code_is_quarantined() -> None:
+    row = {**load("workcenter_performance")[0], "Workcenter_Code": "WC-Ø"}
+    with pytest.raises(Quarantine, match="Workcenter_Code"):
+        list(resource("workcenter_performance").transform(row, context("workcenter_performance")))
 
 
-def test_current_performance_rejects_text_for_the_figure() -> None:
-    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A})
+@pytest.mark.parametrize("bad", ["87 %", float("nan"), float("inf"), [87.5]])
+def test_current_performance_rejects_anything_but_a_finite_number(bad: object) -> None:
+    row = {**load("workcenter_performance")[0], "Performance": bad}
     with pytest.raises(Quarantine, match="Performance"):
-        list(resource("workcenter_performance").transform({"Performance": "87 %"}, ctx))
+        list(resource("workcenter_performance").transform(row, context("workcenter_performance")))
 
 
 # --- Connect alone ----------------------------------------------------------------------------------
@@ -252,10 +253,10 @@ def test_current_performance_rejects_text_for_the_figure() -> None:
 
 def test_connect_figures_equal_the_formulas_on_the_fixture() -> None:
     items = run_resource("oee_from_connect", load("workcenter_status_entries"))
-    # Statuses: Off 2 h (not planned); Setup 1, Production 4 + 2, Down 0.5, Idle 0.5 h -> planned 8, run 6.
-    # Counts: good 300 + 200 + 200 + 100, scrap 20. Ideal: (500 + 20) / 130 + 200 / 200 (standard rate,
-    # no ideal rate) + 100 pieces with no rate (0 h) = 5 h.
-    assert_figures(points(items), expected(WC_A, Fraction(6, 8), Fraction(5, 6), Fraction(800, 820)))
+    # Statuses (duration in minutes): Off 2 h and Idle 0.5 h are not planned; Setup 1, Production 4 + 2,
+    # Down 0.5 h -> planned 7.5 h, run 6 h. Counts: good 300 + 200 + 200 + 100, scrap 20. Ideal time:
+    # (500 + 20) / 130 + 200 / 200 (standard rate, no ideal rate) + 100 pieces with no rate (0 h) = 5 h.
+    assert_figures(points(items), expected(WC_A, Fraction(12, 15), Fraction(5, 6), Fraction(800, 820)))
 
 
 def test_connect_and_data_source_routes_write_the_same_series() -> None:
@@ -278,8 +279,8 @@ def test_an_unknown_status_is_quarantined_and_not_counted() -> None:
     with pytest.raises(Quarantine, match="workcenterStatus"):
         list(resource("oee_from_connect").transform(odd, context("oee_from_connect")))
     got = points(run_resource("oee_from_connect", [*entries[:2], *entries[3:]], context("oee_from_connect")))
-    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(2 / 4, abs=1e-12), (
-        "without the 4 h production entry, run time is 2 h of 4 h planned"
+    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(2 / 3.5, abs=1e-12), (
+        "without the 4 h production entry, run time is 2 h of 3.5 h planned"
     )
 
 
@@ -343,11 +344,10 @@ def test_no_row_asks_plex_for_pages() -> None:
 
 
 def test_every_series_carries_lineage() -> None:
-    ctx = context("workcenter_performance", parent={"key": 501, "id": WC_A})
     items = [
         *run_resource("daily_performance", load("daily_performance")),
         *run_resource("oee_from_connect", load("workcenter_status_entries")),
-        *run_resource("workcenter_performance", load("workcenter_performance"), ctx),
+        *run_resource("workcenter_performance", load("workcenter_performance")),
     ]
     for item in items:
         if isinstance(item, TimeSeries):

@@ -123,7 +123,8 @@ def test_a_closed_problem_log_is_an_ncr_event_spanning_report_to_close() -> None
     assert (event.type, event.subtype) == ("ncr", "Customer Complaint")
     assert event.start_time == 1_795_597_200_000
     assert event.end_time == 1_795_795_200_000
-    assert event.description == "NCR-2026-0042 - Burr on edge"
+    assert event.description == "Burr on edge"
+    assert event.metadata["Status"] == "Closed"
     assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}")
 
 
@@ -140,7 +141,7 @@ def test_an_open_problem_log_has_no_end_and_no_part() -> None:
         ({"Problem_Log_Key": None}, "Problem_Log_Key"),
         ({"Problem_Date": 20261125}, "Problem_Date"),
         ({"Closed_Date": "2026-11-24T00:00:00Z"}, "Closed_Date"),
-        ({"Quantity": "twelve"}, "Quantity"),
+        ({"Severity": "high"}, "Severity"),
         ({"Workcenter_Key": {"key": 501}}, "Workcenter_Key"),
     ],
 )
@@ -182,6 +183,22 @@ def test_a_data_source_specification_hangs_under_its_mapped_part() -> None:
     assert asset.external_id == f"PCN{PCN}_specification_key_31001"
     assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
     assert asset.metadata["Target"] == "25.4"
+    assert asset.metadata["Upper_Limit"] == "25.45"
+    assert asset.metadata["Customer_Specified"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"Specification_Key": None}, "Specification_Key"),
+        ({"Lower_Limit": "25,35"}, "Lower_Limit"),
+        ({"Customer_Specified": "sometimes"}, "Customer_Specified"),
+        ({"Update_Date": "01.06.2026"}, "Update_Date"),
+    ],
+)
+def test_a_bad_data_source_specification_is_quarantined_by_name(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(Quarantine, match=field):
+        transform("specifications", {**load("specifications")[0], **change})
 
 
 def test_a_data_source_specification_without_a_mapped_part_is_quarantined() -> None:

@@ -33,7 +33,6 @@ from plex_cdf.domains.common import (
 from plex_cdf.domains.resource import (
     Context,
     DataSourceWindow,
-    PerParent,
     Quarantine,
     Record,
     Resource,
@@ -45,14 +44,16 @@ from plex_cdf.items import Datapoints, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
 
 DAY = timedelta(days=1)
-SECONDS_PER_HOUR = 3600.0
+MINUTES_PER_HOUR = 60.0
 
 # Lookup resources this module reads, by their row names: the key map is defined in `quality`, the entries
-# in `production` (fetched again for this resource's daily windows), the status list in `master_data`.
+# in `production` (fetched again for this resource's daily windows), workcenters and statuses in
+# `master_data`.
 WORKCENTER_KEY_MAP = "workcenter_key_map"
 PRODUCTION_ENTRIES = "production_entries"
 SCRAP_ENTRIES = "scrap_entries"
 WORKCENTER_STATUSES = "workcenter_statuses"
+WORKCENTERS = "workcenters"
 APPROVED_WORKCENTERS = "approved_workcenters"
 
 DAILY_PERFORMANCE = "daily_performance"
@@ -267,17 +268,17 @@ def finish_daily_report(rows: Sequence[Record], ctx: Context) -> Iterable[Item]:
 
 
 def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
-    """One 22870 row for the workcenter in ctx.parent (a key-map record): Performance in percent, sampled
-    now; written only when it changed."""
-    parent = ctx.parent or {}
-    plex_id = text(parent, "id")
+    """One 22870 row: Performance in percent, sampled now and written only when it changed. The row names
+    its workcenter by code only, so the code is looked up in the master-data workcenters list."""
+    code = required_text(row, "Workcenter_Code")
+    workcenter = index_by(ctx.lookups.get(WORKCENTERS, ()), "workcenterCode").get(code)
+    plex_id = None if workcenter is None else text(workcenter, "workcenterId")
     if plex_id is None:
-        raise Quarantine(f"Workcenter_Key: {parent.get('key')!r} has no Connect id in {WORKCENTER_KEY_MAP}")
+        raise Quarantine(f"Workcenter_Code: {code!r} is not in the workcenters list")
     value = number(row, "Performance")
     if value is not None and not math.isfinite(value):
         raise Quarantine(f"Performance is not a finite number: {value!r}")
-    wc = Workcenter(plex_id.strip().lower(), text(row, "Workcenter_Code"))
-    series = _series(wc, CURRENT_PERFORMANCE, ctx, method="plex_workcenter_performance", unit="%")
+    series = _series(Workcenter(plex_id, code), CURRENT_PERFORMANCE, ctx, "plex_workcenter_performance", "%")
     yield series
     if value is not None:
         yield Datapoints(series.external_id, ((to_epoch_ms(ctx.now), value),), latest_only=True)
@@ -285,21 +286,21 @@ def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
 
 # --- Route 3: Connect alone ---------------------------------------------------------------------------
 
-STATUS_DURATION_HOURS_PER_UNIT = 1 / SECONDS_PER_HOUR
-"""Workcenter-status entries' `duration` is taken to be in seconds."""
+STATUS_DURATION_HOURS_PER_UNIT = 1 / MINUTES_PER_HOUR
+"""Workcenter-status entries' `duration` is taken to be in minutes (Plex does not document the unit)."""
 
 
 @dataclass(frozen=True)
 class StatusClass:
-    """How a workcenter status counts: off time is not planned; production time is run time; everything
-    else (setup, downtime, idle, maintenance, unflagged) is planned time lost."""
+    """How a workcenter status counts: off and idle time (no work scheduled) is not planned; production
+    time is run time; everything else (setup, downtime, maintenance, unflagged) is planned time lost."""
 
     planned: bool
     running: bool
 
 
 def status_class(status: Record) -> StatusClass:
-    if flag(status, "offStatus"):
+    if flag(status, "offStatus") or flag(status, "idleStatus"):
         return StatusClass(planned=False, running=False)
     return StatusClass(planned=True, running=flag(status, "productionStatus"))
 
@@ -429,17 +430,12 @@ RESOURCES: tuple[Resource, ...] = (
         path="",
         api="datasource",
         datasource_id=22870,
-        mode=PerParent(
-            parent=WORKCENTER_KEY_MAP,
-            parent_key="key",
-            param="Workcenter_Key",
-            only_changed=False,
-            full_refresh=None,
-        ),
-        key=("Workcenter_Code", "Part_No_Revision"),
+        mode=Snapshot(mark_inactive=False),
+        key=("Workcenter_Code",),
         transform=current_performance_to_points,
+        lookup=(WORKCENTERS,),
         optional=True,
-        description="Workcenter_Performance_Simple_Get per workcenter: current performance in percent",
+        description="Workcenter_Performance_Simple_Get, all workcenters: current performance in percent",
     ),
     Resource(
         name=OEE_FROM_CONNECT,

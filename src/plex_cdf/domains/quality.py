@@ -52,9 +52,11 @@ CHECKSHEET_COLUMNS = (
     "Part_Key",
     "Part_No",
     "Part_Revision",
+    "Operation_No",
     "Operation_Code",
     "Workcenter_Key",
     "Workcenter_Code",
+    "Job_Key",
     "Job_No",
     "Inspector",
     "Out_Of_Spec",
@@ -62,22 +64,19 @@ CHECKSHEET_COLUMNS = (
 )
 PROBLEM_LOG_COLUMNS = (
     "Problem_Log_Key",
-    "Problem_No",
     "Problem_Date",
     "Problem_Type",
-    "Problem_Status",
+    "Problem_Category",
     "Description",
+    "Status",
+    "Severity",
     "Part_Key",
     "Part_No",
-    "Part_Revision",
     "Workcenter_Key",
     "Workcenter_Code",
     "Job_No",
-    "Quantity",
-    "Defect_Type",
     "Reported_By",
     "Closed_Date",
-    "Corrective_Action",
 )
 SPECIFICATION_COLUMNS = (
     "Specification_Key",
@@ -86,12 +85,13 @@ SPECIFICATION_COLUMNS = (
     "Part_No",
     "Part_Revision",
     "Description",
-    "Specification_Type",
-    "Gage_Type",
     "Target",
-    "Upper_Tolerance",
-    "Lower_Tolerance",
+    "Upper_Limit",
+    "Lower_Limit",
     "Unit",
+    "Gage_Type",
+    "Customer_Specified",
+    "Update_Date",
 )
 PART_SPECIFICATION_FIELDS = (
     "id",
@@ -189,7 +189,7 @@ def problem_log_to_event(row: Record, ctx: Context) -> Iterable[Item]:
     key = key_text(row, "Problem_Log_Key")
     start = plex_ms(row, "Problem_Date", required_field=True)
     end = plex_ms(row, "Closed_Date")
-    number(row, "Quantity")
+    number(row, "Severity")
     if start is not None and end is not None and end < start:
         raise Quarantine(f"Closed_Date is before Problem_Date: {row.get('Closed_Date')!r}")
     links = key_links(row, ctx)
@@ -200,7 +200,7 @@ def problem_log_to_event(row: Record, ctx: Context) -> Iterable[Item]:
         subtype=text(row, "Problem_Type"),
         start_time=start,
         end_time=end,
-        description=readable_name(text(row, "Problem_No"), text(row, "Description")),
+        description=text(row, "Description"),
         metadata=merged(
             metadata_from(row, PROBLEM_LOG_COLUMNS), links.metadata(), lineage(ctx.resource, key)
         ),
@@ -248,8 +248,10 @@ def specification_row_to_asset(row: Record, ctx: Context) -> Iterable[Item]:
     links = key_links(row, ctx)
     if links.part_id is None:
         raise Quarantine(f"Part_Key: {row.get('Part_Key')!r} has no Connect id in {PART_KEY_MAP}")
-    for column in ("Target", "Upper_Tolerance", "Lower_Tolerance"):
+    for column in ("Target", "Upper_Limit", "Lower_Limit"):
         number(row, column)
+    flag(row, "Customer_Specified")
+    plex_ms(row, "Update_Date")
     yield Asset(
         external_id=external_id(ctx.pcn, "specification_key", key),
         name=readable_name(text(row, "Specification_No"), text(row, "Description")) or key,
