@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from plex_cdf.cdf.transport import Duplicated, Json, Missing, OutcomeUnknown
+from plex_cdf.cdf.transport import Duplicated, Json, Missing, OutcomeUnknown, Rejected
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.ids import root_external_id
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
@@ -68,6 +68,8 @@ class FakeCdf:
         return answer
 
     def _create(self, resource: str, store: dict[str, Json], items: list[Json]) -> list[Json]:
+        if any("refuse" in i.get("metadata", {}) for i in items):
+            raise Rejected("metadata.refuse: not allowed")
         clash = [i["externalId"] for i in items if i["externalId"] in store]
         if clash:
             raise Duplicated(clash)
@@ -328,3 +330,18 @@ def test_records_vanished_from_a_snapshot_as_the_runner_finds_them_are_flagged(
         gone_id := next(x for x in cdf.stores["assets"] if len(x) == 255)
     ]
     assert gone_id.startswith(f"PCN{PCN}_part_777"), "only the vanished part should be flagged inactive"
+
+
+def test_one_invalid_record_is_isolated_and_the_rest_of_its_batch_lands(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    events = [
+        Event(f"PCN{PCN}_job_{n}", "scheduling", "job", metadata={"refuse": "1"} if n in (17, 600) else {})
+        for n in range(1000)
+    ]
+    writer = make_writer(cdf, state)
+    report = run(writer.write("jobs", events))
+    assert len(cdf.stores["events"]) == 998, "one bad record must not keep its batch out of CDF"
+    assert writer.counters.rejected["event"] == 2 and report.by_kind["event_rejected"] == 2
+    assert f"PCN{PCN}_job_17" not in state.get_hashes(PCN, "jobs"), "a refused record is tried again next run"
+    assert report.write_calls < 50, "finding two bad records should take a few dozen calls, not a thousand"

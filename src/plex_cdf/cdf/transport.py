@@ -39,6 +39,11 @@ class Missing(Exception):
         self.external_ids = external_ids
 
 
+class Rejected(Exception):
+    """A 400 or 422 about the content of the request (not about unknown or clashing ids): some item in it
+    is invalid; the writer splits the batch to find it."""
+
+
 class OutcomeUnknown(Exception):
     """A 5xx or timeout: the request may or may not have been applied."""
 
@@ -93,6 +98,8 @@ def _translated(err: Exception) -> Exception:
         return Duplicated(_external_ids(err.duplicated))
     if isinstance(err, CogniteNotFoundError) and _external_ids(err.missing):
         return Missing(_external_ids(err.missing))
+    if type(err) is CogniteAPIError and err.code in (400, 422):
+        return Rejected(f"CDF rejected the request ({err.code}): {err.message}")
     if isinstance(err, CogniteAPIError) and err.code >= 500:
         return OutcomeUnknown(f"CDF answered {err.code}: {err.message}")
     if isinstance(err, CogniteReadTimeout | CogniteConnectionError):

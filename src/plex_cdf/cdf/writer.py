@@ -12,6 +12,7 @@ anything is sent again.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from plex_cdf.cdf.payloads import (
     time_series_body,
 )
 from plex_cdf.cdf.resolver import AssetIds
-from plex_cdf.cdf.transport import CdfApi, Duplicated, Json, Missing, OutcomeUnknown, SdkApi
+from plex_cdf.cdf.transport import CdfApi, Duplicated, Json, Missing, OutcomeUnknown, Rejected, SdkApi
 from plex_cdf.items import Asset, Datapoints, DataSetKey, Event, Item, RawRow, Relationship, TimeSeries
 from plex_cdf.ports import StateStore, WriteReport
 
@@ -57,6 +58,8 @@ PATHS: Mapping[str, str] = {
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")
 WRITE_OPS = frozenset({"create", "update", "insert"})
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class WriterCounters:
@@ -64,6 +67,7 @@ class WriterCounters:
 
     alterations: Alterations = field(default_factory=Alterations)
     calls: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)  # items CDF refused, by kind
     unresolved_links: int = 0
     assets_waiting: int = 0
 
@@ -311,17 +315,33 @@ class Writer:
     # -- create/update with recovery --------------------------------------------------------------------
 
     async def _send_upserts(self, kind: str, entries: list[Planned], report: WriteReport) -> None:
-        """Create the never-seen, update the seen; then record hashes and pending links."""
+        """Create the never-seen, update the seen; then record hashes and pending links. A batch CDF
+        rejects for its content is halved until the invalid items are found; they are counted, logged and
+        left uncommitted (so tried again next run), and the rest land."""
         creates = [e.body for e in entries if not self._is_known(e)]
         updates = [e.body for e in entries if self._is_known(e)]
-        answers = await self._create(kind, creates, report) if creates else []
-        answers += await self._update(kind, updates, report) if updates else []
+        try:
+            answers = await self._create(kind, creates, report) if creates else []
+            answers += await self._update(kind, updates, report) if updates else []
+        except Rejected as err:
+            if len(entries) == 1:
+                self._reject(kind, entries[0], err, report)
+                return
+            half = len(entries) // 2
+            await self._send_upserts(kind, entries[:half], report)
+            await self._send_upserts(kind, entries[half:], report)
+            return
         if kind == "asset":
             self._assets.learn(answers)
         self._remember_links(kind, entries)
         self._commit(entries)
         report.written += len(entries)
         report.by_kind[kind] = report.by_kind.get(kind, 0) + len(entries)
+
+    def _reject(self, kind: str, entry: Planned, err: Rejected, report: WriteReport) -> None:
+        self.counters.rejected[kind] += 1
+        report.by_kind[f"{kind}_rejected"] = report.by_kind.get(f"{kind}_rejected", 0) + 1
+        log.warning("CDF refused %s %s of %s: %s", kind, entry.body.get("externalId"), entry.resource, err)
 
     async def _call(
         self,
@@ -347,6 +367,8 @@ class Writer:
         except Duplicated as err:
             clash = set(err.external_ids)
             return await self._split(kind, bodies, clash, report, attempt)
+        except Missing as err:  # e.g. a parent CDF no longer holds: the items cannot be created as they are
+            raise Rejected(str(err)) from err
         except OutcomeUnknown:
             if attempt >= MAX_ATTEMPTS:
                 raise
