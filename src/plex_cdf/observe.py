@@ -1,33 +1,28 @@
-"""What an operator sees: logs (readable or JSON, rotated daily) with every secret masked, Prometheus
-metrics, and extraction-pipeline runs with heartbeats."""
+"""What an operator sees: logs (readable or JSON, rotated daily) with every secret masked, and Prometheus
+metrics. (Extraction-pipeline runs and heartbeats live in `plex_cdf.cdf.pipeline`.)"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
 from plex_cdf.config import LoggerConfig
 from plex_cdf.config.masking import SecretMasker, mask_secrets
-
-if TYPE_CHECKING:
-    from cognite.client import AsyncCogniteClient
 from plex_cdf.config.models import ConsoleLog, FileLog
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _HANDLER_MARK = "_plex_cdf_handler"
-RUN_MESSAGE_LIMIT = 1000  # characters CDF keeps of an extraction-pipeline run message
 
 log = logging.getLogger(__name__)
 
@@ -192,57 +187,11 @@ def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> M
     return MetricsServer(host=host, port=int(server.server_port), _stop=stop)
 
 
-RunStatus = Literal["success", "failure", "seen"]
-PostRun = Callable[[str, RunStatus, str], Awaitable[None]]
-
-
-class PipelineReporter:
-    """Extraction-pipeline runs: success or failure per run, `seen` heartbeats between. Messages are
-    masked and cut to CDF's 1000 characters; a failed report is logged, never fatal to extraction."""
-
-    def __init__(self, post: PostRun, external_id: str, secrets: Iterable[str] = ()) -> None:
-        self._post = post
-        self.external_id = external_id
-        self._mask = SecretMasker(secrets)
-
-    async def report(self, status: RunStatus, message: str = "") -> bool:
-        """True when CDF took the report."""
-        text = self._mask(message)[:RUN_MESSAGE_LIMIT]
-        try:
-            await self._post(self.external_id, status, text)
-        except Exception as error:  # any failure: reporting must not stop the extraction
-            log.warning("could not report a %s run to pipeline %s: %s", status, self.external_id, error)
-            return False
-        return True
-
-    async def heartbeat(self, interval: timedelta, stop: asyncio.Event) -> None:
-        """`seen` every interval until stop is set."""
-        while not stop.is_set():
-            await self.report("seen")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval.total_seconds())
-            except TimeoutError:
-                continue
-
-
-def cognite_run_poster(client: AsyncCogniteClient) -> PostRun:
-    """A PostRun over an AsyncCogniteClient (`client.extraction_pipelines.runs.create`)."""
-    from cognite.client.data_classes import ExtractionPipelineRunWrite  # the SDK is slow to import
-
-    async def post(external_id: str, status: RunStatus, message: str) -> None:
-        run = ExtractionPipelineRunWrite(extpipe_external_id=external_id, status=status, message=message)
-        await client.extraction_pipelines.runs.create(run)
-
-    return post
-
-
 __all__ = [
     "MaskingFilter",
     "Metrics",
     "MetricsServer",
-    "PipelineReporter",
     "SecretMasker",
-    "cognite_run_poster",
     "mask_secrets",
     "setup_logging",
     "start_metrics_server",

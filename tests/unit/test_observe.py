@@ -1,25 +1,19 @@
-"""What an operator sees: logs without secrets at any level, metrics without secrets, pipeline runs."""
+"""What an operator sees: logs without secrets at any level, and metrics without secrets."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from plex_cdf.config import Config, LoggerConfig
 from plex_cdf.observe import (
-    RUN_MESSAGE_LIMIT,
     Metrics,
-    PipelineReporter,
-    RunStatus,
     mask_secrets,
     setup_logging,
     start_metrics_server,
@@ -260,69 +254,3 @@ def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> N
     assert_no_secret(answer.text, config, "the scraped metrics")
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
-
-
-# --- extraction-pipeline runs ----------------------------------------------------------------------------
-
-
-class FakePipeline:
-    def __init__(self, fail: bool = False, stop_after: int | None = None) -> None:
-        self.runs: list[tuple[str, RunStatus, str]] = []
-        self.fail = fail
-        self.stop_after = stop_after
-        self.stop = asyncio.Event()
-
-    async def post(self, external_id: str, status: RunStatus, message: str) -> None:
-        self.runs.append((external_id, status, message))
-        if self.stop_after is not None and len(self.runs) >= self.stop_after:
-            self.stop.set()
-        if self.fail:
-            raise ConnectionError(f"CDF down; secret {API_KEY}")
-
-
-def test_a_run_message_is_masked_and_cut_to_cdf_limit() -> None:
-    pipeline = FakePipeline()
-    reporter = PipelineReporter(pipeline.post, "plex-cdf", secrets=[API_KEY])
-
-    took = asyncio.run(reporter.report("failure", f"PlexAuthError: key {API_KEY} refused " + "x" * 2000))
-
-    (external_id, status, message) = pipeline.runs[0]
-    assert took and (external_id, status) == ("plex-cdf", "failure")
-    assert message.startswith("PlexAuthError: key *** refused")
-    assert len(message) == RUN_MESSAGE_LIMIT
-
-
-def test_a_failed_report_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    reporter = PipelineReporter(FakePipeline(fail=True).post, "plex-cdf", secrets=[API_KEY])
-
-    took = asyncio.run(reporter.report("success", "ok"))
-
-    assert took is False
-    assert "could not report a success run to pipeline plex-cdf" in caplog.text
-
-
-def test_heartbeats_say_seen_until_stopped() -> None:
-    pipeline = FakePipeline(stop_after=3)
-    reporter = PipelineReporter(pipeline.post, "plex-cdf")
-
-    asyncio.run(asyncio.wait_for(reporter.heartbeat(timedelta(milliseconds=1), pipeline.stop), timeout=10))
-
-    assert [status for _, status, _ in pipeline.runs] == ["seen", "seen", "seen"]
-
-
-def test_cognite_run_poster_writes_an_extraction_pipeline_run() -> None:
-    from plex_cdf.observe import cognite_run_poster
-
-    created: list[Any] = []
-
-    class Runs:
-        async def create(self, run: Any) -> None:
-            created.append(run)
-
-    class Client:
-        class extraction_pipelines:
-            runs = Runs()
-
-    asyncio.run(cognite_run_poster(Client())("plex-cdf", "seen", "alive"))  # type: ignore[arg-type]
-
-    assert created[0].dump() == {"externalId": "plex-cdf", "status": "seen", "message": "alive"}
