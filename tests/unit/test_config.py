@@ -392,6 +392,14 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yaml", {}, dotenv=None)
 
 
+def test_a_misspelt_section_is_named_before_the_missing_one_it_explains(tmp_path: Path) -> None:
+    content = {"cognit": MINIMAL["cognite"], "plex": MINIMAL["plex"]}
+
+    assert error_of(tmp_path, content).endswith(
+        "cognit: unknown key (did you mean cognite?) (and 1 more problem)"
+    )
+
+
 def test_several_problems_are_counted_on_the_one_line(tmp_path: Path) -> None:
     message = error_of(tmp_path, merged(MINIMAL, {"cognite": {"project": None}, "plex": {"timeout": "soon"}}))
 

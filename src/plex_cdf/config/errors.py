@@ -114,9 +114,16 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def primary(error: ValidationError) -> ErrorDetails:
+    """The error to show: an unknown key first (a misspelt `cognit:` explains the missing `cognite:`),
+    else the first in file order."""
+    details = error.errors()
+    return next((d for d in details if d["type"] == "extra_forbidden"), details[0])
+
+
 def first_error_line(error: ValidationError, model: type[BaseModel], where: str) -> str:
-    """The first error as `{where}{path}: {what}`, plus how many more there are."""
-    first = error.errors()[0]
+    """The primary error as `{where}{path}: {what}`, plus how many more there are."""
+    first = primary(error)
     return with_count(f"{where}{format_path(first['loc'])}: {describe(first, model)}", error)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from plex_cdf.config.errors import Loc, describe, format_path, with_count
+from plex_cdf.config.errors import Loc, describe, format_path, primary, with_count
 from plex_cdf.config.models import Config, hyphenated
 from plex_cdf.domains.resource import DOMAINS
 
@@ -85,7 +85,7 @@ def _put(tree: dict[str, Any], loc: Loc, value: str) -> None:
 def legacy_error_line(error: ValidationError, environ: Mapping[str, str]) -> str:
     """The first problem named by the variable behind it: the one that set the value (the last set wins,
     as in `legacy_tree`), else the first that could have."""
-    first = error.errors()[0]
+    first = primary(error)
     loc = first["loc"]
     feeding = [(name, place) for name, place in LEGACY_VARIABLES if tuple(place[: len(loc)]) == tuple(loc)]
     set_here = [(name, place) for name, place in feeding if environ.get(name, "").strip()]
