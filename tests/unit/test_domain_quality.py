@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plex_cdf.domains.quality import KEY_MAPS, RESOURCES
+from plex_cdf.domains.quality import KEY_MAPS, RESOURCES, identity_mapping_bodies
 from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
 from plex_cdf.items import Asset, Event, Item
 
@@ -223,9 +223,33 @@ def test_key_maps_make_no_cdf_objects_and_quarantine_malformed_entries() -> None
         transform("workcenter_key_map", {"key": 501, "id": None})
 
 
-def test_key_maps_name_the_identity_mapping_object() -> None:
-    objects = {row.name: row.params.get("standardObjectName") for row in KEY_MAPS}
-    assert objects == {"part_key_map": "Part", "workcenter_key_map": "Workcenter"}
+def test_key_maps_name_the_identity_mapping_object_and_the_list_of_its_ids() -> None:
+    objects = {row.name: (row.params.get("standardObjectName"), row.lookup) for row in KEY_MAPS}
+    assert objects == {
+        "part_key_map": ("Part", ("parts",)),
+        "workcenter_key_map": ("Workcenter", ("workcenters",)),
+    }
+
+
+def test_identity_mapping_bodies_carry_every_master_data_id_once() -> None:
+    bodies = identity_mapping_bodies("workcenter_key_map", context("workcenter_key_map"))
+    assert bodies == [{"standardObjectName": "Workcenter", "ids": [WC_A, WC_B]}]
+    assert identity_mapping_bodies("part_key_map", context("part_key_map"))[0]["ids"] == [
+        BRACKET,
+        "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f72",
+    ]
+
+
+def test_identity_mapping_bodies_stay_within_plexs_5000_records_per_call() -> None:
+    parts = [{"id": f"{n:08d}-0000-4000-8000-000000000000"} for n in range(12_001)]
+    ctx = Context(
+        pcn=PCN, resource="part_key_map", now=NOW, lookups={"parts": [*parts, *parts, {"id": None}]}
+    )
+    bodies = identity_mapping_bodies("part_key_map", ctx)
+    assert [len(body["ids"]) for body in bodies] == [5000, 5000, 2001]  # type: ignore[arg-type]
+    assert identity_mapping_bodies("part_key_map", Context(pcn=PCN, resource="x", now=NOW)) == [], (
+        "with no parts listed there is nothing to ask Plex"
+    )
 
 
 # --- Every row ------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 part-specifications list, or data source 6429 where that list is not offered) as assets under their part.
 
 Data-source rows carry Classic integer keys (`Part_Key`, `Workcenter_Key`); they reach the Connect ids the
-master data uses through the key maps defined here (records `{"key": <int>, "id": "<uuid>"}`). A row whose
-key is not in the map keeps the key in metadata and goes without that link.
+master data uses through the key maps defined here (records `{"key": <int>, "id": "<uuid>"}`, fetched by
+POSTing `identity_mapping_bodies` to Plex's identity mapping). A row whose key is not in the map keeps the
+key in metadata and goes without that link.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from plex_cdf.items import Asset, Event, Item
 
 PART_KEY_MAP = "part_key_map"
 WORKCENTER_KEY_MAP = "workcenter_key_map"
-IDENTITY_MAPPING_PATH = "/platform/identity-mappings/v1/keys-to-ids"
+IDENTITY_MAPPING_PATH = "/platform/identity-mappings/v1/ids-to-keys"
+MAX_IDS_PER_CALL = 5000  # Plex's cap on identity-mapping records per call
 WEEK = timedelta(days=7)
 
 CHECKSHEET_COLUMNS = (
@@ -114,6 +116,35 @@ PART_SPECIFICATION_FIELDS = (
 
 
 # --- Key maps ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyMapSource:
+    """Where a key map's Connect ids come from: a master-data list and its id field."""
+
+    standard_object: str  # identity-mapping `standardObjectName`
+    ids_from: str  # resource row listing the Connect ids
+    id_field: str
+
+
+KEY_MAP_SOURCES: Mapping[str, KeyMapSource] = {
+    PART_KEY_MAP: KeyMapSource("Part", "parts", "id"),
+    WORKCENTER_KEY_MAP: KeyMapSource("Workcenter", "workcenters", "workcenterId"),
+}
+
+
+def identity_mapping_bodies(key_map: str, ctx: Context) -> list[dict[str, object]]:
+    """The POST bodies for `IDENTITY_MAPPING_PATH` that fetch the key map `key_map`: every Connect id of its
+    master-data list (in ctx.lookups), at most MAX_IDS_PER_CALL per body. Each answer is a list of
+    `{"id": <uuid>, "key": <int>}`, which are the key map's records."""
+    source = KEY_MAP_SOURCES[key_map]
+    ids = sorted(
+        {str(r[source.id_field]) for r in ctx.lookups.get(source.ids_from, ()) if r.get(source.id_field)}
+    )
+    return [
+        {"standardObjectName": source.standard_object, "ids": ids[start : start + MAX_IDS_PER_CALL]}
+        for start in range(0, len(ids), MAX_IDS_PER_CALL)
+    ]
 
 
 def check_key_map_entry(record: Record, ctx: Context) -> Iterable[Item]:
@@ -263,7 +294,8 @@ def specification_row_to_asset(row: Record, ctx: Context) -> Iterable[Item]:
     )
 
 
-def _key_map(name: str, standard_object: str) -> Resource:
+def _key_map(name: str) -> Resource:
+    source = KEY_MAP_SOURCES[name]
     return Resource(
         name=name,
         domain="quality",
@@ -271,15 +303,13 @@ def _key_map(name: str, standard_object: str) -> Resource:
         mode=Snapshot(mark_inactive=False),
         key=("key",),
         transform=check_key_map_entry,
-        params={"standardObjectName": standard_object},
-        description=f"Classic {standard_object} keys -> Connect ids (identity mapping), a lookup",
+        params={"standardObjectName": source.standard_object},
+        lookup=(source.ids_from,),
+        description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )
 
 
-KEY_MAPS: tuple[Resource, ...] = (
-    _key_map(PART_KEY_MAP, "Part"),
-    _key_map(WORKCENTER_KEY_MAP, "Workcenter"),
-)
+KEY_MAPS: tuple[Resource, ...] = tuple(_key_map(name) for name in KEY_MAP_SOURCES)
 
 RESOURCES: tuple[Resource, ...] = (
     *KEY_MAPS,
