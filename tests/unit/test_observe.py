@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 from collections.abc import Iterator
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plex_cdf.config import Config, LoggerConfig
 from plex_cdf.observe import (
@@ -100,6 +103,23 @@ def test_masking_replaces_every_secret_and_its_encoded_forms() -> None:
 )
 def test_oauth_access_tokens_are_masked_by_shape(text: str, expected: str) -> None:
     assert mask_secrets(text, []) == expected
+
+
+@given(
+    secrets=st.lists(
+        st.text(alphabet=string.ascii_letters + string.digits + "+/=-_.@", min_size=4), max_size=4
+    ),
+    text=st.text(),
+    spots=st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_no_secret_survives_masking_wherever_it_sits(secrets: list[str], text: str, spots: list[int]) -> None:
+    for spot, secret in zip(spots, secrets * len(spots), strict=False):
+        cut = spot % (len(text) + 1)
+        text = text[:cut] + secret + text[cut:]
+
+    masked = mask_secrets(text, secrets)
+
+    assert not any(secret in masked for secret in secrets), f"{masked!r} still shows one of {secrets}"
 
 
 def test_masking_prefers_the_longer_of_overlapping_secrets() -> None:

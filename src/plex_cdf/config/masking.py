@@ -28,8 +28,8 @@ class SecretMasker:
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def __call__(self, text: str) -> str:
-        text = _TOKEN_SHAPES.sub(lambda match: match.group(1) + MASK, text)
-        return text if self._pattern is None else self._pattern.sub(MASK, text)
+        text = text if self._pattern is None else self._pattern.sub(MASK, text)
+        return _TOKEN_SHAPES.sub(lambda match: match.group(1) + MASK, text)
 
 
 def _written_forms(secret: str) -> set[str]:
