@@ -238,3 +238,85 @@ def test_same_seed_same_tenant() -> None:
     one, two = SimPlex(seed=3, now=START), SimPlex(seed=3, now=START)
     assert one.truth.get("/scheduling/v1/jobs") == two.truth.get("/scheduling/v1/jobs")
     assert one.truth.get(ENTRIES, DAY_WINDOW) == two.truth.get(ENTRIES, DAY_WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/mdm/v1/parts", {}),
+        ("/scheduling/v1/jobs", {"jobStatuses": ["In Process", "Scheduled"]}),
+        ("/inventory/v1/inventory-tracking/containers", {}),
+        (ENTRIES, DAY_WINDOW),
+        ("/production/v1/production-history/scrap-entries", DAY_WINDOW),
+        ("/production/v1/production-history/labor-entries", DAY_WINDOW),
+        (
+            "/inventory/v1/inventory-history/container-adjustments",
+            {**DAY_WINDOW, "beginDate": "2026-11-01T00:00Z"},
+        ),
+    ],
+)
+def test_truth_is_exactly_what_the_route_answers(
+    plex: httpx.Client, sim: SimPlex, path: str, params: dict[str, str | list[str]]
+) -> None:
+    assert plex.get(path, params=params).json() == sim.truth.get(path, params)
+
+
+def test_object_routes_answer_one_record_or_404(plex: httpx.Client, sim: SimPlex) -> None:
+    job = sim.truth.get("/scheduling/v1/jobs")[0]
+    container = sim.truth.get("/inventory/v1/inventory-tracking/containers")[0]
+    workcenter = sim.truth.get("/production/v1/production-definitions/workcenters")[0]
+    assert plex.get(f"/scheduling/v1/jobs/{job['id']}").json() == job
+    assert (
+        plex.get(f"/inventory/v1/inventory-tracking/containers/{container['serialNo']}").json() == container
+    )
+    control = plex.get(f"/production/v1/control/workcenters/{workcenter['workcenterId']}").json()
+    assert control["id"] == workcenter["workcenterId"] and control["statusDescription"]
+    operations = plex.get(f"/scheduling/v1/jobs/{job['id']}/operations").json()
+    assert operations and {op["jobId"] for op in operations} == {job["id"]}
+    assert plex.get("/inventory/v1/inventory-tracking/containers/NOPE").status_code == 404
+    assert plex.get("/scheduling/v1/jobs/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert plex.get("/scheduling/v1/jobs/not-a-uuid").status_code == 400
+
+
+def test_checksheets_are_fetched_by_integer_number(plex: httpx.Client, sim: SimPlex) -> None:
+    rows = sim.truth.datasource(
+        4142, {"Start_Date": "2026-11-27T00:00:00Z", "End_Date": "2026-11-28T00:00:00Z"}
+    )
+    number = rows[0]["Checksheet_No"]
+    sheet = plex.get(f"/quality/v1/checksheets/{number}").json()
+    assert sheet["checksheetNumber"] == number and sheet["inspectionDateTime"] == rows[0]["Checksheet_Date"]
+    assert plex.get("/quality/v1/checksheets/12").status_code == 404
+
+
+def test_boms_per_part_and_inventory_parts_filtered_by_update_time(sim: SimPlex) -> None:
+    made = [p for p in sim.truth.get("/mdm/v1/parts") if p["type"] != "Raw Material"]
+    bom = sim.truth.get("/engineering/v1/boms", {"partId": made[0]["id"]})
+    assert bom and {line["partId"] for line in bom} == {made[0]["id"]}
+    later = SimPlex(seed=7, scale="small", now=START)
+    since = {"beginUpdatedDateTime": "2026-11-28T12:00:00Z"}
+    assert later.truth.get("/inventory/v1/inventory-definitions/parts", since) == []
+    later.clock.advance(timedelta(days=10))
+    edited = later.truth.get("/inventory/v1/inventory-definitions/parts", since)
+    assert edited, "no part was edited in 10 days of simulated time"
+    part = later.truth.get(f"/mdm/v1/parts/{edited[0]['partId']}")
+    assert isinstance(part, dict) and part["modifiedDate"] >= "2026-11-28T12"
+
+
+def test_containers_move_between_real_locations_as_the_clock_runs() -> None:
+    later = SimPlex(seed=7, scale="small", now=START)
+    before = {
+        c["serialNo"]: c["locationId"] for c in later.truth.get("/inventory/v1/inventory-tracking/containers")
+    }
+    later.clock.advance(timedelta(days=7))
+    moves = later.truth.get(
+        "/inventory/v1/inventory-history/container-location-moves",
+        {"beginDate": "2026-11-28T12:00Z", "endDate": "2026-12-05T12:00Z"},
+    )
+    after = {
+        c["serialNo"]: c["locationId"] for c in later.truth.get("/inventory/v1/inventory-tracking/containers")
+    }
+    assert moves, "no container moved in a week"
+    last_move = {m["serialNo"]: m["locationId"] for m in moves}
+    assert all(after[serial] == location for serial, location in last_move.items())
+    assert all(m["movedFromLocationId"] != m["locationId"] for m in moves)
+    assert {s for s in after if after[s] != before[s]} <= set(last_move)

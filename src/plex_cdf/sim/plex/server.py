@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,15 +48,16 @@ class Traffic:
     log: list[LogEntry] = field(default_factory=list)
     windows: dict[str, deque[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    monotonic: Callable[[], float] = time.monotonic  # seconds; tests substitute their own
 
     def record(self, method: str, template: str, path: str, query: str, status: int) -> None:
         with self.lock:
             self.counts[f"{method} {template}"] += 1
-            self.log.append((time.monotonic(), method, path, query, status))
+            self.log.append((self.monotonic(), method, path, query, status))
 
     def admit(self, who: str, limit: int, window_s: float) -> float | None:
         """None when the caller may proceed, else seconds until the oldest request leaves the window."""
-        now = time.monotonic()
+        now = self.monotonic()
         with self.lock:
             seen = self.windows.setdefault(who, deque())
             while seen and seen[0] <= now - window_s:

@@ -1,0 +1,192 @@
+"""The simulated Data Source API: Basic auth, grants, Plex's input-validation codes, both answer shapes,
+row limits with each spelling of the exceeded flag, metadata and identity mapping (plex_api.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from plex_cdf.sim.plex import SimPlex
+
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+AUTH = ("sim-user", "sim-password")
+WEEK = {"Start_Date": "2026-11-21T00:00:00Z", "End_Date": "2026-11-28T00:00:00Z"}
+KEY = {"X-Plex-Connect-Api-Key": "sim-key"}
+
+
+@pytest.fixture(scope="module")
+def sim() -> SimPlex:
+    return SimPlex(seed=5, scale="small", now=START)
+
+
+@pytest.fixture(scope="module")
+def plex(sim: SimPlex) -> Iterator[httpx.Client]:
+    with sim.serve() as server, httpx.Client(base_url=server.base_url, auth=AUTH, timeout=30) as client:
+        yield client
+
+
+def execute(plex: httpx.Client, source: int, inputs: dict[str, Any], flat: bool = True) -> httpx.Response:
+    if flat:
+        return plex.post(f"/api/datasources/{source}/execute", params={"format": 2}, json=inputs)
+    return plex.post(f"/api/datasources/{source}/execute", json={"inputs": inputs})
+
+
+def error_code(answer: httpx.Response) -> str:
+    body = answer.json()
+    assert body["transactionNo"], "every Data Source answer carries a transactionNo"
+    code: str = body["errors"][0]["code"]
+    return code
+
+
+@pytest.mark.parametrize("source", [18765, 4142, 19938])
+def test_both_answer_shapes_hold_the_same_rows(plex: httpx.Client, source: int) -> None:
+    flat = execute(plex, source, WEEK).json()
+    tabled = execute(plex, source, WEEK, flat=False).json()
+    assert flat["rows"], f"source {source} had no rows for a week"
+    table = tabled["tables"][0]
+    assert [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]] == flat["rows"]
+    assert flat["outputs"] == {} and flat["rowLimitExceeded"] is False and flat["transactionNo"]
+
+
+def test_daily_performance_has_the_documented_columns(plex: httpx.Client) -> None:
+    row = execute(plex, 18765, WEEK).json()["rows"][0]
+    assert set(row) == {
+        "Downtime_DB",
+        "Multiple",
+        "Number_Of_Children",
+        "Operation_Code",
+        "Part_Key",
+        "Part_No",
+        "Planned_Production_Time",
+        "Production_Qty",
+        "Reject_Qty",
+        "Scrap_Qty",
+        "Standard_Production_Rate",
+        "Throwouts",
+        "Workcenter_Code",
+        "Workcenter_Key",
+    }
+
+
+def test_workcenter_performance_answers_a_snapshot_per_workcenter(plex: httpx.Client, sim: SimPlex) -> None:
+    rows = execute(plex, 22870, {}).json()["rows"]
+    assert len(rows) == 8
+    assert set(rows[0]) == {
+        "Part_No_Revision",
+        "Performance",
+        "Performance_Color",
+        "Workcenter_Code",
+        "Workcenter_Status",
+        "Workcenter_Status_Color",
+    }
+    assert len(execute(plex, 22870, {"Workcenter_Key": 20000}).json()["rows"]) == 1
+
+
+def test_daily_performance_agrees_with_connect_production_entries(sim: SimPlex) -> None:
+    connect = sim.truth.get(
+        "/production/v1/production-history/production-entries",
+        {"beginDate": "2026-11-21T00:00Z", "endDate": "2026-11-28T00:00Z"},
+    )
+    rows = sim.truth.datasource(18765, WEEK)
+    assert isinstance(connect, list)
+    assert sum(r["Production_Qty"] for r in rows) == sum(e["quantity"] for e in connect)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "code"),
+    [
+        ({**WEEK, "Nope": 1}, "DATA_SOURCE_INPUT_NOT_FOUND"),
+        ({**WEEK, "start_date": WEEK["Start_Date"]}, "DATA_SOURCE_INPUT_NOT_FOUND"),
+        ({"End_Date": WEEK["End_Date"]}, "DATA_SOURCE_INPUT_REQUIRED"),
+        ({**WEEK, "Start_Date": None}, "DATA_SOURCE_INPUT_NOT_NULLABLE"),
+        ({**WEEK, "Part_Key": "abc"}, "DATA_SOURCE_INPUT_TYPE_MISMATCH"),
+        ({**WEEK, "Start_Date": "2026-11-21"}, "DATA_SOURCE_INPUT_FORMAT_INVALID"),
+    ],
+)
+def test_bad_inputs_get_plex_validation_codes(plex: httpx.Client, inputs: dict[str, Any], code: str) -> None:
+    answer = execute(plex, 18765, inputs)
+    assert answer.status_code == 400
+    assert error_code(answer) == code
+
+
+def test_wrong_credentials_are_401(plex: httpx.Client) -> None:
+    answer = httpx.post(
+        f"{plex.base_url}/api/datasources/18765/execute", json={"inputs": WEEK}, auth=("x", "y")
+    )
+    assert answer.status_code == 401 and error_code(answer) == "USER_ACCESS_DENIED"
+    assert httpx.post(f"{plex.base_url}/api/datasources/18765/execute", json={}).status_code == 401
+
+
+def test_a_source_not_granted_is_403_and_hidden_from_search(plex: httpx.Client, sim: SimPlex) -> None:
+    sim.grant_datasource(user="sim-user", source_id=19938, granted=False)
+    try:
+        answer = execute(plex, 19938, WEEK)
+        names = [s["id"] for s in plex.get("/api/datasources/search", params={"name": ""}).json()]
+    finally:
+        sim.grant_datasource(user="sim-user", source_id=19938, granted=True)
+    assert answer.status_code == 403 and error_code(answer) == "DATA_SOURCE_ACCESS_DENIED"
+    assert answer.json()["errors"][0]["message"] == "You do not have access to data source '19938'."
+    assert 19938 not in names and 18765 in names
+
+
+def test_unknown_source_and_wrong_method(plex: httpx.Client) -> None:
+    unknown = execute(plex, 1, {})
+    assert unknown.status_code == 404 and error_code(unknown) == "DATA_SOURCE_NOT_FOUND"
+    wrong = plex.get("/api/datasources/18765/execute")
+    assert wrong.status_code == 405 and error_code(wrong) == "METHOD_NOT_ALLOWED"
+
+
+def test_metadata_lists_inputs_and_columns(plex: httpx.Client) -> None:
+    found = plex.get("/api/datasources/search", params={"name": "performance"}).json()
+    assert {s["name"] for s in found} == {"Daily_Performance_Report_Get", "Workcenter_Performance_Simple_Get"}
+    meta = plex.get("/api/datasources/4142").json()
+    assert meta["id"] == 4142 and meta["name"] == "Checksheets_Get"
+    start = next(i for i in meta["inputs"] if i["name"] == "Start_Date")
+    assert start == {"name": "Start_Date", "type": "date", "required": True, "nullable": False}
+    assert "Checksheet_No" in {c["name"] for c in meta["columns"]}
+
+
+@pytest.mark.parametrize("flag", ["rowLimitExceeded", "rowLimitedExceeded", "limitExceeded"])
+def test_row_limit_truncates_and_sets_the_flag_as_spelled(flag: str) -> None:
+    sim = SimPlex(seed=5, scale="medium", now=START, row_limit_flag=flag)
+    inputs = {"Start_Date": "2026-10-01T00:00:00Z", "End_Date": "2026-11-28T00:00:00Z"}
+    assert len(sim.truth.datasource(19938, inputs)) > 1000, "the test window does not exceed the row limit"
+    with sim.serve() as server, httpx.Client(base_url=server.base_url, auth=AUTH, timeout=60) as plex:
+        flat = execute(plex, 19938, inputs).json()
+        tabled = execute(plex, 19938, inputs, flat=False).json()
+    assert len(flat["rows"]) == 1000 and flat[flag] is True
+    assert len(tabled["tables"][0]["rows"]) == 1000
+    holder = tabled["tables"][0] if flag == "limitExceeded" else tabled
+    assert holder[flag] is True, f"{flag} not set where Plex puts it"
+
+
+def test_identity_mapping_turns_uuids_into_data_source_keys_and_back(
+    plex: httpx.Client, sim: SimPlex
+) -> None:
+    workcenters = sim.truth.get("/production/v1/production-definitions/workcenters")
+    assert isinstance(workcenters, list)
+    ids = [w["workcenterId"].upper() for w in workcenters[:3]]
+    base = "/platform/identity-mappings/v1"
+    keys = plex.post(
+        f"{base}/ids-to-keys", json={"standardObjectName": "Workcenter", "ids": ids}, headers=KEY
+    )
+    assert keys.status_code == 200
+    mapped = keys.json()
+    assert [m["id"] for m in mapped] == [i.lower() for i in ids]
+    codes = {r["Workcenter_Key"]: r["Workcenter_Code"] for r in sim.truth.datasource(18765, WEEK)}
+    by_id = {w["workcenterId"]: w["workcenterCode"] for w in workcenters}
+    assert all(codes.get(m["key"], by_id[m["id"]]) == by_id[m["id"]] for m in mapped)
+    back = plex.post(
+        f"{base}/keys-to-ids",
+        json={"standardObjectName": "Workcenter", "keys": [m["key"] for m in mapped]},
+        headers=KEY,
+    ).json()
+    assert [b["id"] for b in back] == [m["id"] for m in mapped]
+    too_many = plex.post(
+        f"{base}/ids-to-keys", json={"standardObjectName": "Part", "ids": ["x"] * 5001}, headers=KEY
+    )
+    assert too_many.status_code == 400
