@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +28,11 @@ from plex_cdf.domains.performance import (
 )
 from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
 from plex_cdf.items import Datapoints, Item, TimeSeries
+from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.sim.plex import connect as sim_connect
+from plex_cdf.sim.plex import datasources
+from plex_cdf.sim.plex.plant import build_plant
+from plex_cdf.sim.plex.scales import scale_named
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
 PCN = "340884"
@@ -381,3 +387,135 @@ def test_any_record_is_mapped_or_quarantined_and_never_yields_a_non_finite_point
         assert finish is not None
         for value in points(finish([record], context(name))).values():
             assert isinstance(value, float) and math.isfinite(value), f"{name} wrote {value!r} from {record}"
+
+
+# --- On a simulated plant: the documented formulas applied to what Plex holds ------------------------
+
+
+@dataclass
+class Tally:
+    planned: float = 0.0
+    run: float = 0.0
+    ideal: float = 0.0
+    good: float = 0.0
+    total: float = 0.0
+
+    def figures(self) -> dict[str, float]:
+        """The documented formulas, written out once more, by hand."""
+        out = {}
+        if self.planned > 0:
+            out["availability"] = self.run / self.planned
+        if self.run > 0:
+            out["performance"] = self.ideal / self.run
+        if self.total > 0:
+            out["quality"] = self.good / self.total
+        if len(out) == 3:
+            out["oee"] = out["availability"] * out["performance"] * out["quality"]
+        return out
+
+
+class SimulatedPlant:
+    """A small seeded plant from the simulator, read in process the way the runner would read it."""
+
+    start = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    day = TimeRange(datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 11, 27, tzinfo=UTC))
+
+    def __init__(self) -> None:
+        self.now_ms = int(self.start.timestamp() * 1000)
+        self.plant = build_plant(7, scale_named("small"), self.now_ms, PCN, None)
+
+    def connect(self, path: str, windowed: bool = False) -> list[dict[str, Any]]:
+        dates = [
+            ("beginDate", format_plex_datetime(self.day.begin)),
+            ("endDate", format_plex_datetime(self.day.end)),
+        ]
+        answer = sim_connect.answer(
+            self.plant, self.now_ms, path, sim_connect.lower_params(dates if windowed else [])
+        )
+        rows: list[dict[str, Any]] = answer[1]
+        return rows
+
+    def daily_report(self) -> list[dict[str, Any]]:
+        inputs = {
+            "Start_Date": format_plex_datetime(self.day.begin),
+            "End_Date": format_plex_datetime(self.day.end),
+        }
+        return datasources.SOURCES[18765].rows(self.plant, self.now_ms, inputs)
+
+    def context(self, name: str, lookups: dict[str, list[dict[str, Any]]]) -> Context:
+        return Context(pcn=PCN, resource=name, now=self.start, window=self.day, lookups=lookups)
+
+
+def figures_by_workcenter(items: Iterable[Item]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for external_id, value in points(items).items():
+        kind, _, workcenter = external_id.removeprefix(f"PCN{PCN}_").partition("_daily_")
+        out.setdefault(workcenter, {})[kind] = float(value)
+    return out
+
+
+def assert_same_figures(got: dict[str, dict[str, float]], want: dict[str, dict[str, float]]) -> None:
+    assert got.keys() == want.keys(), "a workcenter's daily figures are missing or extra"
+    for workcenter, figures in want.items():
+        assert got[workcenter].keys() == figures.keys(), f"{workcenter}: figures {sorted(got[workcenter])}"
+        for kind, value in figures.items():
+            assert math.isclose(got[workcenter][kind], value, rel_tol=0, abs_tol=1e-9), (
+                f"{workcenter} {kind} = {got[workcenter][kind]}, the documented formula gives {value}"
+            )
+
+
+def test_daily_report_oee_on_a_simulated_plant_equals_the_formulas() -> None:
+    sim = SimulatedPlant()
+    rows = sim.daily_report()
+    workcenter_of = {key: plex_id for plex_id, key in sim.plant.keys("Workcenter").items()}
+    key_map: list[dict[str, Any]] = [{"key": key, "id": plex_id} for key, plex_id in workcenter_of.items()]
+    ctx = sim.context("daily_performance", {"workcenter_key_map": key_map})
+    want: dict[str, Tally] = {}
+    for row in rows:
+        tally = want.setdefault(workcenter_of[row["Workcenter_Key"]], Tally())
+        total = row["Production_Qty"] + row["Scrap_Qty"] + row["Reject_Qty"]
+        tally.planned += row["Planned_Production_Time"]
+        tally.run += max(row["Planned_Production_Time"] - row["Downtime_DB"], 0)
+        tally.good += row["Production_Qty"]
+        tally.total += total
+        tally.ideal += total / row["Standard_Production_Rate"] if row["Standard_Production_Rate"] else 0
+    assert rows, "the simulated plant produced nothing that day; the test would prove nothing"
+    got = run_resource("daily_performance", rows, ctx)
+    assert_same_figures(
+        figures_by_workcenter(got), {wc: t.figures() for wc, t in want.items() if t.figures()}
+    )
+
+
+def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
+    sim = SimulatedPlant()
+    history = "/production/v1/production-history/"
+    lookups = {
+        "production_entries": sim.connect(history + "production-entries", windowed=True),
+        "scrap_entries": sim.connect(history + "scrap-entries", windowed=True),
+        "workcenter_statuses": sim.connect("/production/v1/production-definitions/workcenter-statuses"),
+        "approved_workcenters": sim.connect("/production/v1/production-definitions/approved-workcenters"),
+    }
+    entries = sim.connect(history + "workcenter-status-entries", windowed=True)
+    statuses = {s["description"]: s for s in lookups["workcenter_statuses"]}
+    rates = {
+        (a["workcenterId"], a["partOperationId"]): a["idealRate"] or a["standardProductionRate"]
+        for a in lookups["approved_workcenters"]
+    }
+    want: dict[str, Tally] = {}
+    for entry in entries:
+        status, tally = statuses[entry["workcenterStatus"]], want.setdefault(entry["workcenterId"], Tally())
+        if not (status["offStatus"] or status["idleStatus"]):
+            tally.planned += entry["duration"] / 60
+            tally.run += entry["duration"] / 60 if status["productionStatus"] else 0
+    for name, good in (("production_entries", True), ("scrap_entries", False)):
+        for entry in lookups[name]:
+            tally = want.setdefault(entry["workcenterId"], Tally())
+            rate = rates.get((entry["workcenterId"], entry["partOperationId"]))
+            tally.ideal += entry["quantity"] / rate if rate else 0
+            tally.good += entry["quantity"] if good else 0
+            tally.total += entry["quantity"]
+    assert entries and lookups["production_entries"], "the simulated plant logged nothing that day"
+    got = run_resource("oee_from_connect", entries, sim.context("oee_from_connect", lookups))
+    assert_same_figures(
+        figures_by_workcenter(got), {wc: t.figures() for wc, t in want.items() if t.figures()}
+    )
