@@ -95,6 +95,8 @@ def fit_metadata(
 ) -> dict[str, str]:
     """Keys and values cut to size; pairs past the count or total-size limit dropped (sorted by key, so
     the same pairs survive every run)."""
+    if _surely_fits(metadata, limits):
+        return {key: str(value) for key, value in metadata.items()}
     out: dict[str, str] = {}
     total = 0
     for key in sorted(metadata):
@@ -112,6 +114,19 @@ def fit_metadata(
         out[fitted_key] = fitted_value
         total += size
     return out
+
+
+def _surely_fits(metadata: Mapping[str, str], limits: MetadataLimits) -> bool:
+    """A cheap bound (a character is at most 4 UTF-8 bytes) that settles the common small case."""
+    if len(metadata) > limits.pairs:
+        return False
+    total = 0
+    for key, value in metadata.items():
+        key_chars, value_chars = len(key), len(str(value))
+        if key_chars * 4 > limits.key_bytes or value_chars * 4 > limits.value_bytes:
+            return False
+        total += key_chars + value_chars
+    return total * 4 <= limits.total_bytes
 
 
 def fit_point(timestamp: int, value: float | str, alterations: Alterations) -> tuple[int, float | str] | None:
