@@ -11,7 +11,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite, ExtractionPipelineWrite
 
@@ -240,7 +239,6 @@ def _wait_for(condition: Any, what: str, timeout_s: float = 60.0) -> None:
         time.sleep(0.005)
 
 
-@pytest.mark.slow
 def test_a_run_killed_mid_write_and_run_again_leaves_each_record_once(
     local_cdf: LocalCdfHandle, tmp_path: Path
 ) -> None:

@@ -345,3 +345,19 @@ def test_one_invalid_record_is_isolated_and_the_rest_of_its_batch_lands(
     assert writer.counters.rejected["event"] == 2 and report.by_kind["event_rejected"] == 2
     assert f"PCN{PCN}_job_17" not in state.get_hashes(PCN, "jobs"), "a refused record is tried again next run"
     assert report.write_calls < 50, "finding two bad records should take a few dozen calls, not a thousand"
+
+
+def test_a_record_deleted_in_cdf_behind_the_writers_back_is_created_again(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    first = Event(f"PCN{PCN}_job_1", "scheduling", "job", metadata={"status": "Open"})
+    run(make_writer(cdf, state).write("jobs", [first]))
+    del cdf.stores["events"][first.external_id]
+    changed = Event(f"PCN{PCN}_job_1", "scheduling", "job", metadata={"status": "Complete"})
+    report = run(make_writer(cdf, state).write("jobs", [changed]))
+    assert report.written == 1 and cdf.stores["events"][first.external_id]["metadata"] == {
+        "status": "Complete"
+    }
+    assert cdf.calls["/events/update"] == 1 and cdf.calls["/events"] == 2, (
+        "update first, then create the missing"
+    )
