@@ -25,6 +25,7 @@ from cognite.client.exceptions import (
     CogniteOAuthError,
 )
 
+from plex_cdf.sim.cdf import LocalCdf
 from tests.integration.conftest import LocalCdfHandle
 
 
@@ -270,6 +271,11 @@ def test_event_list_pages_over_more_than_2500_items_with_filters(
     assert local_cdf_client.events.aggregate_count(filter=EventFilter(type="production")) == 1_300
 
 
+def test_an_event_may_not_end_before_it_starts(local_cdf_client: CogniteClient) -> None:
+    with pytest.raises(CogniteAPIError, match="endTime: must be greater than or equal to startTime"):
+        local_cdf_client.events.create(EventWrite(external_id="e", start_time=2_000, end_time=1_000))
+
+
 def test_event_asset_ids_must_exist(local_cdf_client: CogniteClient) -> None:
     with pytest.raises(CogniteNotFoundError) as caught:
         local_cdf_client.events.create(EventWrite(external_id="e", asset_ids=[123]))
@@ -315,6 +321,33 @@ def test_datapoints_round_trip_through_protobuf_retrieval(
     counts = local_cdf.cdf.request_counts()
     assert counts["POST /timeseries/data"] >= 4, "120,000 points need two insert requests (100,000 each)"
     assert counts["POST /timeseries/data/list"] >= 2, "120,000 points need two pages"
+
+
+def test_datapoints_answer_json_when_protobuf_is_not_asked_for(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
+) -> None:
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id="j"))
+    local_cdf_client.time_series.data.insert([(1_000, 1.5), (2_000, 2.5), (3_000, 3.5)], external_id="j")
+    token = local_cdf_client.config.credentials.authorization_header()[1]
+    answer = httpx.post(
+        f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/timeseries/data/list",
+        json={"items": [{"externalId": "j", "start": 0, "end": 10_000, "limit": 2}]},
+        headers={"Authorization": token},
+    )
+    item = answer.json()["items"][0]
+    assert item["datapoints"] == [{"timestamp": 1_000, "value": 1.5}, {"timestamp": 2_000, "value": 2.5}]
+    assert item["nextCursor"], "a page that stops at the limit carries a cursor to the rest"
+
+
+def test_a_short_token_lifetime_makes_the_sdk_refresh() -> None:
+    short = LocalCdf(token_ttl_s=1)
+    with short.serve() as server:
+        client = LocalCdfHandle(short, server).client()
+        for _ in range(3):
+            client.assets.list(limit=1)
+    counts = short.request_counts()
+    assert counts["POST /assets/list"] == 3, "every list was answered with a renewed, valid token"
+    assert counts["POST /oauth2/token"] >= 3, "a token inside the SDK's 30 s leeway is renewed per request"
 
 
 def test_datapoints_reject_wrong_types_and_unknown_series(local_cdf_client: CogniteClient) -> None:

@@ -76,6 +76,9 @@ def check_item(limits: Limits, item: Json, index: int, *, partial: bool = False)
     external_id = item.get("externalId")
     if isinstance(external_id, str) and external_id != external_id.strip():
         raise bad_request(f"items[{index}].externalId: must not start or end with whitespace")
+    start, end = item.get("startTime"), item.get("endTime")
+    if isinstance(start, int) and isinstance(end, int) and end < start:
+        raise bad_request(f"items[{index}].endTime: must be greater than or equal to startTime")
     metadata = item.get("metadata")
     if metadata is not None:
         check_metadata(limits.metadata, metadata, index)
