@@ -509,3 +509,17 @@ def test_settings_hide_secrets_and_refuse_nonsense_with_the_culprit() -> None:
         settings(api_key=" ")
     with pytest.raises(ValueError, match="calls_per_minute must be at least 1"):
         settings(calls_per_minute=0)
+
+
+def test_stats_count_calls_per_endpoint_and_budget_use() -> None:
+    vt = VirtualTime()
+
+    async def scenario(c: PlexClient) -> dict[str, object]:
+        for job in ("0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"):
+            await c.get_list(f"/scheduling/v1/jobs/{job}/operations")
+        return c.stats.summary()
+
+    summary = run(lambda r: json(200, []), scenario, vt, calls_per_minute=4)
+    assert summary["calls"] == 2 and summary["throttled_waits"] == 0
+    assert summary["per_endpoint"] == {"connect:/scheduling/v1/jobs/{id}/operations": 2}
+    assert summary["budget_use"] == 0.5

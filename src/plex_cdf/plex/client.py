@@ -93,7 +93,7 @@ class PlexClient:
         self.budget = budget or CallBudget(
             settings.calls_per_minute, settings.window_seconds, clock=clock, sleep=sleep
         )
-        self.stats = PlexStats()
+        self.stats = PlexStats(self.budget)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._mask = Masker(settings.secrets)
