@@ -120,6 +120,20 @@ def test_eight_domains_never_exceed_the_budget_and_use_at_least_90_percent_of_it
     assert_every_record_once(sim, answers)
 
 
+def test_a_404_for_no_data_reads_as_an_empty_list() -> None:
+    sim = SimPlex(seed=1, scale="small", empty_as_404=True)
+    with sim.serve() as server:
+
+        async def scenario(client: PlexClient) -> tuple[list[Any], list[Any], int]:
+            none = await client.get_list("/mdm/v1/parts", {"number": "no-such-part"})
+            parts = await client.get_list("/mdm/v1/parts")
+            return none, parts, client.stats.not_found_as_empty
+
+        none, parts, empty = with_client(plex_settings(server.base_url), scenario)
+    assert none == [] and empty == 1
+    assert canonical(parts) == canonical(sim.truth.get("/mdm/v1/parts"))
+
+
 # -- faults ---------------------------------------------------------------------------------------
 
 

@@ -278,7 +278,8 @@ class PlexClient:
     async def _exchange(self, call: _Call) -> _Answer:
         """Send until Plex gives an answer that is not transient; PlexUnavailable when retries run out or
         the endpoint's circuit is open."""
-        endpoint = f"{call.api}:{endpoint_of(call.path)}"
+        # Each data source is its own stored procedure, so its own circuit; Connect ids fold into {id}.
+        endpoint = f"{call.api}:{endpoint_of(call.path) if call.api == 'connect' else call.path}"
         problem = "no answer"
         for attempt in range(self.settings.max_retries + 1):
             self._check_circuit(endpoint, problem)
