@@ -1,0 +1,103 @@
+"""Sending batches with CDF's recovery rules; every call counted by `kind.op`.
+
+Never-seen items are created: a 409 turns the clashing ones into updates. Seen ones are updated in replace
+mode: a 400 `missing` turns the absent ones into creates. After a 5xx or timeout on a create, CDF is asked
+which of the items it holds (`byids`) before anything is sent again; an update is simply resent (it is
+idempotent). A create CDF answers with unknown references (e.g. a vanished parent) is Rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Mapping
+
+from plex_cdf.cdf.payloads import replace_update
+from plex_cdf.cdf.plan import WRITE_OPS
+from plex_cdf.cdf.transport import CdfApi, Duplicated, Json, Missing, OutcomeUnknown, Rejected
+from plex_cdf.ports import WriteReport
+
+MAX_ATTEMPTS = 4  # sends of one batch after unknown outcomes before the error is raised
+PATHS: Mapping[str, str] = {
+    "asset": "/assets",
+    "event": "/events",
+    "timeseries": "/timeseries",
+    "relationship": "/relationships",
+}
+
+
+class CdfCalls:
+    def __init__(self, api: CdfApi, calls: Counter[str], max_concurrency: int) -> None:
+        self._api = api
+        self._calls = calls
+        self._gate = asyncio.Semaphore(max_concurrency)
+
+    async def call(
+        self,
+        kind: str,
+        op: str,
+        path: str,
+        body: Json,
+        report: WriteReport,
+        params: Mapping[str, str] | None = None,
+    ) -> Json:
+        self._calls[f"{kind}.{op}"] += 1
+        if op in WRITE_OPS:
+            report.write_calls += 1
+        async with self._gate:
+            return await self._api.post(path, body, params)
+
+    async def upsert(
+        self, kind: str, creates: list[Json], updates: list[Json], report: WriteReport
+    ) -> list[Json]:
+        """The answers' items (with ids) of creating `creates` and updating `updates`."""
+        answers = await self.create(kind, creates, report) if creates else []
+        return answers + (await self.update(kind, updates, report) if updates else [])
+
+    async def create(
+        self, kind: str, bodies: list[Json], report: WriteReport, attempt: int = 1
+    ) -> list[Json]:
+        try:
+            answer = await self.call(kind, "create", PATHS[kind], {"items": bodies}, report)
+            return list(answer.get("items", []))
+        except Duplicated as err:
+            return await self._split(kind, bodies, set(err.external_ids), report, attempt)
+        except Missing as err:
+            raise Rejected(str(err)) from err
+        except OutcomeUnknown:
+            if attempt >= MAX_ATTEMPTS:
+                raise
+            held = await self.held(kind, [b["externalId"] for b in bodies], report)
+            return await self._split(kind, bodies, held, report, attempt)
+
+    async def update(
+        self, kind: str, bodies: list[Json], report: WriteReport, attempt: int = 1
+    ) -> list[Json]:
+        items = [replace_update(kind, b) for b in bodies]
+        try:
+            answer = await self.call(kind, "update", PATHS[kind] + "/update", {"items": items}, report)
+            return list(answer.get("items", []))
+        except Missing as err:
+            if attempt >= MAX_ATTEMPTS:
+                raise
+            present = {b["externalId"] for b in bodies} - set(err.external_ids)
+            return await self._split(kind, bodies, present, report, attempt)
+        except OutcomeUnknown:
+            if attempt >= MAX_ATTEMPTS:
+                raise
+            return await self.update(kind, bodies, report, attempt + 1)
+
+    async def _split(
+        self, kind: str, bodies: list[Json], existing: set[str], report: WriteReport, attempt: int
+    ) -> list[Json]:
+        """Update what CDF holds, create the rest."""
+        old = [b for b in bodies if b["externalId"] in existing]
+        new = [b for b in bodies if b["externalId"] not in existing]
+        answers = await self.update(kind, old, report, attempt + 1) if old else []
+        return answers + (await self.create(kind, new, report, attempt + 1) if new else [])
+
+    async def held(self, kind: str, external_ids: list[str], report: WriteReport) -> set[str]:
+        """Which of these CDF holds now."""
+        body = {"items": [{"externalId": x} for x in external_ids], "ignoreUnknownIds": True}
+        answer = await self.call(kind, "byids", PATHS[kind] + "/byids", body, report)
+        return {str(item["externalId"]) for item in answer.get("items", [])}

@@ -1,0 +1,107 @@
+"""Planning a write: which items changed since the last acknowledged write, and what their hashes are.
+
+Shared by the Writer and the DryRunSink, so a dry run reports exactly what a real run would send.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from plex_cdf.cdf.hashing import (
+    INACTIVE_PREFIX,
+    PENDING_SUFFIX,
+    content_hash,
+    kind_of,
+    kind_of_hash,
+    state_key,
+)
+from plex_cdf.cdf.limits import Alterations
+from plex_cdf.cdf.transport import Json
+from plex_cdf.items import DataSetKey, Item
+from plex_cdf.ports import WriteReport
+
+KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
+WRITE_OPS = frozenset({"create", "update", "insert"})
+
+
+@dataclass
+class WriterCounters:
+    """Totals since the sink was made: cuts by name, calls by `kind.op`, refusals and links waiting."""
+
+    alterations: Alterations = field(default_factory=Alterations)
+    calls: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)  # items CDF refused, by kind
+    unresolved_links: int = 0
+    assets_waiting: int = 0
+
+    @property
+    def write_calls(self) -> int:
+        return sum(n for name, n in self.calls.items() if name.rsplit(".", 1)[-1] in WRITE_OPS)
+
+
+@dataclass
+class Planned:
+    """One changed item on its way: where its hash goes and the body to send."""
+
+    resource: str
+    key: str  # the item's key in the state (see hashing.state_key)
+    digest: str
+    item: Item
+    body: Json = field(default_factory=dict)
+    missing_links: tuple[str, ...] = ()
+
+    @property
+    def committed_digest(self) -> str:
+        return self.digest + PENDING_SUFFIX if self.missing_links else self.digest
+
+
+def data_set_id(item: Item, data_set_ids: Mapping[str, int]) -> int | None:
+    key: DataSetKey | None = getattr(item, "data_set", None)
+    return None if key is None else data_set_ids.get(key)
+
+
+def plan_changes(
+    resource: str,
+    items: Sequence[Item],
+    hashes: Mapping[str, str],
+    data_set_ids: Mapping[str, int],
+    counters: WriterCounters,
+    report: WriteReport,
+) -> dict[str, list[Planned]]:
+    """Changed items by kind (in KIND_ORDER), the last one winning when a key repeats in the batch."""
+    latest: dict[str, Planned] = {}
+    for item in items:
+        key = state_key(item)
+        if key in latest:
+            counters.alterations["duplicate_in_batch"] += 1
+            report.altered += 1
+        latest[key] = Planned(resource, key, content_hash(item, data_set_id(item, data_set_ids)), item)
+    planned: dict[str, list[Planned]] = {kind: [] for kind in KIND_ORDER}
+    for entry in latest.values():
+        if hashes.get(entry.key) == entry.digest:
+            report.unchanged += 1
+        else:
+            planned[kind_of(entry.item)].append(entry)
+    return planned
+
+
+def inactive_due(hashes: Mapping[str, str], external_ids: Sequence[str], kind: str) -> list[str]:
+    """The external ids of `kind` (asset or event) written and not yet flagged inactive."""
+    return [
+        xid
+        for xid in external_ids
+        if (value := hashes.get(xid))
+        and not value.startswith(INACTIVE_PREFIX)
+        and kind_of_hash(value) == kind
+    ]
+
+
+def chunks(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [seq[i : i + size] for i in range(0, len(seq), size)]
+
+
+def count_kind(report: WriteReport, name: str, n: int) -> None:
+    report.by_kind[name] = report.by_kind.get(name, 0) + n
