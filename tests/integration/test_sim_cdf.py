@@ -404,6 +404,39 @@ def test_relationships_link_a_part_to_its_component(
     assert local_cdf.cdf.store.relationships() == []
 
 
+def test_a_relationship_needs_a_known_source_and_target_type(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
+) -> None:
+    item = {"externalId": "r", "sourceExternalId": "a", "sourceType": "widget", "targetExternalId": "b"}
+    answer = httpx.post(
+        f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/relationships",
+        json={"items": [{**item, "targetType": "asset"}]},
+        headers={"Authorization": local_cdf_client.config.credentials.authorization_header()[1]},
+    )
+    assert answer.status_code == 400
+    assert "items[0].sourceType: must be one of asset, timeSeries" in answer.json()["error"]["message"]
+
+
+def test_reset_store_empties_the_project_and_keeps_serving(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
+) -> None:
+    local_cdf_client.assets.create_hierarchy(hierarchy())
+    local_cdf_client.raw.rows.insert("db", "t", {"k": {"v": 1}}, ensure_parent=True)
+    local_cdf.cdf.reset_store()
+    assert local_cdf.cdf.store.counts() == {
+        "assets": 0,
+        "events": 0,
+        "timeseries": 0,
+        "datapoints": 0,
+        "relationships": 0,
+        "datasets": 0,
+        "rawRows": 0,
+    }
+    assert len(local_cdf_client.assets.create_hierarchy(hierarchy())) == 4, (
+        "the same ids can be written again"
+    )
+
+
 def test_extraction_pipeline_runs_are_recorded_newest_first(
     local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
 ) -> None:

@@ -51,8 +51,10 @@ TIME_SERIES = Limits(
 )
 DATA_SETS = Limits(strings={"externalId": EXTERNAL_ID_MAX, "name": 50, "description": 500})
 RELATIONSHIPS = Limits(
-    strings={"externalId": EXTERNAL_ID_MAX, "sourceExternalId": 255, "targetExternalId": 255}
+    strings={"externalId": EXTERNAL_ID_MAX, "sourceExternalId": 255, "targetExternalId": 255},
+    required=("externalId", "sourceExternalId", "sourceType", "targetExternalId", "targetType"),
 )
+RELATIONSHIP_TYPES = frozenset({"asset", "timeseries", "file", "event", "sequence"})
 EXTPIPES = Limits(
     strings={"externalId": EXTERNAL_ID_MAX, "name": 140, "description": 500, "source": 255},
     required=("externalId", "name", "dataSetId"),
@@ -76,6 +78,12 @@ def check_item(limits: Limits, item: Json, index: int, *, partial: bool = False)
     external_id = item.get("externalId")
     if isinstance(external_id, str) and external_id != external_id.strip():
         raise bad_request(f"items[{index}].externalId: must not start or end with whitespace")
+    for name in ("sourceType", "targetType"):
+        kind = item.get(name)
+        if kind is not None and (not isinstance(kind, str) or kind.lower() not in RELATIONSHIP_TYPES):
+            raise bad_request(
+                f"items[{index}].{name}: must be one of asset, timeSeries, file, event, sequence"
+            )
     start, end = item.get("startTime"), item.get("endTime")
     if isinstance(start, int) and isinstance(end, int) and end < start:
         raise bad_request(f"items[{index}].endTime: must be greater than or equal to startTime")

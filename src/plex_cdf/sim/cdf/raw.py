@@ -117,6 +117,8 @@ def delete_tables(store: Store, db: str, body: Json) -> Json:
 
 def _table(store: Store, db: str, table: str, *, ensure_parent: bool = False) -> dict[str, Json]:
     if ensure_parent:
+        if not 1 <= len(db) <= DB_NAME_MAX or not 1 <= len(table) <= TABLE_NAME_MAX:
+            raise bad_request(f"RAW names: database 1-{DB_NAME_MAX} and table 1-{TABLE_NAME_MAX} characters")
         return store.raw.setdefault(db, {}).setdefault(table, {})
     rows = _db(store, db).get(table)
     if rows is None:

@@ -77,6 +77,11 @@ class LocalCdf:
     def reset_counts(self) -> None:
         self.app.counts.reset()
 
+    def reset_store(self) -> None:
+        """Empty the project (assets, events, ..., RAW) while the server keeps running."""
+        with self._store.lock:
+            self._store.clear()
+
     def set_faults(
         self,
         fault_429: float = 0.0,

@@ -95,6 +95,10 @@ class Store:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything, ids included: a fresh project without a restart (hold `lock` while serving)."""
         self._ids = itertools.count(1_000_000_001)
         self.assets = Collection()
         self.events = Collection()
@@ -104,7 +108,6 @@ class Store:
         self.extpipes = Collection()
         self.datapoints: dict[int, Series] = {}
         self.raw: dict[str, dict[str, dict[str, Json]]] = {}
-        self.raw_created: dict[str, int] = {}
         self.extpipe_runs: dict[str, list[Json]] = {}
         self.extpipe_configs: dict[str, list[Json]] = {}
 
