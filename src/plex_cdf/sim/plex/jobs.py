@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from plex_cdf.sim.plex.master import (
     JOB,
@@ -43,6 +43,7 @@ class JobTable:
     by_workcenter: list[array]  # type: ignore[type-arg]
     starts_by_workcenter: list[array]  # type: ignore[type-arg]
     ids: list[str]
+    done: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
 
     def __len__(self) -> int:
         return len(self.start)
@@ -52,7 +53,7 @@ class JobTable:
 
     def completion(self, job: int) -> int:
         """When the last production entry posts; the job is Complete after it."""
-        return self.entry_time(job, self.entries[job] - 1)
+        return int(self.done[job])
 
     def entries_before(self, job: int, now: int) -> int:
         if self.flag[job] != NORMAL or now <= self.start[job]:
@@ -131,6 +132,7 @@ def build_jobs(master: Master) -> JobTable:
     for job, wc in enumerate(table.workcenter):
         table.by_workcenter[wc].append(job)
         table.starts_by_workcenter[wc].append(table.start[job])
+        table.done.append(table.entry_time(job, table.entries[job] - 1))
     return table
 
 
@@ -156,27 +158,25 @@ def render_job(master: Master, table: JobTable, job: int, now: int) -> Row:
     building = master.buildings[table.workcenter[job] % len(master.buildings)]
     status = job_status(table, job, now)
     seed = master.seed
-    flavour = mix(seed, JOB, job, 3)
+    flavour = mix(seed, JOB, job, 3)  # one hash, its bit ranges pick code, priority and date styles
     return {
         "id": table.ids[job],
         "externalJobCode": f"EXT-{job:06d}" if flavour % 5 == 0 else None,
         "jobNumber": job_number(job),
-        "createdDate": emit(table.created[job], _style(seed, JOB, job)),
+        "createdDate": emit(table.created[job], flavour >> 8),
         "partId": part["id"],
         "partNumber": part["number"],
         "partRevision": part["revision"],
         "partNumberRevision": _number_revision(part),
-        "dueDate": emit(table.due[job], _style(seed, JOB, job, 1)),
-        "completedDate": emit(table.completion(job), _style(seed, JOB, job, 2))
-        if status == "Complete"
-        else None,
+        "dueDate": emit(table.due[job], flavour >> 11),
+        "completedDate": emit(table.completion(job), flavour >> 14) if status == "Complete" else None,
         "quantity": float(table.entries[job] * table.per_entry[job]),
         "quantityCompleted": float(table.entries_before(job, now) * table.per_entry[job]),
         "jobStatus": status,
         "buildingId": building["id"],
         "buildingCode": building["buildingCode"],
         "jobType": "Production",
-        "earliestStartDateTime": emit(table.start[job], _style(seed, JOB, job, 4)),
+        "earliestStartDateTime": emit(table.start[job], flavour >> 17),
         "priority": None if flavour % 3 == 0 else int(flavour % 5 + 1),
     }
 

@@ -17,11 +17,12 @@ def _splitmix(value: int) -> int:
 
 
 def mix(*parts: int) -> int:
-    """A 64-bit hash of integers, stable across runs and platforms."""
-    value = 0
+    """A 64-bit hash of integers, stable across runs and platforms: FNV-style folding (each step a
+    bijection of the running value), then one splitmix64 finaliser to spread the bits."""
+    value = 0xCBF29CE484222325
     for part in parts:
-        value = _splitmix(value ^ (part & _MASK))
-    return value
+        value = ((value ^ (part & _MASK)) * 0x100000001B3) & _MASK
+    return _splitmix(value)
 
 
 def unit(*parts: int) -> float:

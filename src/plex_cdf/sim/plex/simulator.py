@@ -181,7 +181,11 @@ class SimPlex:
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Server]:
         """Serve on a background thread; returns once it accepts connections, stops on exit."""
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say so, and with Nagle on
+        # every small answer waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(
+            socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         config = uvicorn.Config(PlexApp(self), log_level="warning", access_log=False, lifespan="off")

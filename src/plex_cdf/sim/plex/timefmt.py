@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -44,10 +45,18 @@ def emit(ms: int, style: int) -> str:
     width Plex produces while each value stays exact to the millisecond.
     """
     seconds, millis = divmod(ms, 1000)
-    text = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    day, second_of_day = divmod(seconds, 86_400)
+    hour, rest = divmod(second_of_day, 3600)
+    text = f"{_day_text(day)}T{hour:02d}:{rest // 60:02d}:{rest % 60:02d}"
     digits = f"{millis:03d}".rstrip("0")
     width = max(len(digits), style % 8)
     return f"{text}.{digits.ljust(width, '0')}Z" if width else f"{text}Z"
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    """`YYYY-MM-DD` of a day number since the epoch; cached since rows cluster on few days."""
+    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
 
 
 def to_ms(value: datetime) -> int:
