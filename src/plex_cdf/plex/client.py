@@ -1,25 +1,23 @@
-"""One async client per Plex tenant: Connect REST and the Data Source API behind one call budget, one error
-policy, per-endpoint circuit breakers and masked one-line errors. Satisfies `plex_cdf.ports.PlexSource`.
+"""One async client per Plex tenant: what Connect REST and Data Source answers mean (lists, objects, rows,
+the 401 diagnosis, configuration errors), on top of the `Requester` that spends the tenant's call budget
+and retries. Satisfies `plex_cdf.ports.PlexSource`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 import orjson
 
 from plex_cdf.domains.resource import TimeRange
 from plex_cdf.plex import diagnostics
-from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
 from plex_cdf.plex.budget import CallBudget, Clock, Sleep
 from plex_cdf.plex.datasource import DataSourceAnswer, UnexpectedShape, read_answer, split_window
 from plex_cdf.plex.dates import format_plex_datetime
@@ -30,49 +28,17 @@ from plex_cdf.plex.errors import (
     PlexNotOffered,
     PlexRequestError,
     PlexRowLimitError,
-    PlexUnavailable,
 )
-from plex_cdf.plex.policy import (
-    CONNECT_STATUS,
-    DATASOURCE_STATUS,
-    RETRYABLE_EXCEPTIONS,
-    Action,
-    action_for,
-    backoff_s,
-    retry_after_s,
-)
+from plex_cdf.plex.policy import CONNECT_STATUS, DATASOURCE_STATUS, Action, action_for
+from plex_cdf.plex.requester import Requester
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.plex.stats import PlexStats
+from plex_cdf.plex.wire import Answer, Call, Params, blames_request, error_detail
 
 __all__ = ["PlexClient", "PlexSettings"]
 
-log = logging.getLogger("plex_cdf.plex")
-
-Params = Mapping[str, str | Sequence[str]]
-Api = Literal["connect", "datasource"]
-
 # Plex has no paging and ignores these silently; a caller sending them believes in pages that never come.
 PAGING_PARAMS = frozenset({"limit", "offset", "page", "pagesize"})
-
-
-@dataclass(frozen=True)
-class _Call:
-    api: Api
-    method: str
-    path: str
-    params: Params | None = None
-    body: bytes | None = None
-    with_tenant: bool = True  # False only for the key canary of a 401 diagnosis
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    content: bytes
-    code: str | None
-    message: str
-    errors: list[Any]
-    headers: httpx.Headers
 
 
 class PlexClient:
@@ -94,17 +60,12 @@ class PlexClient:
             settings.calls_per_minute, settings.window_seconds, clock=clock, sleep=sleep
         )
         self.stats = PlexStats(self.budget)
-        self._sleep = sleep
-        self._rng = rng or random.Random()
         self._mask = Masker(settings.secrets)
-        self._breakers = CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s, clock)
-        self._concurrency = asyncio.Semaphore(settings.max_concurrency)
+        self._requester = Requester(
+            settings, self.stats, transport=transport, clock=clock, sleep=sleep, rng=rng or random.Random()
+        )
         self._diagnosis_lock = asyncio.Lock()
         self._diagnosed: dict[str, PlexConfigError] = {}
-        self._http: dict[Api, httpx.AsyncClient] = {
-            "connect": self._http_client(settings.connect_url, self._connect_headers(), None, transport),
-            "datasource": self._http_client(settings.datasource_url, {}, self._ds_auth(), transport),
-        }
 
     async def __aenter__(self) -> PlexClient:
         return self
@@ -115,15 +76,14 @@ class PlexClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for http in self._http.values():
-            await http.aclose()
+        await self._requester.aclose()
 
     # -- Connect ------------------------------------------------------------------------------------
 
     async def get_list(self, path: str, params: Params | None = None) -> list[dict[str, Any]]:
         """The whole list in one answer (Plex has no paging); a 404 means no data and gives []."""
         _refuse_paging(path, params)
-        answer = await self._connect(_Call("connect", "GET", path, params))
+        answer = await self._connect(Call("connect", "GET", path, params))
         if answer is None:
             self.stats.not_found_as_empty += 1
             return []
@@ -136,7 +96,7 @@ class PlexClient:
 
     async def get_object(self, path: str, params: Params | None = None) -> dict[str, Any] | None:
         """One object; None when Plex answers 404."""
-        answer = await self._connect(_Call("connect", "GET", path, params))
+        answer = await self._connect(Call("connect", "GET", path, params))
         if answer is None:
             return None
         body = self._parse(answer, path)
@@ -148,8 +108,8 @@ class PlexClient:
         """The tenants the key may reach (the auth canary), asked with the configured tenant selected."""
         return await self.get_list(diagnostics.TENANTS_PATH)
 
-    async def _connect(self, call: _Call) -> _Answer | None:
-        answer = await self._exchange(call)
+    async def _connect(self, call: Call) -> Answer | None:
+        answer = await self._requester.exchange(call)
         action = action_for(answer.status, CONNECT_STATUS)
         if action is Action.OK:
             return answer
@@ -160,7 +120,7 @@ class PlexClient:
         if action is Action.FORBIDDEN:
             raise diagnostics.forbidden(self.settings, call.path, self._mask.text(answer.message))
         request = f"GET {call.path} with {self._mask.params(call.params)}"
-        if answer.status == 400 and not _blames_request(answer.errors, call.params):
+        if answer.status == 400 and not blames_request(answer.errors, call.params):
             raise PlexNotOffered(
                 self._mask.text(
                     f"Plex refused {request} without faulting any parameter (400 {answer.code or ''}: "
@@ -180,9 +140,9 @@ class PlexClient:
 
     async def _diagnosis(self, path: str) -> PlexConfigError:
         tenants = diagnostics.TENANTS_PATH
-        if (await self._exchange(_Call("connect", "GET", tenants, with_tenant=False))).status == 401:
+        if (await self._requester.exchange(Call("connect", "GET", tenants, with_tenant=False))).status == 401:
             return diagnostics.bad_key(self.settings)
-        if (await self._exchange(_Call("connect", "GET", tenants))).status == 401:
+        if (await self._requester.exchange(Call("connect", "GET", tenants))).status == 401:
             return diagnostics.ungranted_tenant(self.settings)
         return diagnostics.unsubscribed_product(self.settings, path)
 
@@ -224,9 +184,7 @@ class PlexClient:
 
     async def datasource_metadata(self, source_id: int) -> dict[str, Any]:
         """A data source's name, inputs, outputs and columns (GET /api/datasources/{id})."""
-        answer = await self._datasource(
-            _Call("datasource", "GET", f"/api/datasources/{source_id}"), source_id
-        )
+        answer = await self._datasource(Call("datasource", "GET", f"/api/datasources/{source_id}"), source_id)
         body = self._parse(answer, f"/api/datasources/{source_id}")
         if not isinstance(body, dict):
             raise PlexError(f"Plex answered data source {source_id} metadata with {type(body).__name__}")
@@ -234,7 +192,7 @@ class PlexClient:
 
     async def search_datasources(self, name: str = "") -> list[dict[str, Any]]:
         """The data sources the web-service user may call whose name contains `name`."""
-        call = _Call("datasource", "GET", "/api/datasources/search", {"name": name})
+        call = Call("datasource", "GET", "/api/datasources/search", {"name": name})
         body = self._parse(await self._datasource(call, None), call.path)
         if not isinstance(body, list):
             raise PlexError(f"Plex answered the data source search with {type(body).__name__}, not a list")
@@ -243,7 +201,7 @@ class PlexClient:
     async def _execute(self, source_id: int, inputs: Mapping[str, object]) -> DataSourceAnswer:
         path = f"/api/datasources/{source_id}/execute"
         body = orjson.dumps(dict(inputs), default=_input_value, option=orjson.OPT_PASSTHROUGH_DATETIME)
-        answer = await self._datasource(_Call("datasource", "POST", path, {"format": "2"}, body), source_id)
+        answer = await self._datasource(Call("datasource", "POST", path, {"format": "2"}, body), source_id)
         try:
             return read_answer(self._parse(answer, path))
         except UnexpectedShape as err:
@@ -251,10 +209,10 @@ class PlexClient:
                 f"Plex answered data source {source_id} execute in an unknown shape: {err}"
             ) from None
 
-    async def _datasource(self, call: _Call, source_id: int | None) -> _Answer:
+    async def _datasource(self, call: Call, source_id: int | None) -> Answer:
         if not self.settings.ds_username or not self.settings.ds_password:
             raise diagnostics.ds_credentials(self.settings, source_id)
-        answer = await self._exchange(call)
+        answer = await self._requester.exchange(call)
         action = action_for(answer.status, DATASOURCE_STATUS, answer.code)
         if action is Action.OK:
             return answer
@@ -273,88 +231,9 @@ class PlexClient:
         target = f"data source {source_id}" if source_id is not None else call.path
         raise self._request_error(f"{target} with inputs {self._decoded_inputs(call)}", answer)
 
-    # -- one exchange: budget, retries, breaker -----------------------------------------------------
-
-    async def _exchange(self, call: _Call) -> _Answer:
-        """Send until Plex gives an answer that is not transient; PlexUnavailable when retries run out or
-        the endpoint's circuit is open."""
-        # Each data source is its own stored procedure, so its own circuit; Connect ids fold into {id}.
-        endpoint = f"{call.api}:{endpoint_of(call.path) if call.api == 'connect' else call.path}"
-        problem = "no answer"
-        for attempt in range(self.settings.max_retries + 1):
-            self._check_circuit(endpoint, problem)
-            try:
-                outcome = await self._attempt(call, endpoint)
-            except BaseException:
-                self._breakers.inconclusive(endpoint)
-                raise
-            if isinstance(outcome, _Answer):
-                table = CONNECT_STATUS if call.api == "connect" else DATASOURCE_STATUS
-                action = action_for(outcome.status, table, outcome.code if call.api == "datasource" else None)
-                if action not in (Action.RETRY, Action.THROTTLED):
-                    self._breakers.succeeded(endpoint)
-                    return outcome
-                problem = f"HTTP {outcome.status} {outcome.code or ''} {outcome.message}".strip()
-            else:
-                action = Action.RETRY
-                problem = f"{type(outcome).__name__}: {self._mask.text(str(outcome)) or 'no detail'}"
-            if attempt < self.settings.max_retries:
-                await self._back_off(action, attempt, endpoint, outcome)
-        raise PlexUnavailable(
-            f"Plex {call.method} {call.path} failed {self.settings.max_retries + 1} times, last: "
-            f"{self._mask.text(problem)}; fix: check Plex's status or retry later"
-        )
-
-    async def _attempt(self, call: _Call, endpoint: str) -> _Answer | Exception:
-        async with self._concurrency:
-            await self.budget.acquire()
-            try:
-                self.stats.calls += 1
-                self.stats.per_endpoint[endpoint] += 1
-                response = await self._http[call.api].request(
-                    call.method,
-                    call.path,
-                    params=_query(call.params),
-                    content=call.body,
-                    headers=self._call_headers(call),
-                )
-            except RETRYABLE_EXCEPTIONS as err:
-                self.stats.transport_errors += 1
-                return err
-            finally:
-                self.budget.release()
-        return _answer_of(response)
-
-    async def _back_off(self, action: Action, attempt: int, endpoint: str, outcome: object) -> None:
-        self.stats.retries += 1
-        delay = backoff_s(attempt, self.settings.backoff_base_s, self.settings.backoff_cap_s, self._rng)
-        if isinstance(outcome, _Answer) and outcome.status >= 500:
-            self.stats.status_5xx += 1
-        if action is Action.THROTTLED and isinstance(outcome, _Answer):
-            self.stats.status_429 += 1
-            hint = retry_after_s(outcome.headers, outcome.message)
-            if hint is not None:
-                delay = hint + self._rng.uniform(0, min(1.0, hint / 10))
-            self.budget.pause(delay)  # Plex throttles the key: every caller of this tenant waits
-            self._breakers.inconclusive(endpoint)
-            log.info("plex throttled %s; all calls wait %.1f s", endpoint, delay)
-            return
-        if self._breakers.failed(endpoint):
-            self.stats.circuit_opens += 1
-            log.warning("plex circuit open for %s after repeated failures", endpoint)
-        await self._sleep(delay)
-
-    def _check_circuit(self, endpoint: str, problem: str) -> None:
-        remaining = self._breakers.blocked_for(endpoint)
-        if remaining is not None:
-            raise PlexUnavailable(
-                f"Plex circuit open for {endpoint} after repeated failures "
-                f"(last: {self._mask.text(problem)}); next try in {remaining:.0f} s"
-            )
-
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _parse(self, answer: _Answer, path: str) -> Any:
+    def _parse(self, answer: Answer, path: str) -> Any:
         if not answer.content.strip():
             return []
         try:
@@ -362,8 +241,8 @@ class PlexClient:
         except orjson.JSONDecodeError as err:
             raise PlexError(f"Plex answered {path} with invalid JSON ({err})") from None
 
-    def _request_error(self, request: str, answer: _Answer) -> PlexRequestError:
-        details = "; ".join(_error_detail(e) for e in answer.errors if isinstance(e, dict))
+    def _request_error(self, request: str, answer: Answer) -> PlexRequestError:
+        details = "; ".join(error_detail(e) for e in answer.errors if isinstance(e, dict))
         text = f"Plex rejected {request} ({answer.status} {answer.code or ''}".rstrip() + ")"
         text += f": {answer.message}" if answer.message else ""
         text += f" [{details}]" if details else ""
@@ -378,106 +257,9 @@ class PlexClient:
             rows,
         )
 
-    def _decoded_inputs(self, call: _Call) -> str:
+    def _decoded_inputs(self, call: Call) -> str:
         inputs = orjson.loads(call.body) if call.body else None
         return self._mask.params(inputs if isinstance(inputs, dict) else None)
-
-    def _connect_headers(self) -> dict[str, str]:
-        headers = {"X-Plex-Connect-Api-Key": self.settings.api_key, "Accept": "application/json"}
-        if self.settings.api_secret:
-            headers["X-Plex-Connect-Api-Secret"] = self.settings.api_secret
-        return headers
-
-    def _tenant_headers(self) -> dict[str, str]:
-        if self.settings.customer_id:
-            return {"X-Plex-Connect-Customer-Id": self.settings.customer_id}
-        if self.settings.tenant_id:
-            return {"X-Plex-Connect-Tenant-Id": self.settings.tenant_id}
-        return {}
-
-    def _call_headers(self, call: _Call) -> dict[str, str]:
-        if call.api == "datasource":
-            return {"Content-Type": "application/json; charset=utf-8"} if call.body is not None else {}
-        return self._tenant_headers() if call.with_tenant else {}
-
-    def _ds_auth(self) -> httpx.BasicAuth | None:
-        if self.settings.ds_username and self.settings.ds_password:
-            return httpx.BasicAuth(self.settings.ds_username, self.settings.ds_password)
-        return None
-
-    def _http_client(
-        self,
-        base_url: str,
-        headers: dict[str, str],
-        auth: httpx.BasicAuth | None,
-        transport: httpx.AsyncBaseTransport | None,
-    ) -> httpx.AsyncClient:
-        limit = self.settings.max_concurrency
-        return httpx.AsyncClient(
-            base_url=base_url,
-            headers=headers,
-            auth=auth,
-            transport=transport,
-            verify=self.settings.verify_tls,
-            timeout=httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s),
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-        )
-
-
-def _answer_of(response: httpx.Response) -> _Answer:
-    """Status and body, with Plex's error code and message when the body is an error (either API's
-    shape: `{code, message, errors}` for Connect, `{errors: [{code, message}]}` for data sources)."""
-    if response.status_code < 300:
-        return _Answer(response.status_code, response.content, None, "", [], response.headers)
-    try:
-        body = orjson.loads(response.content) if response.content else {}
-    except orjson.JSONDecodeError:
-        body = {"message": response.text[:200]}
-    if not isinstance(body, dict):
-        body = {}
-    raw_errors = body.get("errors")
-    errors: list[Any] = raw_errors if isinstance(raw_errors, list) else []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    code = body.get("code") or first.get("code")
-    message = body.get("message") or first.get("message") or ""
-    return _Answer(
-        response.status_code, b"", str(code) if code else None, str(message), errors, response.headers
-    )
-
-
-def _blames_request(errors: list[Any], params: Params | None) -> bool:
-    """Whether Plex's 400 points at the request: a parameter we sent, or one it says is required. A 400
-    that faults nothing we sent refused a request it had nothing against: the resource is not offered."""
-    sent = {name.lower() for name in params or {}}
-    for error in errors:
-        if not isinstance(error, dict):
-            continue
-        required = "REQUIRED" in str(error.get("code") or "").upper()
-        for meta in error.get("metadata") or []:
-            field = str(meta.get("field") or "").lower() if isinstance(meta, dict) else ""
-            if field and (field in sent or required):
-                return True
-    return False
-
-
-def _error_detail(error: Mapping[str, Any]) -> str:
-    fields = [
-        f"{m.get('field')}={m.get('providedValues')}"
-        for m in error.get("metadata") or []
-        if isinstance(m, dict)
-    ]
-    return " ".join(str(part) for part in (error.get("code"), error.get("message"), *fields) if part)
-
-
-def _query(params: Params | None) -> httpx.QueryParams | None:
-    """Query pairs; a sequence value repeats its name (`?id=a&id=b`), as Plex expects."""
-    if not params:
-        return None
-    pairs: list[tuple[str, str | int | float | bool | None]] = []
-    for name, value in params.items():
-        values = [value] if isinstance(value, str) else list(value)
-        pairs += [(name, str(v)) for v in values]
-    return httpx.QueryParams(pairs)
 
 
 def _refuse_paging(path: str, params: Params | None) -> None:

@@ -1,0 +1,183 @@
+"""Sends one call until Plex gives an answer that is not transient: bounded concurrency, the tenant's
+call budget, retries with backoff, 429 pauses and per-endpoint circuit breakers. Knows nothing of what
+the answers mean beyond "transient or not"."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import httpx
+
+from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
+from plex_cdf.plex.budget import CallBudget, Clock, Sleep
+from plex_cdf.plex.errors import Masker, PlexUnavailable
+from plex_cdf.plex.policy import (
+    CONNECT_STATUS,
+    DATASOURCE_STATUS,
+    RETRYABLE_EXCEPTIONS,
+    Action,
+    action_for,
+    backoff_s,
+    retry_after_s,
+)
+from plex_cdf.plex.settings import PlexSettings
+from plex_cdf.plex.stats import PlexStats
+from plex_cdf.plex.wire import Answer, Api, Call, answer_of, query
+
+log = logging.getLogger("plex_cdf.plex")
+
+
+class Requester:
+    """One per client; owns the two pooled HTTP clients (Connect, Data Source)."""
+
+    def __init__(
+        self,
+        settings: PlexSettings,
+        stats: PlexStats,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        clock: Clock,
+        sleep: Sleep,
+        rng: random.Random,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.budget: CallBudget = stats.budget
+        self._sleep = sleep
+        self._rng = rng
+        self._mask = Masker(settings.secrets)
+        self._breakers = CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s, clock)
+        self._concurrency = asyncio.Semaphore(settings.max_concurrency)
+        self._http: dict[Api, httpx.AsyncClient] = {
+            "connect": self._http_client(settings.connect_url, self._connect_headers(), None, transport),
+            "datasource": self._http_client(settings.datasource_url, {}, self._ds_auth(), transport),
+        }
+
+    async def aclose(self) -> None:
+        for http in self._http.values():
+            await http.aclose()
+
+    async def exchange(self, call: Call) -> Answer:
+        """The first answer that is not transient; PlexUnavailable when retries run out or the endpoint's
+        circuit is open."""
+        # Each data source is its own stored procedure, so its own circuit; Connect ids fold into {id}.
+        endpoint = f"{call.api}:{endpoint_of(call.path) if call.api == 'connect' else call.path}"
+        problem = "no answer"
+        for attempt in range(self.settings.max_retries + 1):
+            self._check_circuit(endpoint, problem)
+            try:
+                outcome = await self._attempt(call, endpoint)
+            except BaseException:
+                self._breakers.inconclusive(endpoint)
+                raise
+            if isinstance(outcome, Answer):
+                action = _action(call.api, outcome)
+                if action not in (Action.RETRY, Action.THROTTLED):
+                    self._breakers.succeeded(endpoint)
+                    return outcome
+                problem = f"HTTP {outcome.status} {outcome.code or ''} {outcome.message}".strip()
+            else:
+                action = Action.RETRY
+                problem = f"{type(outcome).__name__}: {self._mask.text(str(outcome)) or 'no detail'}"
+            if attempt < self.settings.max_retries:
+                await self._back_off(action, attempt, endpoint, outcome)
+        raise PlexUnavailable(
+            f"Plex {call.method} {call.path} failed {self.settings.max_retries + 1} times, last: "
+            f"{self._mask.text(problem)}; fix: check Plex's status or retry later"
+        )
+
+    async def _attempt(self, call: Call, endpoint: str) -> Answer | Exception:
+        async with self._concurrency:
+            await self.budget.acquire()
+            try:
+                self.stats.calls += 1
+                self.stats.per_endpoint[endpoint] += 1
+                response = await self._http[call.api].request(
+                    call.method,
+                    call.path,
+                    params=query(call.params),
+                    content=call.body,
+                    headers=self._call_headers(call),
+                )
+            except RETRYABLE_EXCEPTIONS as err:
+                self.stats.transport_errors += 1
+                return err
+            finally:
+                self.budget.release()
+        return answer_of(response)
+
+    async def _back_off(self, action: Action, attempt: int, endpoint: str, outcome: object) -> None:
+        self.stats.retries += 1
+        delay = backoff_s(attempt, self.settings.backoff_base_s, self.settings.backoff_cap_s, self._rng)
+        if isinstance(outcome, Answer) and outcome.status >= 500:
+            self.stats.status_5xx += 1
+        if action is Action.THROTTLED and isinstance(outcome, Answer):
+            self.stats.status_429 += 1
+            hint = retry_after_s(outcome.headers, outcome.message)
+            if hint is not None:
+                delay = hint + self._rng.uniform(0, min(1.0, hint / 10))
+            self.budget.pause(delay)  # Plex throttles the key: every caller of this tenant waits
+            self._breakers.inconclusive(endpoint)
+            log.info("plex throttled %s; all calls wait %.1f s", endpoint, delay)
+            return
+        if self._breakers.failed(endpoint):
+            self.stats.circuit_opens += 1
+            log.warning("plex circuit open for %s after repeated failures", endpoint)
+        await self._sleep(delay)
+
+    def _check_circuit(self, endpoint: str, problem: str) -> None:
+        remaining = self._breakers.blocked_for(endpoint)
+        if remaining is not None:
+            raise PlexUnavailable(
+                f"Plex circuit open for {endpoint} after repeated failures "
+                f"(last: {self._mask.text(problem)}); next try in {remaining:.0f} s"
+            )
+
+    def _connect_headers(self) -> dict[str, str]:
+        headers = {"X-Plex-Connect-Api-Key": self.settings.api_key, "Accept": "application/json"}
+        if self.settings.api_secret:
+            headers["X-Plex-Connect-Api-Secret"] = self.settings.api_secret
+        return headers
+
+    def _tenant_headers(self) -> dict[str, str]:
+        if self.settings.customer_id:
+            return {"X-Plex-Connect-Customer-Id": self.settings.customer_id}
+        if self.settings.tenant_id:
+            return {"X-Plex-Connect-Tenant-Id": self.settings.tenant_id}
+        return {}
+
+    def _call_headers(self, call: Call) -> dict[str, str]:
+        if call.api == "datasource":
+            return {"Content-Type": "application/json; charset=utf-8"} if call.body is not None else {}
+        return self._tenant_headers() if call.with_tenant else {}
+
+    def _ds_auth(self) -> httpx.BasicAuth | None:
+        if self.settings.ds_username and self.settings.ds_password:
+            return httpx.BasicAuth(self.settings.ds_username, self.settings.ds_password)
+        return None
+
+    def _http_client(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        auth: httpx.BasicAuth | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> httpx.AsyncClient:
+        limit = self.settings.max_concurrency
+        return httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            auth=auth,
+            transport=transport,
+            verify=self.settings.verify_tls,
+            timeout=httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s),
+            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        )
+
+
+def _action(api: Api, answer: Answer) -> Action:
+    if api == "connect":
+        return action_for(answer.status, CONNECT_STATUS)
+    return action_for(answer.status, DATASOURCE_STATUS, answer.code)
