@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import signal
 import sqlite3
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from cognite.client import ClientConfig, CogniteClient, global_config
 from cognite.client.credentials import OAuthClientCredentials
-from cognite.client.data_classes import AssetWrite
+from cognite.client.data_classes import AssetWrite, TimeSeriesWrite
 
 from plex_cdf.sim.cdf import LocalCdf
 
@@ -115,7 +116,15 @@ def test_an_in_process_snapshot_can_be_read_back(tmp_path: Path) -> None:
             )
         )
         client.raw.rows.insert("db", "t", {"k": {"v": 1}}, ensure_parent=True)
+        client.time_series.create(
+            [TimeSeriesWrite(external_id="n"), TimeSeriesWrite(external_id="s", is_string=True)]
+        )
+        client.time_series.data.insert([(1, 0.1), (2, math.nan), (3, -math.inf)], external_id="n")
+        client.time_series.data.insert([(1, "RUNNING")], external_id="s")
         cdf.snapshot()
         assert store_file.exists(), "snapshot() writes the file on demand, before shutdown"
     reloaded = LocalCdf(persist=store_file)
     assert reloaded.store.raw_rows("db", "t") == {"k": {"v": 1}}
+    numbers = reloaded.store.datapoints("n")
+    assert numbers[0] == (1, 0.1) and math.isnan(float(numbers[1][1])) and numbers[2] == (3, -math.inf)
+    assert reloaded.store.datapoints("s") == [(1, "RUNNING")], "string points survive a snapshot exactly"

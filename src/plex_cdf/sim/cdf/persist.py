@@ -6,13 +6,14 @@ and renamed over the old one, so a crash never leaves a half-written file. Loadi
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from pathlib import Path
 
 import orjson
 
-from plex_cdf.sim.cdf.store import Series, Store
+from plex_cdf.sim.cdf.store import Series, Store, Value
 
 OBJECT_KINDS = ("assets", "events", "timeseries", "relationships", "datasets", "extpipes")
 
@@ -20,7 +21,8 @@ SCHEMA = """
 CREATE TABLE objects (kind TEXT NOT NULL, id INTEGER NOT NULL, external_id TEXT, item TEXT NOT NULL,
                       PRIMARY KEY (kind, id));
 CREATE TABLE datapoints (series_id INTEGER NOT NULL, external_id TEXT, timestamp INTEGER NOT NULL,
-                         value TEXT NOT NULL, PRIMARY KEY (series_id, timestamp));
+                         is_string INTEGER NOT NULL, value_text TEXT NOT NULL, value_num REAL,
+                         PRIMARY KEY (series_id, timestamp));
 CREATE TABLE raw_tables (db TEXT NOT NULL, tbl TEXT NOT NULL, PRIMARY KEY (db, tbl));
 CREATE TABLE raw_dbs (db TEXT PRIMARY KEY);
 CREATE TABLE raw_rows (db TEXT NOT NULL, tbl TEXT NOT NULL, key TEXT NOT NULL, columns TEXT NOT NULL,
@@ -30,7 +32,7 @@ CREATE TABLE extpipe_configs (external_id TEXT NOT NULL, revision TEXT NOT NULL)
 """
 
 
-def save(store: Store, path: Path) -> None:
+def save_snapshot(store: Store, path: Path) -> None:
     """Write the whole store to `path` atomically (temp file + rename)."""
     temp = path.with_name(path.name + ".tmp")
     temp.unlink(missing_ok=True)
@@ -67,12 +69,16 @@ def _save_datapoints(store: Store, db: sqlite3.Connection) -> None:
     for internal, series in store.datapoints.items():
         external_id = store.time_series.items.get(internal, {}).get("externalId")
         db.executemany(
-            "INSERT INTO datapoints VALUES (?, ?, ?, ?)",
-            (
-                (internal, external_id, ts, orjson.dumps(value).decode())
-                for ts, value in series.points.items()
-            ),
+            "INSERT INTO datapoints VALUES (?, ?, ?, ?, ?, ?)",
+            ((internal, external_id, ts, *_point_columns(value)) for ts, value in series.points.items()),
         )
+
+
+def _point_columns(value: Value) -> tuple[int, str, float | None]:
+    """(is_string, exact text, number for SQL queries); repr keeps NaN and infinities exact."""
+    if isinstance(value, str):
+        return 1, value, None
+    return 0, repr(value), value if math.isfinite(value) else None
 
 
 def _save_raw(store: Store, db: sqlite3.Connection) -> None:
@@ -89,15 +95,17 @@ def _save_raw(store: Store, db: sqlite3.Connection) -> None:
             )
 
 
-def load(store: Store, path: Path) -> None:
-    """Fill an empty store from a snapshot written by `save`."""
+def load_snapshot(store: Store, path: Path) -> None:
+    """Fill an empty store from a snapshot written by `save_snapshot`."""
     with store.lock, sqlite3.connect(path) as db:
         highest = 0
         for kind, internal, item in db.execute("SELECT kind, id, item FROM objects ORDER BY id"):
             store.collection(kind).put(internal, orjson.loads(item))
             highest = max(highest, internal)
-        for internal, ts, value in db.execute("SELECT series_id, timestamp, value FROM datapoints"):
-            store.datapoints.setdefault(internal, Series()).upsert(ts, orjson.loads(value))
+        for internal, ts, is_string, text in db.execute(
+            "SELECT series_id, timestamp, is_string, value_text FROM datapoints"
+        ):
+            store.datapoints.setdefault(internal, Series()).upsert(ts, text if is_string else float(text))
         for (name,) in db.execute("SELECT db FROM raw_dbs"):
             store.raw.setdefault(name, {})
         for name, table in db.execute("SELECT db, tbl FROM raw_tables"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plex_cdf.sim.cdf import filters, limits
-from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, duplicated, missing
+from plex_cdf.sim.cdf.errors import Json, bad_request, duplicated, missing
 from plex_cdf.sim.cdf.store import Collection, Store, now_ms
 
 MAX_ITEMS = 1000
@@ -417,7 +417,3 @@ def delete(store: Store, spec: Spec, body: Json) -> Json:
         if spec is TIME_SERIES:
             store.datapoints.pop(internal, None)
     return {}
-
-
-def not_supported(what: str) -> CdfError:
-    return CdfError(501, f"{what} is not implemented by the local CDF")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import uvicorn
 
-from plex_cdf.sim.cdf import persist
 from plex_cdf.sim.cdf.app import SERVER_ERRORS, TOKEN_PATH, CdfApp, Faults
 from plex_cdf.sim.cdf.auth import TokenIssuer
+from plex_cdf.sim.cdf.persist import load_snapshot, save_snapshot
 from plex_cdf.sim.cdf.store import Store, StoreView
 
 STARTUP_TIMEOUT_S = 10.0
@@ -59,7 +59,7 @@ class LocalCdf:
         self.persist_path = Path(persist) if persist is not None else None
         self._store = Store()
         if self.persist_path is not None and self.persist_path.exists():
-            persist_load(self._store, self.persist_path)
+            load_snapshot(self._store, self.persist_path)
         issuer = TokenIssuer(client_id, client_secret, token_ttl_s)
         self.app = CdfApp(self._store, project, issuer, Faults(fault_429, fault_5xx, latency_ms), seed)
         if self.persist_path is not None:
@@ -96,7 +96,7 @@ class LocalCdf:
         """Write the store to the `persist` file now (also done when `serve()` ends)."""
         if self.persist_path is None:
             raise RuntimeError("this LocalCdf was started without persist=FILE")
-        persist.save(self._store, self.persist_path)
+        save_snapshot(self._store, self.persist_path)
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
@@ -122,10 +122,6 @@ class LocalCdf:
             sock.close()
             if self.persist_path is not None:
                 self.snapshot()
-
-
-def persist_load(store: Store, path: Path) -> None:
-    persist.load(store, path)
 
 
 def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
