@@ -507,8 +507,12 @@ def test_settings_hide_secrets_and_refuse_nonsense_with_the_culprit() -> None:
         settings(connect_url="connect.plex.com")
     with pytest.raises(ValueError, match="api_key is empty"):
         settings(api_key=" ")
-    with pytest.raises(ValueError, match="calls_per_minute must be at least 1"):
+    with pytest.raises(ValueError, match="calls_per_minute must be at least 1, got 0"):
         settings(calls_per_minute=0)
+    with pytest.raises(ValueError, match="max_retries must be at least 0, got -1"):
+        settings(max_retries=-1)
+    with pytest.raises(ValueError, match="window_seconds must be positive"):
+        settings(window_seconds=0)
 
 
 def test_stats_count_calls_per_endpoint_and_budget_use() -> None:

@@ -53,20 +53,25 @@ class PlexSettings:
             raise ValueError("plex api_key is empty: set the Connect consumer key")
         if self.customer_id and self.tenant_id:
             raise ValueError("plex customer_id and tenant_id are both set: choose one tenant selector")
-        for name in ("calls_per_minute", "max_concurrency"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"plex {name} must be at least 1, got {getattr(self, name)}")
+        for name, least in _LOWER_BOUNDS.items():
+            if getattr(self, name) < least:
+                raise ValueError(f"plex {name} must be at least {least}, got {getattr(self, name)}")
         for name in ("window_seconds", "timeout_s", "connect_timeout_s", "backoff_base_s", "backoff_cap_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"plex {name} must be positive, got {getattr(self, name)}")
-        if self.max_retries < 0 or self.breaker_threshold < 1 or self.breaker_cooldown_s < 0:
-            raise ValueError(
-                "plex max_retries, breaker_threshold and breaker_cooldown_s must be non-negative"
-            )
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
         return (self.api_key, self.api_secret, self.ds_password)
+
+
+_LOWER_BOUNDS = {
+    "calls_per_minute": 1,
+    "max_concurrency": 1,
+    "breaker_threshold": 1,
+    "max_retries": 0,
+    "breaker_cooldown_s": 0,
+}
 
 
 def _require_http_url(name: str, value: str) -> None:
