@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from plex_cdf.sim.plex.timefmt import from_ms, to_ms
@@ -13,15 +14,18 @@ class SimClock:
     """Simulated now, in ms since the epoch. `rate` 0 stands still, 1 follows wall time, N runs N times
     faster; `advance` moves it forward in any mode."""
 
-    def __init__(self, start: datetime, rate: float = 0.0) -> None:
+    def __init__(
+        self, start: datetime, rate: float = 0.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._lock = threading.Lock()
+        self._monotonic = monotonic  # wall seconds; tests substitute their own
         self._base_ms = to_ms(start)
-        self._wall_base = time.monotonic()
+        self._wall_base = monotonic()
         self._rate = rate
 
     def now_ms(self) -> int:
         with self._lock:
-            return self._base_ms + int((time.monotonic() - self._wall_base) * 1000 * self._rate)
+            return self._base_ms + int((self._monotonic() - self._wall_base) * 1000 * self._rate)
 
     def now(self) -> datetime:
         return from_ms(self.now_ms())

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from plex_cdf.sim.plex import errors
-from plex_cdf.sim.plex.history import PROBLEM_TYPES
+from plex_cdf.sim.plex.history import PROBLEM_TYPES, SCRAP_DELAY_MS
 from plex_cdf.sim.plex.jobs import job_number
-from plex_cdf.sim.plex.master import KEY_BASE, Row, _number_revision
+from plex_cdf.sim.plex.master import KEY_BASE, Row, number_revision
 from plex_cdf.sim.plex.mix import make_uuid, mix, pick
 from plex_cdf.sim.plex.timefmt import DAY, HOUR, DateFormatError, emit, parse_strict
 
@@ -74,13 +74,13 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
     jobs, history, master = plant.jobs, plant.history, plant.master
     wanted = _int_set(inputs.get("Workcenter_Keys"))
     totals: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for at, wc, job, k in history._entries(begin - 300_000, end):
+    for at, wc, job, k in history.entry_slots(begin - SCRAP_DELAY_MS[1], end):
         part = jobs.part[job]
         if at >= begin:
             totals[wc, part][0] += jobs.per_entry[job]
-        scrapped = history._scrap_time(job, k, at)
+        scrapped = history.scrap_time(job, k, at)
         if scrapped is not None and begin <= scrapped < end:
-            totals[wc, part][1] += 1 + mix(plant.seed, 23, job, k, 5) % 3
+            totals[wc, part][1] += history.scrap_quantity(job, k)
     for _, wc, length, status, running in history.status_segments(begin, end):
         if running is None:
             continue
@@ -127,21 +127,19 @@ def _filtered(rows: list[Row], inputs: Inputs, by: Mapping[str, str]) -> list[Ro
 def workcenter_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
     """22870: each workcenter's status now and its performance (%) over the last 8 hours."""
     master, jobs = plant.master, plant.jobs
+    produced: dict[int, int] = defaultdict(int)
+    for _, wc, slot_job, _ in plant.history.entry_slots(now - 8 * HOUR, now):
+        produced[wc] += jobs.per_entry[slot_job]
     rows = []
     for wc, row in enumerate(master.workcenters):
         status, job = plant.history.status_at(wc, now)
-        produced = sum(
-            jobs.per_entry[j]
-            for _, _, j, _ in plant.history._entries(now - 8 * HOUR, now)
-            if jobs.workcenter[j] == wc
-        )
         part = master.parts[jobs.part[job]] if job is not None else None
         standard = part.entry_quantity * 8 * HOUR / part.entry_ms if part else 0
-        performance = round(100.0 * produced / standard, 1) if standard else 0.0
+        performance = round(100.0 * produced[wc] / standard, 1) if standard else 0.0
         kind = master.status_kinds[status]
         rows.append(
             {
-                "Part_No_Revision": _number_revision(part.row) if part else None,
+                "Part_No_Revision": number_revision(part.row) if part else None,
                 "Performance": performance,
                 "Performance_Color": "Green"
                 if performance >= 85
@@ -172,7 +170,7 @@ def checksheets(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
         sheet = plant.history.checksheet(number, now) or {}
         part_index = plant.jobs.part[job]
         part = plant.master.parts[part_index]
-        inspector = next((e for e in plant.master.employees if e["id"] == sheet["inspectorEmployeeId"]), None)
+        inspector = plant.history.inspector(job, number % 1000)
         rows.append(
             {
                 "Checksheet_No": number,
@@ -188,7 +186,7 @@ def checksheets(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
                 "Workcenter_Code": plant.master.workcenters[wc]["workcenterCode"],
                 "Job_Key": KEY_BASE["Job"] + job,
                 "Job_No": job_number(job),
-                "Inspector": f"{inspector['firstName']} {inspector['lastName']}" if inspector else None,
+                "Inspector": f"{inspector['firstName']} {inspector['lastName']}",
                 "Out_Of_Spec": sheet["outOfSpecification"],
                 "Note": None,
             }

@@ -17,8 +17,8 @@ from plex_cdf.sim.plex.master import (
     ContainerBase,
     Master,
     Row,
-    _number_revision,
-    _style,
+    number_revision,
+    style_of,
 )
 from plex_cdf.sim.plex.mix import mix, pick, rng, unit
 from plex_cdf.sim.plex.timefmt import DAY, HOUR, MINUTE, emit, floor_day
@@ -66,7 +66,7 @@ class History:
             "partId": part.row["id"],
             "partNumber": part.row["number"],
             "revision": part.row["revision"],
-            "partNumberRevision": _number_revision(part.row),
+            "partNumberRevision": number_revision(part.row),
             "partOperationId": op["id"],
             "operationNumber": op["operationNumber"],
             "operationCode": op["_code"],
@@ -87,7 +87,7 @@ class History:
                     yield wc, job
 
     # -- production and scrap --------------------------------------------------------------------------
-    def _entries(self, begin: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+    def entry_slots(self, begin: int, end: int) -> Iterator[tuple[int, int, int, int]]:
         """(time, workcenter, job, k) of every production entry with time in [begin, end)."""
         jobs = self.jobs
         for wc, job in self._normal_jobs(begin, end):
@@ -99,14 +99,14 @@ class History:
                     yield at, wc, job, k
 
     def production_entries(self, begin: int, end: int, now: int) -> list[Row]:
-        found = sorted(self._entries(begin, min(end, now)))
+        found = sorted(self.entry_slots(begin, min(end, now)))
         return [self._production_row(*item) for item in found]
 
     def _production_row(self, at: int, wc: int, job: int, k: int) -> Row:
         employee = self.operator(job, at // SHIFT_MS)
         quantity = float(self.jobs.per_entry[job])
         row: Row = {
-            "transactionDate": emit(at, _style(self.seed, HISTORY, job, k)),
+            "transactionDate": emit(at, style_of(self.seed, HISTORY, job, k)),
             **self._workcenter_fields(wc),
             "serialNo": f"P{job:07d}{k:04d}",
             "lotNo": None,
@@ -144,17 +144,20 @@ class History:
         )
         return row
 
-    def _scrap_time(self, job: int, k: int, at: int) -> int | None:
+    def scrap_time(self, job: int, k: int, at: int) -> int | None:
         if unit(self.seed, HISTORY, job, k, 1) >= SCRAP_SHARE:
             return None
         low, high = SCRAP_DELAY_MS
         return at + low + mix(self.seed, HISTORY, job, k, 2) % (high - low)
 
+    def scrap_quantity(self, job: int, k: int) -> float:
+        return float(1 + mix(self.seed, HISTORY, job, k, 5) % 3)
+
     def scrap_entries(self, begin: int, end: int, now: int) -> list[Row]:
         limit = min(end, now)
         found = []
-        for at, wc, job, k in self._entries(begin - SCRAP_DELAY_MS[1], limit):
-            scrapped = self._scrap_time(job, k, at)
+        for at, wc, job, k in self.entry_slots(begin - SCRAP_DELAY_MS[1], limit):
+            scrapped = self.scrap_time(job, k, at)
             if scrapped is not None and begin <= scrapped < limit:
                 found.append((scrapped, wc, job, k))
         found.sort()
@@ -163,10 +166,10 @@ class History:
     def _scrap_row(self, at: int, wc: int, job: int, k: int) -> Row:
         fields = self._job_fields(job)
         return {
-            "transactionDate": emit(at, _style(self.seed, HISTORY, job, k, 3)),
+            "transactionDate": emit(at, style_of(self.seed, HISTORY, job, k, 3)),
             "scrapReason": pick(SCRAP_REASONS, self.seed, HISTORY, job, k, 4),
             "transactionType": "Scrap",
-            "quantity": float(1 + mix(self.seed, HISTORY, job, k, 5) % 3),
+            "quantity": self.scrap_quantity(job, k),
             **self._workcenter_fields(wc),
             "jobId": fields["jobId"],
             "jobCode": fields["jobCode"],
@@ -211,7 +214,7 @@ class History:
     def status_segments(self, begin: int, end: int) -> Iterator[tuple[int, int, int, int, int | None]]:
         """(logDate, workcenter, duration ms, status, job) with logDate in [begin, end), time-ordered."""
         found = []
-        for day in range(floor_day(begin), end, DAY):
+        for day in range(max(floor_day(begin), self.master.origin_ms), end, DAY):
             for wc in range(len(self.master.workcenters)):
                 for at, length, status, job in self._status_day(wc, day):
                     if begin <= at < end:
@@ -232,7 +235,7 @@ class History:
             rows.append(
                 {
                     **self._workcenter_fields(wc),
-                    "logDate": emit(at, _style(self.seed, HISTORY, wc, at)),
+                    "logDate": emit(at, style_of(self.seed, HISTORY, wc, at)),
                     "workcenterStatus": self.master.statuses[status]["description"],
                     **fields,
                     "duration": length // MINUTE,
@@ -265,8 +268,8 @@ class History:
             "costActivity": "Setup" if at == self.jobs.start[job] else "Run",
             **self._workcenter_fields(wc),
             **self._job_fields(job),
-            "beginTime": emit(at, _style(self.seed, HISTORY, job, at)),
-            "endTime": emit(stop, _style(self.seed, HISTORY, job, stop)),
+            "beginTime": emit(at, style_of(self.seed, HISTORY, job, at)),
+            "endTime": emit(stop, style_of(self.seed, HISTORY, job, stop)),
             "duration": (stop - at) // MINUTE,
         }
 
@@ -332,7 +335,7 @@ class History:
                 "quantityInventoryUnit": float(quantity),
                 "netWeight": net,
                 "grossWeight": round(net + row["tareWeight"], 3),
-                "updateDateTime": emit(updated, _style(self.seed, MOVE, container.index, updated))
+                "updateDateTime": emit(updated, style_of(self.seed, MOVE, container.index, updated))
                 if updated
                 else changed[0],
             }
@@ -380,7 +383,7 @@ class History:
             quantity = self.quantity_at(container, at)
             rows.append(
                 {
-                    "adjustmentDate": emit(at, _style(self.seed, MOVE, index, k)),
+                    "adjustmentDate": emit(at, style_of(self.seed, MOVE, index, k)),
                     "serialNo": container.row["serialNo"],
                     "quantity": float(quantity),
                     "netWeight": round(quantity * 0.25, 3),
@@ -403,7 +406,7 @@ class History:
             delta = self._adjust_delta(container, k)
             rows.append(
                 {
-                    "adjustmentDate": emit(at, _style(self.seed, ADJUST, index, k)),
+                    "adjustmentDate": emit(at, style_of(self.seed, ADJUST, index, k)),
                     "serialNo": container.row["serialNo"],
                     "quantity": float(delta),
                     "netWeight": round(delta * 0.25, 3),
@@ -440,6 +443,10 @@ class History:
             + mix(self.seed, CHECKSHEET, job, q) % MINUTE
         )
 
+    def inspector(self, job: int, q: int) -> Row:
+        employees = self.master.employees
+        return employees[mix(self.seed, CHECKSHEET, job, q, 1) % len(employees)]
+
     def checksheet(self, number: int, now: int) -> Row | None:
         """`/quality/v1/checksheets/{id}`, or None when no such checksheet exists (yet)."""
         job, q = divmod(number, 1000)
@@ -452,12 +459,12 @@ class History:
         wc = self.jobs.workcenter[job]
         fields = self._job_fields(job)
         part = self.master.parts[self.jobs.part[job]]
-        inspector = self.master.employees[mix(self.seed, CHECKSHEET, job, q, 1) % len(self.master.employees)]
+        inspector = self.inspector(job, q)
         return {
             "checksheetNumber": number,
             "inspectionMode": "First Piece" if q == 0 else "In Process",
             "operationId": part.operations[-1]["operationId"],
-            "inspectionDateTime": emit(at, _style(self.seed, CHECKSHEET, job, q)),
+            "inspectionDateTime": emit(at, style_of(self.seed, CHECKSHEET, job, q)),
             "partId": fields["partId"],
             "partNumber": fields["partNumber"],
             "partRevision": fields["revision"],
@@ -479,7 +486,7 @@ class History:
         limit = min(end, now)
         found = []
         per_day = self.master.scale.problems_per_day
-        for day in range(floor_day(begin), limit, DAY):
+        for day in range(max(floor_day(begin), self.master.origin_ms), limit, DAY):
             draw = rng(self.seed, PROBLEM, day)
             for i in range(draw.randint(per_day // 2, per_day + per_day // 2)):
                 at = day + draw.randrange(DAY)

@@ -16,8 +16,8 @@ from plex_cdf.sim.plex.master import (
     JOB_OP,
     Master,
     Row,
-    _number_revision,
-    _style,
+    number_revision,
+    style_of,
     workcenter_of_operation,
 )
 from plex_cdf.sim.plex.mix import make_uuid, mix, rng
@@ -167,7 +167,7 @@ def render_job(master: Master, table: JobTable, job: int, now: int) -> Row:
         "partId": part["id"],
         "partNumber": part["number"],
         "partRevision": part["revision"],
-        "partNumberRevision": _number_revision(part),
+        "partNumberRevision": number_revision(part),
         "dueDate": emit(table.due[job], flavour >> 11),
         "completedDate": emit(table.completion(job), flavour >> 14) if status == "Complete" else None,
         "quantity": float(table.entries[job] * table.per_entry[job]),
@@ -221,7 +221,7 @@ def render_job_operations(master: Master, table: JobTable, job: int, now: int) -
                 if done and not last
                 else job_row["quantityCompleted"],
                 "dueDate": job_row["dueDate"],
-                "scheduledStartDate": emit(scheduled, _style(master.seed, JOB_OP, job, o)),
+                "scheduledStartDate": emit(scheduled, style_of(master.seed, JOB_OP, job, o)),
                 "completedDate": (job_row["completedDate"] if last else emit(int(table.start[job]), 0))
                 if done
                 else None,

@@ -49,7 +49,7 @@ STATUS_TABLE: tuple[tuple[str, str], ...] = (  # description, kind
 SUPPLIES = ("Steel", "Plastics", "Freight", "Castings")
 
 
-def _style(seed: int, *parts: int) -> int:
+def style_of(seed: int, *parts: int) -> int:
     return mix(seed, STYLE, *parts)
 
 
@@ -206,7 +206,7 @@ def _part(seed: int, i: int, origin_ms: int, employees: list[Row], buildings: li
         "leadTimeDays": mix(seed, PART, i, 8) % 30 if kind == "Raw Material" else None,
         "buildingCode": buildings[i % len(buildings)]["buildingCode"],
         "createdById": author,
-        "createdDate": emit(created, _style(seed, PART, i)),
+        "createdDate": emit(created, style_of(seed, PART, i)),
         "modifiedById": author,
         "modifiedDate": None,
         "allergens": [],
@@ -298,7 +298,7 @@ def _lines(seed: int, scale: Scale, origin_ms: int) -> list[Row]:
             "equipmentDescription": None,
             "active": True,
             "addBy": "sim-admin",
-            "addDateTime": emit(origin_ms - 500 * DAY + i * HOUR, _style(seed, LINE, i)),
+            "addDateTime": emit(origin_ms - 500 * DAY + i * HOUR, style_of(seed, LINE, i)),
             "updateBy": None,
             "updateDateTime": None,
         }
@@ -342,9 +342,11 @@ def _supplier(seed: int, i: int, origin_ms: int) -> Row:
         "contactNote": None,
         "note": None,
         "createdById": None,
-        "createdDate": emit(created, _style(seed, SUPPLIER, i)),
+        "createdDate": emit(created, style_of(seed, SUPPLIER, i)),
         "modifiedById": None,
-        "modifiedDate": emit(created + (mix(seed, SUPPLIER, i, 4) % 20) * DAY, _style(seed, SUPPLIER, i, 5)),
+        "modifiedDate": emit(
+            created + (mix(seed, SUPPLIER, i, 4) % 20) * DAY, style_of(seed, SUPPLIER, i, 5)
+        ),
     }
 
 
@@ -390,8 +392,8 @@ def _customer(seed: int, i: int, origin_ms: int) -> Row:
             "multipleOrdersPerShipper": True,
             "newShipperPerReleaseNo": False,
             "defaultBackOrder": True,
-            "createdDate": emit(created, _style(seed, CUSTOMER, i)),
-            "modifiedDate": emit(created + 5 * DAY, _style(seed, CUSTOMER, i, 1)),
+            "createdDate": emit(created, style_of(seed, CUSTOMER, i)),
+            "modifiedDate": emit(created + 5 * DAY, style_of(seed, CUSTOMER, i, 1)),
         }
     )
     return row
@@ -411,7 +413,7 @@ def _bom(seed: int, part: PartBase, parts: list[PartBase], components: dict[str,
                 "partId": part.row["id"],
                 "partNumber": part.row["number"],
                 "partRevision": part.row["revision"],
-                "partNumberRevision": _number_revision(part.row),
+                "partNumberRevision": number_revision(part.row),
                 "partOperationId": op["id"],
                 "partOperationCode": op["_code"],
                 "partOperationNumber": op["operationNumber"],
@@ -419,7 +421,7 @@ def _bom(seed: int, part: PartBase, parts: list[PartBase], components: dict[str,
                 "componentPartId": component["id"],
                 "componentPartNumber": component["number"],
                 "componentPartRevision": component["revision"],
-                "componentPartNumberRevision": _number_revision(component),
+                "componentPartNumberRevision": number_revision(component),
                 "componentSupplyItemId": None,
                 "componentSupplyItemNumber": None,
                 "componentUnitOfMeasure": "Ea",
@@ -443,7 +445,7 @@ def _bom(seed: int, part: PartBase, parts: list[PartBase], components: dict[str,
     return rows
 
 
-def _number_revision(part: Row) -> str:
+def number_revision(part: Row) -> str:
     return f"{part['number']}-{part['revision']}" if part["revision"] else str(part["number"])
 
 
@@ -467,7 +469,7 @@ def _approved(seed: int, parts: list[PartBase], made: list[int], workcenters: li
                     "partId": part.row["id"],
                     "partNo": part.row["number"],
                     "partRevision": part.row["revision"],
-                    "partNoRevision": _number_revision(part.row),
+                    "partNoRevision": number_revision(part.row),
                     "partOperationId": op["id"],
                     "operationId": op["operationId"],
                     "operationNo": op["operationNumber"],
@@ -498,15 +500,15 @@ def _lots(seed: int, scale: Scale, parts: list[PartBase], suppliers: list[Row], 
                 "supplierLotNumber": f"SL-{mix(seed, LOT, i, 2) % 99999:05d}" if raw else None,
                 "customerLotNumber": None,
                 "lotPartConformant": True,
-                "manufacturedDateTime": emit(made, _style(seed, LOT, i)),
+                "manufacturedDateTime": emit(made, style_of(seed, LOT, i)),
                 "sellByDateTime": None,
-                "useByDateTime": emit(made + 365 * DAY, _style(seed, LOT, i, 1)) if raw else None,
+                "useByDateTime": emit(made + 365 * DAY, style_of(seed, LOT, i, 1)) if raw else None,
                 "bestByDateTime": None,
                 "quantity": 0.0,
                 "containerCount": 0,
                 "partId": part["id"],
                 "partNumber": part["number"],
-                "partNumberRevision": _number_revision(part),
+                "partNumberRevision": number_revision(part),
                 "supplierId": suppliers[i % len(suppliers)]["id"] if raw and suppliers else None,
                 "customerId": None,
                 "partRevision": part["revision"],
@@ -541,7 +543,7 @@ def _containers(
             "partId": part.row["id"],
             "partNo": part.row["number"],
             "revision": part.row["revision"],
-            "partNoRevision": _number_revision(part.row),
+            "partNoRevision": number_revision(part.row),
             "partName": part.row["name"],
             "partOperationId": op["id"] if op else None,
             "operationNo": op["operationNumber"] if op else None,
@@ -556,7 +558,7 @@ def _containers(
             "tareWeight": 12.5,
             "containerType": pick(("Tote", "Pallet", "Box"), seed, CONTAINER, i),
             "trackingNo": None,
-            "addDateTime": emit(added, _style(seed, CONTAINER, i)),
+            "addDateTime": emit(added, style_of(seed, CONTAINER, i)),
             "updateDateTime": None,
             "containerShelfDateTime": None,
             "masterUnitId": None,
@@ -633,7 +635,7 @@ def _specs(seed: int, parts: list[PartBase], origin_ms: int) -> list[Row]:
                     "specificationDimensionType": "Variable",
                     "updatedDateTime": emit(
                         origin_ms - (mix(seed, SPEC, part.index, s, 2) % 200) * DAY,
-                        _style(seed, SPEC, part.index, s),
+                        style_of(seed, SPEC, part.index, s),
                     ),
                 }
             )

@@ -13,9 +13,9 @@ from plex_cdf.sim.plex.master import (
     Master,
     PartBase,
     Row,
-    _number_revision,
-    _style,
     build_master,
+    number_revision,
+    style_of,
 )
 from plex_cdf.sim.plex.mix import mix
 from plex_cdf.sim.plex.scales import Scale
@@ -59,7 +59,7 @@ class Plant:
         if edits:
             row["description"] = f"{row['description']} (change {edits})"
             row["leadTimeDays"] = None if row["leadTimeDays"] is None else (row["leadTimeDays"] + edits) % 30
-        row["modifiedDate"] = emit(modified, _style(self.seed, EDIT, part.index, edits))
+        row["modifiedDate"] = emit(modified, style_of(self.seed, EDIT, part.index, edits))
         return row
 
     def parts(self, now: int) -> list[Row]:
@@ -77,7 +77,7 @@ class Plant:
                         "partId": row["id"],
                         "partNumber": row["number"],
                         "revision": row["revision"],
-                        "partNumberRevision": _number_revision(row),
+                        "partNumberRevision": number_revision(row),
                         "type": row["type"],
                         "source": row["source"],
                         "status": row["status"],

@@ -177,7 +177,8 @@ class PlexApp:
         template, result = await anyio.to_thread.run_sync(
             self.sim.datasources.handle, request.method, path, dict(request.query_params), body, user[3:]
         )
-        return template, orjson.dumps(result)
+        pretty = request.query_params.get("pretty", "").lower() == "true"
+        return template, orjson.dumps(result, option=orjson.OPT_INDENT_2 if pretty else None)
 
 
 async def _json_body(request: Request) -> Any:

@@ -20,7 +20,6 @@ from plex_cdf.sim.plex.datasources import DataSources
 from plex_cdf.sim.plex.plant import Plant, build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from plex_cdf.sim.plex.server import Faults, LogEntry, PlexApp, Traffic
-from plex_cdf.sim.plex.timefmt import to_ms
 
 DEFAULT_API_KEY = "sim-key"
 DEFAULT_PCN = "340884"
@@ -204,7 +203,3 @@ class SimPlex:
             server.should_exit = True
             thread.join(timeout=10)
             sock.close()
-
-
-def now_ms_of(value: datetime) -> int:
-    return to_ms(value)

@@ -15,7 +15,7 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 # What Plex accepts: date, `T`, hh:mm, optional seconds with 0 to 7 fraction digits, a literal `Z`.
-_STRICT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{0,7}))?)?Z$")
+_STRICT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?Z$")
 
 
 class DateFormatError(ValueError):
