@@ -110,6 +110,14 @@ class Store:
         self.raw: dict[str, dict[str, dict[str, Json]]] = {}
         self.extpipe_runs: dict[str, list[Json]] = {}
         self.extpipe_configs: dict[str, list[Json]] = {}
+        self._by_route = {
+            "assets": self.assets,
+            "events": self.events,
+            "timeseries": self.time_series,
+            "relationships": self.relationships,
+            "datasets": self.data_sets,
+            "extpipes": self.extpipes,
+        }
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -119,14 +127,8 @@ class Store:
         self._ids = itertools.count(max(used + 1, next(self._ids)))
 
     def collection(self, name: str) -> Collection:
-        return {
-            "assets": self.assets,
-            "events": self.events,
-            "timeseries": self.time_series,
-            "relationships": self.relationships,
-            "datasets": self.data_sets,
-            "extpipes": self.extpipes,
-        }[name]
+        """The collection behind a route name ("assets", "timeseries", "datasets", ...)."""
+        return self._by_route[name]
 
     # Read access for tests: deep copies, so a test can never change what the server holds.
 
