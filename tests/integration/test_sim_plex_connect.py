@@ -320,3 +320,29 @@ def test_containers_move_between_real_locations_as_the_clock_runs() -> None:
     assert all(after[serial] == location for serial, location in last_move.items())
     assert all(m["movedFromLocationId"] != m["locationId"] for m in moves)
     assert {s for s in after if after[s] != before[s]} <= set(last_move)
+
+
+HISTORY_KEYS = {
+    ENTRIES: ("workcenterId", "transactionDate", "serialNo", "partOperationId"),
+    "/production/v1/production-history/scrap-entries": ("workcenterId", "transactionDate", "serialNo"),
+    "/production/v1/production-history/workcenter-status-entries": ("workcenterId", "logDate"),
+    "/production/v1/production-history/labor-entries": ("employeeId", "workcenterId", "beginTime", "jobId"),
+    "/inventory/v1/inventory-history/container-location-moves": ("serialNo", "adjustmentDate"),
+    "/inventory/v1/inventory-history/container-adjustments": ("serialNo", "adjustmentDate"),
+}
+
+
+@pytest.mark.parametrize("path", list(HISTORY_KEYS))
+def test_overlapping_windows_agree_row_for_row_on_composite_keys(sim: SimPlex, path: str) -> None:
+    key = HISTORY_KEYS[path]
+    early = sim.truth.get(path, {"beginDate": "2026-11-20T00:00Z", "endDate": "2026-11-24T00:00Z"})
+    late = sim.truth.get(path, {"beginDate": "2026-11-22T00:00Z", "endDate": "2026-11-26T00:00Z"})
+    assert isinstance(early, list) and isinstance(late, list) and early and late
+    for rows in (early, late):
+        keys = [tuple(row[k] for k in key) for row in rows]
+        assert len(set(keys)) == len(keys), f"{path}: two rows share the composite key {key}"
+    shared_early = {tuple(r[k] for k in key): r for r in early}
+    shared_late = {tuple(r[k] for k in key): r for r in late}
+    overlap = shared_early.keys() & shared_late.keys()
+    assert overlap, f"{path}: overlapping windows share no row"
+    assert all(shared_early[k] == shared_late[k] for k in overlap), "the same row differs between two windows"
