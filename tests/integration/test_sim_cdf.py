@@ -339,6 +339,46 @@ def test_datapoints_answer_json_when_protobuf_is_not_asked_for(
     assert item["nextCursor"], "a page that stops at the limit carries a cursor to the rest"
 
 
+def post_raw(
+    local_cdf: LocalCdfHandle, client: CogniteClient, route: str, body: dict[str, object]
+) -> httpx.Response:
+    """A request the SDK would have split or refused client-side, sent as is."""
+    return httpx.post(
+        f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf{route}",
+        json=body,
+        headers={"Authorization": client.config.credentials.authorization_header()[1]},
+        timeout=60,
+    )
+
+
+def test_request_size_limits_are_enforced(local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient) -> None:
+    assets = {"items": [{"externalId": f"a{i}", "name": "a"} for i in range(1_001)]}
+    answer = post_raw(local_cdf, local_cdf_client, "/assets", assets)
+    assert answer.status_code == 400
+    assert "items: size must be between 1 and 1000, got 1001" in answer.json()["error"]["message"]
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id="big"))
+    points = [{"timestamp": t, "value": 1.0} for t in range(100_001)]
+    answer = post_raw(
+        local_cdf,
+        local_cdf_client,
+        "/timeseries/data",
+        {"items": [{"externalId": "big", "datapoints": points}]},
+    )
+    assert answer.status_code == 400
+    assert "at most 100000 datapoints, got 100001" in answer.json()["error"]["message"]
+    assert local_cdf.cdf.store.datapoints("big") == [], "an oversized insert stores nothing"
+
+
+def test_the_same_series_twice_in_one_insert_is_a_422(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
+) -> None:
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id="twice"))
+    item = {"externalId": "twice", "datapoints": [{"timestamp": 1, "value": 1.0}]}
+    answer = post_raw(local_cdf, local_cdf_client, "/timeseries/data", {"items": [item, item]})
+    assert answer.status_code == 422
+    assert answer.json()["error"]["duplicated"] == [{"externalId": "twice"}]
+
+
 def test_a_short_token_lifetime_makes_the_sdk_refresh() -> None:
     short = LocalCdf(token_ttl_s=1)
     with short.serve() as server:
@@ -408,10 +448,8 @@ def test_a_relationship_needs_a_known_source_and_target_type(
     local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
 ) -> None:
     item = {"externalId": "r", "sourceExternalId": "a", "sourceType": "widget", "targetExternalId": "b"}
-    answer = httpx.post(
-        f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/relationships",
-        json={"items": [{**item, "targetType": "asset"}]},
-        headers={"Authorization": local_cdf_client.config.credentials.authorization_header()[1]},
+    answer = post_raw(
+        local_cdf, local_cdf_client, "/relationships", {"items": [{**item, "targetType": "asset"}]}
     )
     assert answer.status_code == 400
     assert "items[0].sourceType: must be one of asset, timeSeries" in answer.json()["error"]["message"]
