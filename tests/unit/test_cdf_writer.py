@@ -109,6 +109,10 @@ class FakeCdf:
         if unknown:
             raise Missing(unknown)
         for item in items:
+            numeric = not self.stores["timeseries"][item["externalId"]].get("isString")
+            if numeric and any(isinstance(p["value"], str) for p in item["datapoints"]):
+                raise Rejected(f"{item['externalId']}: text value for a numeric series")
+        for item in items:
             series = self.datapoints.setdefault(item["externalId"], {})
             series.update({p["timestamp"]: p["value"] for p in item["datapoints"]})
         return {}
@@ -361,3 +365,12 @@ def test_a_record_deleted_in_cdf_behind_the_writers_back_is_created_again(
     assert cdf.calls["/events/update"] == 1 and cdf.calls["/events"] == 2, (
         "update first, then create the missing"
     )
+
+
+def test_points_cdf_refuses_are_isolated_per_series(cdf: FakeCdf, state: SqliteStateStore) -> None:
+    series = [TimeSeries(f"PCN{PCN}_ts_{n}", f"T{n}", "production") for n in range(6)]
+    points = [Datapoints(s.external_id, ((1, "oops" if n == 4 else 1.0),)) for n, s in enumerate(series)]
+    writer = make_writer(cdf, state)
+    report = run(writer.write("oee", [*series, *points]))
+    assert len(cdf.datapoints) == 5, "one bad series must not keep the others' points out"
+    assert writer.counters.rejected["datapoints"] == 1 and report.by_kind["datapoints_rejected"] == 1

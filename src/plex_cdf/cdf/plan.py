@@ -42,7 +42,7 @@ class WriterCounters:
         return sum(n for name, n in self.calls.items() if name.rsplit(".", 1)[-1] in WRITE_OPS)
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     """One changed item on its way: where its hash goes and the body to send."""
 

@@ -301,6 +301,14 @@ class Writer:
                 raise
             await self._insert_datapoints(batch, report, attempt + 1)
             return
+        except Rejected as err:  # e.g. text for a numeric series: find the series, let the rest land
+            if len(batch) == 1:
+                self._reject("datapoints", batch[0], err, report)
+                return
+            half = len(batch) // 2
+            await self._insert_datapoints(batch[:half], report, attempt)
+            await self._insert_datapoints(batch[half:], report, attempt)
+            return
         self._acknowledged("datapoints", batch, report)
 
     # -- RAW --------------------------------------------------------------------------------------------
