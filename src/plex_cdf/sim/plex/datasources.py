@@ -4,6 +4,7 @@ UUIDs and the integer keys data sources use (plex_api.md §4, §10.6)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
 import threading
@@ -402,6 +403,16 @@ def validate(source: Source, inputs: Inputs, transaction: str) -> dict[str, Any]
     return dict(inputs)
 
 
+def basic_user(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, password
+
+
 class DataSources:
     """Users, grants, transaction numbers and the execute/metadata/identity routes."""
 
@@ -422,8 +433,6 @@ class DataSources:
         return make_uuid(self.plant.seed, 99, number)
 
     def authenticate(self, header: str | None) -> str:
-        from plex_cdf.sim.plex.server import basic_user
-
         found = basic_user(header)
         if found is None or self.users.get(found[0]) != found[1]:
             raise errors.datasource_error(

@@ -29,6 +29,7 @@ class Plant:
     history: History
     _jobs_cache: tuple[int, list[Row]] | None = None
     _ids: dict[str, int] | None = None
+    _keys: dict[str, dict[str, int]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -111,7 +112,13 @@ class Plant:
 
     # -- the Data Source world's integer keys ----------------------------------------------------------
     def keys(self, kind: str) -> dict[str, int]:
-        """Connect UUID -> integer key for one standard object."""
+        """Connect UUID -> integer key for one standard object (built on first use)."""
+        with self._lock:
+            if kind not in self._keys:
+                self._keys[kind] = self._build_keys(kind)
+            return self._keys[kind]
+
+    def _build_keys(self, kind: str) -> dict[str, int]:
         base = KEY_BASE[kind]
         ids = {
             "Part": [p.row["id"] for p in self.master.parts],
