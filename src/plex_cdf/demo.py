@@ -24,6 +24,9 @@ DEMO_API_KEY = "sim-key"
 DEMO_DS_USER = "sim-user"
 DEMO_DS_PASSWORD = "sim-password"
 DEMO_PCN = "340884"
+# The simulated tenant grants the demo a larger budget than Plex's 200 a minute so `make demo` ends within
+# a minute; the product paces itself to whatever budget it is configured with.
+DEMO_CALLS_PER_MINUTE = 1200
 
 
 def demo_config(
@@ -45,6 +48,7 @@ def demo_config(
             "connect-url": plex_url,
             "datasource-url": plex_url,
             "api-key": DEMO_API_KEY,
+            "calls-per-minute": DEMO_CALLS_PER_MINUTE,
             "tenants": [
                 {"pcn": DEMO_PCN, "data-source": {"username": DEMO_DS_USER, "password": DEMO_DS_PASSWORD}}
             ],
@@ -81,6 +85,7 @@ def local_world(scale: str = "small", seed: int = 1, clock_rate: float = 0.0) ->
         ds_user=DEMO_DS_USER,
         ds_password=DEMO_DS_PASSWORD,
         clock_rate=clock_rate,
+        rate_limit_per_minute=DEMO_CALLS_PER_MINUTE,
     )
     cdf = LocalCdf(project=DEMO_PROJECT, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with (

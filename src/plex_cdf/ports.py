@@ -22,6 +22,10 @@ class PlexSource(Protocol):
         """A Connect list endpoint's whole answer (Plex has no paging); 404-as-no-data gives []."""
         ...
 
+    async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
+        """A Connect POST that only reads (the identity mappings) and answers a list."""
+        ...
+
     async def get_object(self, path: str, params: Params | None = None) -> dict[str, Any] | None:
         """A Connect object endpoint; None when Plex answers 404 for it."""
         ...

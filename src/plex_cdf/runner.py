@@ -338,6 +338,11 @@ class Runner:
                     source_id, resource.datasource_inputs, mode.begin_input, mode.end_input, window
                 )
             return await self.source.execute_datasource(source_id, resource.datasource_inputs)
+        if resource.post_bodies is not None:
+            bodies = resource.post_bodies(await self._context(resource, window))
+            self.plex_calls += len(bodies)
+            answers = await asyncio.gather(*(self.source.post_list(resource.path, body) for body in bodies))
+            return [row for rows in answers for row in rows]
         params: dict[str, str | Sequence[str]] = dict(resource.params)
         if isinstance(mode, Window) and window is not None:
             params[mode.begin_param] = format_plex_datetime(window.begin)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from plex_cdf.domains.common import (
@@ -303,7 +304,7 @@ def _key_map(name: str) -> Resource:
         mode=Snapshot(mark_inactive=False),
         key=("key",),
         transform=check_key_map_entry,
-        params={"standardObjectName": source.standard_object},
+        post_bodies=partial(identity_mapping_bodies, name),
         lookup=(source.ids_from,),
         description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )

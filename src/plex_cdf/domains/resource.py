@@ -109,6 +109,7 @@ class Children:
 
 Mode = Snapshot | Window | PerParent | DataSourceWindow
 Transform = Callable[[Record, Context], Iterable[Item]]
+PostBodies = Callable[[Context], Sequence[Mapping[str, object]]]
 Finish = Callable[[Sequence[Record], Context], Iterable[Item]]
 
 
@@ -128,6 +129,8 @@ class Resource:
     finish: Finish | None = None
     lookup: tuple[str, ...] = ()
     children: Children | None = None
+    # A Connect call that reads by POST (the identity mappings): one call per body, answers concatenated.
+    post_bodies: PostBodies | None = None
     # A failure that means "this tenant does not offer it" warns once and the rest carries on.
     optional: bool = False
     # Runs only when the named resource is not offered (e.g. OEE from Connect when the data source is not

@@ -94,6 +94,17 @@ class PlexClient:
             raise PlexError(f"Plex answered GET {path} with something other than a list of objects")
         return body
 
+    async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
+        """A Connect POST that reads (e.g. the identity mappings) and answers a list; a 404 gives []."""
+        answer = await self._connect(Call("connect", "POST", path, None, orjson.dumps(body)))
+        if answer is None:
+            self.stats.not_found_as_empty += 1
+            return []
+        rows = self._parse(answer, path)
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise PlexError(f"Plex answered POST {path} with something other than a list of objects")
+        return rows
+
     async def get_object(self, path: str, params: Params | None = None) -> dict[str, Any] | None:
         """One object; None when Plex answers 404."""
         answer = await self._connect(Call("connect", "GET", path, params))
@@ -119,7 +130,7 @@ class PlexClient:
             raise await self._diagnose_401(call.path)
         if action is Action.FORBIDDEN:
             raise diagnostics.forbidden(self.settings, call.path, self._mask.text(answer.message))
-        request = f"GET {call.path} with {self._mask.params(call.params)}"
+        request = f"{call.method} {call.path} with {self._mask.params(call.params)}"
         if answer.status == 400 and not blames_request(answer.errors, call.params):
             raise PlexNotOffered(
                 self._mask.text(
