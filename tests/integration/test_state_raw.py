@@ -33,12 +33,12 @@ def test_everything_written_is_read_back_by_a_fresh_store(local_cdf: LocalCdfHan
     first.commit_watermark("1", "jobs", mark)
     first.commit_hashes("1", "parts", {"asset:a": "h1", "asset:b": "h2"})
     first.commit_hashes("1", "parts", {"asset:a": "h3"}, removed=["asset:b"])
-    first.set_value("1", "cdf.pending_links", {"e": {"assets": ["x"]}})
+    first.set_value("1", "some.value", {"e": {"assets": ["x"]}})
 
     second = store_of(local_cdf)
     assert second.get_watermark("1", "jobs") == mark
     assert second.get_hashes("1", "parts") == {"asset:a": "h3"}
-    assert second.get_value("1", "cdf.pending_links") == {"e": {"assets": ["x"]}}
+    assert second.get_value("1", "some.value") == {"e": {"assets": ["x"]}}
     assert second.get_hashes("2", "parts") == {} and second.get_watermark("2", "jobs") is None
 
 

@@ -1,11 +1,14 @@
 """Asset links that wait: events and time series written before the assets they point at.
 
-The waiting links are kept in the state (value `cdf.pending_links` per PCN) before the item's hash is
-committed, so they outlive a restart, and an item whose links are all set gets its real hash.
+The waiting links are kept in the state before the item's hash is committed, so they outlive a restart,
+and an item whose links are all set gets its real hash. They are stored like hashes, one JSON string per
+item under the resource name `#pending_links`, so a change writes only the items it touches (one RAW row
+each with the RAW backend) however many links wait.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,7 +19,7 @@ from plex_cdf.cdf.transport import Json
 from plex_cdf.items import Event, Item, TimeSeries
 from plex_cdf.ports import StateStore
 
-PENDING_KEY = "cdf.pending_links"
+PENDING_RESOURCE = "#pending_links"
 
 
 def links_of(item: Item) -> list[str]:
@@ -38,7 +41,8 @@ class PendingLinks:
     def entries(self) -> dict[str, dict[str, Any]]:
         """External id (as in CDF) -> kind, resource, state key, real digest and asset external ids."""
         if self._entries is None:
-            self._entries = dict(self._state.get_value(self._pcn, PENDING_KEY) or {})
+            stored = self._state.get_hashes(self._pcn, PENDING_RESOURCE)
+            self._entries = {xid: json.loads(text) for xid, text in stored.items()}
         return self._entries
 
     def __len__(self) -> int:
@@ -46,23 +50,27 @@ class PendingLinks:
 
     def remember(self, kind: str, written: Iterable[Planned]) -> None:
         """Record which of these items still miss links (and forget those that no longer do)."""
-        changed = False
+        added: dict[str, dict[str, Any]] = {}
+        resolved: list[str] = []
         for entry in written:
             xid = str(entry.body.get("externalId"))
             if entry.missing_links:
-                self.entries[xid] = {
+                added[xid] = {
                     "kind": kind,
                     "resource": entry.resource,
                     "key": entry.key,
                     "digest": entry.digest,
                     "assets": links_of(entry.item),
                 }
-                changed = True
             elif xid in self.entries:
+                resolved.append(xid)
+        if added or resolved:
+            self._state.commit_hashes(
+                self._pcn, PENDING_RESOURCE, {x: json.dumps(e) for x, e in added.items()}, resolved
+            )
+            self.entries.update(added)
+            for xid in resolved:
                 del self.entries[xid]
-                changed = True
-        if changed:
-            self._save()
 
     def linkable(self, assets: AssetIds, kind: str) -> list[tuple[str, dict[str, Any]]]:
         return [
@@ -75,12 +83,11 @@ class PendingLinks:
         return {a for entry in self.entries.values() for a in entry["assets"]}
 
     def forget(self, external_ids: Sequence[str]) -> None:
-        for xid in external_ids:
-            self.entries.pop(xid, None)
-        self._save()
-
-    def _save(self) -> None:
-        self._state.set_value(self._pcn, PENDING_KEY, self.entries)
+        gone = [xid for xid in external_ids if xid in self.entries]
+        if gone:
+            self._state.commit_hashes(self._pcn, PENDING_RESOURCE, {}, gone)
+            for xid in gone:
+                del self.entries[xid]
 
 
 def link_update(kind: str, xid: str, entry: dict[str, Any], assets: AssetIds) -> Json:
