@@ -96,6 +96,7 @@ def test_big_hierarchy_lands_in_order_in_full_batches_and_a_second_run_writes_no
         second = await Writer(client, PCN, data_sets, state).write("workcenters", items)
         assert second.unchanged == len(items)
         assert local_cdf.cdf.write_count() == 0, f"an unchanged run wrote: {local_cdf.cdf.request_counts()}"
+        assert sum(local_cdf.cdf.request_counts().values()) == 0, "an unchanged run should not even read"
 
     asyncio.run(scenario())
     stored = {a["externalId"]: a for a in local_cdf.cdf.store.assets()}
@@ -288,3 +289,9 @@ def test_one_token_serves_a_whole_run(local_cdf: LocalCdfHandle, tmp_path: Path)
 
     asyncio.run(scenario())
     assert local_cdf.cdf.request_counts()["POST /oauth2/token"] == 1, "each request should not fetch a token"
+
+
+def test_a_pipeline_report_that_fails_is_logged_and_never_ends_the_run(local_cdf: LocalCdfHandle) -> None:
+    reporter = PipelineReporter(client_of(local_cdf), "no-such-pipeline")
+    assert asyncio.run(reporter.report("failure", "boom")) is False
+    assert reporter.failed_reports == 1
