@@ -151,16 +151,42 @@ def test_tenant_is_chosen_by_customer_or_tenant_header(sim: SimPlex, plex: httpx
     assert by_pcn.json() == [{"id": sim.truth.tenant_id, "code": "sim-plant"}]
 
 
-def test_key_without_the_tenant_and_unsubscribed_namespace_are_401(sim: SimPlex, plex: httpx.Client) -> None:
+def test_a_key_without_the_tenant_sees_its_own_tenants_but_gets_401_for_this_one(
+    sim: SimPlex, plex: httpx.Client
+) -> None:
     sim.add_key(api_key="other-key", tenants=["00000000-0000-4000-8000-000000000001"])
-    assert plex.get("/mdm/v1/parts", headers={"X-Plex-Connect-Api-Key": "other-key"}).status_code == 401
-    foreign = {"X-Plex-Connect-Api-Key": "other-key", "X-Plex-Connect-Customer-Id": sim.truth.pcn}
-    assert plex.get("/mdm/v1/parts", headers=foreign).status_code == 401, "a key lacking the tenant got data"
+    alone = {"X-Plex-Connect-Api-Key": "other-key"}
+    assert plex.get("/mdm/v1/tenants", headers=alone).json() == [
+        {"id": "00000000-0000-4000-8000-000000000001", "code": "other-0"}
+    ], "the tenants canary must list the key's own tenants"
+    assert plex.get("/mdm/v1/parts", headers=alone).json() == [], "another tenant holds no data here"
+    for header in (
+        {"X-Plex-Connect-Customer-Id": sim.truth.pcn},
+        {"X-Plex-Connect-Tenant-Id": sim.truth.tenant_id},
+    ):
+        answer = plex.get("/mdm/v1/tenants", headers={**alone, **header})
+        assert answer.status_code == 401, f"a key lacking the tenant got {answer.status_code} with {header}"
+
+
+def test_a_key_with_two_tenants_lists_both_and_reaches_each(sim: SimPlex, plex: httpx.Client) -> None:
+    sim.add_key(api_key="two-key", tenants=[sim.truth.pcn, "999999"])
+    key = {"X-Plex-Connect-Api-Key": "two-key"}
+    tenants = plex.get("/mdm/v1/tenants", headers=key).json()
+    assert [t["code"] for t in tenants] == ["sim-plant", "other-1"]
+    assert len(plex.get("/mdm/v1/parts", headers=key).json()) == 40
+    other = {**key, "X-Plex-Connect-Customer-Id": "999999"}
+    assert plex.get("/mdm/v1/parts", headers=other).json() == []
+    assert plex.get(f"/mdm/v1/parts/{tenants[0]['id']}", headers=other).status_code == 404
+
+
+def test_an_unsubscribed_namespace_is_401_while_others_answer(sim: SimPlex, plex: httpx.Client) -> None:
     sim.add_key(api_key="quality-less", tenants=[sim.truth.pcn])
     sim.subscribe(api_key="quality-less", namespace="quality", subscribed=False)
     headers = {"X-Plex-Connect-Api-Key": "quality-less"}
     assert plex.get("/quality/v1/part-specifications", headers=headers).status_code == 401
+    assert plex.get("/quality/v1/no-such-thing", headers=headers).status_code == 401
     assert plex.get("/mdm/v1/parts", headers=headers).status_code == 200
+    assert plex.get("/mdm/v1/tenants", headers=headers).status_code == 200
 
 
 def test_plex_field_names_are_kept(plex: httpx.Client) -> None:

@@ -95,7 +95,8 @@ def test_moves_switch_reproduces_the_400_some_tenants_give() -> None:
         refused = plex.get(MOVES, params=WINDOW)
         adjustments = plex.get("/inventory/v1/inventory-history/container-adjustments", params=WINDOW)
     assert normal.status_code == 200 and normal.json(), "no container moves in a week of small-plant history"
-    assert refused.status_code == 400 and refused.json()["errors"]
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["metadata"] == [], "no parameter is at fault: the tenant refuses"
     assert adjustments.status_code == 200, "the moves switch must not touch other routes"
 
 
@@ -105,3 +106,19 @@ def test_latency_is_added_to_every_answer() -> None:
         answer = plex.get("/mdm/v1/tenants")
     assert answer.status_code == 200
     assert answer.elapsed.total_seconds() >= 0.15, f"answer came after {answer.elapsed}, not ≥ 150 ms"
+
+
+@pytest.mark.parametrize(
+    ("switch", "culprit"),
+    [
+        ({"fault_5xx": 1.5}, "fault_5xx"),
+        ({"fault_429": -0.1}, "fault_429"),
+        ({"latency_ms": -1}, "latency_ms"),
+        ({"row_limit_flag": "rowsExceeded"}, "row_limit_flag"),
+        ({"rate_limit_per_minute": 0}, "rate_limit"),
+        ({"scale": "huge"}, "huge"),
+    ],
+)
+def test_bad_switches_are_refused_with_the_culprit_named(switch: dict[str, object], culprit: str) -> None:
+    with pytest.raises(ValueError, match=culprit):
+        SimPlex(now=START, **switch)  # type: ignore[arg-type]

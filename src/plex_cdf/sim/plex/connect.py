@@ -31,6 +31,7 @@ class Query:
     now: int  # simulated ms
     params: Mapping[str, Sequence[str]]  # lower-cased names
     path: Mapping[str, str]
+    tenants: Sequence[Row] | None = None  # the tenants the calling key sees; None: this tenant alone
 
     def values(self, name: str) -> Sequence[str]:
         return self.params.get(name.lower(), ())
@@ -177,7 +178,7 @@ def _one(
 
 # -- sources ---------------------------------------------------------------------------------------------
 def _tenants(q: Query) -> list[Row]:
-    return [dict(q.plant.master.tenant)]
+    return [dict(row) for row in q.tenants] if q.tenants is not None else [dict(q.plant.master.tenant)]
 
 
 def _part_operations(q: Query) -> list[Row]:
@@ -640,10 +641,29 @@ def lower_params(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return params
 
 
-def answer(plant: Plant, now: int, path: str, params: Mapping[str, Sequence[str]]) -> tuple[str, Any]:
-    """(path template, answer) for a GET; raises PlexError as Plex would answer."""
+TENANT_ROUTES = ("/mdm/v1/tenants", "/mdm/v1/tenants/{id}")
+
+
+def answer(
+    plant: Plant,
+    now: int,
+    path: str,
+    params: Mapping[str, Sequence[str]],
+    tenants: Sequence[Row] | None = None,
+    empty: bool = False,
+) -> tuple[str, Any]:
+    """(path template, answer) for a GET; raises PlexError as Plex would answer. `empty` answers for a
+    tenant that holds no data (another tenant of the key): lists are [], objects 404."""
     found = match(path)
     if found is None:
         raise errors.not_found(path)
     route, path_values = found
-    return route.template, route.answer(Query(plant, now, params, path_values))
+    query = Query(plant, now, params, path_values, tenants)
+    if empty and route.template not in TENANT_ROUTES:
+        for name in route.required:
+            if not query.values(name):
+                raise errors.missing(name)
+        if "{" in route.template:
+            raise errors.not_found(path)
+        return route.template, []
+    return route.template, route.answer(query)

@@ -40,6 +40,18 @@ def invalid(
     return PlexError(400, {"code": top, "message": "The request is invalid.", "errors": [detail]})
 
 
+def refused(message: str) -> PlexError:
+    """400 for a valid request the tenant will not serve: no parameter is at fault."""
+    return PlexError(
+        400,
+        {
+            "code": "REQUEST_VALIDATION_FAILED",
+            "message": message,
+            "errors": [{"code": "REQUEST_NOT_SUPPORTED", "message": message, "metadata": []}],
+        },
+    )
+
+
 def missing(field: str) -> PlexError:
     return invalid("ARGUMENT_REQUIRED", field, [], f"The parameter '{field}' is required.")
 

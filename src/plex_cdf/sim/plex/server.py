@@ -111,13 +111,13 @@ class PlexApp:
         try:
             if self.sim.faults.latency_ms:
                 await asyncio.sleep(self.sim.faults.latency_ms / 1000)
-            who = self._caller(request, path)
+            who, tenant = self._caller(request, path)
             self._throttle(who)
             self._inject_faults()
             if path.startswith("/api/datasources"):
                 template, body = await self._datasource(request, path, who)
             else:
-                template, body = await self._connect(request, path)
+                template, body = await self._connect(request, path, who.removeprefix("key:"), tenant)
             return template, Response(body, 200, media_type="application/json")
         except errors.PlexError as error:
             return template, json_response(error.status, error.body, error.headers)
@@ -126,10 +126,12 @@ class PlexApp:
             failure = errors.server_error()
             return template, json_response(failure.status, failure.body)
 
-    def _caller(self, request: Request, path: str) -> str:
-        """Who is calling, for the rate limit; raises 401 for bad credentials."""
+    def _caller(self, request: Request, path: str) -> tuple[str, str]:
+        """(who, tenant): who is calling, for the rate limit, and the tenant the call runs against;
+        raises 401 for bad credentials."""
         if path.startswith("/api/datasources"):
-            return "ds:" + self.sim.datasources.authenticate(request.headers.get("authorization"))
+            user = self.sim.datasources.authenticate(request.headers.get("authorization"))
+            return "ds:" + user, self.sim.truth.tenant_id
         key = request.headers.get(KEY_HEADER)
         tenant = self.sim.tenant_for(
             key, request.headers.get(CUSTOMER_HEADER), request.headers.get(TENANT_HEADER)
@@ -139,7 +141,7 @@ class PlexApp:
         namespace = path.strip("/").split("/")[0]
         if namespace in connect.NAMESPACES and namespace not in self.sim.subscriptions(str(key)):
             raise errors.not_authenticated()
-        return "key:" + str(key)
+        return "key:" + str(key), tenant
 
     def _throttle(self, who: str) -> None:
         wait = self.sim.traffic.admit(who, self.sim.rate_limit_per_minute, self.sim.rate_limit_window_s)
@@ -153,7 +155,7 @@ class PlexApp:
         if faults.fault_5xx and self.random.random() < faults.fault_5xx:
             raise errors.server_error()
 
-    async def _connect(self, request: Request, path: str) -> tuple[str, bytes]:
+    async def _connect(self, request: Request, path: str, key: str, tenant: str) -> tuple[str, bytes]:
         if request.method == "POST" and path.startswith("/platform/identity-mappings/v1/"):
             payload = await _json_body(request)
             return path, orjson.dumps(self.sim.datasources.identity_mapping(path, payload))
@@ -165,14 +167,9 @@ class PlexApp:
                 405, {"code": "METHOD_NOT_ALLOWED", "message": f"{request.method} is not allowed."}
             )
         if self.sim.faults.moves_400 and path == "/inventory/v1/inventory-history/container-location-moves":
-            raise errors.invalid(
-                "REQUEST_VALIDATION_FAILED",
-                "locationId",
-                [],
-                "Container location moves are not available for this tenant.",
-            )
+            raise errors.refused("Container location moves are not available for this tenant.")
         params = connect.lower_params(request.query_params.multi_items())
-        template, result = await anyio.to_thread.run_sync(self.sim.answer_connect, path, params)
+        template, result = await anyio.to_thread.run_sync(self.sim.answer_connect, path, params, key, tenant)
         if self.sim.empty_as_404 and result == []:
             raise errors.not_found("no data")
         return template, await anyio.to_thread.run_sync(orjson.dumps, result)

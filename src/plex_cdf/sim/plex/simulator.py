@@ -17,6 +17,8 @@ import uvicorn
 from plex_cdf.sim.plex import connect
 from plex_cdf.sim.plex.clock import SimClock
 from plex_cdf.sim.plex.datasources import DataSources
+from plex_cdf.sim.plex.master import TENANT
+from plex_cdf.sim.plex.mix import make_uuid
 from plex_cdf.sim.plex.plant import Plant, build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from plex_cdf.sim.plex.server import Faults, LogEntry, PlexApp, Traffic
@@ -26,6 +28,17 @@ DEFAULT_PCN = "340884"
 DEFAULT_DS_USER = "sim-user"
 DEFAULT_DS_PASSWORD = "sim-password"
 ROW_LIMIT_FLAGS = ("rowLimitExceeded", "rowLimitedExceeded", "limitExceeded")
+
+
+def checked(faults: Faults) -> Faults:
+    """The faults, or a ValueError naming the first switch out of range."""
+    for name in ("fault_5xx", "fault_429"):
+        share = getattr(faults, name)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"{name} is a share of requests between 0 and 1, not {share}")
+    if faults.latency_ms < 0:
+        raise ValueError(f"latency_ms must not be negative, not {faults.latency_ms}")
+    return faults
 
 
 class Truth:
@@ -98,10 +111,11 @@ class SimPlex:
         self.rate_limit_window_s = rate_limit_window_s
         self.retry_after = retry_after
         self.empty_as_404 = empty_as_404
-        self.faults = Faults(fault_5xx, fault_429, latency_ms, moves_400)
+        self.faults = checked(Faults(fault_5xx, fault_429, latency_ms, moves_400))
         self.traffic = Traffic()
         self.datasources = DataSources(self.plant, self.clock.now_ms, ds_user, ds_password, row_limit_flag)
         tenant = str(self.plant.master.tenant["id"])
+        self._pcns: dict[str, str] = {pcn: tenant}
         self._keys: dict[str, list[str]] = {api_key: [tenant]}
         self._subscriptions: dict[str, set[str]] = {api_key: set(connect.NAMESPACES)}
         self.truth = Truth(self)
@@ -115,11 +129,13 @@ class SimPlex:
         moves_400: bool | None = None,
     ) -> None:
         current = self.faults
-        self.faults = Faults(
-            current.fault_5xx if fault_5xx is None else fault_5xx,
-            current.fault_429 if fault_429 is None else fault_429,
-            current.latency_ms if latency_ms is None else latency_ms,
-            current.moves_400 if moves_400 is None else moves_400,
+        self.faults = checked(
+            Faults(
+                current.fault_5xx if fault_5xx is None else fault_5xx,
+                current.fault_429 if fault_429 is None else fault_429,
+                current.latency_ms if latency_ms is None else latency_ms,
+                current.moves_400 if moves_400 is None else moves_400,
+            )
         )
 
     def grant_datasource(self, user: str, source_id: int, granted: bool = True) -> None:
@@ -140,12 +156,23 @@ class SimPlex:
         (found.add if subscribed else found.discard)(namespace)
 
     def add_key(self, api_key: str, tenants: Sequence[str] = ()) -> None:
-        """A key granted the given tenants (ids or PCNs); the first is its default tenant."""
-        master = self.plant.master
-        self._keys[api_key] = [
-            str(master.tenant["id"]) if t in (master.pcn, master.tenant["id"]) else str(t) for t in tenants
-        ]
+        """A key granted the given tenants (ids or PCNs; the first is its default). Tenants other than
+        this one exist but hold no data."""
+        self._keys[api_key] = [self._tenant_id(str(tenant)) for tenant in tenants]
         self._subscriptions.setdefault(api_key, set(connect.NAMESPACES))
+
+    def _tenant_id(self, tenant: str) -> str:
+        """A tenant's UUID from its UUID or PCN; another PCN gets a stable made-up UUID."""
+        if tenant.isdigit():
+            return self._pcns.setdefault(tenant, make_uuid(self.seed, TENANT, int(tenant)))
+        return tenant.lower()
+
+    def _tenant_rows(self, api_key: str) -> list[dict[str, Any]]:
+        ours = self.plant.master.tenant
+        return [
+            dict(ours) if tenant == ours["id"] else {"id": tenant, "code": f"other-{n}"}
+            for n, tenant in enumerate(self._keys.get(api_key, []))
+        ]
 
     def subscriptions(self, api_key: str) -> set[str]:
         return self._subscriptions.get(api_key, set())
@@ -155,14 +182,13 @@ class SimPlex:
         if api_key is None or api_key not in self._keys:
             return None
         granted = self._keys[api_key]
-        master = self.plant.master
         if tenant_id is not None:
             wanted = tenant_id.lower()
         elif customer_id is not None:
-            wanted = str(master.tenant["id"]) if customer_id == master.pcn else f"pcn:{customer_id}"
+            wanted = self._pcns.get(customer_id, "")
         else:
             wanted = granted[0] if granted else ""
-        return wanted if wanted in granted and wanted == master.tenant["id"] else None
+        return wanted if wanted in granted else None
 
     # -- observation -----------------------------------------------------------------------------------
     def request_counts(self) -> Counter[str]:
@@ -173,8 +199,20 @@ class SimPlex:
         with self.traffic.lock:
             return list(self.traffic.log)
 
-    def answer_connect(self, path: str, params: Mapping[str, Sequence[str]]) -> tuple[str, Any]:
-        return connect.answer(self.plant, self.clock.now_ms(), path.rstrip("/") or "/", params)
+    def answer_connect(
+        self,
+        path: str,
+        params: Mapping[str, Sequence[str]],
+        api_key: str | None = None,
+        tenant: str | None = None,
+    ) -> tuple[str, Any]:
+        """(path template, answer) of a GET as `api_key` sees `tenant`; without a key, this tenant's own
+        view (the ground truth)."""
+        tenants = None if api_key is None else self._tenant_rows(api_key)
+        empty = tenant is not None and tenant != self.plant.master.tenant["id"]
+        return connect.answer(
+            self.plant, self.clock.now_ms(), path.rstrip("/") or "/", params, tenants, empty
+        )
 
     # -- serving ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
