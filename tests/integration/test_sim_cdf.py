@@ -276,6 +276,11 @@ def test_an_event_may_not_end_before_it_starts(local_cdf_client: CogniteClient) 
         local_cdf_client.events.create(EventWrite(external_id="e", start_time=2_000, end_time=1_000))
 
 
+def test_an_external_id_where_an_internal_id_belongs_is_refused(local_cdf_client: CogniteClient) -> None:
+    with pytest.raises(CogniteAPIError, match="assetIds: expected a list of integer ids"):
+        local_cdf_client.events.create(EventWrite(external_id="e", asset_ids=["PCN1_workcenter_W1"]))  # type: ignore[list-item]
+
+
 def test_event_asset_ids_must_exist(local_cdf_client: CogniteClient) -> None:
     with pytest.raises(CogniteNotFoundError) as caught:
         local_cdf_client.events.create(EventWrite(external_id="e", asset_ids=[123]))

@@ -61,35 +61,64 @@ EXTPIPES = Limits(
 )
 
 
-def check_item(limits: Limits, item: Json, index: int, *, partial: bool = False) -> None:
-    """Raise 400 naming `items[index].field` when one field breaks CDF's limits."""
-    if not partial:
-        for name in limits.required:
-            if item.get(name) is None:
-                raise bad_request(f"items[{index}].{name}: may not be null")
+INTEGER_FIELDS = frozenset(
+    {"startTime", "endTime", "dataSetId", "parentId", "assetId", "createdTime", "lastUpdatedTime"}
+)
+BOOLEAN_FIELDS = frozenset({"isString", "isStep", "writeProtected"})
+INTEGER_LIST_FIELDS = frozenset({"assetIds", "securityCategories"})
+
+
+def check_item(limits: Limits, item: Json, index: int) -> None:
+    """Raise 400 naming `items[index].field` when one field breaks CDF's types or limits."""
+    where = f"items[{index}]"
+    for name in limits.required:
+        if item.get(name) is None:
+            raise bad_request(f"{where}.{name}: may not be null")
+    _check_types(item, where)
     for name, max_len in limits.strings.items():
         value = item.get(name)
         if value is None:
             continue
         if not isinstance(value, str):
-            raise bad_request(f"items[{index}].{name}: expected a string, got {type(value).__name__}")
+            raise bad_request(f"{where}.{name}: expected a string, got {type(value).__name__}")
         if not 1 <= len(value) <= max_len:
-            raise bad_request(f"items[{index}].{name}: size must be between 1 and {max_len}")
+            raise bad_request(f"{where}.{name}: size must be between 1 and {max_len}")
     external_id = item.get("externalId")
     if isinstance(external_id, str) and external_id != external_id.strip():
-        raise bad_request(f"items[{index}].externalId: must not start or end with whitespace")
-    for name in ("sourceType", "targetType"):
-        kind = item.get(name)
-        if kind is not None and (not isinstance(kind, str) or kind.lower() not in RELATIONSHIP_TYPES):
-            raise bad_request(
-                f"items[{index}].{name}: must be one of asset, timeSeries, file, event, sequence"
-            )
+        raise bad_request(f"{where}.externalId: must not start or end with whitespace")
+    _check_relationship_types(item, where)
     start, end = item.get("startTime"), item.get("endTime")
-    if isinstance(start, int) and isinstance(end, int) and end < start:
-        raise bad_request(f"items[{index}].endTime: must be greater than or equal to startTime")
+    if start is not None and end is not None and end < start:
+        raise bad_request(f"{where}.endTime: must be greater than or equal to startTime")
     metadata = item.get("metadata")
     if metadata is not None:
         check_metadata(limits.metadata, metadata, index)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_types(item: Json, where: str) -> None:
+    """Ids and times are integers (an external id where an internal id belongs is refused, as CDF does)."""
+    for name, value in item.items():
+        if value is None:
+            continue
+        if name in INTEGER_FIELDS and not _is_integer(value):
+            raise bad_request(f"{where}.{name}: expected an integer, got {value!r:.60}")
+        if name in BOOLEAN_FIELDS and not isinstance(value, bool):
+            raise bad_request(f"{where}.{name}: expected true or false, got {value!r:.60}")
+        if name in INTEGER_LIST_FIELDS and (
+            not isinstance(value, list) or not all(_is_integer(v) for v in value)
+        ):
+            raise bad_request(f"{where}.{name}: expected a list of integer ids, got {value!r:.60}")
+
+
+def _check_relationship_types(item: Json, where: str) -> None:
+    for name in ("sourceType", "targetType"):
+        kind = item.get(name)
+        if kind is not None and (not isinstance(kind, str) or kind.lower() not in RELATIONSHIP_TYPES):
+            raise bad_request(f"{where}.{name}: must be one of asset, timeSeries, file, event, sequence")
 
 
 def check_metadata(limits: MetadataLimits, metadata: Any, index: int) -> None:
