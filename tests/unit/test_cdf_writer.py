@@ -41,9 +41,6 @@ class FakeCdf:
     def write_calls(self) -> int:
         return sum(n for path, n in self.calls.items() if not path.endswith("/byids"))
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Json:
-        raise AssertionError(f"unexpected GET {path}")
-
     async def post(self, path: str, body: Json, params: Mapping[str, str] | None = None) -> Json:
         await asyncio.sleep(0)
         self.calls[path] += 1

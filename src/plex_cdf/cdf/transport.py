@@ -1,8 +1,8 @@
-"""The seam between the writer and CDF: JSON in, JSON out, and three outcomes the writer acts on.
+"""The seam between the writer and CDF: JSON in, JSON out, and four outcomes the writer acts on.
 
 `SdkApi` sends through the cognite-sdk `AsyncCogniteClient` (auth, token reuse, gzip, its retry policy for
 429 and idempotent calls) but with plain dicts, so a 1,000-item batch costs no per-item SDK objects. Tests
-substitute any object with the same two methods.
+substitute any object with the same `post`.
 """
 
 from __future__ import annotations
@@ -53,10 +53,6 @@ class CdfApi(Protocol):
         """POST a project-relative path (e.g. `/assets`); raises Duplicated, Missing or OutcomeUnknown."""
         ...
 
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Json:
-        """GET a project-relative path; raises OutcomeUnknown on 5xx or timeout."""
-        ...
-
 
 def _external_ids(entries: list[Any] | None) -> list[str]:
     return [str(e["externalId"]) for e in entries or () if isinstance(e, dict) and "externalId" in e]
@@ -74,13 +70,6 @@ class SdkApi:
             response = await self._client.post(
                 self._prefix + path, json=body, params=dict(params) if params else None
             )
-        except Exception as err:
-            raise _translated(err) from err
-        return _json_of(response.content)
-
-    async def get(self, path: str, params: Mapping[str, str] | None = None) -> Json:
-        try:
-            response = await self._client.get(self._prefix + path, params=dict(params) if params else None)
         except Exception as err:
             raise _translated(err) from err
         return _json_of(response.content)
