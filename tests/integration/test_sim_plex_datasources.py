@@ -190,3 +190,15 @@ def test_identity_mapping_turns_uuids_into_data_source_keys_and_back(
         f"{base}/ids-to-keys", json={"standardObjectName": "Part", "ids": ["x"] * 5001}, headers=KEY
     )
     assert too_many.status_code == 400
+
+
+def test_each_user_has_its_own_password_and_grants(plex: httpx.Client, sim: SimPlex) -> None:
+    sim.add_datasource_user("quality-user", "q-secret", sources=[4142])
+    quality = ("quality-user", "q-secret")
+    base = f"{plex.base_url}/api/datasources"
+    granted = httpx.post(f"{base}/4142/execute", params={"format": 2}, json=WEEK, auth=quality)
+    refused = httpx.post(f"{base}/18765/execute", params={"format": 2}, json=WEEK, auth=quality)
+    wrong = httpx.post(f"{base}/4142/execute", json={"inputs": WEEK}, auth=("quality-user", "sim-password"))
+    assert granted.status_code == 200 and granted.json()["rows"]
+    assert refused.status_code == 403 and error_code(refused) == "DATA_SOURCE_ACCESS_DENIED"
+    assert wrong.status_code == 401, "another user's password was accepted"

@@ -30,6 +30,9 @@ def plex_command(
     rate_limit_per_minute: int = typer.Option(200, help="Requests per rolling minute per key or user."),
     no_retry_after: bool = typer.Option(False, "--no-retry-after", help="Answer 429 without Retry-After."),
     fault_5xx: float = typer.Option(0.0, help="Share of requests answered 500 (0 to 1)."),
+    fault_429: float = typer.Option(
+        0.0, help="Share of requests answered 429 regardless of budget (0 to 1)."
+    ),
     latency_ms: int = typer.Option(0, help="Added latency per request, in ms."),
     empty_as_404: bool = typer.Option(False, "--empty-as-404", help="Answer 404 instead of [] for no data."),
     moves_400: bool = typer.Option(False, "--moves-400", help="Container location moves answer 400."),
@@ -54,6 +57,7 @@ def plex_command(
             retry_after=not no_retry_after,
             empty_as_404=empty_as_404,
             fault_5xx=fault_5xx,
+            fault_429=fault_429,
             latency_ms=latency_ms,
             moves_400=moves_400,
             row_limit_flag=row_limit_flag,

@@ -73,7 +73,6 @@ class PartBase:
 class ContainerBase:
     index: int
     row: Row  # the container as created; location, quantity and updateDateTime follow moves/adjustments
-    part: int
     home_location: int
     base_quantity: int
     move_first_ms: int | None
@@ -579,7 +578,6 @@ def _containers(
             ContainerBase(
                 i,
                 row,
-                part.index,
                 home,
                 quantity,
                 added + int(unit(seed, MOVE, i, 2) * move_period) if moves else None,
