@@ -1,7 +1,7 @@
 """Throughput of the local CDF through the real cognite-sdk: events and datapoints per second.
 
 Later figures (plex-cdf against the local CDF) read against these: they are the floor the server sets.
-Run: .venv/bin/python bench/cdf_sim_throughput.py [--events N] [--points N] [--in-process]
+Run: .venv/bin/python bench/cdf_sim_throughput.py [--assets N] [--events N] [--points N] [--in-process]
 By default the server runs as `plex-cdf sim cdf` in its own process, so client and server do not share a GIL.
 """
 
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from cognite.client import ClientConfig, CogniteClient, global_config
 from cognite.client.credentials import OAuthClientCredentials
-from cognite.client.data_classes import EventWrite, TimeSeriesWrite
+from cognite.client.data_classes import AssetWrite, EventWrite, TimeSeriesWrite
 
 from plex_cdf.sim.cdf import LocalCdf
 
@@ -56,6 +56,21 @@ def client_for(base_url: str, project: str, token_url: str) -> CogniteClient:
     )
 
 
+def hierarchy(count: int) -> list[AssetWrite]:
+    """One root, then buildings of 100 workcenters each: the shape plex-cdf writes."""
+    assets = [AssetWrite(external_id="root", name="Plant")]
+    for b in range(max(1, count // 100)):
+        assets.append(AssetWrite(external_id=f"b{b}", name=f"Building {b}", parent_external_id="root"))
+        assets.extend(
+            AssetWrite(external_id=f"b{b}-w{w}", name=f"W{w}", parent_external_id=f"b{b}") for w in range(99)
+        )
+    return assets
+
+
+def upsert_all(client: CogniteClient, tree: list[AssetWrite]) -> None:
+    client.assets.create_hierarchy(tree, upsert=True, upsert_mode="patch")
+
+
 def timed(label: str, count: int, unit: str, action: Callable[[], object]) -> None:
     started = time.perf_counter()
     action()
@@ -65,6 +80,7 @@ def timed(label: str, count: int, unit: str, action: Callable[[], object]) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--points", type=int, default=1_000_000, help=f"total, spread over {SERIES} series")
     parser.add_argument("--in-process", action="store_true", help="serve from this process (shares the GIL)")
@@ -73,6 +89,9 @@ def main() -> None:
     with served(args.in_process) as where:
         client = client_for(*where)
         client.iam.token.inspect()  # token fetched before timing
+        tree = hierarchy(args.assets)
+        timed("assets create_hierarchy", len(tree), "assets", lambda: client.assets.create_hierarchy(tree))
+        timed("assets create_hierarchy upsert", len(tree), "assets", lambda: upsert_all(client, tree))
         events = [
             EventWrite(external_id=f"ev-{i}", type="production", start_time=i) for i in range(args.events)
         ]
