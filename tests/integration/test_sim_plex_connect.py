@@ -372,3 +372,30 @@ def test_overlapping_windows_agree_row_for_row_on_composite_keys(sim: SimPlex, p
     overlap = shared_early.keys() & shared_late.keys()
     assert overlap, f"{path}: overlapping windows share no row"
     assert all(shared_early[k] == shared_late[k] for k in overlap), "the same row differs between two windows"
+
+
+def test_jobs_agree_with_their_production_entries_operations_and_approvals(sim: SimPlex) -> None:
+    everything = {"beginDate": "2026-11-01T00:00Z", "endDate": "2026-11-29T00:00Z"}
+    entries = sim.truth.get(ENTRIES, everything)
+    jobs = {j["id"]: j for j in sim.truth.get("/scheduling/v1/jobs")}
+    approved = {
+        (a["workcenterId"], a["partOperationId"])
+        for a in sim.truth.get("/production/v1/production-definitions/approved-workcenters")
+    }
+    produced: dict[str, float] = {}
+    for entry in entries:
+        produced[entry["jobId"]] = produced.get(entry["jobId"], 0.0) + entry["quantity"]
+        assert (entry["workcenterId"], entry["partOperationId"]) in approved, (
+            "entry on an unapproved workcenter"
+        )
+    for job_id, quantity in produced.items():
+        job = jobs[job_id]
+        assert job["quantityCompleted"] == quantity, f"job {job['jobNumber']} completed ≠ Σ its entries"
+        assert job["jobStatus"] in ("In Process", "Complete")
+        if job["jobStatus"] == "Complete":
+            assert quantity == job["quantity"]
+        last_step = sim.truth.get(f"/scheduling/v1/jobs/{job_id}/operations")[-1]
+        runs_on = {e["workcenterId"] for e in entries if e["jobId"] == job_id}
+        assert runs_on == {last_step["workcenterId"]}, (
+            "entries were posted away from the job's last operation"
+        )

@@ -95,8 +95,9 @@ def build_jobs(master: Master) -> JobTable:
     workcenters = len(master.workcenters)
     span = (scale.history_days + scale.future_days) * DAY
     laid: list[tuple[int, int, int, int, int, int, int, int, int]] = []
-    for wc in range(workcenters):
-        count = scale.jobs // workcenters + (1 if wc < scale.jobs % workcenters else 0)
+    busy = [wc for wc in range(workcenters) if master.parts_of_workcenter[wc]]  # the rest idle
+    for position, wc in enumerate(busy):
+        count = scale.jobs // len(busy) + (1 if position < scale.jobs % len(busy) else 0)
         draw = rng(seed, JOB, wc)
         slot = span // max(1, count)
         cursor = master.origin_ms + draw.randrange(0, HOUR * 12)

@@ -700,9 +700,6 @@ def build_master(seed: int, scale: Scale, origin_ms: int, pcn: str, tenant_id: s
             position, len(part.operations) - 1, len(part.operations), len(workcenters)
         )
         parts_of_wc[part.home_workcenter].append(index)
-    for wc, own in enumerate(parts_of_wc):  # every workcenter runs something
-        if not own:
-            own.append(made[wc % len(made)])
     suppliers = [_supplier(seed, i, origin_ms) for i in range(scale.suppliers)]
     locations = _locations(seed, scale, buildings)
     inventory = [i for i, loc in enumerate(locations) if loc["inventoryLocation"]]
