@@ -399,3 +399,22 @@ def test_jobs_agree_with_their_production_entries_operations_and_approvals(sim: 
         assert runs_on == {last_step["workcenterId"]}, (
             "entries were posted away from the job's last operation"
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "optional"),
+    [
+        ("/mdm/v1/parts", ("productType", "note")),
+        ("/scheduling/v1/jobs", ("externalJobCode", "completedDate", "priority")),
+        ("/inventory/v1/inventory-tracking/containers", ("trackingNo", "masterUnitId", "heatId")),
+        ("/production/v1/production-definitions/workcenters", ("ipAddress", "plcName", "productionLineId")),
+    ],
+)
+def test_optional_fields_are_present_and_often_null(
+    sim: SimPlex, path: str, optional: tuple[str, ...]
+) -> None:
+    rows = sim.truth.get(path)
+    assert isinstance(rows, list) and rows
+    for field in optional:
+        assert all(field in row for row in rows), f"{path} drops {field} instead of sending null"
+        assert any(row[field] is None for row in rows), f"{path}: {field} is never null"
