@@ -266,6 +266,8 @@ def test_event_list_pages_over_more_than_2500_items_with_filters(
     assert len(scrap) == 1_300
     windowed = local_cdf_client.events.list(start_time={"min": 10_000, "max": 19_000}, limit=None)
     assert len(windowed) == 10
+    active = local_cdf_client.events.list(active_at_time={"min": 10_400, "max": 11_200}, limit=None)
+    assert sorted(e.external_id for e in active) == ["ev-10", "ev-11"], "overlap, not containment"
     linked = local_cdf_client.events.list(asset_ids=[root.id], limit=None)
     assert len(linked) == 867
     assert local_cdf_client.events.aggregate_count(filter=EventFilter(type="production")) == 1_300

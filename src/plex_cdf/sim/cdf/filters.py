@@ -112,6 +112,38 @@ def _subtree_ids(assets: Collection, tops: set[int]) -> set[int]:
     return inside
 
 
+def active_at(_store: Store, value: Any) -> Predicate:
+    """Events that overlap `{"min", "max"}`: started by max and not ended before min (open ends count)."""
+    if not isinstance(value, dict):
+        raise bad_request("filter.activeAtTime: expected an object with min and/or max")
+    low, high = value.get("min"), value.get("max")
+
+    def match(item: Json) -> bool:
+        start, end = item.get("startTime"), item.get("endTime")
+        started = high is None or (start is not None and start <= high)
+        return started and (low is None or end is None or end >= low)
+
+    return match
+
+
+def labels(_store: Store, value: Any) -> Predicate:
+    """`{"containsAny": [{"externalId"}]}` or `{"containsAll": [...]}` over the item's labels."""
+    if (
+        not isinstance(value, dict)
+        or len(value) != 1
+        or next(iter(value)) not in ("containsAny", "containsAll")
+    ):
+        raise bad_request("filter.labels: expected containsAny or containsAll")
+    mode, wanted_list = next(iter(value.items()))
+    wanted = {label.get("externalId") for label in wanted_list}
+
+    def match(item: Json) -> bool:
+        present = {label.get("externalId") for label in item.get("labels") or ()}
+        return bool(wanted & present) if mode == "containsAny" else wanted <= present
+
+    return match
+
+
 def one_of(field: str) -> FilterCompiler:
     return lambda _store, value: lambda item: item.get(field) in set(value)
 
@@ -133,6 +165,7 @@ ASSETS: Mapping[str, FilterCompiler] = {
     "rootIds": id_in("rootId", "assets"),
     "root": lambda _store, value: lambda item: (item["rootId"] == item["id"]) == bool(value),
     "assetSubtreeIds": in_subtrees("id"),
+    "labels": labels,
 }
 
 EVENTS: Mapping[str, FilterCompiler] = {
@@ -144,6 +177,7 @@ EVENTS: Mapping[str, FilterCompiler] = {
     "assetIds": any_id_in("assetIds", "assets"),
     "assetExternalIds": any_id_in("assetIds", "assets", as_external_ids=True),
     "assetSubtreeIds": in_subtrees("assetIds", many=True),
+    "activeAtTime": active_at,
 }
 
 TIME_SERIES: Mapping[str, FilterCompiler] = {
@@ -172,6 +206,8 @@ RELATIONSHIPS: Mapping[str, FilterCompiler] = {
     "dataSetIds": id_in("dataSetId", "datasets"),
     "startTime": time_range("startTime"),
     "endTime": time_range("endTime"),
+    "activeAtTime": active_at,
+    "labels": labels,
     "createdTime": time_range("createdTime"),
     "lastUpdatedTime": time_range("lastUpdatedTime"),
 }
