@@ -330,6 +330,41 @@ def test_datapoints_round_trip_through_protobuf_retrieval(
     assert counts["POST /timeseries/data/list"] >= 2, "120,000 points need two pages"
 
 
+def test_aggregates_bucket_by_granularity_aligned_to_its_unit(local_cdf_client: CogniteClient) -> None:
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id="oee"))
+    minutes = 3 * 24 * 60
+    local_cdf_client.time_series.data.insert(
+        [(t * 60_000, float(t)) for t in range(minutes)], external_id="oee"
+    )
+    hourly = local_cdf_client.time_series.data.retrieve(
+        external_id="oee",
+        start=0,
+        end=minutes * 60_000,
+        aggregates=["average", "count", "max"],
+        granularity="1h",
+    )
+    assert hourly is not None and len(hourly) == 72
+    assert list(hourly.count[:2]) == [60, 60] and list(hourly.average[:2]) == [29.5, 89.5]
+    assert list(hourly.max[:2]) == [59.0, 119.0]
+    shifted = local_cdf_client.time_series.data.retrieve(
+        external_id="oee", start=30 * 60_000, end=minutes * 60_000, aggregates="sum", granularity="2h"
+    )
+    assert shifted is not None and shifted.timestamp[0] == 0, "start is floored to the unit (1h), as CDF does"
+    daily = local_cdf_client.time_series.data.retrieve(
+        external_id="oee", start=0, end=minutes * 60_000, aggregates="count", granularity="1d"
+    )
+    assert daily is not None and list(daily.count) == [1_440, 1_440, 1_440]
+
+
+def test_unsupported_aggregates_are_refused_by_name(local_cdf_client: CogniteClient) -> None:
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id="oee"))
+    local_cdf_client.time_series.data.insert([(0, 1.0)], external_id="oee")
+    with pytest.raises(CogniteAPIError, match=r"continuousVariance.*not supported by the local CDF"):
+        local_cdf_client.time_series.data.retrieve(
+            external_id="oee", start=0, end=1_000, aggregates="continuous_variance", granularity="1h"
+        )
+
+
 def test_datapoints_answer_json_when_protobuf_is_not_asked_for(
     local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
 ) -> None:

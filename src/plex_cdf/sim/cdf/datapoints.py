@@ -18,7 +18,7 @@ from cognite.client._proto.data_point_list_response_pb2 import (
     DataPointListResponse,
 )
 
-from plex_cdf.sim.cdf import resources
+from plex_cdf.sim.cdf import aggregates, resources
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
 from plex_cdf.sim.cdf.store import Series, Store, Value, now_ms
 
@@ -135,12 +135,19 @@ def _decode_cursor(cursor: str) -> int:
 
 
 class Page:
-    """One series' slice of a retrieve: the points and the cursor to the rest."""
+    """One series' slice of a retrieve: raw points or aggregate buckets, and the cursor to the rest."""
 
-    def __init__(self, meta: Json, points: list[tuple[int, Value]], next_cursor: str | None) -> None:
+    def __init__(
+        self,
+        meta: Json,
+        points: list[tuple[int, Value]],
+        next_cursor: str | None,
+        buckets: list[Json] | None = None,
+    ) -> None:
         self.meta = meta
         self.points = points
         self.next_cursor = next_cursor
+        self.buckets = buckets
 
 
 def _page(store: Store, internal: int, query: Json) -> Page:
@@ -149,12 +156,21 @@ def _page(store: Store, internal: int, query: Json) -> Page:
     if query.get("cursor"):
         start = _decode_cursor(query["cursor"])
     end = _time(query.get("end"), now_ms(), "end")
+    is_aggregate = bool(query.get("aggregates"))
+    maximum = aggregates.MAX_AGGREGATE_LIMIT if is_aggregate else MAX_RAW_LIMIT
     limit = query.get("limit")
     limit = DEFAULT_LIMIT if limit is None else limit
-    if not isinstance(limit, int) or not 0 <= limit <= MAX_RAW_LIMIT:
-        raise bad_request(f"limit: must be between 0 and {MAX_RAW_LIMIT}, got {limit!r}")
+    if not isinstance(limit, int) or not 0 <= limit <= maximum:
+        raise bad_request(f"limit: must be between 0 and {maximum}, got {limit!r}")
     series = store.datapoints.get(internal) or Series()
     stamps = series.timestamps()
+    if is_aggregate:
+        if meta["isString"]:
+            raise bad_request(
+                f"aggregates: time series {meta.get('externalId') or meta['id']} is a string series"
+            )
+        found, resume = aggregates.buckets(stamps, series.points, query, (start, end), limit)
+        return Page(meta, [], _encode_cursor(resume) if resume is not None else None, found)
     first, stop = bisect.bisect_left(stamps, start), bisect.bisect_left(stamps, end)
     last = min(stop, first + limit)
     picked = stamps[first:last]
@@ -167,14 +183,13 @@ def _page(store: Store, internal: int, query: Json) -> Page:
 
 
 def _queries(store: Store, body: Json) -> Iterable[tuple[int, Json]]:
-    defaults = {k: body[k] for k in ("start", "end", "limit", "includeOutsidePoints") if k in body}
+    shared = ("start", "end", "limit", "includeOutsidePoints", "aggregates", "granularity")
+    defaults = {k: body[k] for k in shared if k in body}
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
     absent: list[Json] = []
     found: list[tuple[int, Json]] = []
     for index, item in enumerate(items):
         query = {**defaults, **item}
-        if query.get("aggregates") or body.get("aggregates"):
-            raise bad_request("aggregates: the local CDF serves raw datapoints only")
         ident, internal = _series_id(
             store, {k: v for k, v in item.items() if k in ("id", "externalId")}, index
         )
@@ -195,7 +210,10 @@ def pages_to_json(pages: list[Page]) -> Json:
     items = []
     for page in pages:
         item = _meta_json(page.meta)
-        item["datapoints"] = [{"timestamp": ts, "value": _json_value(v)} for ts, v in page.points]
+        if page.buckets is not None:
+            item["datapoints"] = page.buckets
+        else:
+            item["datapoints"] = [{"timestamp": ts, "value": _json_value(v)} for ts, v in page.points]
         if page.next_cursor:
             item["nextCursor"] = page.next_cursor
         items.append(item)
@@ -227,7 +245,11 @@ def pages_to_protobuf(pages: list[Page]) -> bytes:
         item.type = TIMESERIES_TYPE_STRING if page.meta["isString"] else TIMESERIES_TYPE_NUMERIC
         if page.next_cursor:
             item.nextCursor = page.next_cursor
-        if page.meta["isString"]:
+        if page.buckets is not None:
+            item.aggregateDatapoints.SetInParent()
+            for bucket in page.buckets:
+                item.aggregateDatapoints.datapoints.add(**bucket)
+        elif page.meta["isString"]:
             item.stringDatapoints.SetInParent()
             strings = item.stringDatapoints.datapoints
             for ts, value in page.points:
