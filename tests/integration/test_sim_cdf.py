@@ -24,6 +24,8 @@ from cognite.client.exceptions import (
     CogniteNotFoundError,
     CogniteOAuthError,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from plex_cdf.sim.cdf import LocalCdf
 from tests.integration.conftest import LocalCdfHandle
@@ -430,6 +432,38 @@ def test_a_short_token_lifetime_makes_the_sdk_refresh() -> None:
     counts = short.request_counts()
     assert counts["POST /assets/list"] == 3, "every list was answered with a renewed, valid token"
     assert counts["POST /oauth2/token"] >= 3, "a token inside the SDK's 30 s leeway is renewed per request"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(min_value=-2_208_988_800_000, max_value=4_102_444_799_999),
+                st.floats(min_value=-1e100, max_value=1e100, allow_nan=False),
+            ),
+            min_size=1,
+            max_size=50,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_datapoints_read_back_as_the_last_write_per_timestamp(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient, batches: list[list[tuple[int, float]]]
+) -> None:
+    series = f"prop-{len(local_cdf.cdf.store.time_series())}"
+    local_cdf_client.time_series.create(TimeSeriesWrite(external_id=series))
+    expected: dict[int, float] = {}
+    for batch in batches:
+        local_cdf_client.time_series.data.insert(batch, external_id=series)
+        expected.update(dict(batch))
+    got = local_cdf_client.time_series.data.retrieve(
+        external_id=series, start=-2_208_988_800_000, end=4_102_444_800_000, limit=None
+    )
+    assert got is not None
+    assert dict(zip(got.timestamp, got.value, strict=True)) == expected, "later writes win, nothing is lost"
+    assert list(got.timestamp) == sorted(expected), "points come back in time order"
 
 
 def test_datapoints_reject_wrong_types_and_unknown_series(local_cdf_client: CogniteClient) -> None:
