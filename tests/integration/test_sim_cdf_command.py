@@ -128,3 +128,10 @@ def test_an_in_process_snapshot_can_be_read_back(tmp_path: Path) -> None:
     numbers = reloaded.store.datapoints("n")
     assert numbers[0] == (1, 0.1) and math.isnan(float(numbers[1][1])) and numbers[2] == (3, -math.inf)
     assert reloaded.store.datapoints("s") == [(1, "RUNNING")], "string points survive a snapshot exactly"
+
+
+def test_a_busy_port_is_reported_with_the_address() -> None:
+    with LocalCdf().serve() as server:
+        second = LocalCdf().serve(port=server.port)
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{server.port}"):
+            second.__enter__()

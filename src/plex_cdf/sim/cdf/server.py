@@ -102,9 +102,13 @@ class LocalCdf:
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[RunningServer]:
         """Serve on a background thread; returns once the socket accepts connections; port 0 picks one."""
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(1024)
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"local CDF cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         config = uvicorn.Config(
             self.app, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=5
         )
@@ -113,8 +117,8 @@ class LocalCdf:
             target=server.run, kwargs={"sockets": [sock]}, name="local-cdf", daemon=True
         )
         thread.start()
-        _wait_started(server, thread)
         try:
+            _wait_started(server, thread)
             yield RunningServer(host, sock.getsockname()[1], self.project)
         finally:
             server.should_exit = True
