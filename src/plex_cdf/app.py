@@ -23,6 +23,7 @@ from plex_cdf.config import Config, Tenant
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import Domain, TimeRange
 from plex_cdf.items import DATA_SETS, DataSetKey
+from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
@@ -43,6 +44,41 @@ DATA_SET_NAMES: dict[DataSetKey, str] = {
 PIPELINE_EXTERNAL_ID = "plex-cdf-{pcn}"
 
 
+class PassMetrics:
+    """Feeds a pass's reports and the Plex client's counts into the Prometheus metrics."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self._plex_seen: dict[tuple[str, str], int] = {}
+
+    def record(self, pcn: str, reports: Sequence[ResourceReport], state: StateStore, now: datetime) -> None:
+        m = self.metrics
+        for r in reports:
+            labels = (pcn, r.resource)
+            m.records_fetched.labels(*labels).inc(r.fetched)
+            m.records_written.labels(*labels).inc(r.write.written)
+            m.records_unchanged.labels(*labels).inc(r.write.unchanged)
+            m.records_quarantined.labels(*labels).inc(r.quarantined)
+            m.cdf_requests.inc(r.write.write_calls)
+            if r.status == "ok":
+                m.last_success_timestamp.labels(*labels).set(now.timestamp())
+            mark = state.get_watermark(pcn, r.resource)
+            if mark is not None:
+                m.lag_seconds.labels(*labels).set(max(0.0, (now - mark).total_seconds()))
+
+    def record_plex(self, pcn: str, plex: PlexClient) -> None:
+        stats = plex.stats
+        for status, total in (("all", stats.calls), ("429", stats.status_429), ("5xx", stats.status_5xx)):
+            self.metrics.plex_requests.labels(pcn, status).inc(self._delta((pcn, status), total))
+        self.metrics.plex_retries.labels(pcn).inc(self._delta((pcn, "retries"), stats.retries))
+        self.metrics.plex_budget_used_ratio.labels(pcn).set(stats.budget_use)
+
+    def _delta(self, slot: tuple[str, str], total: int) -> int:
+        previous = self._plex_seen.get(slot, 0)
+        self._plex_seen[slot] = total
+        return max(0, total - previous)
+
+
 class SetupNeeded(RuntimeError):
     """Something `plex-cdf setup` creates is missing; the message names it."""
 
@@ -58,6 +94,8 @@ def cdf_settings(config: Config) -> CdfSettings:
         scopes=tuple(idp.scopes or ()),
         audience=idp.audience,
         resource=idp.resource,
+        timeout_s=max(1, int(config.cognite.timeout.total_seconds())),
+        max_workers=config.cognite.max_concurrency,
     )
 
 
@@ -155,8 +193,10 @@ class Service:
         only: Sequence[Domain] | None = None,
         clock: Callable[[], datetime] | None = None,
         client: AsyncCogniteClient | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
+        self.pass_metrics = None if metrics is None else PassMetrics(metrics)
         self.dry_run = dry_run or config.extractor.dry_run
         self.domains: tuple[Domain, ...] = tuple(only) if only else config.extractor.enabled_domains()
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -192,7 +232,9 @@ class Service:
     async def _open_tenant(self, tenant: Tenant) -> TenantRuntime:
         plex = await self._stack.enter_async_context(PlexClient(plex_settings(self.config, tenant)))
         sink: Sink
-        raw_db = raw_database(tenant.pcn) if self.config.extractor.raw_copy else None
+        # Transforms keep some facts only in RAW (e.g. BOM quantities), so the tenant's RAW database is used
+        # whether or not raw copies of every record are on.
+        raw_db = raw_database(tenant.pcn)
         if self.dry_run:
             sink = DryRunSink(tenant.pcn, self.data_set_ids, self.state)
         else:
@@ -237,6 +279,9 @@ class Service:
             calls_before = runner.plex_calls
             reports = await runner.run(names, backfill)
             self.plex_calls[task] = runner.plex_calls - calls_before
+            if self.pass_metrics is not None:
+                self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock())
+                self.pass_metrics.record_plex(tenant.pcn, tenant.plex)
             linked = await tenant.sink.link_pending()
             if reports and linked.written:
                 reports[-1].write.add(linked)

@@ -115,16 +115,17 @@ async def _as_coroutine(work: Awaitable[T]) -> T:
 
 
 def start_observing(config: Config) -> Any:
-    from plex_cdf.observe import setup_logging, start_metrics_server
+    """Logging (secrets masked) and, when configured, the Prometheus endpoint; returns the metrics or None."""
+    from plex_cdf.observe import Metrics, setup_logging, start_metrics_server
 
     setup_logging(config.logger, secrets=config.secrets())
     server = config.metrics.server
     if server is None:
         return None
-    from plex_cdf.observe import Metrics
-
     metrics = Metrics()
-    return start_metrics_server(server.host, server.port, metrics.registry)
+    started = start_metrics_server(server.host, server.port, metrics.registry)
+    log.info("metrics on http://%s:%d/metrics", server.host, started.port)
+    return metrics
 
 
 # ------------------------------------------------------------------------------------------------- run
@@ -142,9 +143,9 @@ def run(
     """Extract continuously (or once) into CDF."""
     config = load(config_path)
     domains = parse_only(only)
-    start_observing(config)
+    metrics = start_observing(config)
     once = once or config.extractor.run_once
-    summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains))
+    summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
     if once:
         render.summary(console, summary)
     if any(result.failed() for result in summary.values()):
@@ -161,6 +162,7 @@ async def extract(
     clock: Callable[[], datetime] | None = None,
     client: Any = None,
     progress: Any = None,
+    metrics: Any = None,
 ) -> dict[str, render.DomainResult]:
     """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
     from plex_cdf.app import Service
@@ -168,7 +170,9 @@ async def extract(
 
     results: dict[str, render.DomainResult] = {}
 
-    async with Service(config, dry_run=dry_run, only=only, clock=clock, client=client) as service:
+    async with Service(
+        config, dry_run=dry_run, only=only, clock=clock, client=client, metrics=metrics
+    ) as service:
 
         async def on_pass(task: DomainTask, outcome: Any) -> None:
             if isinstance(outcome, list):
@@ -200,7 +204,7 @@ async def extract(
                     for r in result.failed()
                 ]
                 message = "; ".join(f"{r.resource}: {r.message}" for r in failed) or "run completed"
-                await tenant.pipeline.report("failure" if failed else "success", message)
+                await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
     return results
 
 
@@ -211,7 +215,14 @@ async def _report_pass(service: Any, task: Any, reports: list[Any]) -> None:
     pcn = task.name.split("/", 1)[0]
     for tenant in service.tenants:
         if tenant.pcn == pcn and tenant.pipeline is not None:
-            await tenant.pipeline.report("failure", "; ".join(f"{r.resource}: {r.message}" for r in failed))
+            message = "; ".join(f"{r.resource}: {r.message}" for r in failed)
+            await tenant.pipeline.report("failure", _masked(service.config, message))
+
+
+def _masked(config: Config, message: str) -> str:
+    from plex_cdf.observe import mask_secrets
+
+    return mask_secrets(message, config.secrets())
 
 
 @contextmanager

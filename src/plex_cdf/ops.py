@@ -81,7 +81,7 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
 
 
 def _raw_databases(config: Config) -> list[str]:
-    names = [raw_database(t.pcn) for t in config.plex.tenants] if config.extractor.raw_copy else []
+    names = [raw_database(t.pcn) for t in config.plex.tenants]
     if config.state_store.raw is not None:
         names.append(config.state_store.raw.database)
     return names

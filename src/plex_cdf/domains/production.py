@@ -276,7 +276,8 @@ def _quantity_series(
             continue  # the record's own transform quarantines it
         workcenter_id, at, quantity = booked
         sums[workcenter_id][at] += quantity
-        codes[workcenter_id] = text(record, "workcenterCode") or workcenter_id
+        code = record.get("workcenterCode")  # a display name only: a bad one must not sink the series
+        codes[workcenter_id] = code if isinstance(code, str) and code.strip() else workcenter_id
     for workcenter_id, by_time in sums.items():
         ts_id = series_id(ctx.pcn, workcenter_id)
         yield TimeSeries(
