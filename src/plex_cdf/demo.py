@@ -30,7 +30,13 @@ DEMO_CALLS_PER_MINUTE = 1200
 
 
 def demo_config(
-    plex_url: str, cdf_url: str, token_url: str, state_path: Path, *, interval_s: int = 30
+    plex_url: str,
+    cdf_url: str,
+    token_url: str,
+    state_path: Path,
+    *,
+    interval_s: int = 30,
+    calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
 ) -> Config:
     """A configuration pointing at the local world, shaped like a user's YAML file."""
     tree: dict[str, Any] = {
@@ -48,7 +54,7 @@ def demo_config(
             "connect-url": plex_url,
             "datasource-url": plex_url,
             "api-key": DEMO_API_KEY,
-            "calls-per-minute": DEMO_CALLS_PER_MINUTE,
+            "calls-per-minute": calls_per_minute,
             "tenants": [
                 {"pcn": DEMO_PCN, "data-source": {"username": DEMO_DS_USER, "password": DEMO_DS_PASSWORD}}
             ],
@@ -72,7 +78,13 @@ class LocalWorld:
 
 
 @contextmanager
-def local_world(scale: str = "small", seed: int = 1, clock_rate: float = 0.0) -> Iterator[LocalWorld]:
+def local_world(
+    scale: str = "small",
+    seed: int = 1,
+    clock_rate: float = 0.0,
+    calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
+    state_dir: Path | None = None,
+) -> Iterator[LocalWorld]:
     """Start the simulated Plex and the local CDF in this process, on free loopback ports."""
     from plex_cdf.sim.cdf import LocalCdf
     from plex_cdf.sim.plex import SimPlex
@@ -85,7 +97,7 @@ def local_world(scale: str = "small", seed: int = 1, clock_rate: float = 0.0) ->
         ds_user=DEMO_DS_USER,
         ds_password=DEMO_DS_PASSWORD,
         clock_rate=clock_rate,
-        rate_limit_per_minute=DEMO_CALLS_PER_MINUTE,
+        rate_limit_per_minute=calls_per_minute,
     )
     cdf = LocalCdf(project=DEMO_PROJECT, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with (
@@ -93,7 +105,10 @@ def local_world(scale: str = "small", seed: int = 1, clock_rate: float = 0.0) ->
         sim.serve() as plex,
         cdf.serve() as local,
     ):
-        config = demo_config(plex.base_url, local.base_url, local.token_url, Path(folder) / "state.db")
+        state_path = (state_dir or Path(folder)) / "state.db"
+        config = demo_config(
+            plex.base_url, local.base_url, local.token_url, state_path, calls_per_minute=calls_per_minute
+        )
         yield LocalWorld(config, sim.clock.now, sim, cdf)
 
 

@@ -72,6 +72,9 @@ class Datapoints:
     # A sampled current value (e.g. a workcenter's status now): written only when the value differs from
     # the last one written for this series, whatever its timestamp.
     latest_only: bool = False
+    # Which slice of the series these points are, e.g. the date window they were computed over: change
+    # detection is per series and segment, so each window's points are compared with that window's.
+    segment: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,4 +208,6 @@ class BackfillProgress:
         mode = resource.mode
         if not isinstance(mode, Window | DataSourceWindow):
             return 1
-        return sum(1 for _ in split(self.span.begin, self.span.end, mode.max_span, mode.align))
+        return sum(
+            1 for _ in split(self.span.begin, self.span.end, mode.max_span, mode.align or mode.max_span)
+        )

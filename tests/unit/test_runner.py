@@ -232,7 +232,7 @@ def test_first_window_run_reaches_back_seven_days_and_commits_the_watermark() ->
     ]
     report = run(runner, ["entries"])[0]
     assert set(sink.written) == {external_id(PCN, "entry", "in"), external_id(PCN, "entry", "new")}
-    assert report.windows == 7
+    assert report.windows == 8, "seven days back, starting at the midnight before, is eight day windows"
     assert state.get_watermark(PCN, "entries") == NOW
     assert all("limit" not in p and "offset" not in p for p in plex.params_seen)
 

@@ -44,7 +44,8 @@ def state_key(item: Item) -> str:
     if isinstance(item, RawRow):
         return f"raw:{item.table}/{item.key}"
     if isinstance(item, Datapoints):
-        return f"datapoints:{item.external_id}"
+        suffix = f"@{item.segment}" if item.segment else ""
+        return f"datapoints:{item.external_id}{suffix}"
     return item.external_id
 
 
