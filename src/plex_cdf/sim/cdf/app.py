@@ -31,6 +31,17 @@ TOKEN_PATH = "/oauth2/token"
 INSPECT_PATH = "/api/v1/token/inspect"
 ADMIN_PREFIX = "/_local/"
 SERVER_ERRORS = (500, 502, 503)
+# The capabilities behind the routes this server serves (token/inspect lists them for every client).
+SERVED_ACLS = (
+    "assetsAcl",
+    "eventsAcl",
+    "timeSeriesAcl",
+    "relationshipsAcl",
+    "datasetsAcl",
+    "extractionPipelinesAcl",
+    "extractionRunsAcl",
+    "rawAcl",
+)
 logger = logging.getLogger(__name__)
 
 
@@ -132,6 +143,7 @@ class CdfApp:
         return _json(body, status)
 
     def _inspect(self, request: Request) -> Response:
+        """Any valid token may use every route, so inspection grants read and write on all they serve."""
         self.counts.add(f"GET {INSPECT_PATH}")
         self._require_token(request)
         return _json(
@@ -140,9 +152,10 @@ class CdfApp:
                 "projects": [{"projectUrlName": self.project, "groups": [1]}],
                 "capabilities": [
                     {
-                        "assetsAcl": {"actions": ["READ", "WRITE"], "scope": {"all": {}}},
+                        acl: {"actions": ["READ", "WRITE"], "scope": {"all": {}}},
                         "projectScope": {"allProjects": {}},
                     }
+                    for acl in SERVED_ACLS
                 ],
             }
         )
