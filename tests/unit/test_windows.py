@@ -1,6 +1,7 @@
 """Window planning: every instant between the start and now is covered exactly once."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -47,7 +48,7 @@ def test_windows_tile_the_range_without_gaps_or_overlaps(
     assert windows, "a non-empty range must give at least one window"
     assert windows[0].begin <= begin
     assert windows[-1].end == end
-    for left, right in zip(windows, windows[1:], strict=False):
+    for left, right in pairwise(windows):
         assert left.end == right.begin, "windows must meet exactly: no gap, no overlap"
     assert all(w.begin < w.end for w in windows)
     assert all(w.end - w.begin <= step for w in windows)
