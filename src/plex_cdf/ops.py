@@ -17,6 +17,7 @@ from plex_cdf.app import (
     Service,
     SetupNeeded,
     pipeline_external_id,
+    plex_settings,
     raw_database,
     resolve_data_sets,
 )
@@ -25,6 +26,7 @@ from plex_cdf.domains.registry import BY_DOMAIN
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
+from plex_cdf.plex.client import PlexClient
 from plex_cdf.ports import StateStore
 
 # What the extractor needs from CDF, as ACL names in token/inspect's capabilities.
@@ -94,12 +96,12 @@ async def check(config: Config, client: AsyncCogniteClient) -> list[CheckResult]
     """Plex (per tenant) and CDF, each as OK/FAIL with the fix."""
     results: list[CheckResult] = []
     endpoints, sources = _plex_surface(config)
-    async with Service(
-        config, client=client, only=config.extractor.enabled_domains(), dry_run=True
-    ) as service:
-        for runtime in service.tenants:
-            for result in await check_plex(runtime.plex, endpoints, sources):
-                results.append(_named(result, f"PCN {runtime.pcn}: "))
+    # Plex clients of their own, not a Service: a Service needs CDF, and a broken CDF login must still
+    # leave the Plex rows of the table (and the CDF rows say what is wrong with CDF).
+    for tenant in config.plex.tenants:
+        async with PlexClient(plex_settings(config, tenant)) as plex:
+            for result in await check_plex(plex, endpoints, sources):
+                results.append(_named(result, f"PCN {tenant.pcn}: "))
     results.extend(await check_cdf(config, client))
     return results
 
