@@ -99,5 +99,12 @@ class CdfCalls:
     async def held(self, kind: str, external_ids: list[str], report: WriteReport) -> set[str]:
         """Which of these CDF holds now."""
         body = {"items": [{"externalId": x} for x in external_ids], "ignoreUnknownIds": True}
-        answer = await self.call(kind, "byids", PATHS[kind] + "/byids", body, report)
+        # A read changes nothing: an unknown outcome (a 500, which the SDK never retries) is asked again.
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                answer = await self.call(kind, "byids", PATHS[kind] + "/byids", body, report)
+                break
+            except OutcomeUnknown:
+                if attempt == MAX_ATTEMPTS:
+                    raise
         return {str(item["externalId"]) for item in answer.get("items", [])}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from plex_cdf.cdf.transport import CdfApi, Json
+from plex_cdf.cdf.transport import CdfApi, Json, read
 
 BYIDS_LIMIT = 1000
 
@@ -38,7 +38,8 @@ class AssetIds:
         for start in range(0, len(wanted), BYIDS_LIMIT):
             chunk = wanted[start : start + BYIDS_LIMIT]
             self._calls["asset.byids"] += 1
-            answer = await self._api.post(
+            answer = await read(
+                self._api,
                 "/assets/byids",
                 {"items": [{"externalId": xid} for xid in chunk], "ignoreUnknownIds": True},
             )

@@ -54,6 +54,20 @@ class CdfApi(Protocol):
         ...
 
 
+READ_ATTEMPTS = 4  # sends of one read by id before an unknown outcome is raised
+
+
+async def read(api: CdfApi, path: str, body: Json) -> Json:
+    """POST a read by id: it changes nothing, so an unknown outcome (a 500, which the SDK never retries) is
+    simply asked again."""
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return await api.post(path, body)
+        except OutcomeUnknown:
+            continue
+    return await api.post(path, body)
+
+
 def _external_ids(entries: list[Any] | None) -> list[str]:
     return [str(e["externalId"]) for e in entries or () if isinstance(e, dict) and "externalId" in e]
 
