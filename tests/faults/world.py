@@ -1,0 +1,252 @@
+"""The local world of the fault suite: the simulated Plex and the local CDF served in the test process, a
+YAML configuration pointing at them, the real CLI as a subprocess, and the tenant's ground truth mapped
+through the product's own transforms."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+from plex_cdf.domains.resource import Context, TimeRange, Window
+from plex_cdf.ids import joined_key
+from plex_cdf.items import Datapoints, Event, TimeSeries
+from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.runner import dedupe
+from plex_cdf.sim.cdf import LocalCdf, RunningServer
+from plex_cdf.sim.plex import SimPlex
+
+PCN = "340884"
+PREFIX = f"PCN{PCN}_"
+# The simulated tenant's clock stands still at this instant, so its history (14 days up to now) is fixed.
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PROJECT = "plex-cdf-faults"
+CLIENT_ID = "plex-cdf-faults"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Secrets:
+    api_key: str = "sim-key"
+    ds_user: str = "sim-user"
+    ds_password: str = "sim-password"
+    client_secret: str = "local-faults-secret"
+
+
+@dataclass
+class World:
+    sim: SimPlex
+    cdf: LocalCdf
+    plex_url: str
+    cdf_server: RunningServer
+    folder: Path
+    secrets: Secrets
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / "state.db"
+
+    def config_tree(self, **extra: Any) -> dict[str, Any]:
+        """The YAML configuration for this world as a dict; sections in `extra` replace the defaults."""
+        tree: dict[str, Any] = {
+            "cognite": {
+                "host": self.cdf_server.base_url,
+                "project": PROJECT,
+                "idp-authentication": {
+                    "token-url": self.cdf_server.token_url,
+                    "client-id": CLIENT_ID,
+                    "secret": self.secrets.client_secret,
+                    "scopes": ["user_impersonation"],
+                },
+                "timeout": "30s",
+            },
+            "plex": {
+                "connect-url": self.plex_url,
+                "datasource-url": self.plex_url,
+                "api-key": self.secrets.api_key,
+                "calls-per-minute": 100_000,
+                "timeout": "30s",
+                "tenants": [
+                    {
+                        "pcn": PCN,
+                        "data-source": {
+                            "username": self.secrets.ds_user,
+                            "password": self.secrets.ds_password,
+                        },
+                    }
+                ],
+            },
+            "state-store": {"local": {"path": str(self.state_path)}},
+            "logger": {"console": {"level": "WARNING"}},
+        }
+        tree.update(extra)
+        return tree
+
+    def write_config(self, **extra: Any) -> Path:
+        path = self.folder / "config.yaml"
+        path.write_text(yaml.safe_dump(self.config_tree(**extra), sort_keys=False))
+        return path
+
+
+@contextmanager
+def world(folder: Path, *, secrets: Secrets = Secrets(), latency_ms: int = 0) -> Iterator[World]:
+    """Both simulators served on free loopback ports of this process."""
+    sim = SimPlex(
+        seed=1,
+        scale="small",
+        api_key=secrets.api_key,
+        pcn=PCN,
+        ds_user=secrets.ds_user,
+        ds_password=secrets.ds_password,
+        now=NOW,
+        rate_limit_per_minute=100_000,
+        latency_ms=latency_ms,
+    )
+    cdf = LocalCdf(project=PROJECT, client_id=CLIENT_ID, client_secret=secrets.client_secret, seed=7)
+    with sim.serve() as plex, cdf.serve() as served:
+        yield World(sim, cdf, plex.base_url, served, folder, secrets)
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "plex_cdf", *args]
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["COLUMNS"] = "200"  # the summary table and error lines are not wrapped
+    env.pop("PLEX_API_KEY", None)
+    return env
+
+
+def run_cli(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_command(*args), capture_output=True, text=True, timeout=timeout, env=cli_env(), cwd=ROOT
+    )
+
+
+def start_cli(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cli_command(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(), cwd=ROOT
+    )
+
+
+# --- ground truth -----------------------------------------------------------------------------------------
+
+HISTORY_ROWS = tuple(r for r in PRODUCTION_ROWS if isinstance(r.mode, Window))
+
+
+@dataclass
+class Expected:
+    """What CDF must hold for the production history of one backfill range."""
+
+    events: dict[str, Event]
+    series: dict[str, TimeSeries]
+    points: dict[str, dict[int, float]]
+    records: int
+
+
+def production_truth(sim: SimPlex, span: TimeRange) -> Expected:
+    """Every production, scrap, status and labor entry Plex holds in the range, through the product's
+    transforms; quantity points summed per workcenter and instant, as the product's finish step does."""
+    events: dict[str, Event] = {}
+    series: dict[str, TimeSeries] = {}
+    points: dict[str, dict[int, float]] = {}
+    records = 0
+    for row in HISTORY_ROWS:
+        assert isinstance(row.mode, Window)
+        params = {
+            row.mode.begin_param: format_plex_datetime(span.begin),
+            row.mode.end_param: format_plex_datetime(span.end),
+        }
+        rows = sim.truth.get(row.path, params)
+        assert isinstance(rows, list)
+        records += len(rows)
+        ctx = Context(pcn=PCN, resource=row.name, now=NOW, window=span)
+        items = [item for record in rows for item in row.transform(record, ctx)]
+        if row.finish is not None:
+            items += list(row.finish(rows, ctx))
+        for item in dedupe(items):
+            if isinstance(item, Event):
+                events[item.external_id] = item
+            elif isinstance(item, TimeSeries):
+                series[item.external_id] = item
+            elif isinstance(item, Datapoints):
+                points.setdefault(item.external_id, {}).update({t: float(v) for t, v in item.points})
+        keys = [joined_key(record, row.key) for record in rows]
+        assert len(set(keys)) == len(keys), f"the simulated Plex repeats a {row.name} key"
+    return Expected(events, series, points, records)
+
+
+def history_span(days: int = 10) -> TimeRange:
+    """From a UTC midnight (where the product cuts its day windows) up to the tenant's now."""
+    midnight = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    return TimeRange(midnight - timedelta(days=days), NOW)
+
+
+def compare_with_cdf(cdf: LocalCdf, expected: Expected, kinds: Sequence[str]) -> list[str]:
+    """Every difference between what CDF holds and the ground truth, as sentences (empty when equal)."""
+    problems: list[str] = []
+    held = [e for e in cdf.store.events() if str(e.get("externalId", "")).startswith(PREFIX)]
+    by_xid: dict[str, list[dict[str, Any]]] = {}
+    for event in held:
+        by_xid.setdefault(event["externalId"], []).append(event)
+    twice = sorted(x for x, found in by_xid.items() if len(found) > 1)
+    if twice:
+        problems.append(f"{len(twice)} external ids held twice, e.g. {twice[0]}")
+    missing = sorted(set(expected.events) - set(by_xid))
+    extra = sorted(set(by_xid) - set(expected.events))
+    if missing:
+        problems.append(
+            f"{len(missing)} of {len(expected.events)} Plex entries missing in CDF, e.g. {missing[0]}"
+        )
+    if extra:
+        problems.append(f"{len(extra)} events in CDF that Plex does not hold, e.g. {extra[0]}")
+    plex_keys: dict[tuple[str, str], list[str]] = {}
+    for event in held:
+        meta = event.get("metadata") or {}
+        plex_keys.setdefault((meta.get("plex_resource", ""), meta.get("plex_id", "")), []).append(
+            event["externalId"]
+        )
+    doubled = [k for k, xids in plex_keys.items() if len(xids) > 1]
+    if doubled:
+        problems.append(f"{len(doubled)} Plex keys written as two events, e.g. {doubled[0]}")
+    wrong = [
+        x
+        for x in sorted(set(expected.events) & set(by_xid))
+        if _event_differs(expected.events[x], by_xid[x][0])
+    ]
+    if wrong:
+        problems.append(f"{len(wrong)} events differ from their Plex entry, e.g. {wrong[0]}")
+    types = {e.get("type") for e in held}
+    if not types <= set(kinds):
+        problems.append(f"unexpected event types in CDF: {sorted(str(t) for t in types - set(kinds))}")
+    held_series = {s["externalId"] for s in cdf.store.time_series() if s["externalId"] in expected.series}
+    if held_series != set(expected.series):
+        problems.append(f"quantity series missing: {sorted(set(expected.series) - held_series)}")
+    for xid, want in sorted(expected.points.items()):
+        got = dict(cdf.store.datapoints(xid))
+        if len(got) != len(want):
+            problems.append(f"{xid}: {len(got)} datapoints in CDF, {len(want)} instants in Plex")
+        elif any(abs(float(got.get(t, float("nan"))) - v) > 1e-9 for t, v in want.items()):
+            problems.append(f"{xid}: datapoint values differ from the quantities booked in Plex")
+    return problems
+
+
+def _event_differs(want: Event, got: dict[str, Any]) -> bool:
+    return (
+        got.get("type") != want.type
+        or got.get("subtype") != want.subtype
+        or got.get("startTime") != want.start_time
+        or got.get("endTime") != want.end_time
+        or (got.get("metadata") or {}) != dict(want.metadata or {})
+        or got.get("description") != want.description
+    )
