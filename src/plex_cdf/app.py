@@ -27,7 +27,7 @@ from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
-from plex_cdf.runner import ResourceReport, Runner
+from plex_cdf.runner import FetchCache, ResourceReport, Runner
 from plex_cdf.scheduler import DomainTask
 from plex_cdf.state.sqlite import SqliteStateStore
 
@@ -194,9 +194,11 @@ class Service:
         clock: Callable[[], datetime] | None = None,
         client: AsyncCogniteClient | None = None,
         metrics: Metrics | None = None,
+        once: bool = False,
     ) -> None:
         self.config = config
         self.pass_metrics = None if metrics is None else PassMetrics(metrics)
+        self.once = once  # one coherent run: the domains of a tenant share their fetches
         self.dry_run = dry_run or config.extractor.dry_run
         self.domains: tuple[Domain, ...] = tuple(only) if only else config.extractor.enabled_domains()
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -240,6 +242,7 @@ class Service:
         else:
             sink = Writer(self.client, tenant.pcn, self.data_set_ids, self.state, raw_database=raw_db)
         runtime = TenantRuntime(tenant.pcn, plex, sink)
+        shared: FetchCache | None = {} if self.once else None
         for domain in self.domains:
             runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
@@ -250,6 +253,7 @@ class Service:
                 clock=self.clock,
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
+                cache=shared,
             )
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))

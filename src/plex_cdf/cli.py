@@ -170,8 +170,9 @@ async def extract(
 
     results: dict[str, render.DomainResult] = {}
 
+    one_shot = once or backfill is not None
     async with Service(
-        config, dry_run=dry_run, only=only, clock=clock, client=client, metrics=metrics
+        config, dry_run=dry_run, only=only, clock=clock, client=client, metrics=metrics, once=one_shot
     ) as service:
 
         async def on_pass(task: DomainTask, outcome: Any) -> None:
@@ -181,7 +182,7 @@ async def extract(
                 )
                 await _report_pass(service, task, outcome)
 
-        scheduler = Scheduler(service.tasks(backfill), once=once or backfill is not None, on_pass=on_pass)
+        scheduler = Scheduler(service.tasks(backfill), once=one_shot, on_pass=on_pass)
         if progress is not None:
             progress.attach(service)
         with _stopping_on_signals(scheduler, service):

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import orjson
 
+from plex_cdf.cdf.hashing import state_key
 from plex_cdf.domains.resource import (
     Children,
     Context,
@@ -31,7 +32,7 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Item, RawRow
-from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import split, window_start
@@ -40,6 +41,9 @@ log = logging.getLogger("plex_cdf.runner")
 
 Status = Literal["ok", "not_offered", "failed"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
+# One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
+FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
+POINTS_KEY = "datapoints:"
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 QUARANTINE_LOG_LIMIT = 5
@@ -119,6 +123,7 @@ class Runner:
         first_reach: timedelta = timedelta(days=7),
         raw_copy: bool = False,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
+        cache: FetchCache | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -136,13 +141,17 @@ class Runner:
         self.on_window: Callable[[Resource, TimeRange], None] = lambda resource, window: None
         self.plex_calls = 0
         self._warned: set[str] = set()
-        self._cache: dict[tuple[str, TimeRange | None], list[dict[str, Any]]] = {}
+        # Given a cache, runners share one fetch per list for the whole run (e.g. the parts list that master
+        # data writes and quality looks up); without one, every pass fetches afresh.
+        self._shared = cache is not None
+        self._cache: FetchCache = {} if cache is None else cache
 
     # ---------------------------------------------------------------- the public surface
 
     def new_pass(self) -> None:
         """Forget what the previous pass fetched, so every pass sees Plex as it is now."""
-        self._cache.clear()
+        if not self._shared:
+            self._cache.clear()
         self.not_offered.clear()
 
     async def run(self, names: Iterable[str], backfill: TimeRange | None = None) -> list[ResourceReport]:
@@ -201,9 +210,15 @@ class Runner:
         if not isinstance(resource.mode, Window | DataSourceWindow):
             window = None
         slot = (name, window)
-        if slot not in self._cache:
-            self._cache[slot] = await self._fetch(resource, window)
-        return self._cache[slot]
+        pending = self._cache.get(slot)
+        if pending is None:
+            pending = self._cache[slot] = asyncio.ensure_future(self._fetch(resource, window))
+        try:
+            return await asyncio.shield(pending)
+        except BaseException:
+            if self._cache.get(slot) is pending:
+                del self._cache[slot]  # a failed fetch is not remembered
+            raise
 
     async def expected_items(self, resource: Resource, window: TimeRange | None = None) -> list[Item]:
         """What CDF should hold for a snapshot (or one window) of a resource, as Plex has it now."""
@@ -231,11 +246,21 @@ class Runner:
             return
         items = self._items(resource, records, ctx, report)
         report.write.add(await self.sink.write(resource.name, items))
-        if mode.mark_inactive:
-            seen = {_item_id(item) for item in items}
-            vanished = sorted(set(self.state.get_hashes(self.pcn, resource.name)) - seen)
-            if vanished:
-                report.write.add(await self.sink.mark_inactive(resource.name, vanished))
+        if not mode.mark_inactive and mode.vanished_value is None:
+            return
+        # Compared in the sink's own state keys (external ids; `datapoints:{id}` for series' points).
+        vanished = set(self.state.get_hashes(self.pcn, resource.name)) - {state_key(i) for i in items}
+        objects = sorted(k for k in vanished if ":" not in k)
+        if mode.mark_inactive and objects:
+            report.write.add(await self.sink.mark_inactive(resource.name, objects))
+        if mode.vanished_value is not None:
+            now = to_epoch_ms(ctx.now)
+            gone = sorted(
+                k.removeprefix(POINTS_KEY) for k in vanished if k.startswith(POINTS_KEY) and "@" not in k
+            )
+            ends = [Datapoints(xid, ((now, mode.vanished_value),), latest_only=True) for xid in gone]
+            if ends:
+                report.write.add(await self.sink.write(resource.name, ends))
 
     async def _run_windows(
         self,
@@ -427,10 +452,6 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
 def backfill_key(resource: str, window: TimeRange) -> str:
     """The watermark key of one backfill range, so an interrupted backfill resumes where it stopped."""
     return f"{resource}#backfill:{window.begin.isoformat()}:{window.end.isoformat()}"
-
-
-def _item_id(item: Item) -> str:
-    return item.key if isinstance(item, RawRow) else item.external_id
 
 
 def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:

@@ -68,7 +68,7 @@ def test_completed_job_ends_at_its_completed_date_and_keeps_fractional_quantitie
 def test_job_links_its_part_and_the_workcenters_of_its_operations_once_each() -> None:
     event = event_of(open_job())
     assert event.asset_external_ids == (PART, WC1, WC2)
-    assert event.metadata["operations"] == "10:NFF-01:Running;20:PKG-02:Open;30:NFF-01:Open"
+    assert event.metadata["operations"] == "10:NFF-01;20:PKG-02;30:NFF-01"
     assert event.metadata["workcenterCodes"] == "NFF-01,PKG-02"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
+from plex_cdf.cdf.hashing import state_key
 from plex_cdf.domains.resource import (
     Children,
     Context,
@@ -86,13 +87,13 @@ class MemorySink:
         fresh = {}
         report = WriteReport()
         for item in items:
-            xid = item.key if isinstance(item, RawRow) else item.external_id
+            xid = state_key(item)  # the real writer's state keys
             digest = hashlib.sha256(orjson.dumps(repr(item))).hexdigest()
             if known.get(xid) == digest:
                 report.unchanged += 1
                 continue
             fresh[xid] = digest
-            self.store[xid] = item
+            self.store[item.key if isinstance(item, RawRow) else item.external_id] = item
             self.written[xid] += 1
             report.written += 1
         if fresh:
@@ -409,3 +410,19 @@ def test_dedupe_keeps_the_last_item_and_merges_points() -> None:
 
 def test_record_digest_ignores_key_order() -> None:
     assert record_digest({"a": 1, "b": 2}) == record_digest({"b": 2, "a": 1})
+
+
+def wip_of(record: Record, ctx: Context) -> Iterable[Item]:
+    yield Datapoints(f"wip_{record['id']}", ((1, float(record["qty"])),), latest_only=True)
+
+
+def test_a_series_that_vanishes_from_a_snapshot_takes_its_vanished_value() -> None:
+    wip = Resource("wip", "inventory", "/wip", Snapshot(vanished_value=0.0), ("id",), wip_of)
+    runner, plex, sink, _ = make_runner([wip])
+    plex.lists["/wip"] = [{"id": "a", "qty": 3}, {"id": "b", "qty": 5}]
+    run(runner, ["wip"])
+    plex.lists["/wip"] = [{"id": "a", "qty": 3}]
+    run(runner, ["wip"])
+    last = sink.store["wip_b"]
+    assert isinstance(last, Datapoints) and last.points[-1][1] == 0.0, "WIP that is gone must read zero"
+    assert sink.inactive == [], "a vanished series is not an object to flag inactive"

@@ -277,7 +277,7 @@ RESOURCES: tuple[Resource, ...] = (
         name=CONTAINERS,
         domain="inventory",
         path="/inventory/v1/inventory-tracking/containers",
-        mode=Snapshot(),
+        mode=Snapshot(vanished_value=0.0),  # WIP where no container is left is zero, not its last value
         key=("serialNo",),
         transform=container_to_asset,
         finish=finish_wip,

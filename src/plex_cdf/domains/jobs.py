@@ -81,7 +81,9 @@ keep its last open status forever."""
 OPERATIONS = "operations"
 """Where the Children enrichment puts a job's operations."""
 
-OPERATION_SUMMARY_FIELDS = ("jobOperationNumber", "workcenterCode", "jobOperationStatus")
+# Structure only: an operation's progress changes without its job changing, and fetching every open job's
+# operations every interval would cost a call per open job (far beyond Plex's 200 a minute).
+OPERATION_SUMMARY_FIELDS = ("jobOperationNumber", "workcenterCode")
 
 
 def job_external_id(pcn: str, job_number: str) -> str:

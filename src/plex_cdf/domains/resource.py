@@ -46,9 +46,13 @@ class Context:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The whole list each run; only changed records are written; vanished ones are marked inactive."""
+    """The whole list each run; only changed records are written; vanished ones are marked inactive.
+
+    `vanished_value`: the value a latest-only series takes when the snapshot no longer produces it (e.g. 0
+    for WIP at a location and part where no container is left); None leaves such a series as it was."""
 
     mark_inactive: bool = True
+    vanished_value: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,160 @@
+"""What CDF should hold: the product's pure pipeline (resource rows and transforms) applied to the simulated
+tenant's ground truth, without HTTP, budgets, faults, CDF or state in between.
+
+End-to-end tests compare this with what the real run left in the local CDF: any record the client, the
+windows, the writer or the state lost, doubled or mangled on the way shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from plex_cdf.domains.registry import ALL, BY_DOMAIN
+from plex_cdf.domains.resource import DOMAINS, TimeRange
+from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.ports import WriteReport
+from plex_cdf.runner import Runner
+
+
+class TruthSource:
+    """A PlexSource that answers from the simulator's ground truth, as the routes would without faults."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+
+    async def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        answer = self.sim.truth.get(path, _plain(params))
+        return answer if isinstance(answer, list) else [answer]
+
+    async def get_object(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        answer = self.sim.truth.get(path, _plain(params))
+        return answer if isinstance(answer, dict) else None
+
+    async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.sim.datasources.identity_mapping(path, dict(body))
+        return rows
+
+    async def execute_datasource(self, source_id: int, inputs: Mapping[str, object]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.sim.truth.datasource(source_id, dict(inputs))
+        return rows
+
+    async def execute_datasource_window(
+        self,
+        source_id: int,
+        inputs: Mapping[str, object],
+        begin_input: str,
+        end_input: str,
+        window: TimeRange,
+    ) -> list[dict[str, Any]]:
+        bounded = {
+            **inputs,
+            begin_input: format_plex_datetime(window.begin),
+            end_input: format_plex_datetime(window.end),
+        }
+        return await self.execute_datasource(source_id, bounded)
+
+
+def _plain(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
+    return {k: v if isinstance(v, str) else list(v) for k, v in (params or {}).items()}
+
+
+class MemoryState:
+    """Enough state for the pure pipeline: nothing is remembered, so everything is fetched and made."""
+
+    def get_watermark(self, pcn: str, resource: str) -> datetime | None:
+        return None
+
+    def commit_watermark(self, pcn: str, resource: str, value: datetime) -> None:
+        return None
+
+    def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
+        return {}
+
+    def commit_hashes(
+        self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
+    ) -> None:
+        return None
+
+    def get_value(self, pcn: str, key: str) -> Any:
+        return None
+
+    def set_value(self, pcn: str, key: str, value: Any) -> None:
+        return None
+
+
+@dataclass
+class Expected:
+    """Items by kind and external id; points merged per series."""
+
+    assets: dict[str, Asset] = field(default_factory=dict)
+    events: dict[str, Event] = field(default_factory=dict)
+    series: dict[str, TimeSeries] = field(default_factory=dict)
+    points: dict[str, dict[int, float | str]] = field(default_factory=dict)
+    latest: dict[str, float | str] = field(default_factory=dict)  # latest-only series: their last value
+    relationships: dict[str, Relationship] = field(default_factory=dict)
+    raw: dict[tuple[str, str], Mapping[str, object]] = field(default_factory=dict)
+    resource_of: dict[str, str] = field(default_factory=dict)
+    not_offered: set[str] = field(default_factory=set)
+
+    def add(self, resource: str, items: Sequence[Item]) -> None:
+        for item in items:
+            if isinstance(item, RawRow):
+                self.raw[(item.table, item.key)] = item.columns
+                continue
+            self.resource_of[item.external_id] = resource
+            if isinstance(item, Asset):
+                self.assets[item.external_id] = item
+            elif isinstance(item, Event):
+                self.events[item.external_id] = item
+            elif isinstance(item, TimeSeries):
+                self.series[item.external_id] = item
+            elif isinstance(item, Relationship):
+                self.relationships[item.external_id] = item
+            elif isinstance(item, Datapoints) and item.latest_only:
+                if item.points:
+                    self.latest[item.external_id] = max(item.points)[1]
+            elif isinstance(item, Datapoints):
+                self.points.setdefault(item.external_id, {}).update(dict(item.points))
+
+
+class RecordingSink:
+    def __init__(self, expected: Expected) -> None:
+        self.expected = expected
+
+    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
+        self.expected.add(resource, items)
+        return WriteReport(written=len(items))
+
+    async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        return WriteReport()
+
+    async def link_pending(self) -> WriteReport:
+        return WriteReport()
+
+
+def expected_objects(sim: Any, pcn: str, clock: Callable[[], datetime], first_reach: Any) -> Expected:
+    """Every domain's rows over the ground truth, domain by domain as the service runs them."""
+    expected = Expected()
+    sink = RecordingSink(expected)
+    for domain in DOMAINS:
+        runner = Runner(
+            pcn=pcn,
+            source=TruthSource(sim),
+            sink=sink,
+            state=MemoryState(),
+            resources=ALL,
+            clock=clock,
+            first_reach=first_reach,
+        )
+        reports = asyncio.run(runner.run([r.name for r in BY_DOMAIN[domain]]))
+        failed = [r for r in reports if r.status == "failed"]
+        assert not failed, (
+            f"the pure pipeline failed on the ground truth: {[(r.resource, r.message) for r in failed]}"
+        )
+        expected.not_offered |= runner.not_offered
+    return expected
