@@ -17,17 +17,26 @@ from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import DOMAINS, TimeRange
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
 from plex_cdf.ports import WriteReport
 from plex_cdf.runner import Runner
 
 
 class TruthSource:
-    """A PlexSource that answers from the simulator's ground truth, as the routes would without faults."""
+    """A PlexSource that answers from the simulator's ground truth, as the routes would without faults.
 
-    def __init__(self, sim: Any) -> None:
+    `ungranted` data sources and `refused` paths answer as a tenant without that access does."""
+
+    def __init__(
+        self, sim: Any, ungranted: frozenset[int] = frozenset(), refused: frozenset[str] = frozenset()
+    ) -> None:
         self.sim = sim
+        self.ungranted = ungranted
+        self.refused = refused
 
     async def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        if path in self.refused:
+            raise PlexNotOffered(f"{path} refused by this tenant")
         answer = self.sim.truth.get(path, _plain(params))
         return answer if isinstance(answer, list) else [answer]
 
@@ -40,6 +49,8 @@ class TruthSource:
         return rows
 
     async def execute_datasource(self, source_id: int, inputs: Mapping[str, object]) -> list[dict[str, Any]]:
+        if source_id in self.ungranted:
+            raise PlexConfigError(f"data source {source_id} not granted", "datasource_grant")
         rows: list[dict[str, Any]] = self.sim.truth.datasource(source_id, dict(inputs))
         return rows
 
@@ -137,14 +148,21 @@ class RecordingSink:
         return WriteReport()
 
 
-def expected_objects(sim: Any, pcn: str, clock: Callable[[], datetime], first_reach: Any) -> Expected:
+def expected_objects(
+    sim: Any,
+    pcn: str,
+    clock: Callable[[], datetime],
+    first_reach: Any,
+    ungranted: frozenset[int] = frozenset(),
+    refused: frozenset[str] = frozenset(),
+) -> Expected:
     """Every domain's rows over the ground truth, domain by domain as the service runs them."""
     expected = Expected()
     sink = RecordingSink(expected)
     for domain in DOMAINS:
         runner = Runner(
             pcn=pcn,
-            source=TruthSource(sim),
+            source=TruthSource(sim, ungranted, refused),
             sink=sink,
             state=MemoryState(),
             resources=ALL,
