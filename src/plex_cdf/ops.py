@@ -271,10 +271,8 @@ async def execute_cleanup(
         await client.assets.delete(id=level, ignore_unknown_ids=True)
     for database in plan.raw_databases:
         await client.raw.databases.delete(database, recursive=True)
-    forget = getattr(state, "forget_tenant", None)
     for tenant in config.plex.tenants:
-        if callable(forget):
-            forget(tenant.pcn)
+        state.forget_tenant(tenant.pcn)
 
 
 # --------------------------------------------------------------------------------------------- reconcile

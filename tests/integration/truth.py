@@ -97,6 +97,9 @@ class MemoryState:
     def set_value(self, pcn: str, key: str, value: Any) -> None:
         return None
 
+    def forget_tenant(self, pcn: str) -> None:
+        return None
+
 
 @dataclass
 class Expected:

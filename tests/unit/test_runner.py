@@ -67,6 +67,9 @@ class MemoryState:
     def set_value(self, pcn: str, key: str, value: Any) -> None:
         self.values[(pcn, key)] = value
 
+    def forget_tenant(self, pcn: str) -> None:
+        self.watermarks = {k: v for k, v in self.watermarks.items() if k[0] != pcn}
+
 
 class MemorySink:
     """Writes what changed by content hash, like the real writer, and can be told to fail."""

@@ -97,3 +97,8 @@ class RawStateStore:
     def set_value(self, pcn: str, key: str, value: Any) -> None:
         with self._lock:
             self._put({f"{pcn}/v/{key}": {"value": json.dumps(value)}})
+
+    def forget_tenant(self, pcn: str) -> None:
+        """Drop every watermark, hash and value of one PCN (after `cleanup` deleted what they describe)."""
+        with self._lock:
+            self._put({}, [key for key in self._all() if key.startswith(f"{pcn}/")])

@@ -133,6 +133,12 @@ class SqliteStateStore:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (pcn, key, json.dumps(value)))
 
+    def forget_tenant(self, pcn: str) -> None:
+        """Drop every watermark, hash and value of one PCN (after `cleanup` deleted what they describe)."""
+        with self._write() as db:
+            for table in ("watermarks", "hashes", "kv"):
+                db.execute(f"DELETE FROM {table} WHERE pcn=?", (pcn,))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

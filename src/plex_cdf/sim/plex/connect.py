@@ -442,7 +442,7 @@ ROUTES: tuple[Route, ...] = (
             Eq("jobNumber", "jobNumber"),
             Eq("jobStatuses", "jobStatus"),
             Eq("buildingId", "buildingId", "uuid"),
-            Eq("priority", "priority", "int"),
+            Eq("priority", "priority", "str"),
             Between("dueDateBegin", "dueDateEnd", "dueDate"),
             Between("completedDateBegin", "completedDateEnd", "completedDate"),
             Between("beginEarliestStartDateTime", "endEarliestStartDateTime", "earliestStartDateTime"),

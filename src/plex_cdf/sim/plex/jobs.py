@@ -88,6 +88,10 @@ class JobTable:
         return int(starts[slot]) if slot < len(starts) else None
 
 
+# Plex's jobs carry priority as a word (the predecessor learnt this the hard way).
+PRIORITIES = ("Low", "Medium", "High")
+
+
 def build_jobs(master: Master) -> JobTable:
     """Lay every workcenter's jobs end to end over history plus the scheduled future, then number them by
     start time."""
@@ -178,7 +182,7 @@ def render_job(master: Master, table: JobTable, job: int, now: int) -> Row:
         "buildingCode": building["buildingCode"],
         "jobType": "Production",
         "earliestStartDateTime": emit(table.start[job], flavour >> 17),
-        "priority": None if flavour % 3 == 0 else int(flavour % 5 + 1),
+        "priority": None if flavour % 3 == 0 else PRIORITIES[flavour % len(PRIORITIES)],
     }
 
 
