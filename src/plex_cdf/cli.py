@@ -193,6 +193,11 @@ async def extract(
             ]
             try:
                 await scheduler.run()
+            except Exception as err:  # fatal (bad key, ungranted tenant, ...): the pipeline hears of it too
+                for tenant in service.tenants:
+                    if tenant.pipeline is not None:
+                        await tenant.pipeline.report("failure", _masked(config, f"run stopped: {err}"))
+                raise
             finally:
                 for beat in heartbeats:
                     beat.cancel()
