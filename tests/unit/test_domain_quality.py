@@ -224,7 +224,12 @@ def test_key_maps_make_no_cdf_objects_and_quarantine_malformed_entries() -> None
 
 
 def test_key_maps_name_the_identity_mapping_object_and_the_list_of_its_ids() -> None:
-    objects = {row.name: (row.params.get("standardObjectName"), row.lookup) for row in KEY_MAPS}
+    def posted_object(row: Resource) -> object:
+        assert row.post_bodies is not None, f"{row.name} must read the identity mapping by POST"
+        bodies = row.post_bodies(context(row.name))
+        return bodies[0]["standardObjectName"] if bodies else None
+
+    objects = {row.name: (posted_object(row), row.lookup) for row in KEY_MAPS}
     assert objects == {
         "part_key_map": ("Part", ("parts",)),
         "workcenter_key_map": ("Workcenter", ("workcenters",)),

@@ -61,7 +61,7 @@ WORKCENTER_PERFORMANCE = "workcenter_performance"
 OEE_FROM_CONNECT = "oee_from_connect"
 
 
-# --- The formulas (docs/mapping-inventory-quality-performance.md, "OEE") -------------------------------
+# --- The formulas (docs/mapping.md, "Performance (OEE)") -------------------------------
 
 
 @dataclass(frozen=True)
