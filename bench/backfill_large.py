@@ -1,0 +1,71 @@
+"""A backfill of the large plant's production history: throughput, batch fill and peak RSS.
+
+Run: .venv/bin/python bench/backfill_large.py [--days 10]
+`plex-cdf backfill --only production` over the last `--days` days of the large plant (150 workcenters, an
+entry every ~6 minutes per running job; the simulator holds 90 days), through the product's real path
+(`plex_cdf.cli.extract(..., backfill=TimeRange)`) in its own process, against the simulated Plex and the
+local CDF in another. 100,000 calls a minute on both sides, so the limiter stays out of the figure.
+
+Targets (exit code 1 when one is missed): peak RSS at most 400 MB; at least 900 items per CDF write call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from support.harness import World, config_tree, run_product, say, table
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+BUDGET = 100_000
+RSS_TARGET_MB = 400
+ITEMS_TARGET = 900
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=10, help="days of history to backfill (at most 90)")
+    args = parser.parse_args()
+    begin = NOW - timedelta(days=args.days)
+    say("starting the simulated Plex (large plant) and the local CDF")
+    world = World("large", NOW, BUDGET)
+    try:
+        config = config_tree(world, Path(tempfile.mkdtemp(prefix="bench-large-")) / "state.db", BUDGET)
+        say(f"backfill of production, {begin:%Y-%m-%d} to {NOW:%Y-%m-%d} ({args.days} days)")
+        run = run_product(
+            world,
+            f"backfill {args.days} d",
+            config,
+            NOW,
+            setup=True,
+            backfill=(begin, NOW),
+            only=["production"],
+        )
+    finally:
+        world.close()
+    print(f"plex-cdf backfill, large plant, production domain, {args.days} of 90 days of history")
+    headers = ["run", "wall s", "records", "records/s", "Plex calls", "CDF writes", "items/write"]
+    headers += ["peak RSS MB", "CPU s"]
+    row = [run.name, run.wall_s, run.fetched, round(run.records_per_s), run.plex_calls, run.cdf_writes]
+    row += [round(run.items_per_write), round(run.peak_rss_mb), run.cpu_s]
+    print(table(headers, [row]))
+    checks = [
+        (f"peak RSS at most {RSS_TARGET_MB} MB ({run.peak_rss_mb:.0f} MB)", run.peak_rss_mb <= RSS_TARGET_MB),
+        (
+            f"bulk load averages at least {ITEMS_TARGET} items per CDF write call "
+            f"({run.written:,} items / {run.write_calls} calls = {run.items_per_write:.0f})",
+            run.items_per_write >= ITEMS_TARGET,
+        ),
+        ("no resource failed" + (f": {run.failed[:3]}" if run.failed else ""), not run.failed),
+    ]
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Cold, warm and incremental plex-cdf runs over the medium plant, against the floor measured in the same run.
+
+Run: .venv/bin/python bench/extract_medium.py [--rounds 2]
+The simulated Plex (medium plant, 100,000 calls a minute so the limiter stays out of the figure) and the
+local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.cli.extract`, once), so
+its wall time, CPU seconds and peak RSS are its own. The floor replays the cold run's exact Plex requests
+and CDF write bodies with a bare httpx client (no logic: Plex reads at the product's 8-way concurrency,
+assets in order, other writes 4-way, both sides overlapping) into a CDF emptied and set up again.
+Cold run and floor alternate `--rounds` times on a fresh CDF and state; the best of each is compared
+(the machine is shared, so single figures swing). Then, on the last cold run's state: a warm rerun with
+nothing changed, and an incremental run after the simulated clock advances an hour.
+
+Targets (exit code 1 when one is missed): cold within 1.5x the floor's wall time; the warm rerun makes
+zero CDF write calls and only the Plex calls its resource modes need (see `mode_excess`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from plex_cdf.domains.registry import ALL
+from plex_cdf.domains.resource import DataSourceWindow, PerParent, Resource, Snapshot, Window
+from support.harness import Floor, Run, World, config_tree, replay_floor, run_product, say, set_up_only, table
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+BUDGET = 100_000  # calls per minute, on both sides
+COLD_TARGET = 1.5
+ADVANCE = timedelta(hours=1)
+
+
+def mode_excess(warm: Run, cold: Run) -> list[str]:
+    """Plex calls of the warm rerun beyond what the resource modes need with nothing changed, per path:
+    a snapshot lists everything again (one call; as many as the cold run when only snapshots use the
+    path, which covers lookups other domains re-read), a window re-reads its lookback (at most 2 calls),
+    a per-parent row polls every parent only when it says so (`only_changed=False`), otherwise none."""
+    rows_by_path: dict[str, list[Resource]] = {}
+    for row in ALL:
+        path = row.path if row.api != "datasource" else f"/api/datasources/{row.datasource_id}/execute"
+        rows_by_path.setdefault(path, []).append(row)
+    excess = []
+    for path, rows in rows_by_path.items():
+        pattern = re.compile("^[A-Z]+ " + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
+        warm_calls = sum(n for seen, n in warm.plex_paths.items() if pattern.match(seen))
+        cold_calls = sum(n for seen, n in cold.plex_paths.items() if pattern.match(seen))
+        if all(isinstance(r.mode, Snapshot) or _polls_every_parent(r) for r in rows):
+            allowed = cold_calls
+        else:
+            allowed = sum(_needs(r) for r in rows)
+        if warm_calls > allowed:
+            names = ", ".join(r.name for r in rows)
+            excess.append(f"{path} ({names}): {warm_calls} calls, the modes need at most {allowed}")
+    return excess
+
+
+def _polls_every_parent(row: Resource) -> bool:
+    return isinstance(row.mode, PerParent) and not row.mode.only_changed
+
+
+def _needs(row: Resource) -> int:
+    if isinstance(row.mode, Snapshot):
+        return 1
+    if isinstance(row.mode, Window | DataSourceWindow):
+        return 2  # the lookback, possibly cut at a window boundary
+    return 0  # per parent, only changed parents: none changed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-medium-"))
+    say("starting the simulated Plex (medium) and the local CDF")
+    world = World("medium", NOW, BUDGET)
+    colds: list[Run] = []
+    floors: list[Floor] = []
+    try:
+        for round_ in range(1, args.rounds + 1):
+            world.ask("clear_cdf")
+            config = config_tree(world, folder / f"state-{round_}.db", BUDGET)
+            say(f"round {round_}: cold run")
+            colds.append(
+                run_product(world, f"cold #{round_}", config, NOW, setup=True, record=folder / "cold.pkl")
+            )
+            if round_ == args.rounds:
+                say("warm rerun (nothing changed)")
+                warm = run_product(world, "warm", config, NOW)
+                world.ask("advance", seconds=ADVANCE.total_seconds())
+                say(f"incremental run ({ADVANCE} later)")
+                incremental = run_product(world, "incremental +1h", config, NOW + ADVANCE)
+            say(f"round {round_}: floor (bare replay)")
+            world.ask("clear_cdf")
+            set_up_only(world, config, NOW)
+            floors.append(replay_floor(folder / "cold.pkl", world))
+    finally:
+        world.close()
+    return report(colds, floors, warm, incremental)
+
+
+def report(colds: list[Run], floors: list[Floor], warm: Run, incremental: Run) -> int:
+    rows: list[list[object]] = [
+        [
+            r.name,
+            r.wall_s,
+            r.fetched,
+            round(r.records_per_s),
+            r.plex_calls,
+            r.cdf_writes,
+            round(r.items_per_write),
+            round(r.peak_rss_mb),
+            r.cpu_s,
+        ]
+        for r in [*colds, warm, incremental]
+    ]
+    rows += [
+        [f"floor #{i}", f.wall_s, "", "", f.plex_requests, f.cdf_writes, "", "", ""]
+        for i, f in enumerate(floors, 1)
+    ]
+    print("plex-cdf, medium plant, one tenant, every domain (first run reaches 7 days back)")
+    print(
+        table(
+            [
+                "run",
+                "wall s",
+                "records",
+                "records/s",
+                "Plex calls",
+                "CDF writes",
+                "items/write",
+                "peak RSS MB",
+                "CPU s",
+            ],
+            rows,
+        )
+    )
+    best_cold, best_floor = min(r.wall_s for r in colds), min(f.wall_s for f in floors)
+    ratio = best_cold / best_floor
+    excess = mode_excess(warm, colds[-1])
+    failures = [f for r in [*colds, warm, incremental] for f in r.failed] + [
+        f"floor #{i}: {f.failures} requests failed" for i, f in enumerate(floors, 1) if f.failures
+    ]
+    checks = [
+        (
+            f"cold run within {COLD_TARGET}x the floor"
+            f" (best {best_cold:.2f} s / best {best_floor:.2f} s = {ratio:.2f}x)",
+            ratio <= COLD_TARGET,
+        ),
+        (f"warm rerun makes zero CDF write calls ({warm.cdf_writes})", warm.cdf_writes == 0),
+        (
+            f"warm rerun makes only the Plex calls its modes need ({warm.plex_calls} calls"
+            + (f"; {'; '.join(excess)})" if excess else ")"),
+            not excess,
+        ),
+        (
+            "no resource failed, no floor request failed" + (f": {failures[:3]}" if failures else ""),
+            not failures,
+        ),
+    ]
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

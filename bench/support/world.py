@@ -1,0 +1,92 @@
+"""The outside world for a benchmark, in its own process: the simulated Plex and the local CDF.
+
+Run by bench/support/harness.py, never by hand. It prints one JSON line once both servers accept
+connections, then answers one JSON line per command read from stdin:
+  {"cmd": "plex_log", "path": FILE}   -> writes the simulated Plex's request log (JSON) to FILE
+  {"cmd": "cdf_counts"}               -> {"writes": N, "counts": {"METHOD /route": n, ...}}
+  {"cmd": "reset"}                    -> clears the Plex request log and the CDF request counts
+  {"cmd": "clear_cdf"}                -> empties the local CDF store (for a floor replay into a fresh CDF)
+  {"cmd": "idle"}                     -> {"seconds": since the last Plex request, or null}
+  {"cmd": "advance", "seconds": S}    -> moves the simulated Plex clock forward
+  {"cmd": "quit"}
+Keeping both servers here means the product's RSS and CPU seconds, measured in its own process, are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timedelta
+
+from plex_cdf.sim.cdf import LocalCdf
+from plex_cdf.sim.plex import SimPlex
+
+API_KEY, PCN, DS_USER, DS_PASSWORD = "sim-key", "340884", "sim-user", "sim-password"
+PROJECT, CLIENT_ID, CLIENT_SECRET = "bench", "bench", "local-bench-secret"  # local simulator credentials
+
+
+def answer(value: object) -> None:
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+def serve_commands(sim: SimPlex, cdf: LocalCdf) -> None:
+    for line in sys.stdin:
+        command = json.loads(line)
+        match command["cmd"]:
+            case "plex_log":
+                with open(command["path"], "w") as out:
+                    json.dump(sim.request_log(), out)
+                answer({"entries": len(sim.request_log())})
+            case "cdf_counts":
+                answer({"writes": cdf.write_count(), "counts": dict(cdf.request_counts())})
+            case "reset":
+                with sim.traffic.lock:
+                    sim.traffic.log.clear()
+                    sim.traffic.counts.clear()
+                cdf.reset_counts()
+                answer({"ok": True})
+            case "clear_cdf":
+                cdf.reset_store()
+                cdf.reset_counts()
+                answer({"ok": True})
+            case "idle":
+                log = sim.request_log()
+                answer({"seconds": time.monotonic() - log[-1][0] if log else None})
+            case "advance":
+                answer({"now": sim.clock.advance(timedelta(seconds=command["seconds"])).isoformat()})
+            case "quit":
+                answer({"ok": True})
+                return
+            case other:
+                answer({"error": f"unknown command {other!r}"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--calls-per-minute", type=int, default=100_000, help="calls per rate-limit window")
+    parser.add_argument("--window-s", type=float, default=60.0)
+    parser.add_argument("--now", required=True, help="the simulated Plex's start instant (ISO 8601, UTC)")
+    args = parser.parse_args()
+    sim = SimPlex(
+        seed=1,
+        scale=args.scale,
+        api_key=API_KEY,
+        pcn=PCN,
+        ds_user=DS_USER,
+        ds_password=DS_PASSWORD,
+        rate_limit_per_minute=args.calls_per_minute,
+        rate_limit_window_s=args.window_s,
+        now=datetime.fromisoformat(args.now),
+    )
+    cdf = LocalCdf(project=PROJECT, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    with sim.serve() as plex, cdf.serve() as local:
+        answer({"plex_url": plex.base_url, "cdf_url": local.base_url, "token_url": local.token_url})
+        serve_commands(sim, cdf)
+
+
+if __name__ == "__main__":
+    main()
