@@ -335,7 +335,10 @@ class Runner:
         """Only records new or changed since the last run get their sub-list fetched and are written."""
         digests_key = f"{resource.name}#records"
         known = self.state.get_hashes(self.pcn, digests_key)
-        todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records]
+        for record in records:
+            if not isinstance(record, Mapping):  # no key, no sub-list to fetch: quarantined here
+                self._quarantine(resource, record, _not_an_object(record), report)
+        todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
         for batch in _chunks(todo, PARENT_BATCH):
             if self.should_stop():
@@ -414,7 +417,7 @@ class Runner:
         for record in records:
             try:
                 if not isinstance(record, Mapping):
-                    raise TypeError(f"record is a {type(record).__name__}, not an object")
+                    raise _not_an_object(record)
                 items.extend(resource.transform(record, ctx))
             except Exception as exc:
                 self._quarantine(resource, record, exc, report)
@@ -422,8 +425,9 @@ class Runner:
             if self.raw_copy:
                 items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
         if resource.finish is not None:
+            objects = [r for r in records if isinstance(r, Mapping)]  # the others are quarantined above
             try:
-                items.extend(resource.finish(records, ctx))
+                items.extend(resource.finish(objects, ctx))
             except Exception as exc:
                 self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
         return dedupe(items)
@@ -449,6 +453,10 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
     ]
 
 
+def _not_an_object(record: object) -> TypeError:
+    return TypeError(f"record is a {type(record).__name__}, not an object")
+
+
 def backfill_key(resource: str, window: TimeRange) -> str:
     """The watermark key of one backfill range, so an interrupted backfill resumes where it stopped."""
     return f"{resource}#backfill:{window.begin.isoformat()}:{window.end.isoformat()}"
@@ -458,7 +466,7 @@ def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:
     joined = joined_key(record, resource.key)
     if ctx.parent is not None and isinstance(resource.mode, PerParent):
         joined = f"{ctx.parent.get(resource.mode.parent_key)}|{joined}"
-    return joined if len(joined) <= 200 else hashed_key(joined)
+    return joined if 0 < len(joined) <= 200 else hashed_key(joined)  # CDF refuses an empty RAW key
 
 
 def _source_id(resource: Resource) -> int:
