@@ -237,8 +237,9 @@ def split_recording(path: Path, world: World) -> tuple[list[Request], list[Reque
 async def _replay(
     plex: list[Request], writes: list[Request], plex_concurrency: int, cdf_concurrency: int
 ) -> int:
-    """Send every request as recorded; assets in order (a parent before its children), the rest at the
-    product's own concurrency; Plex reads and CDF writes overlap, as they may in the product."""
+    """Send every request as recorded: Plex reads at the product's concurrency; CDF writes in three
+    dependency phases (`_phase`), each at the product's concurrency; reads and writes overlap, as they
+    do in the product."""
     failures = 0
 
     async def send(client: httpx.AsyncClient, entry: Request, gate: asyncio.Semaphore) -> None:
@@ -264,13 +265,24 @@ async def _replay(
 
         async def cdf_side() -> None:
             for entry in writes:
-                if "/assets" in entry[2]:
+                if _phase(entry) == 0:
                     await send(client, entry, one)
-            rest = [e for e in writes if "/assets" not in e[2]]
-            await asyncio.gather(*(send(client, e, cdf_gate) for e in rest))
+            for phase in (1, 2):
+                await asyncio.gather(*(send(client, e, cdf_gate) for e in writes if _phase(e) == phase))
 
         await asyncio.gather(cdf_side(), *(send(client, e, plex_gate) for e in plex))
     return failures
+
+
+def _phase(entry: Request) -> int:
+    """Writes in dependency order: 0 asset creates (in order, a parent before its children); 1 other
+    creates (events, time series, relationships, RAW rows); 2 what needs those (updates, datapoints)."""
+    path = httpx.URL(entry[2]).path
+    if path.endswith("/assets"):
+        return 0
+    if path.endswith(("/update", "/data", "/delete")):
+        return 2
+    return 1
 
 
 def replay_floor(recording: Path, world: World, plex_concurrency: int = 8, cdf_concurrency: int = 4) -> Floor:

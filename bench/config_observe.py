@@ -1,5 +1,8 @@
-"""Figures for configuration and logging: `python scripts/bench_config_observe.py` prints the time to load
-config.example.yaml, to mask one log line, and to write one masked JSON log line to a file."""
+"""Figures for configuration and logging: the time to load config.example.yaml, to mask one log line, and
+to write one masked JSON log line to a file.
+
+Run: .venv/bin/python bench/config_observe.py
+"""
 
 from __future__ import annotations
 
