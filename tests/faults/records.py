@@ -76,13 +76,9 @@ async def _collect(url: str) -> Samples:
     )
     samples = Samples()
     async with PlexClient(settings) as plex:
+        state = MemoryState()
         runner = Runner(
-            pcn=PCN,
-            source=plex,
-            sink=None,
-            state=None,
-            resources=ALL,
-            clock=lambda: NOW,  # type: ignore[arg-type]
+            pcn=PCN, source=plex, sink=CheckingSink(state), state=state, resources=ALL, clock=lambda: NOW
         )
         for row in ALL:
             if isinstance(row.mode, PerParent):
