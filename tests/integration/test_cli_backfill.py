@@ -113,3 +113,18 @@ def test_an_interrupted_backfill_resumes_and_ends_equal_to_an_uninterrupted_one(
     assert resumed_calls < clean_calls, (
         f"the resumed backfill started over: {resumed_calls} Plex calls, a whole backfill takes {clean_calls}"
     )
+
+
+def test_backfill_without_to_reaches_up_to_now(world_pair: World, world_config: Path) -> None:
+    world_pair.setup(world_config)
+    begin = (world_pair.plex.clock.now() - timedelta(days=1)).date().isoformat()
+
+    done = world_pair.cli("backfill", "--from", begin, "--only", "production", "-c", str(world_config))
+
+    assert done.returncode == 0, f"backfill without --to failed:\n{done.stderr[-2000:]}"
+    starts = [e["startTime"] for e in world_pair.cdf.store.events() if e.get("type") == "production"]
+    assert starts and min(starts) >= ms(begin), "backfill without --to wrote nothing from --from on"
+    newest = datetime.fromtimestamp(max(starts) / 1000, UTC)
+    assert world_pair.plex.clock.now() - newest < timedelta(hours=3), (
+        f"backfill without --to stopped at {newest:%Y-%m-%d %H:%M}, hours before the plant's clock"
+    )
