@@ -19,6 +19,7 @@ from tests.faults.world import (
     World,
     compare_with_cdf,
     history_span,
+    prefixed_assets,
     production_truth,
     run_cli,
     start_cli,
@@ -76,6 +77,7 @@ def backfill_through_kills(tmp_path: Path, kills: int, seed: int) -> None:
         config = str(w.write_config())
         setup = run_cli("setup", "-c", config)
         assert setup.returncode == 0, setup.stderr
+        setup_assets = prefixed_assets(w.cdf)
         w.cdf.set_faults(latency_ms=20)
         args = ["backfill", "--from", span.begin.isoformat(), "--to", span.end.isoformat()]
         args += ["--only", "production", "-c", config]
@@ -98,7 +100,7 @@ def backfill_through_kills(tmp_path: Path, kills: int, seed: int) -> None:
         assert final.returncode == 0, f"the backfill after {kills} kills failed:\n{final.stderr}"
 
         expected = production_truth(w.sim, span)
-        problems = compare_with_cdf(w.cdf, expected, KINDS)
+        problems = compare_with_cdf(w.cdf, expected, KINDS, setup_assets)
         assert problems == [], (
             f"after {kills} SIGKILLs and restarts, CDF differs from Plex's "
             f"{expected.records} history entries:\n" + "\n".join(problems)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -192,7 +192,13 @@ def history_span(days: int = 10) -> TimeRange:
     return TimeRange(midnight - timedelta(days=days), NOW)
 
 
-def compare_with_cdf(cdf: LocalCdf, expected: Expected, kinds: Sequence[str]) -> list[str]:
+def prefixed_assets(cdf: LocalCdf) -> set[str]:
+    return {a["externalId"] for a in cdf.store.assets() if a["externalId"].startswith(PREFIX)}
+
+
+def compare_with_cdf(
+    cdf: LocalCdf, expected: Expected, kinds: Sequence[str], setup_assets: Collection[str]
+) -> list[str]:
     """Every difference between what CDF holds and the ground truth, as sentences (empty when equal)."""
     problems: list[str] = []
     held = [e for e in cdf.store.events() if str(e.get("externalId", "")).startswith(PREFIX)]
@@ -229,9 +235,16 @@ def compare_with_cdf(cdf: LocalCdf, expected: Expected, kinds: Sequence[str]) ->
     types = {e.get("type") for e in held}
     if not types <= set(kinds):
         problems.append(f"unexpected event types in CDF: {sorted(str(t) for t in types - set(kinds))}")
-    held_series = {s["externalId"] for s in cdf.store.time_series() if s["externalId"] in expected.series}
+    held_series = {s["externalId"] for s in cdf.store.time_series() if s["externalId"].startswith(PREFIX)}
     if held_series != set(expected.series):
-        problems.append(f"quantity series missing: {sorted(set(expected.series) - held_series)}")
+        problems.append(
+            f"quantity series missing: {sorted(set(expected.series) - held_series)}, "
+            f"unexpected: {sorted(held_series - set(expected.series))}"
+        )
+    assets = prefixed_assets(cdf)
+    if assets != set(setup_assets):
+        beyond = sorted(assets - set(setup_assets))
+        problems.append(f"assets beyond setup's written by a production backfill: {beyond[:3]}")
     for xid, want in sorted(expected.points.items()):
         got = dict(cdf.store.datapoints(xid))
         if len(got) != len(want):
