@@ -292,8 +292,7 @@ def world_differences(got: dict[str, Any], want: dict[str, Any], limit: int = 8)
         out += [f"{kind}: missing {k}" for k in missing[:limit]]
         out += [f"{kind}: unexpected {k}" for k in extra[:limit]]
         out += [
-            f"{kind}: differs {k}: {_changed_fields(got[kind][k], want[kind][k])}"
-            for k in changed[:limit]
+            f"{kind}: differs {k}: {_changed_fields(got[kind][k], want[kind][k])}" for k in changed[:limit]
         ]
     return out
 
