@@ -273,7 +273,9 @@ class Runner:
         if backfill is None:
             key = resource.name
             mark = self.state.get_watermark(self.pcn, key)
-            begin = window_start(mark, now, mode.lookback, mode.first_reach or self.first_reach)
+            begin = self._reach(
+                resource, mark, window_start(mark, now, mode.lookback, mode.first_reach or self.first_reach)
+            )
             end = now
         else:
             key = backfill_key(resource.name, backfill)
@@ -296,6 +298,16 @@ class Runner:
             self.state.commit_watermark(self.pcn, key, window.end)
             self._cache.pop((resource.name, window), None)
             self.on_window(resource, window)
+
+    def _reach(self, resource: Resource, mark: datetime | None, begin: datetime) -> datetime:
+        """Never before where the first run began: a lookback longer than the first run's reach must not
+        fetch (and write) history the first run chose to leave to `backfill`."""
+        reach_key = f"{resource.name}#reach"
+        if mark is None:
+            self.state.set_value(self.pcn, reach_key, begin.isoformat())
+            return begin
+        reach = self.state.get_value(self.pcn, reach_key)
+        return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
         parents = await self.records_of(mode.parent)

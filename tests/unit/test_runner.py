@@ -429,3 +429,33 @@ def test_a_series_that_vanishes_from_a_snapshot_takes_its_vanished_value() -> No
     last = sink.store["wip_b"]
     assert isinstance(last, Datapoints) and last.points[-1][1] == 0.0, "WIP that is gone must read zero"
     assert sink.inactive == [], "a vanished series is not an object to flag inactive"
+
+
+def test_a_lookback_longer_than_the_first_reach_never_reaches_before_the_first_run() -> None:
+    weekly = Resource(
+        "ncr",
+        "quality",
+        "/entries",
+        Window("beginDate", "endDate", max_span=timedelta(days=1), lookback=timedelta(days=7)),
+        ("key",),
+        event_of,
+    )
+    clock = [NOW]
+    plex, state = FakePlex(), MemoryState()
+    sink = MemorySink(state)
+    runner = Runner(
+        pcn=PCN,
+        source=plex,
+        sink=sink,
+        state=state,
+        resources=[weekly],
+        clock=lambda: clock[0],
+        first_reach=timedelta(days=2),
+    )
+    plex.lists["/entries"] = [{"key": "old", "stamp": stamp(NOW - timedelta(days=5))}]
+    run(runner, ["ncr"])
+    clock[0] = NOW + timedelta(hours=1)
+    run(runner, ["ncr"])
+    assert not sink.written, (
+        "history older than the first run's reach is backfill's job, not the second run's"
+    )
