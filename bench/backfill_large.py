@@ -1,6 +1,6 @@
 """A backfill of the large plant's production history: throughput, batch fill and peak RSS.
 
-Run: .venv/bin/python bench/backfill_large.py [--days 10]
+Run: .venv/bin/python bench/backfill_large.py [--days 20]
 After a first master-data run (as in a deployment; production events link to its assets),
 `plex-cdf backfill --only production` over the last `--days` days of the large plant (150 workcenters, an
 entry every ~6 minutes per running job; the simulator holds 90 days), through the product's real path
@@ -28,7 +28,7 @@ ITEMS_TARGET = 900
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--days", type=int, default=10, help="days of history to backfill (at most 90)")
+    parser.add_argument("--days", type=int, default=20, help="days of history to backfill (at most 90)")
     args = parser.parse_args()
     begin = NOW - timedelta(days=args.days)
     say("starting the simulated Plex (large plant) and the local CDF")

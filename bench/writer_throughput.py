@@ -100,7 +100,7 @@ async def bare(client: AsyncCogniteClient, assets: list[Asset], linked: list[Eve
     for i in range(0, len(bodies), 1000):
         answer = await client.post(PROJECT + "/assets", json={"items": bodies[i : i + 1000]})
         ids.update({x["externalId"]: x["id"] for x in answer.json()["items"]})
-    events_json = [
+    events_json: list[dict[str, object]] = [
         {
             "externalId": e.external_id,
             "type": e.type,

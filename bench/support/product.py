@@ -54,7 +54,7 @@ def record_requests(out: BinaryIO) -> None:
                 pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
             return await _original(self, request, *args, **kw)
 
-        module.AsyncClient.send = send  # type: ignore[method-assign]
+        module.AsyncClient.send = send
 
 
 def narrow_plex_window(seconds: float) -> None:
@@ -64,7 +64,7 @@ def narrow_plex_window(seconds: float) -> None:
     def settings(config: Config, tenant: Any) -> Any:
         return dataclasses.replace(original(config, tenant), window_seconds=seconds)
 
-    service_module.plex_settings = settings  # type: ignore[assignment]
+    service_module.plex_settings = settings
 
 
 def cpu_seconds() -> float:
