@@ -100,9 +100,14 @@ def expected_of(row: Resource, handed: list[Record]) -> tuple[int, dict[tuple[st
         except Exception:
             refused += 1
     if row.finish is not None:
-        items.extend(
-            row.finish([r for r in records if isinstance(r, Mapping)], ctx)
-        )  # must not raise: a bad record may not sink the aggregate
+        objects = [r for r in records if isinstance(r, Mapping)]
+        try:
+            items.extend(row.finish(objects, ctx))
+        except Exception as exc:
+            raise AssertionError(
+                f"{row.name}: the aggregate step fails on these records ({type(exc).__name__}: {exc}), so the"
+                " good records' aggregates would be lost with the bad ones"
+            ) from exc
     return refused, {item_slot(i): unsegmented(i) for i in dedupe(items)}, len(records) - refused
 
 
@@ -184,3 +189,18 @@ def test_generated_records_are_quarantined_or_loaded_300_per_row(name: str) -> N
     assert tally.examples >= 300, f"{name}: hypothesis ran only {tally.examples} examples"
     assert tally.quarantined > 0, f"{name}: no generated record was ever quarantined: the nasty values missed"
     assert tally.accepted > 0, f"{name}: no generated record was ever loaded"
+
+
+LIST_ROWS = [r.name for r in ALL if not (isinstance(r.mode, PerParent) and r.mode.object)]
+
+
+@pytest.mark.parametrize("name", LIST_ROWS)
+def test_answers_that_are_not_objects_are_quarantined_and_the_real_record_still_loads(name: str) -> None:
+    """A JSON null, number, string or list where Plex should send an object: four records quarantined,
+    the real record beside them loaded (also where a job's operations are fetched per record, and where
+    an aggregate such as good quantity or WIP is computed over all records)."""
+    tally = Tally()
+    check_row(ROWS[name], [None, 7, "x", [1], samples().records[name][0]], tally)
+    assert (tally.quarantined, tally.accepted) == (4, 1), (
+        f"{name}: {tally.quarantined} quarantined and {tally.accepted} loaded, expected 4 and 1"
+    )
