@@ -1,6 +1,7 @@
 """Secrets (the Plex API key, the Data Source password, the CDF client secret) never appear in what the
 product leaves behind: stdout, stderr, DEBUG logs (text on the console, JSON in a file), the Prometheus
-scrape or the SQLite state file — neither as they are nor base64- or URL-encoded.
+scrape, the SQLite state file or what it writes to CDF (objects, RAW rows, extraction-pipeline run messages)
+— neither as they are nor base64- or URL-encoded.
 
 The CLI runs against both simulators: `setup`, `check`, one pass of `run` with the metrics server on (then
 SIGTERM), `status`, and runs that fail on a wrong API key and on a wrong client secret (error paths are
@@ -19,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from plex_cdf.domains.registry import ALL
-from tests.faults.world import ROOT, Secrets, World, cli_command, cli_env, run_cli, world
+from tests.faults.world import PCN, ROOT, Secrets, World, cli_command, cli_env, run_cli, world
 
 SECRETS = Secrets(
     api_key="PlexKey+7Qz/w=9kT",
@@ -139,6 +140,26 @@ def one_pass_with_metrics(w: World, config: Path, log_file: Path) -> tuple[str, 
     return out_path.read_text(), err_path.read_text(), scrape
 
 
+def cdf_contents(w: World) -> str:
+    """Everything the product wrote to CDF (objects, RAW rows, extraction-pipeline run messages) as JSON."""
+    store = w.cdf.store
+    held: dict[str, object] = {
+        "assets": store.assets(),
+        "events": store.events(),
+        "time series": store.time_series(),
+        "relationships": store.relationships(),
+        "data sets": store.data_sets(),
+        "raw": {
+            f"{db}/{table}": store.raw_rows(db, table)
+            for db, tables in store.raw_databases().items()
+            for table in tables
+        },
+        "pipeline runs": store.extpipe_runs(f"plex-cdf-{PCN}"),
+    }
+    assert held["pipeline runs"], "no extraction-pipeline run was reported: its messages went unchecked"
+    return json.dumps(held, ensure_ascii=False, default=str)
+
+
 def test_no_secret_in_output_logs_metrics_or_state(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -165,6 +186,7 @@ def test_no_secret_in_output_logs_metrics_or_state(tmp_path: Path) -> None:
         bad_secret = run_cli("check", "-c", str(observed_config(w, logs, client_secret=WRONG_CLIENT_SECRET)))
         assert bad_secret.returncode != 0, "a check with a wrong CDF client secret succeeded"
         seen["wrong secret stdout"], seen["wrong secret stderr"] = bad_secret.stdout, bad_secret.stderr
+        seen["what CDF holds"] = cdf_contents(w)
 
     for path in sorted(logs.iterdir()):
         seen[f"log file {path.name}"] = path.read_text(errors="replace")
