@@ -310,6 +310,11 @@ class MemoryState:
         orjson.dumps(value)  # the SQLite store keeps values as JSON
         self.values[(pcn, key)] = value
 
+    def forget_tenant(self, pcn: str) -> None:
+        for slots in (self.watermarks, self.hashes, self.values):
+            for slot in [s for s in slots if s[0] == pcn]:
+                del slots[slot]
+
 
 def item_slot(item: Item) -> tuple[str, str]:
     return type(item).__name__, item.key if isinstance(item, RawRow) else item.external_id

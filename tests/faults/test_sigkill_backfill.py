@@ -111,7 +111,7 @@ def backfill_through_kills(tmp_path: Path, kills: int, seed: int, days: int) -> 
         args = ["backfill", "--from", span.begin.isoformat(), "--to", span.end.isoformat()]
         args += ["--only", "production", "-c", config]
 
-        progress = []
+        progress: list[float] = []
         for armed_at in kill_points(rng, kills, span):
             killed = kill_during_backfill(w, args, span, armed_at, rng.uniform(0.0, KILL_WITHIN_S))
             assert killed, (
