@@ -90,6 +90,10 @@ class StateStore(Protocol):
 
     def get_hashes(self, pcn: str, resource: str) -> dict[str, str]: ...
 
+    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
+        """The stored hashes of just these keys (a writer's batch), so memory stays bounded by the batch."""
+        ...
+
     def commit_hashes(
         self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
     ) -> None: ...

@@ -86,6 +86,10 @@ class MemoryState:
     def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
         return {}
 
+    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
+        stored = self.get_hashes(pcn, resource)
+        return {k: stored[k] for k in keys if k in stored}
+
     def commit_hashes(
         self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
     ) -> None:

@@ -52,6 +52,7 @@ class Planned:
     item: Item
     body: Json = field(default_factory=dict)
     missing_links: tuple[str, ...] = ()
+    known: bool = False  # written before (its key has a hash): updated, not created
 
     @property
     def committed_digest(self) -> str:
@@ -84,6 +85,7 @@ def plan_changes(
         if hashes.get(entry.key) == entry.digest:
             report.unchanged += 1
         else:
+            entry.known = entry.key in hashes
             planned[kind_of(entry.item)].append(entry)
     return planned
 

@@ -17,7 +17,7 @@ from cognite.client import AsyncCogniteClient
 
 from plex_cdf.cdf.calls import MAX_ATTEMPTS, PATHS, CdfCalls
 from plex_cdf.cdf.dryrun import DryRunSink
-from plex_cdf.cdf.hashing import INACTIVE_PREFIX
+from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
 from plex_cdf.cdf.hierarchy import hierarchy_order
 from plex_cdf.cdf.limits import RAW_KEY_MAX, fit_external_id
 from plex_cdf.cdf.links import PendingLinks, link_update, links_of
@@ -65,7 +65,6 @@ class Writer:
         self._raw_database = raw_database
         self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
         self._assets = AssetIds(api, self.counters.calls)
-        self._hashes: dict[str, dict[str, str]] = {}
         self._waiting: dict[str, Planned] = {}  # asset external id -> asset whose parent is not in CDF
         self._pending = PendingLinks(state, pcn)
 
@@ -73,7 +72,8 @@ class Writer:
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         report = WriteReport()
-        hashes = self._hashes_of(resource)
+        # Only this batch's hashes are read: memory stays bounded however long the history.
+        hashes = self._state.get_hashes_for(self.pcn, resource, [state_key(item) for item in items])
         plan = plan_changes(resource, items, hashes, self._data_set_ids, self.counters, report)
         await self._write_assets(plan["asset"], report)
         await self._write_time_series(plan["timeseries"], report)
@@ -87,7 +87,7 @@ class Writer:
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """Metadata `plex_active` = "false" on assets/events; the hash changes so a return rewrites it."""
         report = WriteReport()
-        hashes = self._hashes_of(resource)
+        hashes = self._state.get_hashes_for(self.pcn, resource, external_ids)
         for kind in ("asset", "event"):
             for chunk in chunks(inactive_due(hashes, external_ids, kind), ITEMS_PER_CALL):
                 await self._flag_inactive(resource, kind, list(chunk), report)
@@ -114,11 +114,6 @@ class Writer:
 
     # -- state ------------------------------------------------------------------------------------------
 
-    def _hashes_of(self, resource: str) -> dict[str, str]:
-        if resource not in self._hashes:
-            self._hashes[resource] = self._state.get_hashes(self.pcn, resource)
-        return self._hashes[resource]
-
     def _commit(self, entries: Iterable[Planned]) -> None:
         """Record acknowledged writes: their hashes, per resource, in one state commit each."""
         by_resource: dict[str, dict[str, str]] = {}
@@ -126,7 +121,6 @@ class Writer:
             by_resource.setdefault(entry.resource, {})[entry.key] = entry.committed_digest
         for resource, hashes in by_resource.items():
             self._state.commit_hashes(self.pcn, resource, hashes)
-            self._hashes_of(resource).update(hashes)
 
     def _acknowledged(self, kind: str, entries: list[Planned], report: WriteReport) -> None:
         self._commit(entries)
@@ -208,9 +202,8 @@ class Writer:
         """Create the never-seen, update the seen; then record pending links and hashes. A batch CDF
         rejects for its content is halved until the invalid items are found; they are counted, logged and
         left uncommitted (so tried again next run), and the rest land."""
-        hashes = {e.resource: self._hashes_of(e.resource) for e in entries}
-        creates = [e.body for e in entries if e.key not in hashes[e.resource]]
-        updates = [e.body for e in entries if e.key in hashes[e.resource]]
+        creates = [e.body for e in entries if not e.known]
+        updates = [e.body for e in entries if e.known]
         try:
             answers = await self._cdf.upsert(kind, creates, updates, report)
         except Rejected as err:
@@ -248,7 +241,6 @@ class Writer:
         for _, entry in entries:
             resource, key, digest = str(entry["resource"]), str(entry["key"]), str(entry["digest"])
             self._state.commit_hashes(self.pcn, resource, {key: digest})
-            self._hashes_of(resource)[key] = digest
         self._pending.forget([xid for xid, _ in entries])
         report.written += len(entries)
         count_kind(report, f"{kind}_linked", len(entries))
@@ -264,10 +256,9 @@ class Writer:
             if kept:
                 await self._flag_inactive(resource, kind, kept, report)
             return
-        hashes = self._hashes_of(resource)
+        hashes = self._state.get_hashes_for(self.pcn, resource, keys)
         flagged = {k: INACTIVE_PREFIX + hashes[k] for k in keys}
         self._state.commit_hashes(self.pcn, resource, flagged)
-        hashes.update(flagged)
         report.written += len(keys)
         count_kind(report, f"{kind}_inactive", len(keys))
 

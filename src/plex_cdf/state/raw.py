@@ -79,6 +79,12 @@ class RawStateStore:
         with self._lock:
             return {k[len(prefix) :]: str(v["hash"]) for k, v in self._all().items() if k.startswith(prefix)}
 
+    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
+        prefix = f"{pcn}/h/{resource}/"
+        with self._lock:
+            rows = self._all()
+            return {k: str(rows[prefix + k]["hash"]) for k in keys if prefix + k in rows}
+
     def commit_hashes(
         self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
     ) -> None:

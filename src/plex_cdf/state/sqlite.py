@@ -29,6 +29,10 @@ _SCHEMA = (
 )
 
 
+# SQLite allows 999 bound parameters by default; two go to pcn and resource.
+KEYS_PER_QUERY = 900
+
+
 class StateCorrupt(RuntimeError):
     """The state file cannot be trusted; the message names it and what to do."""
 
@@ -111,6 +115,16 @@ class SqliteStateStore:
     def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
         rows = self._read("SELECT external_id, hash FROM hashes WHERE pcn=? AND resource=?", (pcn, resource))
         return dict(rows)
+
+    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), KEYS_PER_QUERY):
+            chunk = unique[start : start + KEYS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            where = f"pcn=? AND resource=? AND external_id IN ({marks})"
+            found.update(self._read(f"SELECT external_id, hash FROM hashes WHERE {where}", (pcn, resource, *chunk)))
+        return found
 
     def commit_hashes(
         self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
