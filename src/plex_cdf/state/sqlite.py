@@ -122,8 +122,11 @@ class SqliteStateStore:
         for start in range(0, len(unique), KEYS_PER_QUERY):
             chunk = unique[start : start + KEYS_PER_QUERY]
             marks = ",".join("?" * len(chunk))
-            where = f"pcn=? AND resource=? AND external_id IN ({marks})"
-            found.update(self._read(f"SELECT external_id, hash FROM hashes WHERE {where}", (pcn, resource, *chunk)))
+            sql = (
+                "SELECT external_id, hash FROM hashes"
+                f" WHERE pcn=? AND resource=? AND external_id IN ({marks})"
+            )
+            found.update(self._read(sql, (pcn, resource, *chunk)))
         return found
 
     def commit_hashes(
