@@ -44,6 +44,9 @@ ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
 POINTS_KEY = "datapoints:"
+# Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
+# instead of one part-filled call per kind and window. Their watermark moves only after that write.
+FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 QUARANTINE_LOG_LIMIT = 5
@@ -76,7 +79,7 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
     """
     merged: dict[tuple[str, str], Item] = {}
     for item in items:
-        slot = (type(item).__name__, item.key if isinstance(item, RawRow) else item.external_id)
+        slot = (type(item).__name__, state_key(item))  # a series' points per segment (window)
         previous = merged.get(slot)
         if isinstance(item, Datapoints) and isinstance(previous, Datapoints):
             points = dict(previous.points)
@@ -140,6 +143,7 @@ class Runner:
         # Called after each committed window (backfill progress bars).
         self.on_window: Callable[[Resource, TimeRange], None] = lambda resource, window: None
         self.plex_calls = 0
+        self.flush_items = FLUSH_ITEMS
         self._warned: set[str] = set()
         # Given a cache, runners share one fetch per list for the whole run (e.g. the parts list that master
         # data writes and quality looks up); without one, every pass fetches afresh.
@@ -283,21 +287,35 @@ class Runner:
             end = backfill.end
         # Windows always start on multiples of their span (UTC): a rerun that reaches back for late rows
         # then fetches exactly the windows it fetched before, so aggregates over a window come out equal.
+        batch = WindowBatch(resource, key)
         for window in split(begin, end, mode.max_span, mode.align or mode.max_span):
             if self.should_stop():
-                return
+                break
             records = await self.records_of(resource.name, window)
             report.fetched += len(records)
             report.windows += 1
             ctx = await self._context(resource, window)
+            self._cache.pop((resource.name, window), None)
             if resource.children is not None:
                 await self._run_with_children(resource, resource.children, records, ctx, report)
-            else:
-                items = _segmented(self._items(resource, records, ctx, report), window)
-                report.write.add(await self.sink.write(resource.name, items))
-            self.state.commit_watermark(self.pcn, key, window.end)
-            self._cache.pop((resource.name, window), None)
-            self.on_window(resource, window)
+                self._commit_windows(WindowBatch(resource, key, [window]))
+                continue
+            batch.add(window, _segmented(self._items(resource, records, ctx, report), window))
+            if len(batch.items) >= self.flush_items:
+                await self._flush(batch, report)
+                batch = WindowBatch(resource, key)
+        await self._flush(batch, report)
+
+    async def _flush(self, batch: WindowBatch, report: ResourceReport) -> None:
+        """Write the buffered windows' items together (full CDF batches), then commit their watermark."""
+        if batch.windows:
+            report.write.add(await self.sink.write(batch.resource.name, dedupe(batch.items)))
+            self._commit_windows(batch)
+
+    def _commit_windows(self, batch: WindowBatch) -> None:
+        self.state.commit_watermark(self.pcn, batch.key, batch.windows[-1].end)
+        for window in batch.windows:
+            self.on_window(batch.resource, window)
 
     def _reach(self, resource: Resource, mark: datetime | None, begin: datetime) -> datetime:
         """Never before where the first run began: a lookback longer than the first run's reach must not
@@ -467,6 +485,20 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
 
 def _not_an_object(record: object) -> TypeError:
     return TypeError(f"record is a {type(record).__name__}, not an object")
+
+
+@dataclass
+class WindowBatch:
+    """Consecutive windows of one resource whose items are written together."""
+
+    resource: Resource
+    key: str  # the watermark's key
+    windows: list[TimeRange] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+    def add(self, window: TimeRange, items: list[Item]) -> None:
+        self.windows.append(window)
+        self.items.extend(items)
 
 
 def backfill_key(resource: str, window: TimeRange) -> str:

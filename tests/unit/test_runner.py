@@ -261,6 +261,7 @@ def test_next_window_run_starts_at_the_watermark_less_the_lookback() -> None:
 
 def test_a_crash_mid_run_keeps_the_watermark_behind_what_was_written() -> None:
     runner, plex, sink, state = make_runner([ENTRIES])
+    runner.flush_items = 1  # write every window on its own, so the crash falls between windows
     plex.lists["/entries"] = [
         {"key": str(d), "stamp": stamp(NOW - timedelta(days=d, hours=1))} for d in range(7)
     ]
@@ -277,6 +278,7 @@ def test_a_crash_mid_run_keeps_the_watermark_behind_what_was_written() -> None:
 
 def test_backfill_resumes_from_its_own_watermark_and_leaves_the_live_one_alone() -> None:
     runner, plex, sink, state = make_runner([ENTRIES])
+    runner.flush_items = 1
     begin = NOW - timedelta(days=30)
     plex.lists["/entries"] = [
         {"key": str(d), "stamp": stamp(begin + timedelta(days=d, hours=3))} for d in range(10)
@@ -463,3 +465,21 @@ def test_a_lookback_longer_than_the_first_reach_never_reaches_before_the_first_r
     assert not sink.written, (
         "history older than the first run's reach is backfill's job, not the second run's"
     )
+
+
+def test_small_windows_are_written_together_and_committed_after_the_write() -> None:
+    runner, plex, sink, state = make_runner([ENTRIES])
+    plex.lists["/entries"] = [
+        {"key": str(d), "stamp": stamp(NOW - timedelta(days=d, hours=1))} for d in range(7)
+    ]
+    report = run(runner, ["entries"])[0]
+    assert report.windows == 8 and sink.calls == 1, "eight small windows must cost one write, not eight"
+    assert state.get_watermark(PCN, "entries") == NOW
+
+
+def test_a_failed_batched_write_commits_none_of_its_windows() -> None:
+    runner, plex, sink, state = make_runner([ENTRIES])
+    plex.lists["/entries"] = [{"key": "a", "stamp": stamp(NOW - timedelta(days=3))}]
+    sink.fail_on_call = 1
+    assert run(runner, ["entries"])[0].status == "failed"
+    assert state.get_watermark(PCN, "entries") is None, "no window may be committed before its write"
