@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 import orjson
 
@@ -375,7 +376,7 @@ class Runner:
                 return
             subs = await asyncio.gather(
                 *(
-                    self._fetch_path(children.path.format(parent=r.get(children.parent_key)), None)
+                    self._fetch_path(children.path.format(parent=_segment(r.get(children.parent_key))), None)
                     for r, _, _ in batch
                 )
             )
@@ -419,7 +420,7 @@ class Runner:
         params: dict[str, str | Sequence[str]] = dict(resource.params)
         if mode.param is not None:
             params[mode.param] = value
-        path = resource.path.format(parent=value)
+        path = resource.path.format(parent=_segment(value))
         self.plex_calls += 1
         if mode.object:
             answer = await self.source.get_object(path, params or None)
@@ -511,6 +512,11 @@ def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:
     if ctx.parent is not None and isinstance(resource.mode, PerParent):
         joined = f"{ctx.parent.get(resource.mode.parent_key)}|{joined}"
     return joined if 0 < len(joined) <= 200 else hashed_key(joined)  # CDF refuses an empty RAW key
+
+
+def _segment(value: object) -> str:
+    """A record's value as one URL path segment (escaped, so an odd id cannot reach another path)."""
+    return quote(str(value), safe="")
 
 
 def _source_id(resource: Resource) -> int:

@@ -483,3 +483,19 @@ def test_a_failed_batched_write_commits_none_of_its_windows() -> None:
     sink.fail_on_call = 1
     assert run(runner, ["entries"])[0].status == "failed"
     assert state.get_watermark(PCN, "entries") is None, "no window may be committed before its write"
+
+
+def test_a_record_value_put_into_a_path_is_one_escaped_segment() -> None:
+    odd = Resource(
+        "ops",
+        "jobs",
+        "/jobs",
+        Snapshot(mark_inactive=False),
+        ("number",),
+        job_of,
+        children=Children("/jobs/{parent}/operations", "id", "operations"),
+    )
+    runner, plex, _, _ = make_runner([odd])
+    plex.lists["/jobs"] = [{"id": "../x y", "number": "J9"}]
+    run(runner, ["ops"])
+    assert "/jobs/..%2Fx%20y/operations" in plex.calls, f"path not escaped: {list(plex.calls)}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -132,6 +132,9 @@ class CdfApp:
             raise CdfError(404, f"No route {request.method} {path}")
         except CdfError as error:
             return _json(error.body(), error.status)
+        except ClientDisconnect:  # the client went away mid-request (e.g. killed): nobody to answer
+            logger.info("client left during %s %s", request.method, path)
+            return _json(CdfError(499, "client closed the request").body(), 499)
         except Exception as exc:  # a bug here must reach the client as an answer, not a dropped connection
             logger.exception("local CDF failed on %s %s", request.method, path)
             return _json(CdfError(500, f"local CDF internal error: {type(exc).__name__}").body(), 500)
