@@ -20,6 +20,7 @@ from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
 from plex_cdf.ports import WriteReport
 from plex_cdf.runner import Runner
+from tests.memory import MemoryState
 
 
 class TruthSource:
@@ -72,37 +73,6 @@ class TruthSource:
 
 def _plain(params: Mapping[str, Any] | None) -> dict[str, str | list[str]]:
     return {k: v if isinstance(v, str) else list(v) for k, v in (params or {}).items()}
-
-
-class MemoryState:
-    """Enough state for the pure pipeline: nothing is remembered, so everything is fetched and made."""
-
-    def get_watermark(self, pcn: str, resource: str) -> datetime | None:
-        return None
-
-    def commit_watermark(self, pcn: str, resource: str, value: datetime) -> None:
-        return None
-
-    def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
-        return {}
-
-    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
-        stored = self.get_hashes(pcn, resource)
-        return {k: stored[k] for k in keys if k in stored}
-
-    def commit_hashes(
-        self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
-    ) -> None:
-        return None
-
-    def get_value(self, pcn: str, key: str) -> Any:
-        return None
-
-    def set_value(self, pcn: str, key: str, value: Any) -> None:
-        return None
-
-    def forget_tenant(self, pcn: str) -> None:
-        return None
 
 
 @dataclass

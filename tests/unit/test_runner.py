@@ -31,48 +31,12 @@ from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
 from plex_cdf.ports import WriteReport
 from plex_cdf.runner import Runner, dedupe, record_digest
+from tests.memory import MemoryState
 
 RunnerTimeRange = TimeRange
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 PCN = "1"
-
-
-class MemoryState:
-    def __init__(self) -> None:
-        self.watermarks: dict[tuple[str, str], datetime] = {}
-        self.hashes: dict[tuple[str, str], dict[str, str]] = {}
-        self.values: dict[tuple[str, str], Any] = {}
-
-    def get_watermark(self, pcn: str, resource: str) -> datetime | None:
-        return self.watermarks.get((pcn, resource))
-
-    def commit_watermark(self, pcn: str, resource: str, value: datetime) -> None:
-        self.watermarks[(pcn, resource)] = value
-
-    def get_hashes(self, pcn: str, resource: str) -> dict[str, str]:
-        return dict(self.hashes.get((pcn, resource), {}))
-
-    def get_hashes_for(self, pcn: str, resource: str, keys: Sequence[str]) -> dict[str, str]:
-        stored = self.get_hashes(pcn, resource)
-        return {k: stored[k] for k in keys if k in stored}
-
-    def commit_hashes(
-        self, pcn: str, resource: str, hashes: Mapping[str, str], removed: Sequence[str] = ()
-    ) -> None:
-        slot = self.hashes.setdefault((pcn, resource), {})
-        slot.update(hashes)
-        for key in removed:
-            slot.pop(key, None)
-
-    def get_value(self, pcn: str, key: str) -> Any:
-        return self.values.get((pcn, key))
-
-    def set_value(self, pcn: str, key: str, value: Any) -> None:
-        self.values[(pcn, key)] = value
-
-    def forget_tenant(self, pcn: str) -> None:
-        self.watermarks = {k: v for k, v in self.watermarks.items() if k[0] != pcn}
 
 
 class MemorySink:
