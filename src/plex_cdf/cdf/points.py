@@ -4,6 +4,7 @@ within one, which CDF refuses)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from plex_cdf.cdf.limits import Alterations, fit_external_id, fit_point
@@ -37,3 +38,16 @@ def datapoint_batches(planned: list[Planned]) -> list[list[Planned]]:
             batches[-1].append(replace(entry, body={**entry.body, "datapoints": list(part)}))
             points += len(part)
     return [b for b in batches if b]
+
+
+def merged_by_series(bodies: Iterable[Json]) -> list[Json]:
+    """One request item per series: CDF refuses a series named twice in one request, and one series'
+    segments (its points from several date windows) often travel together."""
+    merged: dict[str, Json] = {}
+    for body in bodies:
+        xid = str(body["externalId"])
+        if xid in merged:
+            merged[xid] = {**merged[xid], "datapoints": [*merged[xid]["datapoints"], *body["datapoints"]]}
+        else:
+            merged[xid] = body
+    return list(merged.values())

@@ -31,7 +31,7 @@ from plex_cdf.cdf.plan import (
     inactive_due,
     plan_changes,
 )
-from plex_cdf.cdf.points import datapoint_batches, datapoints_body
+from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.resolver import AssetIds
 from plex_cdf.cdf.transport import CdfApi, Missing, OutcomeUnknown, Rejected, SdkApi
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
@@ -276,7 +276,7 @@ class Writer:
 
     async def _insert_datapoints(self, batch: list[Planned], report: WriteReport, attempt: int = 1) -> None:
         """Points of series CDF does not hold are left out (counted, not committed: tried next run)."""
-        body = {"items": [e.body for e in batch]}
+        body = {"items": merged_by_series(e.body for e in batch)}
         try:
             await self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
         except Missing as err:
