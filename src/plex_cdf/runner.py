@@ -45,6 +45,7 @@ ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
 POINTS_KEY = "datapoints:"
+NOT_OBJECT_KEYS = (POINTS_KEY, "raw:")  # state keys of points and RAW rows; any other key is an external id
 # Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
 # instead of one part-filled call per kind and window. Their watermark moves only after that write.
 FLUSH_ITEMS = 8000
@@ -255,7 +256,7 @@ class Runner:
             return
         # Compared in the sink's own state keys (external ids; `datapoints:{id}` for series' points).
         vanished = set(self.state.get_hashes(self.pcn, resource.name)) - {state_key(i) for i in items}
-        objects = sorted(k for k in vanished if ":" not in k)
+        objects = sorted(k for k in vanished if not k.startswith(NOT_OBJECT_KEYS))
         if mode.mark_inactive and objects:
             report.write.add(await self.sink.mark_inactive(resource.name, objects))
         if mode.vanished_value is not None:

@@ -179,12 +179,12 @@ def test_snapshot_writes_everything_once_then_nothing() -> None:
 
 def test_snapshot_marks_a_vanished_record_inactive_and_never_deletes() -> None:
     runner, plex, sink, _ = make_runner([THINGS])
-    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": "2:B", "name": "b"}]
     run(runner, ["things"])
     plex.lists["/things"] = [{"id": 1, "name": "a"}]
     run(runner, ["things"])
-    assert sink.inactive == [external_id(PCN, "thing", 2)]
-    assert external_id(PCN, "thing", 2) in sink.store
+    assert sink.inactive == [external_id(PCN, "thing", "2:B")], "a colon in an id must not hide it"
+    assert external_id(PCN, "thing", "2:B") in sink.store
 
 
 def test_bad_records_are_quarantined_and_the_good_ones_written() -> None:
