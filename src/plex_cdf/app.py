@@ -42,6 +42,7 @@ DATA_SET_NAMES: dict[DataSetKey, str] = {
     "maintenance": "Plex maintenance",
 }
 PIPELINE_EXTERNAL_ID = "plex-cdf-{pcn}"
+PENDING_LINKS = "(asset links)"  # the summary row for links set after their assets arrived
 
 
 class PassMetrics:
@@ -287,8 +288,12 @@ class Service:
                 self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock())
                 self.pass_metrics.record_plex(tenant.pcn, tenant.plex)
             linked = await tenant.sink.link_pending()
-            if reports and linked.written:
-                reports[-1].write.add(linked)
+            if linked.written or linked.write_calls:
+                links = ResourceReport(
+                    PENDING_LINKS, domain
+                )  # links set for items written before their assets
+                links.write = linked
+                reports.append(links)
             return reports
 
         return run_pass
