@@ -139,5 +139,6 @@ def run_demo(console: Any, *, serve: bool = False, scale: str = "small") -> int:
 
         results, assets = run_async(once())
         render.summary(console, results)
+        console.print("Asset hierarchy in the local CDF (an excerpt):")
         render.asset_tree(console, assets)
         return 1 if any(r.failed() for r in results.values()) else 0

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -40,35 +41,45 @@ class DomainResult:
 
 
 def summary(console: Console, results: Mapping[str, DomainResult]) -> None:
-    table = Table(title="plex-cdf run summary")
-    for column in (
-        "tenant / domain",
-        "fetched",
-        "written",
-        "unchanged",
-        "quarantined",
-        "Plex calls",
-        "CDF calls",
-        "seconds",
-        "notes",
-    ):
-        table.add_column(column, justify="left" if column in ("tenant / domain", "notes") else "right")
+    """One row per tenant and domain; fits an 80-column terminal (the PCN goes to the title when there is
+    one tenant, and the notes column appears only when a resource was skipped or failed)."""
+    pcns = sorted({name.split("/", 1)[0] for name in results})
+    single = len(pcns) == 1
+    notes = {name: _notes(result) for name, result in results.items()}
+    title = f"plex-cdf run summary, PCN {pcns[0]}" if single else "plex-cdf run summary"
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("domain" if single else "PCN/domain", no_wrap=True)
+    for column in ("fetched", "written", "unchanged", "quarantined", "Plex\ncalls", "CDF\ncalls", "seconds"):
+        table.add_column(column, justify="right", no_wrap=True)
+    if any(notes.values()):
+        table.add_column("notes")
     for name in sorted(results):
-        result = results[name]
-        t = result.totals()
-        notes = [f"{r.resource}: {r.status}" for r in result.reports if r.status != "ok"]
-        table.add_row(
-            name,
+        t = results[name].totals()
+        row = [
+            name.split("/", 1)[1] if single else name,
             f"{int(t['fetched']):,}",
             f"{int(t['written']):,}",
             f"{int(t['unchanged']):,}",
             f"{int(t['quarantined']):,}",
-            f"{result.plex_calls:,}",
+            f"{results[name].plex_calls:,}",
             f"{int(t['cdf_calls']):,}",
             f"{t['seconds']:.1f}",
-            "; ".join(notes),
-        )
+        ]
+        if any(notes.values()):
+            row.append(notes[name])
+        table.add_row(*row)
     console.print(table)
+
+
+def _notes(result: DomainResult) -> str:
+    return "; ".join(f"{r.resource}: {r.status}" for r in result.reports if r.status != "ok")
 
 
 def checks(console: Console, results: Iterable[Any]) -> None:

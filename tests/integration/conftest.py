@@ -4,6 +4,7 @@ pair the real command line runs against (named `world_*`)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -316,6 +317,21 @@ def world_table(text: str) -> list[list[str]]:
         else:
             rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
     return rows
+
+
+SUMMARY_ROW = re.compile(r"^(\d+/)?(master_data|jobs|production|inventory|quality|performance)\s")
+
+
+def world_summary(text: str) -> dict[str, list[str]]:
+    """The run summary's rows by their first cell: the domain (`PCN/domain` when the run had several
+    tenants), then fetched, written, unchanged, quarantined, Plex calls, CDF calls, seconds and, when
+    present, the notes as one cell."""
+    return {
+        cells[0]: cells
+        for line in text.splitlines()
+        if SUMMARY_ROW.match(line)
+        for cells in [line.split(None, 8)]
+    }
 
 
 def world_row(text: str, first_cell: str) -> list[str]:

@@ -15,8 +15,8 @@ from tests.integration.conftest import (
     world_differences,
     world_other_cdf,
     world_point_at,
-    world_row,
     world_serving,
+    world_summary,
     world_wait,
 )
 
@@ -47,7 +47,7 @@ def test_backfill_loads_the_range_with_progress_bars_and_nothing_outside_it(
     assert f"{WORLD_PCN} production_entries" in done.stdout and "6/6" in done.stdout, (
         f"no progress bar with six daily windows for production entries:\n{done.stdout[:2000]}"
     )
-    assert int(world_row(done.stdout, f"{WORLD_PCN}/production")[2].replace(",", "")) > 0
+    assert int(world_summary(done.stdout)["production"][2].replace(",", "")) > 0
     entries = [e for e in world_pair.cdf.store.events() if e.get("type") == "production"]
     assert entries, "backfill wrote no production events"
     outside = [e["externalId"] for e in entries if not ms(begin) <= e["startTime"] < ms(end)]

@@ -22,8 +22,8 @@ from tests.integration.conftest import (
     world_differences,
     world_other_cdf,
     world_point_at,
-    world_row,
     world_serving,
+    world_summary,
     world_table,
     world_wait,
 )
@@ -51,9 +51,10 @@ def test_run_once_fills_cdf_prints_the_summary_and_reports_a_successful_pipeline
 
     assert done.returncode == 0, f"`plex-cdf run --once` failed:\n{done.stdout}\n{done.stderr[-3000:]}"
     assert "plex-cdf run summary" in done.stdout, "no summary table after a one-shot run"
+    rows = world_summary(done.stdout)
     for domain in ("master_data", "jobs", "production", "inventory", "quality", "performance"):
-        row = world_row(done.stdout, f"{WORLD_PCN}/{domain}")
-        assert int(row[1].replace(",", "")) > 0, f"{domain}: the summary shows nothing fetched: {row}"
+        assert domain in rows, f"the summary has no row for {domain}: {sorted(rows)}"
+        assert int(rows[domain][1].replace(",", "")) > 0, f"{domain}: the summary shows nothing fetched"
     written = plex_objects(world_pair)
     assert all(written.values()), f"a one-shot run left a kind of object empty in CDF: {written}"
     runs = world_pair.cdf.store.extpipe_runs(WORLD_PIPELINE)
@@ -68,7 +69,7 @@ def test_dry_run_fetches_and_reports_but_writes_nothing(world_pair: World, world
     done = world_pair.cli("run", "--once", "--dry-run", "-c", str(world_config))
 
     assert done.returncode == 0, f"`run --once --dry-run` failed:\n{done.stdout}\n{done.stderr[-3000:]}"
-    row = world_row(done.stdout, f"{WORLD_PCN}/production")
+    row = world_summary(done.stdout)["production"]
     assert int(row[1].replace(",", "")) > 0, f"a dry run fetched no production records: {row}"
     assert world_pair.cdf.store.counts() == before, "a dry run changed what CDF holds"
     assert world_pair.cdf.write_count() == 0, f"a dry run sent writes: {world_pair.cdf.request_counts()}"
@@ -80,8 +81,9 @@ def test_only_runs_the_named_domains(world_pair: World, world_config: Path) -> N
     done = world_pair.cli("run", "--once", "--only", "master-data,jobs", "-c", str(world_config))
 
     assert done.returncode == 0, f"`run --once --only master-data,jobs` failed:\n{done.stderr[-3000:]}"
+    assert f"PCN {WORLD_PCN}" in done.stdout, "a one-tenant summary names its PCN in the title"
     tasks = {row[0] for row in _summary_rows(done.stdout)}
-    assert tasks == {f"{WORLD_PCN}/master_data", f"{WORLD_PCN}/jobs"}, f"--only ran {sorted(tasks)}"
+    assert tasks == {"master_data", "jobs"}, f"--only ran {sorted(tasks)}"
     types = {e.get("type") for e in world_pair.cdf.store.events()}
     assert types == {"job"}, f"--only master-data,jobs wrote events of types {sorted(map(str, types))}"
 
@@ -123,7 +125,7 @@ def test_a_product_the_key_lacks_is_skipped_with_a_note_and_the_run_succeeds(
     done = world_pair.cli("run", "--once", "-c", str(world_config))
 
     assert done.returncode == 0, f"an unsubscribed product failed the run:\n{done.stderr[-2000:]}"
-    notes = world_row(done.stdout, f"{WORLD_PCN}/inventory")[-1]
+    notes = world_summary(done.stdout)["inventory"][-1]
     assert "locations: not_offered" in notes, f"the summary does not say inventory was skipped: {notes}"
     assert plex_objects(world_pair)["events"] > 0, "one missing product stopped the other domains"
     runs = world_pair.cdf.store.extpipe_runs(WORLD_PIPELINE)
@@ -238,7 +240,7 @@ def test_sigterm_mid_run_exits_cleanly_and_the_next_run_loses_nothing(tmp_path: 
 
 
 def _summary_rows(stdout: str) -> list[list[str]]:
-    return [row for row in world_table(stdout) if "/" in row[0]]
+    return list(world_summary(stdout).values())
 
 
 def _status_rows(stdout: str) -> list[list[str]]:
