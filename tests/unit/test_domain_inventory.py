@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from plex_cdf.domains.inventory import RESOURCES, wip_sums
 from plex_cdf.domains.resource import Context, Quarantine, Resource, Snapshot, TimeRange, Window
 from plex_cdf.items import Asset, Datapoints, Event, Item, TimeSeries
+from tests.unit.nasty import NASTY_VALUES
 
 T = TypeVar("T")
 FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
@@ -247,25 +248,12 @@ def test_every_asset_and_event_carries_lineage_and_source() -> None:
                 assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
 
 
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**15), max_value=10**15),
-    st.floats(),
-    st.text(max_size=60),
-    st.text(min_size=250, max_size=300),  # beyond the 200-character key limit
-    st.sampled_from(["2026-02-30T00:00:00Z", "2026-11-27T10:00:00.123456789Z", "27.11.2026", "Ω\u0000"]),
-    st.lists(st.text(max_size=3), max_size=2),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-)
-
-
 @given(data=st.data())
 def test_any_record_is_mapped_or_quarantined(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(FIXTURE_OF)))
     base = data.draw(st.sampled_from(load(FIXTURE_OF[name])))
     fields = data.draw(st.lists(st.sampled_from(sorted(base)), max_size=5))
-    record = {**base, **{field: data.draw(scalars) for field in fields}}
+    record = {**base, **{field: data.draw(NASTY_VALUES) for field in fields}}
     with contextlib.suppress(Quarantine):
         items = transform(name, record)
         assert len(items) == 1 and isinstance(items[0], Asset | Event), f"{name} made {items} from {record}"
