@@ -110,40 +110,27 @@ RELATIONSHIPS = Spec(
     list_fields=frozenset({"labels"}),
     public_id=False,
 )
+EXTPIPE_FIELDS = frozenset(
+    {
+        "externalId",
+        "name",
+        "description",
+        "dataSetId",
+        "rawTables",
+        "schedule",
+        "contacts",
+        "metadata",
+        "source",
+        "documentation",
+        "notificationConfig",
+        "createdBy",
+    }
+)
 EXTPIPES = Spec(
     name="extpipes",
     limits=limits.EXTPIPES,
-    create_fields=frozenset(
-        {
-            "externalId",
-            "name",
-            "description",
-            "dataSetId",
-            "rawTables",
-            "schedule",
-            "contacts",
-            "metadata",
-            "source",
-            "documentation",
-            "notificationConfig",
-            "createdBy",
-        }
-    ),
-    updatable=frozenset(
-        {
-            "externalId",
-            "name",
-            "description",
-            "dataSetId",
-            "rawTables",
-            "schedule",
-            "contacts",
-            "metadata",
-            "source",
-            "documentation",
-            "notificationConfig",
-        }
-    ),
+    create_fields=EXTPIPE_FIELDS,
+    updatable=EXTPIPE_FIELDS - {"createdBy"},  # who created a pipeline is set once
     filters=filters.EXTPIPES,
     references={"dataSetId": "datasets"},
     list_fields=frozenset({"rawTables", "contacts"}),
