@@ -32,6 +32,19 @@ CHECK_EVERY_MS = 4 * HOUR
 PROBLEM_TYPES = ("Quality", "Machine", "Material", "Safety")
 
 
+# The part and operation a history row names (in Plex's order), and the job fields that lead them.
+PART_FIELDS = (
+    "partId",
+    "partNumber",
+    "revision",
+    "partNumberRevision",
+    "partOperationId",
+    "operationNumber",
+    "operationCode",
+)
+JOB_FIELDS = ("jobId", "jobCode", *PART_FIELDS)
+
+
 class History:
     """Windowed history of one plant; every method answers rows with their time in [begin, end) and
     before `now`, in time order."""
@@ -45,19 +58,7 @@ class History:
     # -- shared pieces ---------------------------------------------------------------------------------
     def _job_fields(self, job: int | None) -> Row:
         if job is None:
-            return dict.fromkeys(
-                (
-                    "jobId",
-                    "jobCode",
-                    "partId",
-                    "partNumber",
-                    "revision",
-                    "partNumberRevision",
-                    "partOperationId",
-                    "operationNumber",
-                    "operationCode",
-                )
-            )
+            return dict.fromkeys(JOB_FIELDS)
         part = self.master.parts[self.jobs.part[job]]
         op = part.operations[-1]
         return {
@@ -116,20 +117,7 @@ class History:
         }
         fields = self._job_fields(job)
         row.update({"jobId": fields["jobId"], "jobCode": fields["jobCode"], "jobNo": fields["jobCode"]})
-        row.update(
-            {
-                key: fields[key]
-                for key in (
-                    "partId",
-                    "partNumber",
-                    "revision",
-                    "partNumberRevision",
-                    "partOperationId",
-                    "operationNumber",
-                    "operationCode",
-                )
-            }
-        )
+        row.update({key: fields[key] for key in PART_FIELDS})
         row.update(dict.fromkeys(("masterUnitNo", "masterUnitId", "lotId", "heatCode", "heatNo", "heatId")))
         row.update(
             {
@@ -173,18 +161,7 @@ class History:
             **self._workcenter_fields(wc),
             "jobId": fields["jobId"],
             "jobCode": fields["jobCode"],
-            **{
-                key: fields[key]
-                for key in (
-                    "partId",
-                    "partNumber",
-                    "revision",
-                    "partNumberRevision",
-                    "partOperationId",
-                    "operationNumber",
-                    "operationCode",
-                )
-            },
+            **{key: fields[key] for key in PART_FIELDS},
             "serialNo": f"P{job:07d}{k:04d}",
         }
 
