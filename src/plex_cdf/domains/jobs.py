@@ -160,28 +160,33 @@ JOB_OPERATIONS = Children(
     path="/scheduling/v1/jobs/{parent}/operations", parent_key="id", attach_as=OPERATIONS
 )
 
+
+def _jobs_listed(name: str, statuses: tuple[str, ...], description: str) -> Resource:
+    """Jobs in the given statuses, listed whole every interval (no inactive marking: a job leaving the
+    list has moved to another status, which another row picks up)."""
+    return Resource(
+        name=name,
+        domain="jobs",
+        path="/scheduling/v1/jobs",
+        mode=Snapshot(mark_inactive=False),
+        key=("jobNumber",),
+        transform=job,
+        params={"jobStatuses": statuses},
+        children=JOB_OPERATIONS,
+        description=description,
+    )
+
+
 RESOURCES: tuple[Resource, ...] = (
-    Resource(
-        name="jobs_open",
-        domain="jobs",
-        path="/scheduling/v1/jobs",
-        mode=Snapshot(mark_inactive=False),
-        key=("jobNumber",),
-        transform=job,
-        params={"jobStatuses": OPEN_JOB_STATUSES},
-        children=JOB_OPERATIONS,
-        description="jobs not yet completed, listed whole every interval (leaving the list means completed)",
+    _jobs_listed(
+        "jobs_open",
+        OPEN_JOB_STATUSES,
+        "jobs not yet completed, listed whole every interval (leaving the list means completed)",
     ),
-    Resource(
-        name="jobs_canceled",
-        domain="jobs",
-        path="/scheduling/v1/jobs",
-        mode=Snapshot(mark_inactive=False),
-        key=("jobNumber",),
-        transform=job,
-        params={"jobStatuses": CANCELED_JOB_STATUSES},
-        children=JOB_OPERATIONS,
-        description="canceled jobs (they never get a completed date); only changed ones are written",
+    _jobs_listed(
+        "jobs_canceled",
+        CANCELED_JOB_STATUSES,
+        "canceled jobs (they never get a completed date); only changed ones are written",
     ),
     Resource(
         name="jobs_completed",
