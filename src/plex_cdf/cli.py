@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -400,4 +400,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "extract", "main", "timedelta"]
+__all__ = ["app", "extract", "main"]
