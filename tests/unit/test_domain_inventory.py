@@ -4,10 +4,7 @@ adjustments as events, from hand-written records in tests/unit/fixtures/plex_ivq
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -15,16 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from plex_cdf.domains.inventory import RESOURCES, wip_sums
-from plex_cdf.domains.resource import Context, Quarantine, Resource, Snapshot, TimeRange, Window
+from plex_cdf.domains.resource import Context, Quarantine, Resource, Snapshot, Window
 from plex_cdf.items import Asset, Datapoints, Event, Item, TimeSeries
+from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 from tests.unit.nasty import NASTY_VALUES
 
 T = TypeVar("T")
-FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
-PCN = "340884"
-NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
-WINDOW = TimeRange(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
+WINDOW = DAY
 INVENTORY = f"PCN{PCN}_group_inventory"
 LOC_A = "6f1c2a9e-3b7d-4c1e-9a52-0d4f8e7b6a11"
 LOC_B = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c62"
@@ -36,11 +31,6 @@ FIXTURE_OF = {
     "container_moves": "container_moves",
     "container_adjustments": "container_adjustments",
 }
-
-
-def load(name: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return rows
 
 
 def resource(name: str) -> Resource:

@@ -4,13 +4,11 @@ alone, checked against values worked out by hand from the fixtures (tests/unit/f
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,19 +31,11 @@ from plex_cdf.sim.plex import connect as sim_connect
 from plex_cdf.sim.plex import datasources
 from plex_cdf.sim.plex.plant import build_plant
 from plex_cdf.sim.plex.scales import scale_named
+from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
-PCN = "340884"
-DAY = TimeRange(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
 DAY_MS = 1_795_737_600_000
-NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
 WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
 WC_B = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c02"
-
-
-def load(name: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return rows
 
 
 def resource(name: str) -> Resource:

@@ -4,9 +4,6 @@ Classic integer keys mapped to Connect ids, from hand-written records in tests/u
 from __future__ import annotations
 
 import contextlib
-import json
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from plex_cdf.domains.quality import KEY_MAPS, RESOURCES, identity_mapping_bodies
-from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
+from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource
 from plex_cdf.items import Asset, Event, Item
+from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 from tests.unit.nasty import NASTY_VALUES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "plex_ivq"
-PCN = "340884"
-NOW = datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
-WINDOW = TimeRange(datetime(2026, 11, 27, tzinfo=UTC), datetime(2026, 11, 28, tzinfo=UTC))
+WINDOW = DAY
 BRACKET = "b1d2c3e4-f5a6-4b7c-8d9e-0f1a2b3c4d51"
 WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
 WC_B = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c02"
@@ -33,11 +28,6 @@ FIXTURE_OF = {
     "part_key_map": "part_key_map",
     "workcenter_key_map": "workcenter_key_map",
 }
-
-
-def load(name: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-    return rows
 
 
 def resource(name: str) -> Resource:
