@@ -66,8 +66,8 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
             done.append(f"extraction pipeline {xid}: created")
         else:
             done.append(f"extraction pipeline {xid}: exists")
+    existing = {db.name for db in await client.raw.databases.list(limit=None)}
     for database in _raw_databases(config):
-        existing = {db.name for db in await client.raw.databases.list(limit=None)}
         if database not in existing:
             await client.raw.databases.create(database)
             done.append(f"RAW database {database}: created")
