@@ -209,7 +209,7 @@ async def extract(
                     if name.startswith(f"{tenant.pcn}/")
                     for r in result.failed()
                 ]
-                message = "; ".join(f"{r.resource}: {r.message}" for r in failed) or "run completed"
+                message = _failures(failed) or "run completed"
                 await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
     return results
 
@@ -221,8 +221,13 @@ async def _report_pass(service: Any, task: Any, reports: list[Any]) -> None:
     pcn = task.name.split("/", 1)[0]
     for tenant in service.tenants:
         if tenant.pcn == pcn and tenant.pipeline is not None:
-            message = "; ".join(f"{r.resource}: {r.message}" for r in failed)
+            message = _failures(failed)
             await tenant.pipeline.report("failure", _masked(service.config, message))
+
+
+def _failures(reports: Sequence[Any]) -> str:
+    """What failed, one `resource: reason` per failed resource, for an extraction-pipeline run."""
+    return "; ".join(f"{r.resource}: {r.message}" for r in reports)
 
 
 def _masked(config: Config, message: str) -> str:
