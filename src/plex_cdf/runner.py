@@ -52,6 +52,8 @@ FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 QUARANTINE_LOG_LIMIT = 5
+# A snapshot losing more than this share of its records at once is read a second time before it is used.
+SNAPSHOT_LOSS_THRESHOLD = 0.2
 
 
 @dataclass
@@ -129,6 +131,7 @@ class Runner:
         raw_copy: bool = False,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
+        snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -139,6 +142,7 @@ class Runner:
         self.first_reach = first_reach
         self.raw_copy = raw_copy
         self.classify = classify
+        self.snapshot_loss_threshold = snapshot_loss_threshold
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -244,7 +248,7 @@ class Runner:
             await self._run_windows(resource, mode, report, backfill)
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
-        records = await self.records_of(resource.name)
+        records = await self._confirmed_snapshot(resource)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
         if resource.children is not None:
@@ -267,6 +271,33 @@ class Runner:
             ends = [Datapoints(xid, ((now, mode.vanished_value),), latest_only=True) for xid in gone]
             if ends:
                 report.write.add(await self.sink.write(resource.name, ends))
+
+    async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
+        """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
+        at once (a 404 taken as "no data", a partial answer) is read a second time, and only that second
+        read is used, so a suspicious answer never marks anything inactive, zeroes a figure or writes a
+        value. The count of the answer used is kept for the next run's comparison."""
+        records = await self.records_of(resource.name)
+        count_key = f"{resource.name}#count"
+        before = self.state.get_value(self.pcn, count_key)
+        if (
+            isinstance(before, int)
+            and before > 0
+            and before - len(records) > before * self.snapshot_loss_threshold
+        ):
+            log.warning(
+                "%s: Plex answered %d records where the last run had %d; reading it again before anything"
+                " is marked inactive or zeroed",
+                resource.name,
+                len(records),
+                before,
+            )
+            self._cache.pop((resource.name, None), None)
+            records = await self.records_of(resource.name)
+            if before - len(records) > before * self.snapshot_loss_threshold:
+                log.warning("%s: the second read confirms %d records", resource.name, len(records))
+        self.state.set_value(self.pcn, count_key, len(records))
+        return records
 
     async def _run_windows(
         self,

@@ -68,3 +68,40 @@ def test_a_bad_200_on_one_production_day_fails_the_resource_and_the_next_run_bri
 
     assert healed.returncode == 0, healed.stdout + healed.stderr
     assert expected <= _events_in_cdf(world)
+
+
+CONTAINERS = "/inventory/v1/inventory-tracking/containers"
+
+
+def _inventory_view(world: World) -> tuple[set[str], dict[str, object]]:
+    """(containers flagged inactive, each WIP series' latest value) as CDF holds them."""
+    inactive = {
+        str(a.get("externalId"))
+        for a in world.cdf.store.assets()
+        if (a.get("metadata") or {}).get("plex_active") == "false"
+    }
+    wip = {}
+    for series in world.cdf.store.time_series():
+        xid = str(series.get("externalId"))
+        points = world.cdf.store.datapoints(xid)
+        if "_wip_" in xid and points:
+            wip[xid] = max(points)[1]
+    return inactive, wip
+
+
+@pytest.mark.parametrize(("kind", "times"), [("404", 1), ("empty", 1)])
+def test_a_bad_container_snapshot_marks_nothing_inactive_and_zeroes_no_wip(
+    world_pair: World, world_config: Path, kind: str, times: int
+) -> None:
+    world = world_pair
+    world.setup(world_config)
+    first = world.cli("run", "--once", "--only", "master-data,inventory", "-c", str(world_config))
+    assert first.returncode == 0, first.stdout + first.stderr
+    inactive, wip = _inventory_view(world)
+    assert wip and not inactive
+
+    world.plex.inject_bad_answer(CONTAINERS, kind, times=times)
+    again = world.cli("run", "--once", "--only", "inventory", "-c", str(world_config))
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _inventory_view(world) == (set(), wip)

@@ -90,13 +90,15 @@ class FakePlex:
         self.path_errors: dict[str, Exception] = {}
         self.calls: Counter[str] = Counter()
         self.params_seen: list[Mapping[str, Any]] = []
+        self.next_answers: dict[str, list[list[dict[str, Any]]]] = {}  # answered once each, before `lists`
 
     async def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         self.calls[path] += 1
         self.params_seen.append(dict(params or {}))
         if path in self.path_errors:
             raise self.path_errors[path]
-        rows = self.lists.get(path, [])
+        queued = self.next_answers.get(path)
+        rows = queued.pop(0) if queued else self.lists.get(path, [])
         if params and "beginDate" in params:
             begin = parse_plex_datetime(str(params["beginDate"]))
             end = parse_plex_datetime(str(params["endDate"]))
@@ -185,6 +187,65 @@ def test_snapshot_marks_a_vanished_record_inactive_and_never_deletes() -> None:
     run(runner, ["things"])
     assert sink.inactive == [external_id(PCN, "thing", "2:B")], "a colon in an id must not hide it"
     assert external_id(PCN, "thing", "2:B") in sink.store
+
+
+def test_a_snapshot_losing_most_records_at_once_is_read_again_and_the_bad_read_marks_nothing() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.next_answers["/things"] = [[]]  # e.g. a 404 taken as "no data", once
+    report = run(runner, ["things"])[0]
+    assert plex.calls["/things"] == 3, "the suspicious answer must be confirmed by a second read"
+    assert sink.inactive == [] and report.fetched == 10 and report.status == "ok"
+
+
+def test_a_confirmed_loss_marks_the_vanished_records_inactive() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.lists["/things"] = [{"id": 0, "name": "t0"}]
+    run(runner, ["things"])
+    assert plex.calls["/things"] == 3
+    assert sorted(sink.inactive) == sorted(external_id(PCN, "thing", i) for i in range(1, 10))
+
+
+def test_a_loss_within_the_configured_share_is_not_read_again() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    runner.snapshot_loss_threshold = 0.5
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.lists["/things"] = plex.lists["/things"][:6]
+    run(runner, ["things"])
+    assert plex.calls["/things"] == 2 and len(sink.inactive) == 4
+
+
+def _level_of(record: Record, ctx: Context) -> Iterable[Item]:
+    yield Asset(external_id(ctx.pcn, "bin", record["id"]), str(record["id"]), None, "inventory")
+
+
+def _levels(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    for r in records:
+        yield Datapoints(external_id(ctx.pcn, "level", r["id"]), ((1, float(r["level"])),), latest_only=True)
+
+
+LEVELS = Resource(
+    "levels", "inventory", "/levels", Snapshot(vanished_value=0.0), ("id",), _level_of, finish=_levels
+)
+
+
+def test_a_bad_snapshot_read_never_zeroes_a_figure() -> None:
+    runner, plex, sink, _ = make_runner([LEVELS])
+    plex.lists["/levels"] = [{"id": i, "level": 5 + i} for i in range(5)]
+    run(runner, ["levels"])
+    plex.next_answers["/levels"] = [[]]
+    run(runner, ["levels"])
+    latest = {xid: item for xid, item in sink.store.items() if isinstance(item, Datapoints)}
+    assert len(latest) == 5
+    assert all(item.points[-1][1] != 0.0 for item in latest.values()), "a false zero was written"
+    plex.lists["/levels"] = []  # now Plex really holds none: confirmed by the second read
+    run(runner, ["levels"])
+    latest = {xid: item for xid, item in sink.store.items() if isinstance(item, Datapoints)}
+    assert all(item.points[-1][1] == 0.0 for item in latest.values())
 
 
 def test_bad_records_are_quarantined_and_the_good_ones_written() -> None:
