@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,7 @@ class MemorySink:
         self.inactive: list[str] = []
         self.fail_on_call: int | None = None
         self.calls = 0
+        self.refuse: set[str] = set()  # state keys CDF refuses (400): counted, never committed
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         self.calls += 1
@@ -59,6 +61,10 @@ class MemorySink:
         report = WriteReport()
         for item in items:
             xid = state_key(item)  # the real writer's state keys
+            if xid in self.refuse:
+                report.refused += 1
+                report.refused_ids.append(item.key if isinstance(item, RawRow) else item.external_id)
+                continue
             digest = hashlib.sha256(orjson.dumps(repr(item))).hexdigest()
             if known.get(xid) == digest:
                 report.unchanged += 1
@@ -337,6 +343,74 @@ def test_per_parent_calls_only_for_new_or_changed_parents() -> None:
     plex.lists["/things"][1]["name"] = "renamed"
     run(runner, ["things", "boms"])
     assert plex.calls["/boms"] == 4
+
+
+def checked_entry_of(record: Record, ctx: Context) -> Iterable[Item]:
+    if record.get("bad"):
+        raise Quarantine("bad quantity")
+    yield Event(external_id(ctx.pcn, "entry", record["key"]), "production", "entry")
+
+
+CHECKED = replace(ENTRIES, name="checked", path="/checked", transform=checked_entry_of)
+
+
+def test_a_window_with_a_quarantined_record_stays_pending_until_plex_corrects_it() -> None:
+    clock = [NOW]
+    runner, plex, sink, state = make_runner([CHECKED], clock)
+    bad = {"key": "b", "stamp": stamp(NOW - timedelta(days=3, hours=5)), "bad": True}
+    plex.lists["/checked"] = [bad, {"key": "g", "stamp": stamp(NOW - timedelta(days=3, hours=4))}]
+    first = run(runner, ["checked"])[0]
+    assert first.quarantined == 1 and first.pending == 1
+    assert state.get_watermark(PCN, "checked") == NOW  # the rest of the history moves on
+    assert state.get_value(PCN, "checked#last_run")["pending"] == 1  # what `status` shows
+    bad.pop("bad")  # Plex corrected the record
+    clock[0] = NOW + timedelta(hours=1)
+    second = run(runner, ["checked"])[0]
+    assert sink.written[external_id(PCN, "entry", "b")] == 1, "the corrected record must land"
+    assert second.pending == 0 and state.get_value(PCN, "checked#last_run")["pending"] == 0
+    clock[0] = NOW + timedelta(hours=2)
+    calls = plex.calls["/checked"]
+    run(runner, ["checked"])
+    assert plex.calls["/checked"] == calls + 1, "a window that landed is not fetched again"
+
+
+def test_a_window_with_an_item_cdf_refused_is_fetched_again_until_it_lands() -> None:
+    clock = [NOW]
+    runner, plex, sink, state = make_runner([ENTRIES], clock)
+    plex.lists["/entries"] = [{"key": "r", "stamp": stamp(NOW - timedelta(days=2))}]
+    sink.refuse = {external_id(PCN, "entry", "r")}
+    first = run(runner, ["entries"])[0]
+    assert first.write.refused == 1 and first.pending == 1
+    assert state.get_watermark(PCN, "entries") == NOW
+    clock[0] = NOW + timedelta(hours=1)
+    run(runner, ["entries"])
+    assert external_id(PCN, "entry", "r") not in sink.written  # still refused: still pending
+    assert state.get_value(PCN, "entries#last_run")["pending"] == 1
+    sink.refuse = set()
+    clock[0] = NOW + timedelta(hours=2)
+    last = run(runner, ["entries"])[0]
+    assert sink.written[external_id(PCN, "entry", "r")] == 1 and last.pending == 0
+    assert state.get_watermark(PCN, "entries") == NOW + timedelta(hours=2)
+
+
+def checked_bom_of(record: Record, ctx: Context) -> Iterable[Item]:
+    if record.get("bad"):
+        raise Quarantine("bad component")
+    yield from bom_of(record, ctx)
+
+
+def test_a_parent_with_a_quarantined_child_is_fetched_again_next_run() -> None:
+    boms = replace(BOMS, transform=checked_bom_of)
+    runner, plex, sink, _ = make_runner([THINGS, boms])
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(3)]
+    plex.lists["/boms"] = [{"line": 1, "bad": True}]
+    first = run(runner, ["things", "boms"])
+    assert first[1].quarantined == 3 and first[1].pending == 3
+    plex.lists["/boms"] = [{"line": 1}]
+    run(runner, ["things", "boms"])
+    assert plex.calls["/boms"] == 6 and len(sink.written) == 3 + 3
+    run(runner, ["things", "boms"])
+    assert plex.calls["/boms"] == 6, "parents that landed cost no call"
 
 
 def job_of(record: Record, ctx: Context) -> Iterable[Item]:
