@@ -94,6 +94,17 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
     return list(merged.values())
 
 
+def unique_records(records: Sequence[Record], key: Sequence[str]) -> list[Record]:
+    """One record per key (the key its event is written under), the last one winning: a row Plex repeats
+    must not count twice in an aggregate."""
+    if not key:
+        return list(records)
+    by_key: dict[object, Record] = {}
+    for position, record in enumerate(records):
+        by_key[joined_key(record, key) if isinstance(record, Mapping) else position] = record
+    return list(by_key.values())
+
+
 # Access a tenant may simply not have: that resource (or domain) is skipped with one warning.
 MISSING_ACCESS = frozenset(
     {"product", "forbidden", "datasource_grant", "datasource_access", "ds_credentials"}
@@ -524,7 +535,10 @@ class Runner:
     async def _context(
         self, resource: Resource, window: TimeRange | None, parent: Record | None = None
     ) -> Context:
-        lookups = {name: await self.records_of(name, window) for name in resource.lookup}
+        lookups = {
+            name: unique_records(await self.records_of(name, window), self.resources[name].key)
+            for name in resource.lookup
+        }
         return Context(
             pcn=self.pcn,
             resource=resource.name,
@@ -558,7 +572,8 @@ class Runner:
             if self.raw_copy:
                 items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
         if resource.finish is not None:
-            objects = [r for r in records if isinstance(r, Mapping)]  # the others are quarantined above
+            # The others are quarantined above; a row Plex repeats counts once, as its event does.
+            objects = unique_records([r for r in records if isinstance(r, Mapping)], resource.key)
             try:
                 items.extend(resource.finish(objects, ctx))
             except Exception as exc:

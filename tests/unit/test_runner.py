@@ -598,3 +598,28 @@ def test_a_record_value_put_into_a_path_is_one_escaped_segment() -> None:
     plex.lists["/jobs"] = [{"id": "../x y", "number": "J9"}]
     run(runner, ["ops"])
     assert "/jobs/..%2Fx%20y/operations" in plex.calls, f"path not escaped: {list(plex.calls)}"
+
+
+def test_a_row_plex_repeats_counts_once_in_the_per_workcenter_quantity_series() -> None:
+    from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+    from plex_cdf.domains.production import good_quantity_external_id
+
+    production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
+    runner, plex, sink, _ = make_runner([production])
+    at = NOW - timedelta(hours=3)
+    entry = {
+        "workcenterId": "wc-1",
+        "workcenterCode": "W1",
+        "transactionDate": stamp(at),
+        "serialNo": "S1",
+        "partOperationId": "po-1",
+        "quantity": 35,
+        "stamp": stamp(at),  # what the fake Plex filters windows on
+    }
+    plex.lists[production.path] = [entry, dict(entry)]  # Plex repeats the row
+    report = run(runner, [production.name])[0]
+    assert report.status == "ok" and report.quarantined == 0
+    events = [i for i in sink.store.values() if isinstance(i, Event)]
+    assert len(events) == 1
+    series = sink.store[good_quantity_external_id(PCN, "wc-1")]
+    assert isinstance(series, Datapoints) and dict(series.points) == {int(at.timestamp() * 1000): 35.0}
