@@ -144,6 +144,7 @@ class Runner:
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
+        mask: Callable[[str], str] = str,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -155,6 +156,7 @@ class Runner:
         self.raw_copy = raw_copy
         self.classify = classify
         self.snapshot_loss_threshold = snapshot_loss_threshold
+        self.mask = mask  # every message is masked before the state keeps it (SQLite file or CDF RAW)
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -223,7 +225,7 @@ class Runner:
                 "unchanged": report.write.unchanged,
                 "quarantined": report.quarantined,
                 "pending": report.pending,
-                "message": report.message[:500],
+                "message": self.mask(report.message)[:500],
             },
         )
 

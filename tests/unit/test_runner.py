@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -623,3 +624,31 @@ def test_a_row_plex_repeats_counts_once_in_the_per_workcenter_quantity_series() 
     assert len(events) == 1
     series = sink.store[good_quantity_external_id(PCN, "wc-1")]
     assert isinstance(series, Datapoints) and dict(series.points) == {int(at.timestamp() * 1000): 35.0}
+
+
+def test_a_failed_runs_message_is_masked_before_the_state_keeps_it() -> None:
+    from plex_cdf.config.masking import SecretMasker
+
+    runner, plex, _sink, state = make_runner([THINGS])
+    runner.mask = SecretMasker(["Cl1ent-S3cret"])
+    plex.path_errors["/things"] = RuntimeError("token endpoint said: client_secret=Cl1ent-S3cret is wrong")
+    report = run(runner, ["things"])[0]
+    assert report.status == "failed"
+    kept = state.get_value(PCN, "things#last_run")["message"]
+    assert "Cl1ent-S3cret" not in kept and "client_secret=***" in kept
+
+
+def test_the_service_masks_every_configured_secret_in_what_its_runners_keep(tmp_path: Path) -> None:
+    from plex_cdf.app import Service
+    from plex_cdf.config import load_config
+    from tests.unit.test_config import MINIMAL, SECRETS, write
+
+    service = Service(load_config(write(tmp_path, MINIMAL)), dry_run=True)
+    service.state = MemoryState()
+
+    async def open_tenant() -> list[str]:
+        tenant = await service._open_tenant(service.config.plex.tenants[0])
+        await tenant.plex.aclose()
+        return [runner.mask(f"{s} echoed") for runner in tenant.runners.values() for s in SECRETS.values()]
+
+    assert set(asyncio.run(open_tenant())) == {"*** echoed"}
