@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ from plex_cdf.domains.resource import (
     Context,
     DataSourceWindow,
     PerParent,
+    Quarantine,
     Record,
     Resource,
     Snapshot,
@@ -32,7 +33,7 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Item, RawRow, item_id
+from plex_cdf.items import Datapoints, Event, Item, RawRow, item_id
 from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
@@ -433,16 +434,28 @@ class Runner:
         for batch in _chunks(todo, PARENT_BATCH):
             if self.should_stop():
                 return
-            answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p, _ in batch))
+            answers = await asyncio.gather(
+                *(self._children_of(resource, mode, p) for p, _ in batch), return_exceptions=True
+            )
+            refusals = _refusals(answers)
             items: list[Item] = []
             clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
             for (parent, digest), children in zip(batch, answers, strict=True):
+                if isinstance(children, BaseException):
+                    # Plex refused this parent's value (e.g. a malformed part id): that parent is
+                    # quarantined, the others go on; it is asked again next run.
+                    self._quarantine(
+                        resource, {mode.parent_key: parent.get(mode.parent_key)}, children, report
+                    )
+                    continue
                 report.fetched += len(children)
                 ctx = await self._context(resource, None, parent=parent)
                 quarantined = report.quarantined
                 items.extend(self._items(resource, children, ctx, report))
                 if report.quarantined == quarantined:
                     clean[str(parent.get(mode.parent_key))] = digest
+            if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
+                raise next(a for a in answers if isinstance(a, BaseException))
             written = await self.sink.write(resource.name, items)
             report.write.add(written)
             report.pending += len(batch) - (0 if written.refused else len(clean))
@@ -565,7 +578,7 @@ class Runner:
             try:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
-                items.extend(resource.transform(record, ctx))
+                items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
             except Exception as exc:
                 self._quarantine(resource, record, exc, report)
                 if failed is not None:
@@ -582,7 +595,9 @@ class Runner:
                 self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
         return dedupe(items)
 
-    def _quarantine(self, resource: Resource, record: object, exc: Exception, report: ResourceReport) -> None:
+    def _quarantine(
+        self, resource: Resource, record: object, exc: BaseException, report: ResourceReport
+    ) -> None:
         report.quarantined += 1
         if report.quarantined <= QUARANTINE_LOG_LIMIT:
             key = joined_key(record, resource.key) if isinstance(record, Mapping) else repr(record)[:80]
@@ -601,6 +616,29 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
         replace(item, segment=segment) if isinstance(item, Datapoints) and not item.latest_only else item
         for item in items
     ]
+
+
+def _refusals(answers: Sequence[object]) -> int:
+    """How many per-parent answers Plex refused for a request value (400); any other failure is raised."""
+    refused = 0
+    for answer in answers:
+        if isinstance(answer, PlexRequestError) and answer.status == 400:
+            refused += 1
+        elif isinstance(answer, BaseException):
+            raise answer
+    return refused
+
+
+def _dated_since_1970(items: list[Item]) -> list[Item]:
+    """The items, or Quarantine for an event dated before 1970: its time would be negative, which CDF
+    refuses (a mistyped year in Plex, typically)."""
+    for item in items:
+        if isinstance(item, Event):
+            for name, value in (("start", item.start_time), ("end", item.end_time)):
+                if value is not None and value < 0:
+                    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+                    raise Quarantine(f"{name} time {when:%Y-%m-%d %H:%M} is before 1970, which CDF refuses")
+    return items
 
 
 def _not_an_object(record: object) -> TypeError:

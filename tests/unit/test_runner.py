@@ -652,3 +652,77 @@ def test_the_service_masks_every_configured_secret_in_what_its_runners_keep(tmp_
         return [runner.mask(f"{s} echoed") for runner in tenant.runners.values() for s in SECRETS.values()]
 
     assert set(asyncio.run(open_tenant())) == {"*** echoed"}
+
+
+def test_an_event_dated_before_1970_is_quarantined_not_written_with_a_negative_time() -> None:
+    runner, plex, sink, _ = make_runner([CHECKED])
+    old = replace(
+        CHECKED,
+        transform=lambda r, ctx: [
+            Event(external_id(ctx.pcn, "entry", r["key"]), "production", "entry", start_time=r["ms"])
+        ],
+    )
+    runner.resources["checked"] = old
+    plex.lists["/checked"] = [
+        {"key": "typo", "ms": -157_766_400_000, "stamp": stamp(NOW - timedelta(hours=5))},  # 1965
+        {"key": "fine", "ms": 1_700_000_000_000, "stamp": stamp(NOW - timedelta(hours=4))},
+    ]
+    report = run(runner, ["checked"])[0]
+    assert report.quarantined == 1 and report.status == "ok"
+    assert set(sink.written) == {external_id(PCN, "entry", "fine")}
+
+
+def test_a_production_entry_dated_1965_is_quarantined() -> None:
+    from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+
+    production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
+    runner, plex, sink, _ = make_runner([production])
+    plex.lists[production.path] = [
+        {
+            "workcenterId": "wc-1",
+            "transactionDate": "1965-06-01T08:00:00Z",
+            "serialNo": "S1",
+            "partOperationId": "po-1",
+            "quantity": 1,
+            "stamp": stamp(NOW - timedelta(hours=3)),
+        }
+    ]
+    report = run(runner, [production.name])[0]
+    assert report.quarantined == 1
+    assert not [i for i in sink.store.values() if isinstance(i, Event)]
+
+
+PER_PART = Resource(
+    "part_boms", "master_data", "/boms/{parent}", PerParent("things", "id"), ("line",), bom_of
+)
+
+
+def test_one_malformed_part_id_quarantines_that_part_and_the_other_boms_land() -> None:
+    runner, plex, sink, _ = make_runner([THINGS, PER_PART])
+    plex.lists["/things"] = [
+        {"id": "p1", "name": "x"},
+        {"id": "bad id", "name": "y"},
+        {"id": "p3", "name": "z"},
+    ]
+    plex.lists["/boms/p1"] = plex.lists["/boms/p3"] = [{"line": 1}]
+    plex.path_errors["/boms/bad%20id"] = PlexRequestError(
+        "'bad id' is not a valid UUID", 400, "ARGUMENT_INVALID"
+    )
+    report = run(runner, ["things", "part_boms"])[1]
+    assert report.status == "ok" and report.quarantined == 1 and report.pending == 1
+    assert {x for x in sink.written if "bom" in x} == {
+        external_id(PCN, "bom", "p1-1"),
+        external_id(PCN, "bom", "p3-1"),
+    }
+    run(runner, ["things", "part_boms"])
+    assert plex.calls["/boms/bad%20id"] == 2 and plex.calls["/boms/p1"] == 1, (
+        "only the refused part is asked again"
+    )
+
+
+def test_every_part_refused_is_a_wrong_call_and_fails_the_resource() -> None:
+    runner, plex, _sink, _ = make_runner([THINGS, PER_PART])
+    plex.lists["/things"] = [{"id": "p1", "name": "x"}, {"id": "p2", "name": "y"}]
+    for part in ("p1", "p2"):
+        plex.path_errors[f"/boms/{part}"] = PlexRequestError("unknown parameter", 400, "ARGUMENT_INVALID")
+    assert run(runner, ["things", "part_boms"])[1].status == "failed"
