@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from plex_cdf.domains.resource import TimeRange
 from plex_cdf.items import Item
+from plex_cdf.windows import TimeRange
 
 Params = Mapping[str, str | Sequence[str]]
 

@@ -34,7 +34,7 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, RawRow, item_id
-from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
+from plex_cdf.plex.dates import to_epoch_ms, window_params
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import split, window_start
@@ -525,8 +525,7 @@ class Runner:
             return [row for rows in answers for row in rows]
         params: dict[str, str | Sequence[str]] = dict(resource.params)
         if isinstance(mode, Window) and window is not None:
-            params[mode.begin_param] = format_plex_datetime(window.begin)
-            params[mode.end_param] = format_plex_datetime(window.end)
+            params.update(window_params(window, mode.begin_param, mode.end_param))
         return await self._fetch_path(resource.path, params)
 
     async def _fetch_path(
