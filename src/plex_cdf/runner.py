@@ -207,8 +207,8 @@ class Runner:
             if kind == "not_offered":
                 self.not_offered.add(resource.name)
                 self._warn_once(resource.name, f"{resource.name}: not offered by this tenant, skipped: {exc}")
-            else:
-                log.error("%s: failed: %s", resource.name, exc)
+            else:  # a transform's bug carries its traceback into the log
+                log.error("%s: failed: %s", resource.name, exc, exc_info=isinstance(exc, TransformFailed))
         report.seconds = time.perf_counter() - started
         self._remember(report)
         return report
@@ -578,11 +578,13 @@ class Runner:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
                 items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
-            except Exception as exc:
+            except Quarantine as exc:
                 self._quarantine(resource, record, exc, report)
                 if failed is not None:
                     failed.add(position)
                 continue
+            except Exception as exc:  # a bug, not bad data: the resource fails, loudly
+                raise TransformFailed(resource.name, joined_key(record, resource.key), exc) from exc
             if self.raw_copy:
                 items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
         if resource.finish is not None:
@@ -590,8 +592,10 @@ class Runner:
             objects = unique_records([r for r in records if isinstance(r, Mapping)], resource.key)
             try:
                 items.extend(resource.finish(objects, ctx))
-            except Exception as exc:
+            except Quarantine as exc:
                 self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
+            except Exception as exc:
+                raise TransformFailed(resource.name, f"aggregate over {ctx.window}", exc) from exc
         return dedupe(items)
 
     def _quarantine(
@@ -640,8 +644,19 @@ def _dated_since_1970(items: list[Item]) -> list[Item]:
     return items
 
 
-def _not_an_object(record: object) -> TypeError:
-    return TypeError(f"record is a {type(record).__name__}, not an object")
+def _not_an_object(record: object) -> Quarantine:
+    return Quarantine(f"record is a {type(record).__name__}, not an object")
+
+
+class TransformFailed(RuntimeError):
+    """A transform raised something other than Quarantine: a bug. Names the record by its key only (never
+    its content, which may hold what must not be logged); the traceback is the cause's."""
+
+    def __init__(self, resource: str, key: str, error: Exception) -> None:
+        super().__init__(
+            f"{resource}: the transform failed on record {key[:200]!r} with {type(error).__name__}: {error}"
+            " (a bug, not bad data: fix the transform)"
+        )
 
 
 @dataclass

@@ -726,3 +726,28 @@ def test_every_part_refused_is_a_wrong_call_and_fails_the_resource() -> None:
     for part in ("p1", "p2"):
         plex.path_errors[f"/boms/{part}"] = PlexRequestError("unknown parameter", 400, "ARGUMENT_INVALID")
     assert run(runner, ["things", "part_boms"])[1].status == "failed"
+
+
+def test_a_transform_raising_keyerror_fails_its_resource_loudly_with_the_key_and_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def buggy(record: Record, ctx: Context) -> Iterable[Item]:
+        if record["id"] == 2:
+            return [record["no such field"]]  # a bug: KeyError
+        return asset_of(record, ctx)
+
+    runner, plex, _sink, _ = make_runner([replace(THINGS, transform=buggy)])
+    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": 2, "name": "password=hunter2"}]
+    report = run(runner, ["things"])[0]
+    assert report.status == "failed" and report.quarantined == 0
+    assert "record '2'" in report.message and "KeyError" in report.message
+    assert "hunter2" not in report.message, "the record's content is never in the message"
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and "things" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None, "the traceback goes to the log"
+
+
+def test_a_quarantine_still_quarantines_and_the_run_stays_ok() -> None:
+    runner, plex, _sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": 1}, {"name": "no id"}]
+    report = run(runner, ["things"])[0]
+    assert report.status == "ok" and report.quarantined == 1 and report.write.written == 1
