@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 import orjson
 
-from plex_cdf.cdf.hashing import state_key
 from plex_cdf.domains.resource import (
     Children,
     Context,
@@ -33,7 +32,7 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Event, Item, RawRow, item_id
+from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
 from plex_cdf.plex.dates import to_epoch_ms, window_params
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
@@ -45,8 +44,6 @@ Status = Literal["ok", "not_offered", "failed"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
-POINTS_KEY = "datapoints:"
-NOT_OBJECT_KEYS = (POINTS_KEY, "raw:")  # state keys of points and RAW rows; any other key is an external id
 # Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
 # instead of one part-filled call per kind and window. Their watermark moves only after that write.
 FLUSH_ITEMS = 8000
@@ -83,9 +80,9 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
 
     Plex lists may repeat a row, and CDF rejects a request that names one external id twice.
     """
-    merged: dict[tuple[str, str], Item] = {}
+    merged: dict[tuple[str, str, str], Item] = {}
     for item in items:
-        slot = (type(item).__name__, state_key(item))  # a series' points per segment (window)
+        slot = identity(item)  # a series' points per segment (window)
         previous = merged.get(slot)
         if isinstance(item, Datapoints) and isinstance(previous, Datapoints):
             points = dict(previous.points)
@@ -217,7 +214,7 @@ class Runner:
         """The last run of each resource, for `plex-cdf status`."""
         self.state.set_value(
             self.pcn,
-            f"{report.resource}#last_run",
+            own_key(report.resource, "last_run"),
             {
                 "at": self.clock().isoformat(),
                 "status": report.status,
@@ -274,21 +271,13 @@ class Runner:
         report.write.add(await self.sink.write(resource.name, items))
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
-        if not mode.mark_inactive and mode.vanished_value is None:
-            return
-        # Compared in the sink's own state keys (external ids; `datapoints:{id}` for series' points).
-        vanished = set(self.state.get_hashes(self.pcn, resource.name)) - {state_key(i) for i in items}
-        objects = sorted(k for k in vanished if not k.startswith(NOT_OBJECT_KEYS))
-        if mode.mark_inactive and objects:
-            report.write.add(await self.sink.mark_inactive(resource.name, objects))
-        if mode.vanished_value is not None:
-            now = to_epoch_ms(ctx.now)
-            gone = sorted(
-                k.removeprefix(POINTS_KEY) for k in vanished if k.startswith(POINTS_KEY) and "@" not in k
+        if mode.mark_inactive or mode.vanished_value is not None:
+            end = None if mode.vanished_value is None else (to_epoch_ms(ctx.now), mode.vanished_value)
+            report.write.add(
+                await self.sink.retire_vanished(
+                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end
+                )
             )
-            ends = [Datapoints(xid, ((now, mode.vanished_value),), latest_only=True) for xid in gone]
-            if ends:
-                report.write.add(await self.sink.write(resource.name, ends))
 
     async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
         """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
@@ -296,7 +285,7 @@ class Runner:
         read is used, so a suspicious answer never marks anything inactive, zeroes a figure or writes a
         value. The count of the answer used is kept for the next run's comparison."""
         records = await self.records_of(resource.name)
-        count_key = f"{resource.name}#count"
+        count_key = own_key(resource.name, "count")
         before = self.state.get_value(self.pcn, count_key)
         if (
             isinstance(before, int)
@@ -398,7 +387,7 @@ class Runner:
             self.on_window(batch.resource, window)
 
     def _pending_windows(self, key: str) -> set[TimeRange]:
-        stored = self.state.get_value(self.pcn, f"{key}#pending")
+        stored = self.state.get_value(self.pcn, own_key(key, "pending"))
         if not isinstance(stored, list):
             return set()
         return {
@@ -406,7 +395,7 @@ class Runner:
         }
 
     def _save_pending(self, key: str, pending: set[TimeRange]) -> None:
-        slot = f"{key}#pending"
+        slot = own_key(key, "pending")
         if pending or self.state.get_value(self.pcn, slot):
             ordered = sorted(pending, key=lambda w: w.begin)
             self.state.set_value(self.pcn, slot, [[w.begin.isoformat(), w.end.isoformat()] for w in ordered])
@@ -414,7 +403,7 @@ class Runner:
     def _reach(self, resource: Resource, mark: datetime | None, begin: datetime) -> datetime:
         """Never before where the first run began: a lookback longer than the first run's reach must not
         fetch (and write) history the first run chose to leave to `backfill`."""
-        reach_key = f"{resource.name}#reach"
+        reach_key = own_key(resource.name, "reach")
         if mark is None:
             self.state.set_value(self.pcn, reach_key, begin.isoformat())
             return begin
@@ -423,8 +412,8 @@ class Runner:
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
         parents = await self.records_of(mode.parent)
-        digests_key = f"{resource.name}#parents"
-        refresh_key = f"{resource.name}#full_refresh_at"
+        digests_key = own_key(resource.name, "parents")
+        refresh_key = own_key(resource.name, "full_refresh_at")
         now = self.clock()
         last_full = self.state.get_value(self.pcn, refresh_key)
         full = not mode.only_changed or _due(last_full, mode.full_refresh, now)
@@ -476,7 +465,7 @@ class Runner:
     ) -> WriteReport:
         """Only records new or changed since the last run get their sub-list fetched and are written."""
         total = WriteReport()
-        digests_key = f"{resource.name}#records"
+        digests_key = own_key(resource.name, "records")
         known = self.state.get_hashes(self.pcn, digests_key)
         for record in records:
             if not isinstance(record, Mapping):  # no key, no sub-list to fetch: quarantined here
@@ -685,9 +674,15 @@ class WindowBatch:
         self.troubled_windows.update(w for w, ids in self.ids.items() if ids & refused)
 
 
+def own_key(resource: str, what: str) -> str:
+    """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`."""
+    return f"{resource}#{what}"
+
+
 def backfill_key(resource: str, window: TimeRange) -> str:
     """The watermark key of one backfill range, so an interrupted backfill resumes where it stopped."""
-    return f"{resource}#backfill:{window.begin.isoformat()}:{window.end.isoformat()}"
+    return own_key(resource, f"backfill:{window.begin.isoformat()}:{window.end.isoformat()}")
 
 
 def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:

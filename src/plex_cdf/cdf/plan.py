@@ -17,11 +17,12 @@ from plex_cdf.cdf.hashing import (
     kind_of,
     kind_of_hash,
     state_key,
+    vanished_since,
 )
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.transport import Json
-from plex_cdf.items import DataSetKey, Item
-from plex_cdf.ports import WriteReport
+from plex_cdf.items import Datapoints, DataSetKey, Item
+from plex_cdf.ports import Point, Sink, WriteReport
 
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
 WRITE_OPS = frozenset({"create", "update", "insert"})
@@ -107,3 +108,24 @@ def chunks(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def count_kind(report: WriteReport, name: str, n: int) -> None:
     report.by_kind[name] = report.by_kind.get(name, 0) + n
+
+
+async def retire_vanished(
+    sink: Sink,
+    hashes: Mapping[str, str],
+    resource: str,
+    kept: Sequence[Item],
+    *,
+    mark_inactive: bool,
+    end_point: Point | None,
+) -> WriteReport:
+    """`Sink.retire_vanished` over the hashes a sink keeps for `resource`."""
+    objects, series = vanished_since(hashes, kept)
+    report = WriteReport()
+    if mark_inactive and objects:
+        report.add(await sink.mark_inactive(resource, objects))
+    if end_point is not None and series:
+        report.add(
+            await sink.write(resource, [Datapoints(x, (end_point,), latest_only=True) for x in series])
+        )
+    return report

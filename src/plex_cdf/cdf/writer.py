@@ -30,12 +30,13 @@ from plex_cdf.cdf.plan import (
     data_set_id,
     inactive_due,
     plan_changes,
+    retire_vanished,
 )
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.resolver import AssetIds
 from plex_cdf.cdf.transport import CdfApi, Missing, OutcomeUnknown, Rejected, SdkApi
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries, item_id
-from plex_cdf.ports import StateStore, WriteReport
+from plex_cdf.ports import Point, StateStore, WriteReport
 
 __all__ = ["DryRunSink", "Writer", "WriterCounters"]
 
@@ -92,6 +93,14 @@ class Writer:
             for chunk in chunks(inactive_due(hashes, external_ids, kind), ITEMS_PER_CALL):
                 await self._flag_inactive(resource, kind, list(chunk), report)
         return report
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        hashes = self._state.get_hashes(self.pcn, resource)
+        return await retire_vanished(
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+        )
 
     async def link_pending(self) -> WriteReport:
         """Retry waiting assets, then set the asset links of items written before their assets."""
