@@ -388,3 +388,21 @@ def test_points_cdf_refuses_are_isolated_per_series(cdf: FakeCdf, state: SqliteS
     assert len(cdf.datapoints) == 5, "one bad series must not keep the others' points out"
     assert writer.counters.rejected["datapoints"] == 1 and report.by_kind["datapoints_rejected"] == 1
     assert report.refused_ids == [f"PCN{PCN}_ts_4"], "the runner keeps the refused points' window pending"
+
+
+def test_one_retry_sends_an_unknown_outcome_again_four_times_in_all_then_raises() -> None:
+    from plex_cdf.cdf.transport import ATTEMPTS, OutcomeUnknown, resend_on_unknown
+
+    sent: list[int] = []
+
+    async def flaky(fail: int) -> str:
+        sent.append(1)
+        if len(sent) <= fail:
+            raise OutcomeUnknown("CDF answered 503")
+        return "ok"
+
+    assert run(resend_on_unknown(lambda: flaky(ATTEMPTS - 1))) == "ok" and len(sent) == ATTEMPTS
+    sent.clear()
+    with pytest.raises(OutcomeUnknown):
+        run(resend_on_unknown(lambda: flaky(ATTEMPTS)))
+    assert len(sent) == ATTEMPTS == 4

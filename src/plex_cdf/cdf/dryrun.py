@@ -40,7 +40,7 @@ class DryRunSink:
         plan = plan_changes(
             resource, items, self._hashes(resource), self._data_set_ids, self.counters, report
         )
-        for kind, entries in plan.items():
+        for kind, entries in plan.by_kind():
             for entry in entries:
                 before = sum(self.counters.alterations.values())
                 _preview(entry.item, data_set_id(entry.item, self._data_set_ids), self.counters.alterations)
