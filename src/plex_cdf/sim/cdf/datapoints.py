@@ -20,7 +20,7 @@ from cognite.client._proto.data_point_list_response_pb2 import (
 
 from plex_cdf.sim.cdf import aggregates, resources
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
-from plex_cdf.sim.cdf.keys import check_item_keys, check_keys
+from plex_cdf.sim.cdf.keys import check_item_keys, check_keys, unsupported
 from plex_cdf.sim.cdf.store import Series, Store, Value, now_ms
 
 MAX_SERIES_PER_REQUEST = 10_000
@@ -130,6 +130,8 @@ def _time(value: Any, default: int, name: str) -> int:
         return now_ms()
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, str):  # CDF also takes relative times such as "2d-ago"
+        raise unsupported(f"{name} {value[:40]!r} (only integer milliseconds and 'now')")
     raise bad_request(f"{name}: expected integer milliseconds or 'now', got {value!r}")
 
 
@@ -170,6 +172,10 @@ def _page(store: Store, internal: int, query: Json) -> Page:
         start = _decode_cursor(query["cursor"])
     end = _time(query.get("end"), now_ms(), "end")
     is_aggregate = bool(query.get("aggregates"))
+    if is_aggregate and query.get("includeOutsidePoints"):
+        raise bad_request("includeOutsidePoints: not allowed with aggregates")
+    if not is_aggregate and query.get("granularity") is not None:
+        raise bad_request("granularity: only allowed with aggregates")
     maximum = aggregates.MAX_AGGREGATE_LIMIT if is_aggregate else MAX_RAW_LIMIT
     limit = query.get("limit")
     limit = DEFAULT_LIMIT if limit is None else limit

@@ -38,6 +38,9 @@ class Spec:
     advanced: advanced.Properties | None = None  # advancedFilter and sort on lists, where CDF has them
     read_options: Mapping[str, ViewMaker] = field(default_factory=dict)  # byids/list keys that shape items
     omit_empty: frozenset[str] = frozenset()  # fields CDF leaves out of answers when empty
+    # Fields CDF checks against things this server does not keep (label definitions, security categories,
+    # GeoJSON rules): a non-empty value is refused rather than stored unchecked.
+    unchecked: frozenset[str] = frozenset()
 
 
 COMMON_FIELDS = frozenset({"externalId", "description", "metadata", "source", "dataSetId"})
@@ -53,6 +56,7 @@ ASSETS = Spec(
     advanced=advanced.ASSETS,
     read_options={"aggregatedProperties": views.asset_aggregates},
     omit_empty=frozenset({"labels"}),
+    unchecked=frozenset({"labels", "geoLocation"}),
 )
 EVENTS = Spec(
     name="events",
@@ -76,6 +80,7 @@ TIME_SERIES = Spec(
     list_fields=frozenset({"securityCategories"}),
     defaults={"isString": False, "isStep": False},
     advanced=advanced.TIME_SERIES,
+    unchecked=frozenset({"securityCategories"}),
 )
 DATA_SETS = Spec(
     name="datasets",
@@ -121,6 +126,8 @@ RELATIONSHIPS = Spec(
     list_fields=frozenset({"labels"}),
     public_id=False,
     read_options={"fetchResources": views.fetch_resources},
+    omit_empty=frozenset({"labels"}),
+    unchecked=frozenset({"labels"}),
 )
 EXTPIPE_FIELDS = frozenset(
     {
@@ -212,7 +219,14 @@ def validate_new(spec: Spec, items: list[Json]) -> None:
         unknown = set(item) - spec.create_fields
         if unknown:
             raise bad_request(f"items[{index}]: unrecognized field(s) {sorted(unknown)}")
+        refuse_unchecked(spec, item, f"items[{index}]")
         limits.check_item(spec.limits, item, index)
+
+
+def refuse_unchecked(spec: Spec, item: Json, where: str) -> None:
+    for name in spec.unchecked:
+        if item.get(name):
+            raise unsupported(f"{where}.{name}")
 
 
 def create(store: Store, spec: Spec, body: Json) -> Json:
@@ -340,6 +354,7 @@ def stage_updates(store: Store, spec: Spec, body: Json) -> list[tuple[Json, Json
     for index, (internal, item) in enumerate(zip(ids, items, strict=True)):
         old = collection.items[internal]
         new = apply_update(spec, old, item.get("update"), index)
+        refuse_unchecked(spec, new, f"items[{index}].update")
         limits.check_item(spec.limits, new, index)
         staged.append((old, new))
     check_new_external_ids(collection, [n for o, n in staged if n.get("externalId") != o.get("externalId")])
