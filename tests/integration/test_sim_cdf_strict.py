@@ -94,6 +94,47 @@ def plant(client: CogniteClient) -> None:
         ),
         ("/raw/dbs/db/tables/t/rows", {"items": [], "ensureParent": True}, "ensureParent"),
         ("/assets", {"items": [{"name": "a", "labels": [{"externalId": "L"}]}]}, "items[0].labels"),
+        (
+            "/relationships",
+            {"items": [{"externalId": "r", "labels": [{"externalId": "L"}]}]},
+            "items[0].labels",
+        ),
+        (
+            "/assets/list",
+            {"advancedFilter": {"and": [{"exists": {"property": ["name"]}}, {"containsAll": {}}]}},
+            "advancedFilter.and[1].containsAll",
+        ),
+        (
+            "/events/list",
+            {"advancedFilter": {"equals": {"property": ["assetIds"], "value": 1}}},
+            "advancedFilter.equals on the list property ['assetIds']",
+        ),
+        (
+            "/timeseries/list",
+            {"advancedFilter": {"exists": {"property": ["assetRootId"]}}},
+            "advancedFilter.exists.property ['assetRootId']",
+        ),
+        (
+            "/assets/list",
+            {"sort": [{"property": ["name"]}, {"property": ["source"]}]},
+            "sort by more than one",
+        ),
+        ("/assets/list", {"sort": [{"property": ["metadata", "tz"]}]}, "sort[0].property ['metadata', 'tz']"),
+        (
+            "/timeseries/data/list",
+            {"items": [{"id": 1, "ignoreBadDataPoints": False}]},
+            "items[0].ignoreBadDataPoints",
+        ),
+        (
+            "/timeseries/data/list",
+            {"items": [{"instanceId": {"space": "s", "externalId": "x"}}]},
+            "items[0].instanceId",
+        ),
+        (
+            "/timeseries/data",
+            {"items": [{"instanceId": {"space": "s", "externalId": "x"}}]},
+            "items[0].instanceId",
+        ),
         ("/assets", {"items": [{"name": "a", "geoLocation": {"type": "Feature"}}]}, "items[0].geoLocation"),
         ("/timeseries", {"items": [{"securityCategories": [1]}]}, "items[0].securityCategories"),
     ],
@@ -181,9 +222,10 @@ def test_advanced_filter_leaves_and_combinations_on_assets(local_cdf_client: Cog
 
 def test_advanced_filter_on_events_and_time_series(local_cdf_client: CogniteClient) -> None:
     client = local_cdf_client
+    asset = client.assets.create(AssetWrite(external_id="a", name="a"))
     client.events.create(
         [
-            EventWrite(external_id="e1", type="job", start_time=1_000, end_time=2_000),
+            EventWrite(external_id="e1", type="job", start_time=1_000, end_time=2_000, asset_ids=[asset.id]),
             EventWrite(external_id="e2", type="job", start_time=5_000),
             EventWrite(external_id="e3", type="scrap", start_time=9_000, end_time=9_500),
         ]
@@ -197,6 +239,8 @@ def test_advanced_filter_on_events_and_time_series(local_cdf_client: CogniteClie
     assert [e.external_id for e in found] == ["e2"]
     open_ended = client.events.list(advanced_filter=flt.Not(flt.Exists(EventProperty.end_time)), limit=None)
     assert [e.external_id for e in open_ended] == ["e2"]
+    linked = client.events.list(advanced_filter=flt.Exists(EventProperty.asset_ids), limit=None)
+    assert [e.external_id for e in linked] == ["e1"], "exists on a list property means non-empty"
     client.time_series.create(
         [
             TimeSeriesWrite(external_id="t1", name="speed", is_step=True),
@@ -220,6 +264,8 @@ def test_sort_orders_every_page_of_a_long_list(local_cdf_client: CogniteClient) 
     assert events[-1].external_id == "no-start", "a missing value sorts last unless nulls=first"
     first = client.events.list(sort=("startTime", "asc", "first"), limit=2)
     assert [e.external_id for e in first] == ["no-start", "e0000"]
+    with pytest.raises(ValueError, match="partitions"):  # the SDK refuses it client-side; raw HTTP below
+        client.events.list(sort=("startTime", "asc"), partitions=2, limit=None)
     plant(client)
     by_name = client.assets.list(sort=("name", "asc"), limit=None)
     assert [a.name for a in by_name] == ["Line 1", "Line 2", "Plant", "Press"]
@@ -342,6 +388,16 @@ def test_datapoint_queries_cdf_refuses_or_the_local_cdf_lacks_are_400(
 
 
 # --- response shapes ---
+
+
+def test_nulls_are_left_out_of_answers(local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient) -> None:
+    body = {"items": [{"externalId": "e", "description": None, "type": "job"}]}
+    created = post_raw(local_cdf, local_cdf_client, "/events", body).json()["items"][0]
+    assert "description" not in created and created["type"] == "job"
+    sorted_with_partition = post_raw(
+        local_cdf, local_cdf_client, "/events/list", {"sort": [{"property": ["type"]}], "partition": "1/2"}
+    )
+    assert sorted_with_partition.status_code == 400
 
 
 def test_assets_leave_out_labels_when_none_are_set(

@@ -45,9 +45,7 @@ POINT_KEYS = frozenset({"timestamp", "value"})
 
 def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
     if "instanceId" in item:
-        raise bad_request(
-            f"items[{index}].instanceId: the local CDF addresses time series by id or externalId"
-        )
+        raise unsupported(f"items[{index}].instanceId")
     ident = resources.identifier(item, index)
     return ident, store.time_series.resolve(ident)
 
@@ -55,7 +53,7 @@ def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
 def insert(store: Store, body: Json) -> Json:
     check_keys(body, {"items"})
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
-    check_item_keys(items, IDENTIFIERS | {"datapoints", "instanceId"})
+    check_item_keys(items, IDENTIFIERS | {"datapoints"})
     total = sum(len(item.get("datapoints") or ()) for item in items)
     if total > MAX_POINTS_PER_REQUEST:
         raise bad_request(f"A request may hold at most {MAX_POINTS_PER_REQUEST} datapoints, got {total}")
