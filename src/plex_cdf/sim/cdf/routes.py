@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from plex_cdf.sim.cdf import assets, datapoints, extpipes, raw, resources
 from plex_cdf.sim.cdf.errors import Json
-from plex_cdf.sim.cdf.keys import check_keys
+from plex_cdf.sim.cdf.keys import check_route
 from plex_cdf.sim.cdf.resources import Spec
 from plex_cdf.sim.cdf.store import Store
 
@@ -40,18 +40,14 @@ class Route:
     handler: Handler
     writes: bool = False
     status: int = 200
-    params: frozenset[str] = frozenset()  # the query parameters this route implements
-    body_keys: frozenset[str] | None = None  # top-level body keys, when the handler does not check them
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.template}"
 
     def answer(self, call: Call) -> Answer:
-        """The handler's answer, after refusing any query parameter or body key the route lacks."""
-        check_keys(call.params, self.params, "query parameter ")
-        if self.body_keys is not None:
-            check_keys(call.body, self.body_keys)
+        """The handler's answer, once the query parameters and body keys the route lacks are refused."""
+        check_route(self.key, call.params, call.body)
         return self.handler(call)
 
 
@@ -79,12 +75,7 @@ def _crud(spec: Spec, *, writes: bool, deletable: bool = True) -> list[Route]:
         Route("POST", f"{base}/byids", lambda c: resources.by_ids(c.store, spec, c.body)),
         Route("POST", f"{base}/update", update, writes=writes),
         Route("POST", f"{base}/list", lambda c: resources.list_items(c.store, spec, c.body)),
-        Route(
-            "GET",
-            base,
-            lambda c: resources.list_items(c.store, spec, _list_params(c.params)),
-            params=PAGE_PARAMS,
-        ),
+        Route("GET", base, lambda c: resources.list_items(c.store, spec, _list_params(c.params))),
         Route("POST", f"{base}/aggregate", lambda c: resources.aggregate(c.store, spec, c.body)),
     ]
     if deletable:
@@ -94,10 +85,6 @@ def _crud(spec: Spec, *, writes: bool, deletable: bool = True) -> list[Route]:
             Route("GET", f"{base}/{{id}}", lambda c: resources.retrieve_one(c.store, spec, c.args["id"]))
         )
     return routes
-
-
-PAGE_PARAMS = frozenset({"limit", "cursor"})
-ITEMS = frozenset({"items"})
 
 
 def _list_params(params: Mapping[str, str]) -> Json:
@@ -115,9 +102,6 @@ def _retrieve(c: Call) -> Answer:
 
 
 RAW_TABLE = "/raw/dbs/{db}/tables/{table}"
-ENSURE_PARENT = frozenset({"ensureParent"})
-ROW_WINDOW = frozenset({"minLastUpdatedTime", "maxLastUpdatedTime"})
-CONFIG_PARAMS = frozenset({"externalId", "revision"})  # what get_config implements today
 
 ROUTES: list[Route] = [
     *_crud(resources.ASSETS, writes=True),
@@ -132,72 +116,37 @@ ROUTES: list[Route] = [
     Route(
         "POST", "/timeseries/data/delete", lambda c: datapoints.delete_ranges(c.store, c.body), writes=True
     ),
-    Route(
-        "POST", "/extpipes/runs", lambda c: extpipes.create_runs(c.store, c.body), status=201, body_keys=ITEMS
-    ),
-    Route(
-        "POST",
-        "/extpipes/runs/list",
-        lambda c: extpipes.list_runs(c.store, c.body),
-        body_keys=frozenset({"filter", "limit", "cursor"}),
-    ),
-    Route(
-        "GET",
-        "/extpipes/runs",
-        lambda c: extpipes.list_runs_get(c.store, c.params),
-        params=PAGE_PARAMS | {"externalId"},
-    ),
+    Route("POST", "/extpipes/runs", lambda c: extpipes.create_runs(c.store, c.body), status=201),
+    Route("POST", "/extpipes/runs/list", lambda c: extpipes.list_runs(c.store, c.body)),
+    Route("GET", "/extpipes/runs", lambda c: extpipes.list_runs_get(c.store, c.params)),
     Route("POST", "/extpipes/config", lambda c: extpipes.create_config(c.store, c.body), status=201),
-    Route("GET", "/extpipes/config", lambda c: extpipes.get_config(c.store, c.params), params=CONFIG_PARAMS),
-    Route("GET", "/raw/dbs", lambda c: raw.list_dbs(c.store, c.params), params=PAGE_PARAMS),
-    Route("POST", "/raw/dbs", lambda c: raw.create_dbs(c.store, c.body), status=201, body_keys=ITEMS),
-    Route(
-        "POST",
-        "/raw/dbs/delete",
-        lambda c: raw.delete_dbs(c.store, c.body),
-        body_keys=frozenset({"items", "recursive"}),
-    ),
-    Route(
-        "GET",
-        "/raw/dbs/{db}/tables",
-        lambda c: raw.list_tables(c.store, c.args["db"], c.params),
-        params=PAGE_PARAMS,
-    ),
+    Route("GET", "/extpipes/config", lambda c: extpipes.get_config(c.store, c.params)),
+    Route("GET", "/raw/dbs", lambda c: raw.list_dbs(c.store, c.params)),
+    Route("POST", "/raw/dbs", lambda c: raw.create_dbs(c.store, c.body), status=201),
+    Route("POST", "/raw/dbs/delete", lambda c: raw.delete_dbs(c.store, c.body)),
+    Route("GET", "/raw/dbs/{db}/tables", lambda c: raw.list_tables(c.store, c.args["db"], c.params)),
     Route(
         "POST",
         "/raw/dbs/{db}/tables",
         lambda c: raw.create_tables(c.store, c.args["db"], c.body, c.params),
         status=201,
-        params=ENSURE_PARENT,
-        body_keys=ITEMS,
     ),
-    Route(
-        "POST",
-        "/raw/dbs/{db}/tables/delete",
-        lambda c: raw.delete_tables(c.store, c.args["db"], c.body),
-        body_keys=ITEMS,
-    ),
+    Route("POST", "/raw/dbs/{db}/tables/delete", lambda c: raw.delete_tables(c.store, c.args["db"], c.body)),
     Route(
         "POST",
         f"{RAW_TABLE}/rows",
         lambda c: raw.insert_rows(c.store, c.args["db"], c.args["table"], c.body, c.params),
         writes=True,
         status=201,
-        params=ENSURE_PARENT,
-        body_keys=ITEMS,
     ),
     Route(
-        "GET",
-        f"{RAW_TABLE}/rows",
-        lambda c: raw.list_rows(c.store, c.args["db"], c.args["table"], c.params),
-        params=PAGE_PARAMS | ROW_WINDOW | {"columns"},
+        "GET", f"{RAW_TABLE}/rows", lambda c: raw.list_rows(c.store, c.args["db"], c.args["table"], c.params)
     ),
     Route(
         "POST",
         f"{RAW_TABLE}/rows/delete",
         lambda c: raw.delete_rows(c.store, c.args["db"], c.args["table"], c.body),
         writes=True,
-        body_keys=ITEMS,
     ),
     Route(
         "GET",
@@ -205,10 +154,7 @@ ROUTES: list[Route] = [
         lambda c: raw.retrieve_row(c.store, c.args["db"], c.args["table"], c.args["key"]),
     ),
     Route(
-        "GET",
-        f"{RAW_TABLE}/cursors",
-        lambda c: raw.cursors(c.store, c.args["db"], c.args["table"], c.params),
-        params=ROW_WINDOW | {"numberOfCursors"},
+        "GET", f"{RAW_TABLE}/cursors", lambda c: raw.cursors(c.store, c.args["db"], c.args["table"], c.params)
     ),
 ]
 
