@@ -328,15 +328,7 @@ def test_fetch_resources_embeds_source_and_target(local_cdf_client: CogniteClien
     client = local_cdf_client
     asset = client.assets.create(AssetWrite(external_id="a", name="a"))
     series = client.time_series.create(TimeSeriesWrite(external_id="t", name="t"))
-    client.relationships.create(
-        RelationshipWrite(
-            external_id="r",
-            source_external_id="a",
-            source_type="asset",
-            target_external_id="t",
-            target_type="timeSeries",
-        )
-    )
+    client.relationships.create(RelationshipWrite("r", "a", "asset", "t", "timeSeries"))
     listed = client.relationships.list(source_external_ids=["a"], fetch_resources=True)
     assert listed[0].source == asset
     assert listed[0].target == series
