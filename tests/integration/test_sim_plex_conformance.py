@@ -268,3 +268,25 @@ def test_lots_filter_on_the_documented_manufactured_date_names(sim: SimPlex) -> 
     assert all(parse_strict(lot["manufacturedDateTime"]) < middle for lot in early)
     invented = sim.truth.get("/inventory/v1/inventory-tracking/lots", {"manufacturedDateTimeBegin": cut})
     assert invented == lots, "an undocumented name is ignored, as Plex ignores unknown parameters"
+
+
+def test_plex_cdf_sends_each_data_source_only_inputs_its_metadata_names_with_their_types() -> None:
+    """The product's data-source rows against the catalogue: names Plex publishes (or, where Plex
+    publishes only counts, the simulator's names), values of the published types."""
+    from plex_cdf.domains.registry import ALL
+    from plex_cdf.domains.resource import DataSourceWindow
+    from plex_cdf.plex.dates import format_plex_datetime
+    from plex_cdf.sim.plex.datasources import SOURCES, validate
+
+    rows = [r for r in ALL if r.api == "datasource"]
+    assert {r.datasource_id for r in rows} == {18765, 22870, 4142, 6429, 19938}
+    for row in rows:
+        assert row.datasource_id is not None
+        source = SOURCES[row.datasource_id]
+        inputs: dict[str, object] = dict(row.datasource_inputs)
+        if isinstance(row.mode, DataSourceWindow):
+            types = {f.name: f.type for f in source.inputs}
+            assert types.get(row.mode.begin_input) == types.get(row.mode.end_input) == "datetime", row.name
+            inputs[row.mode.begin_input] = format_plex_datetime(START)
+            inputs[row.mode.end_input] = format_plex_datetime(START)
+        validate(source, inputs, "test")  # raises Plex's 400 for an unknown name or a mistyped value
