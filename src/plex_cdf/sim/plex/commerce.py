@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plex_cdf.sim.plex.history import ADJUST_CODES, SCRAP_REASONS
+from plex_cdf.sim.plex.history import SCRAP_REASONS
 from plex_cdf.sim.plex.master import (
     EQUIPMENT,
     FIRST,
@@ -346,7 +346,6 @@ def _lookups(master: Master) -> dict[str, list[Row]]:
             for i, text in enumerate(EVENTS)
         ],
         "scrap_reasons": [{"reason": reason} for reason in SCRAP_REASONS],
-        "adjustment_codes": [{"code": code} for code in ADJUST_CODES],
         "job_types": [{"type": "Production", "default": True, "inventoryType": True, "includeInMRP": True}],
         "po_statuses": [
             {

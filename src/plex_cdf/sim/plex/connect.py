@@ -226,22 +226,14 @@ _jobs: Callable[[Query], list[Row]] = lambda q: q.plant.job_rows(q.now)  # noqa:
 _containers: Callable[[Query], list[Row]] = lambda q: q.plant.containers(q.now)  # noqa: E731
 
 
-def _commerce(attribute: str, parent: str | None = None) -> Callable[[Query], list[Row]]:
-    """Rows of the plant's commerce records (all, or those under the path's `parent` id)."""
+def _records(attribute: str, parent: str | None = None) -> Callable[[Query], list[Row]]:
+    """Rows of the plant's commerce records or lookups (all, or those under the path's `parent` id)."""
 
     def source(q: Query) -> list[Row]:
-        rows: list[Row] = getattr(q.plant.commerce(), attribute)
-        if parent is None:
-            return list(rows)
-        wanted = str(q.path[parent]).lower()
-        return [row for row in rows if row["_parent"] == wanted]
-
-    return source
-
-
-def _lookup(name: str, parent: str | None = None) -> Callable[[Query], list[Row]]:
-    def source(q: Query) -> list[Row]:
-        rows = q.plant.commerce().lookups[name]
+        commerce = q.plant.commerce()
+        rows: list[Row] = (
+            commerce.lookups[attribute] if attribute in commerce.lookups else getattr(commerce, attribute)
+        )
         if parent is None:
             return list(rows)
         wanted = str(q.path[parent]).lower()
@@ -318,27 +310,27 @@ HAND: dict[str, tuple[Source, tuple[str, ...]]] = {
 
 # Other routes whose records the plant holds (commerce.py); rows are shaped to the documented fields.
 RECORDS: dict[str, Callable[[Query], list[Row]]] = {
-    "/mdm/v1/supply-items": _commerce("supply_items"),
-    "/inventory/v1/inventory-definitions/supply-items": _commerce("supply_items"),
-    "/mdm/v1/contacts": _commerce("contacts"),
-    "/mdm/v1/customers/{customerId}/addresses": _commerce("customer_addresses", "customerId"),
-    "/mdm/v1/suppliers/{supplierId}/addresses": _commerce("supplier_addresses", "supplierId"),
-    "/mdm/v1/user-accounts": _lookup("user_accounts"),
-    "/purchasing/v1/purchase-orders": _commerce("purchase_orders"),
-    "/purchasing/v1/purchase-orders/{poId}/line-items": _commerce("po_lines", "poId"),
-    "/purchasing/v2-beta1/releases": _commerce("po_releases"),
-    "/purchasing/v1/purchase-order-statuses": _lookup("po_statuses"),
-    "/sales/v1/orders": _commerce("sales_orders"),
-    "/sales/v1/orders/{id}/lines": _commerce("so_lines", "id"),
-    "/sales/v1/releases": _commerce("so_releases"),
-    "/production/v1/production-definitions/workcenter-events": _lookup("workcenter_events"),
-    "/production/v1/production-definitions/locations": _lookup("production_locations"),
-    "/production/v1/production-definitions/production-lines/{id}/workcenters": _lookup(
+    "/mdm/v1/supply-items": _records("supply_items"),
+    "/inventory/v1/inventory-definitions/supply-items": _records("supply_items"),
+    "/mdm/v1/contacts": _records("contacts"),
+    "/mdm/v1/customers/{customerId}/addresses": _records("customer_addresses", "customerId"),
+    "/mdm/v1/suppliers/{supplierId}/addresses": _records("supplier_addresses", "supplierId"),
+    "/mdm/v1/user-accounts": _records("user_accounts"),
+    "/purchasing/v1/purchase-orders": _records("purchase_orders"),
+    "/purchasing/v1/purchase-orders/{poId}/line-items": _records("po_lines", "poId"),
+    "/purchasing/v2-beta1/releases": _records("po_releases"),
+    "/purchasing/v1/purchase-order-statuses": _records("po_statuses"),
+    "/sales/v1/orders": _records("sales_orders"),
+    "/sales/v1/orders/{id}/lines": _records("so_lines", "id"),
+    "/sales/v1/releases": _records("so_releases"),
+    "/production/v1/production-definitions/workcenter-events": _records("workcenter_events"),
+    "/production/v1/production-definitions/locations": _records("production_locations"),
+    "/production/v1/production-definitions/production-lines/{id}/workcenters": _records(
         "line_workcenters", "id"
     ),
-    "/inventory/v1/inventory-definitions/scrap-reasons": _lookup("scrap_reasons"),
-    "/scheduling/v1/job-definitions/types": _lookup("job_types"),
-    "/maintenance/v1/equipment-types": _lookup("equipment_types"),
+    "/inventory/v1/inventory-definitions/scrap-reasons": _records("scrap_reasons"),
+    "/scheduling/v1/job-definitions/types": _records("job_types"),
+    "/maintenance/v1/equipment-types": _records("equipment_types"),
 }
 
 
