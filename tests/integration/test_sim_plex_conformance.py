@@ -290,3 +290,34 @@ def test_plex_cdf_sends_each_data_source_only_inputs_its_metadata_names_with_the
             inputs[row.mode.begin_input] = format_plex_datetime(START)
             inputs[row.mode.end_input] = format_plex_datetime(START)
         validate(source, inputs, "test")  # raises Plex's 400 for an unknown name or a mistyped value
+
+
+def test_the_filters_plex_cdf_never_used_narrow_the_answer_too(sim: SimPlex) -> None:
+    """Filters the simulator used to ignore: each keeps exactly the rows it names."""
+
+    def get(path: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        rows = sim.truth.get(path, params or {})
+        assert isinstance(rows, list)
+        return rows
+
+    equipment = get("/maintenance/v1/equipment")
+    part = next(p for e in equipment for p in e["parts"])
+    by_part = get("/maintenance/v1/equipment", {"partId": part["id"]})
+    assert by_part and all(part["id"] in {p["id"] for p in e["parts"]} for e in by_part)
+    assert len(by_part) < len(equipment)
+    typed = get("/maintenance/v1/equipment", {"partType": "Sub Assembly"})
+    assert all(any(p["partType"] == "Sub Assembly" for p in e["parts"]) for e in typed)
+    locations = get("/inventory/v1/inventory-definitions/locations")
+    storage = get("/inventory/v1/inventory-definitions/locations", {"locationTypeFlag": "Storage"})
+    assert storage and len(storage) == sum(loc["locationType"] == "Storage" for loc in locations)
+    window = {"beginDate": "2026-11-14T00:00Z", "endDate": "2026-11-28T00:00Z"}
+    moves = get("/inventory/v1/inventory-history/container-location-moves", window)
+    raw = get(
+        "/inventory/v1/inventory-history/container-location-moves", {**window, "partType": "Raw Material"}
+    )
+    types = {p["id"]: p["type"] for p in get("/mdm/v1/parts")}
+    assert raw and len(raw) == sum(types[m["partId"]] == "Raw Material" for m in moves) < len(moves)
+    assert get("/mdm/v1/suppliers", {"language": "Klingon"}) == []
+    customers = get("/mdm/v1/customers")
+    region = customers[0]["region"]
+    assert get("/mdm/v1/customers", {"region": region}) == [c for c in customers if c["region"] == region]
