@@ -90,6 +90,15 @@ class Window:
     first_reach: timedelta | None = None
     align: timedelta | None = None
 
+    @property
+    def begin_input(self) -> str:
+        """`begin_param` by the name a data source gives it (an input)."""
+        return self.begin_param
+
+    @property
+    def end_input(self) -> str:
+        return self.end_param
+
 
 @dataclass(frozen=True)
 class PerParent:
