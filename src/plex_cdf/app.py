@@ -255,6 +255,7 @@ class Service:
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
                 cache=shared,
+                plant=tenant.plant.plant_time(),
             )
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))

@@ -33,10 +33,11 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Item, RawRow
+from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
-from plex_cdf.windows import split, window_start
+from plex_cdf.windows import plan, window_start
 
 log = logging.getLogger("plex_cdf.runner")
 
@@ -129,6 +130,7 @@ class Runner:
         raw_copy: bool = False,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
+        plant: PlantTime = UTC_PLANT,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -139,6 +141,7 @@ class Runner:
         self.first_reach = first_reach
         self.raw_copy = raw_copy
         self.classify = classify
+        self.plant = plant
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -287,10 +290,11 @@ class Runner:
             key = backfill_key(resource.name, backfill)
             begin = self.state.get_watermark(self.pcn, key) or backfill.begin
             end = backfill.end
-        # Windows always start on multiples of their span (UTC): a rerun that reaches back for late rows
-        # then fetches exactly the windows it fetched before, so aggregates over a window come out equal.
+        # Windows always start on multiples of their span (UTC) or on plant midnights: a rerun that reaches
+        # back for late rows then fetches exactly the windows it fetched before, so aggregates over a window
+        # come out equal.
         batch = WindowBatch(resource, key)
-        for window in split(begin, end, mode.max_span, mode.align or mode.max_span):
+        for window in plan(begin, end, mode, self.plant):
             if self.should_stop():
                 break
             records = await self.records_of(resource.name, window)
@@ -406,7 +410,7 @@ class Runner:
             return [row for rows in answers for row in rows]
         params: dict[str, str | Sequence[str]] = dict(resource.params)
         if isinstance(mode, Window) and window is not None:
-            params[mode.begin_param] = format_plex_datetime(window.begin)
+            params[mode.begin_param] = format_plex_datetime(window.begin - mode.reach_back)
             params[mode.end_param] = format_plex_datetime(window.end)
         return await self._fetch_path(resource.path, params)
 
@@ -439,6 +443,7 @@ class Runner:
             window=window,
             lookups=lookups,
             parent=parent,
+            plant=self.plant,
         )
 
     def _items(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from plex_cdf.domains.resource import TimeRange
+from plex_cdf.domains.resource import DataSourceWindow, TimeRange, Window
+from plex_cdf.plant import PlantTime, local_days
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -37,3 +38,13 @@ def split(
         stop = min(stop, end)
         yield TimeRange(cursor, stop)
         cursor = stop
+
+
+def plan(
+    begin: datetime, end: datetime, mode: Window | DataSourceWindow, plant: PlantTime
+) -> Iterator[TimeRange]:
+    """The windows a windowed resource fetches over [begin, end): the plant's local days for per-day
+    figures, else spans of at most max_span cut on multiples of align (or of max_span)."""
+    if mode.plant_days:
+        return (TimeRange(day.begin, day.end) for day in local_days(begin, end, plant.zone))
+    return split(begin, end, mode.max_span, mode.align or mode.max_span)

@@ -7,9 +7,10 @@ import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -26,12 +27,15 @@ from plex_cdf.domains.performance import (
 )
 from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
 from plex_cdf.items import Datapoints, Item, TimeSeries
+from plex_cdf.plant import UTC_PLANT, PlantTime, day_range
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.sim.plex import connect as sim_connect
 from plex_cdf.sim.plex import datasources
 from plex_cdf.sim.plex.plant import build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
+
+ZERO = timedelta(0)
 
 DAY_MS = 1_795_737_600_000
 WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
@@ -213,7 +217,7 @@ def test_daily_figures_refuse_a_window_that_does_not_start_at_midnight() -> None
     ctx = Context(pcn=PCN, resource="daily_performance", now=NOW, window=shifted)
     finish = resource("daily_performance").finish
     assert finish is not None
-    with pytest.raises(ValueError, match="00:00 UTC"):
+    with pytest.raises(ValueError, match="local midnight"):
         list(finish([], ctx))
 
 
@@ -249,10 +253,11 @@ def test_current_performance_rejects_anything_but_a_finite_number(bad: object) -
 
 def test_connect_figures_equal_the_formulas_on_the_fixture() -> None:
     items = run_resource("oee_from_connect", load("workcenter_status_entries"))
-    # Statuses (duration in minutes): Off 2 h and Idle 0.5 h are not planned; Setup 1, Production 4 + 2,
-    # Down 0.5 h -> planned 7.5 h, run 6 h. Counts: good 300 + 200 + 200 + 100, scrap 20. Ideal time:
-    # (500 + 20) / 130 + 200 / 200 (standard rate, no ideal rate) + 100 pieces with no rate (0 h) = 5 h.
-    assert_figures(points(items), expected(WC_A, Fraction(12, 15), Fraction(5, 6), Fraction(800, 820)))
+    # Statuses (duration in seconds): Off 2 h and Idle 0.5 h are not planned; Setup 1, Production 4 + 2,
+    # Down 0.5 h -> planned 7.5 h, down 0.5 h, run 7 h (setup runs, as in Plex's daily report). Counts: good
+    # 300 + 200 + 200 + 100, scrap 20. Ideal time: (500 + 20) / 130 + 200 / 200 (standard rate, no ideal
+    # rate) + 100 pieces with no rate (0 h) = 5 h.
+    assert_figures(points(items), expected(WC_A, Fraction(14, 15), Fraction(5, 7), Fraction(800, 820)))
 
 
 def test_connect_and_data_source_routes_write_the_same_series() -> None:
@@ -275,8 +280,8 @@ def test_an_unknown_status_is_quarantined_and_not_counted() -> None:
     with pytest.raises(Quarantine, match="workcenterStatus"):
         list(resource("oee_from_connect").transform(odd, context("oee_from_connect")))
     got = points(run_resource("oee_from_connect", [*entries[:2], *entries[3:]], context("oee_from_connect")))
-    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(2 / 3.5, abs=1e-12), (
-        "without the 4 h production entry, run time is 2 h of 3.5 h planned"
+    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(3 / 3.5, abs=1e-12), (
+        "without the 4 h production entry, run time is 3 h of 3.5 h planned"
     )
 
 
@@ -330,7 +335,7 @@ def test_data_source_rows_name_their_ids_and_windows() -> None:
     daily = resource("daily_performance")
     assert (daily.api, daily.datasource_id) == ("datasource", 18765)
     assert resource("workcenter_performance").datasource_id == 22870
-    assert isinstance(daily.mode, DataSourceWindow) and daily.mode.align == performance.DAY
+    assert isinstance(daily.mode, DataSourceWindow) and daily.mode.plant_days
 
 
 def test_no_row_asks_plex_for_pages() -> None:
@@ -412,13 +417,17 @@ class SimulatedPlant:
     start = datetime(2026, 11, 27, 12, tzinfo=UTC)
     day = TimeRange(datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 11, 27, tzinfo=UTC))
 
-    def __init__(self) -> None:
+    def __init__(self, clock: PlantTime = UTC_PLANT, day: TimeRange | None = None) -> None:
         self.now_ms = int(self.start.timestamp() * 1000)
         self.plant = build_plant(7, scale_named("small"), self.now_ms, PCN, None)
+        self.clock = clock
+        self.day = day or self.day
 
-    def connect(self, path: str, windowed: bool = False) -> list[dict[str, Any]]:
+    def connect(
+        self, path: str, windowed: bool = False, reach_back: timedelta = ZERO
+    ) -> list[dict[str, Any]]:
         dates = [
-            ("beginDate", format_plex_datetime(self.day.begin)),
+            ("beginDate", format_plex_datetime(self.day.begin - reach_back)),
             ("endDate", format_plex_datetime(self.day.end)),
         ]
         answer = sim_connect.answer(
@@ -435,7 +444,9 @@ class SimulatedPlant:
         return datasources.SOURCES[18765].rows(self.plant, self.now_ms, inputs)
 
     def context(self, name: str, lookups: dict[str, list[dict[str, Any]]]) -> Context:
-        return Context(pcn=PCN, resource=name, now=self.start, window=self.day, lookups=lookups)
+        return Context(
+            pcn=PCN, resource=name, now=self.start, window=self.day, lookups=lookups, plant=self.clock
+        )
 
 
 def figures_by_workcenter(items: Iterable[Item]) -> dict[str, dict[str, float]]:
@@ -497,8 +508,8 @@ def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     for entry in entries:
         status, tally = statuses[entry["workcenterStatus"]], want.setdefault(entry["workcenterId"], Tally())
         if not (status["offStatus"] or status["idleStatus"]):
-            tally.planned += entry["duration"] / 60
-            tally.run += entry["duration"] / 60 if status["productionStatus"] else 0
+            tally.planned += entry["duration"] / 3600
+            tally.run += entry["duration"] / 3600 if not status["downtimeStatus"] else 0
     for name, good in (("production_entries", True), ("scrap_entries", False)):
         for entry in lookups[name]:
             tally = want.setdefault(entry["workcenterId"], Tally())
@@ -511,3 +522,49 @@ def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     assert_same_figures(
         figures_by_workcenter(got), {wc: t.figures() for wc, t in want.items() if t.figures()}
     )
+
+
+DETROIT = PlantTime(ZoneInfo("America/Detroit"))
+
+
+def both_routes(sim: SimulatedPlant) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Daily figures of one plant day from data source 18765 and from Connect alone (status entries
+    fetched from a day before, as the row's reach_back asks)."""
+    workcenter_of = {key: plex_id for plex_id, key in sim.plant.keys("Workcenter").items()}
+    key_map: list[dict[str, Any]] = [{"key": key, "id": plex_id} for key, plex_id in workcenter_of.items()]
+    report = run_resource(
+        "daily_performance",
+        sim.daily_report(),
+        sim.context("daily_performance", {"workcenter_key_map": key_map}),
+    )
+    history = "/production/v1/production-history/"
+    lookups = {
+        "production_entries": sim.connect(history + "production-entries", windowed=True),
+        "scrap_entries": sim.connect(history + "scrap-entries", windowed=True),
+        "workcenter_statuses": sim.connect("/production/v1/production-definitions/workcenter-statuses"),
+        "approved_workcenters": sim.connect("/production/v1/production-definitions/approved-workcenters"),
+    }
+    entries = sim.connect(history + "workcenter-status-entries", windowed=True, reach_back=performance.DAY)
+    connect = run_resource("oee_from_connect", entries, sim.context("oee_from_connect", lookups))
+    return figures_by_workcenter(report), figures_by_workcenter(connect)
+
+
+@pytest.mark.parametrize(
+    ("clock", "day"),
+    [
+        (UTC_PLANT, SimulatedPlant.day),
+        (DETROIT, day_range(date(2026, 11, 26), DETROIT.zone)),
+    ],
+    ids=["utc", "america-detroit"],
+)
+def test_availability_from_status_intervals_agrees_with_the_daily_report(
+    clock: PlantTime, day: TimeRange
+) -> None:
+    report, connect = both_routes(SimulatedPlant(clock, day))
+    compared = [wc for wc in report if "availability" in report[wc]]
+    assert compared, "the simulated plant planned no time that day; the test would prove nothing"
+    for workcenter in compared:
+        got, want = connect[workcenter]["availability"], report[workcenter]["availability"]
+        assert math.isclose(got, want, rel_tol=1e-9), (
+            f"{workcenter}: availability {got} from status intervals, {want} from data source 18765"
+        )

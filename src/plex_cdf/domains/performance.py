@@ -17,16 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from plex_cdf.domains.common import (
-    flag,
     index_by,
     integer_key,
     lineage,
     mapped_id,
     number,
-    plex_ms,
     required_text,
     text,
 )
@@ -39,12 +37,13 @@ from plex_cdf.domains.resource import (
     Snapshot,
     Window,
 )
+from plex_cdf.domains.status import classify, entry_start, status_intervals, time_in
 from plex_cdf.ids import external_id
 from plex_cdf.items import Datapoints, Item, TimeSeries
+from plex_cdf.plant import day_start
 from plex_cdf.plex.dates import to_epoch_ms
 
 DAY = timedelta(days=1)
-MINUTES_PER_HOUR = 60.0
 
 # Lookup resources this module reads, by their row names: the key map is defined in `quality`, the entries
 # in `production` (fetched again for this resource's daily windows), workcenters and statuses in
@@ -150,12 +149,12 @@ class Figure:
 
 
 DAILY_FIGURES: tuple[Figure, ...] = (
-    Figure("oee_daily", "OEE", "OEE = availability x performance x quality per UTC day; fraction"),
-    Figure("availability_daily", "Availability", "Run time / planned time per UTC day; fraction 0-1"),
+    Figure("oee_daily", "OEE", "OEE = availability x performance x quality per plant day; fraction"),
+    Figure("availability_daily", "Availability", "Run time / planned time per plant day; fraction 0-1"),
     Figure(
-        "performance_daily", "Performance", "Ideal time of counted pieces / run time per UTC day; fraction"
+        "performance_daily", "Performance", "Ideal time of counted pieces / run time per plant day; fraction"
     ),
-    Figure("quality_daily", "Quality", "Good / total pieces per UTC day; fraction 0-1"),
+    Figure("quality_daily", "Quality", "Good / total pieces per plant day; fraction 0-1"),
 )
 CURRENT_PERFORMANCE = Figure(
     "performance_current", "Performance (current)", "Plex's current performance figure, in percent"
@@ -197,12 +196,13 @@ def daily_items(wc: Workcenter, totals: OeeTotals, day_ms: int, ctx: Context, me
 
 
 def day_start_ms(ctx: Context) -> int:
-    """The window's start as epoch ms; daily figures need windows cut at 00:00 UTC (Window.align = 1 day)."""
+    """The window's start as epoch ms: daily figures need windows that are the plant's local days
+    (`plant_days=True`), so each point sits at the plant's local midnight."""
     if ctx.window is None:
         raise ValueError(f"{ctx.resource}: daily OEE needs a date window, the runner gave none")
-    begin = ctx.window.begin.astimezone(UTC)
-    if begin != datetime(begin.year, begin.month, begin.day, tzinfo=UTC):
-        raise ValueError(f"{ctx.resource}: daily OEE needs windows starting at 00:00 UTC, got {begin}")
+    begin = ctx.window.begin
+    if begin != day_start(begin, ctx.plant.zone):
+        raise ValueError(f"{ctx.resource}: daily OEE needs windows starting at local midnight, got {begin}")
     return to_epoch_ms(begin)
 
 
@@ -286,45 +286,31 @@ def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
 
 # --- Route 3: Connect alone ---------------------------------------------------------------------------
 
-STATUS_DURATION_HOURS_PER_UNIT = 1 / MINUTES_PER_HOUR
-"""Workcenter-status entries' `duration` is taken to be in minutes (Plex does not document the unit)."""
-
-
-@dataclass(frozen=True)
-class StatusClass:
-    """How a workcenter status counts: off and idle time (no work scheduled) is not planned; production
-    time is run time; everything else (setup, downtime, maintenance, unflagged) is planned time lost."""
-
-    planned: bool
-    running: bool
-
-
-def status_class(status: Record) -> StatusClass:
-    if flag(status, "offStatus") or flag(status, "idleStatus"):
-        return StatusClass(planned=False, running=False)
-    return StatusClass(planned=True, running=flag(status, "productionStatus"))
-
-
-def _status_entry(entry: Record, ctx: Context) -> tuple[Workcenter, OeeTotals]:
-    """One workcenter-status entry as time: duration hours into planned and/or run time."""
-    wc = Workcenter(required_text(entry, "workcenterId"), text(entry, "workcenterCode"))
-    description = required_text(entry, "workcenterStatus")
-    status = index_by(ctx.lookups.get(WORKCENTER_STATUSES, ()), "description").get(description)
-    if status is None:
-        raise Quarantine(f"workcenterStatus: {description!r} is not in the workcenter-status list")
-    plex_ms(entry, "logDate", required_field=True)
-    hours = _non_negative(entry, "duration") * STATUS_DURATION_HOURS_PER_UNIT
-    kind = status_class(status)
-    return wc, OeeTotals(
-        planned_hours=hours if kind.planned else 0.0,
-        run_hours=hours if kind.planned and kind.running else 0.0,
-    )
+MS_PER_HOUR = 3_600_000
 
 
 def check_status_entry(entry: Record, ctx: Context) -> Iterable[Item]:
     """Validates one status entry (Quarantine names the bad field); figures come from `finish_connect`."""
-    _status_entry(entry, ctx)
+    entry_start(entry)
+    classify(entry, ctx.lookups.get(WORKCENTER_STATUSES, ()))
     return ()
+
+
+def status_totals(records: Sequence[Record], ctx: Context) -> Iterable[tuple[Workcenter, OeeTotals]]:
+    """Planned and run hours per workcenter inside the window, from the entries as intervals (fetched from a
+    day before the window, so a status that began the day before counts for its part in this day)."""
+    window = _window_ms(ctx)
+    intervals = status_intervals(records, ctx.lookups.get(WORKCENTER_STATUSES, ()))
+    codes = {i.workcenter_id: i.workcenter_code for i in intervals if i.workcenter_code}
+    for workcenter_id, spent in time_in(intervals, *window).items():
+        totals = OeeTotals(planned_hours=spent.planned / MS_PER_HOUR, run_hours=spent.run / MS_PER_HOUR)
+        yield Workcenter(workcenter_id, codes.get(workcenter_id)), totals
+
+
+def _window_ms(ctx: Context) -> tuple[int, int]:
+    if ctx.window is None:
+        raise ValueError(f"{ctx.resource}: needs a date window, the runner gave none")
+    return to_epoch_ms(ctx.window.begin), to_epoch_ms(ctx.window.end)
 
 
 def ideal_rate(approved: Record) -> float | None:
@@ -373,11 +359,7 @@ def _count_entry(entry: Record, rates: Mapping[tuple[str, str], float], good: bo
 
 def _connect_parts(records: Sequence[Record], ctx: Context) -> Iterable[tuple[Workcenter, OeeTotals]]:
     rates = _rates(ctx)
-    for entry in records:
-        try:
-            yield _status_entry(entry, ctx)
-        except Quarantine:
-            continue  # counted by check_status_entry
+    yield from status_totals(records, ctx)
     for name, good in ((PRODUCTION_ENTRIES, True), (SCRAP_ENTRIES, False)):
         for entry in ctx.lookups.get(name, ()):
             try:
@@ -416,7 +398,7 @@ RESOURCES: tuple[Resource, ...] = (
         path="",
         api="datasource",
         datasource_id=18765,
-        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date", max_span=DAY, align=DAY),
+        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date", plant_days=True),
         key=("Workcenter_Key", "Part_Key", "Operation_Code"),
         transform=check_daily_row,
         finish=finish_daily_report,
@@ -441,7 +423,7 @@ RESOURCES: tuple[Resource, ...] = (
         name=OEE_FROM_CONNECT,
         domain="performance",
         path="/production/v1/production-history/workcenter-status-entries",
-        mode=Window(begin_param="beginDate", end_param="endDate", max_span=DAY, align=DAY),
+        mode=Window(begin_param="beginDate", end_param="endDate", plant_days=True, reach_back=DAY),
         key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
         transform=check_status_entry,
         finish=finish_connect,

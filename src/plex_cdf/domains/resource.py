@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from plex_cdf.items import Item
+from plex_cdf.plant import UTC_PLANT, PlantTime
 
 Record = Mapping[str, Any]
 Domain = Literal["master_data", "jobs", "production", "inventory", "quality", "performance"]
@@ -42,6 +43,8 @@ class Context:
     lookups: Mapping[str, Sequence[Record]] = field(default_factory=dict)
     # The parent record for a PerParent resource.
     parent: Record | None = None
+    # The tenant's plant clock: per-day figures are cut at its local midnight, zone-less dates read in it.
+    plant: PlantTime = UTC_PLANT
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class Window:
     lookback: timedelta = timedelta(hours=2)
     first_reach: timedelta | None = None
     align: timedelta | None = None
+    # Windows are the plant's local days (23 or 25 hours when the clocks change); max_span, align ignored.
+    plant_days: bool = False
+    # The fetch begins this much before the window: entries that began earlier and still ran into it.
+    reach_back: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class DataSourceWindow:
     lookback: timedelta = timedelta(hours=2)
     first_reach: timedelta | None = None
     align: timedelta | None = None
+    # Windows are the plant's local days (23 or 25 hours when the clocks change); max_span, align ignored.
+    plant_days: bool = False
 
 
 @dataclass(frozen=True)

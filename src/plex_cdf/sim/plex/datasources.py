@@ -82,14 +82,16 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
         scrapped = history.scrap_time(job, k, at)
         if scrapped is not None and begin <= scrapped < end:
             totals[wc, part][1] += history.scrap_quantity(job, k)
-    for _, wc, length, status, running in history.status_segments(begin, end):
-        if running is None:
+    # Time is the part of each status segment inside the window (a segment may start the day before).
+    for at, wc, length, status, running in history.status_segments(begin - DAY, end):
+        inside = min(at + length, end) - max(at, begin)
+        if running is None or inside <= 0:
             continue
         job = running
         kind = master.status_kinds[status]
         cell = totals[wc, jobs.part[job]]
-        cell[2] += length / HOUR if kind not in ("idle", "off") else 0.0
-        cell[3] += length / HOUR if kind == "down" else 0.0
+        cell[2] += inside / HOUR if kind not in ("idle", "off") else 0.0
+        cell[3] += inside / HOUR if kind == "down" else 0.0
     rows = []
     for (wc, part_index), (good, scrap, planned, down) in sorted(totals.items()):
         key = KEY_BASE["Workcenter"] + wc
@@ -98,13 +100,13 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
             continue
         rows.append(
             {
-                "Downtime_DB": round(down, 4),
+                "Downtime_DB": down,
                 "Multiple": 1,
                 "Number_Of_Children": 0,
                 "Operation_Code": part.operations[-1]["_code"],
                 "Part_Key": KEY_BASE["Part"] + part_index,
                 "Part_No": part.row["number"],
-                "Planned_Production_Time": round(planned, 4),
+                "Planned_Production_Time": planned,
                 "Production_Qty": good,
                 "Reject_Qty": 0.0,
                 "Scrap_Qty": scrap,
