@@ -8,7 +8,7 @@ from typing import Any
 
 from plex_cdf.domains.resource import Context, Quarantine, Record
 from plex_cdf.ids import external_id, hashed_key, joined_key
-from plex_cdf.plex.dates import parse_plex_datetime, to_epoch_ms
+from plex_cdf.plex.dates import parse_datasource_datetime, parse_plex_datetime, to_epoch_ms
 
 
 def lineage(resource: str, plex_id: str) -> dict[str, str]:
@@ -55,6 +55,22 @@ def plex_ms(record: Record, name: str, *, required_field: bool = False) -> int |
         raise Quarantine(f"{name} is not a date-time: {value!r}")
     try:
         return to_epoch_ms(parse_plex_datetime(value))
+    except ValueError as err:
+        raise Quarantine(f"{name}: {err}") from None
+
+
+def datasource_ms(record: Record, name: str, ctx: Context, *, required_field: bool = False) -> int | None:
+    """A Data Source API date column as epoch milliseconds: with a zone as sent, without one (local text)
+    on the plant's clock; Quarantine when present but unparseable."""
+    value = record.get(name)
+    if value is None or value == "":
+        if required_field:
+            raise Quarantine(f"missing {name}")
+        return None
+    if not isinstance(value, str):
+        raise Quarantine(f"{name} is not a date-time: {value!r}")
+    try:
+        return to_epoch_ms(parse_datasource_datetime(value, ctx.plant.zone))
     except ValueError as err:
         raise Quarantine(f"{name}: {err}") from None
 

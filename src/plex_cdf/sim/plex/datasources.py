@@ -11,7 +11,9 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -415,12 +417,31 @@ def basic_user(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def local_text(value: object, zone: ZoneInfo) -> object:
+    """An ISO UTC date output as a tenant with a plant time zone shows it: the plant's wall clock as
+    `MM/DD/YYYY hh:mm:ss AM`, without a zone (the varchar form of UX data sources)."""
+    if not isinstance(value, str):
+        return value
+    instant = datetime.fromtimestamp(parse_strict(value) / 1000, tz=UTC)
+    return instant.astimezone(zone).strftime("%m/%d/%Y %I:%M:%S %p")
+
+
 class DataSources:
-    """Users, grants, transaction numbers and the execute/metadata/identity routes."""
+    """Users, grants, transaction numbers and the execute/metadata/identity routes.
+
+    `plant_zone` (an IANA name) is the switch for a tenant on a plant clock: date outputs then come out as
+    local text without a zone; None keeps ISO UTC."""
 
     def __init__(
-        self, plant: Plant, clock_ms: Callable[[], int], user: str, password: str, flag: str
+        self,
+        plant: Plant,
+        clock_ms: Callable[[], int],
+        user: str,
+        password: str,
+        flag: str,
+        plant_zone: str | None = None,
     ) -> None:
+        self.zone = None if plant_zone is None else ZoneInfo(plant_zone)
         self.plant = plant
         self.clock_ms = clock_ms
         self.users = {user: password}
@@ -445,7 +466,15 @@ class DataSources:
     def rows(self, source_id: int, inputs: Inputs) -> list[Row]:
         """Every row the source answers now, without the row limit (validated like an execute)."""
         source = self._source(source_id, self.transaction())
-        return source.rows(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+        rows = source.rows(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+        return self._dated(source, rows)
+
+    def _dated(self, source: Source, rows: list[Row]) -> list[Row]:
+        if self.zone is None:
+            return rows
+        dates = [c.name for c in source.columns if c.type == "date"]
+        zone = self.zone
+        return [{**row, **{n: local_text(row.get(n), zone) for n in dates if n in row}} for row in rows]
 
     def _source(self, source_id: int, transaction: str) -> Source:
         source = SOURCES.get(source_id)
@@ -501,6 +530,7 @@ class DataSources:
                 400, "DATA_SOURCE_INPUT_FORMAT_INVALID", "Inputs must be an object.", transaction
             )
         rows = source.rows(self.plant, self.clock_ms(), validate(source, inputs, transaction))
+        rows = self._dated(source, rows)
         exceeded = len(rows) > source.row_limit
         rows = rows[: source.row_limit]
         if flat:

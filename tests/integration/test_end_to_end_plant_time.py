@@ -1,0 +1,72 @@
+"""End to end on a plant clock: the medium plant with its tenant in America/Detroit.
+
+The simulated Plex then sends data-source dates as local text without a zone, as such a tenant's do, and
+the configuration names the same zone. What CDF holds after a cold run equals the product's pure pipeline
+over the ground truth on the same plant clock, daily OEE points sit at Detroit midnights, and data-source
+dates were read on the plant clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from plex_cdf.app import cdf_settings
+from plex_cdf.cdf.client import build_client
+from plex_cdf.cli import extract
+from plex_cdf.demo import DEMO_PCN, local_world
+from plex_cdf.ops import setup
+from plex_cdf.plant import PlantTime, day_start
+from tests.integration.test_end_to_end import Snapshot, differences, snapshot
+from tests.integration.truth import Expected, expected_objects
+
+ZONE = "America/Detroit"
+DETROIT = ZoneInfo(ZONE)
+
+
+@dataclass
+class PlantRun:
+    expected: Expected
+    cdf: Snapshot
+    checksheet_dates: list[str]
+
+
+@pytest.fixture(scope="module")
+def plant_run() -> Iterator[PlantRun]:
+    with local_world(scale="medium", calls_per_minute=100_000, plant_zone=ZONE) as world:
+        client = build_client(cdf_settings(world.config))
+        asyncio.run(setup(world.config, client))
+        asyncio.run(extract(world.config, once=True, clock=world.clock, client=client))
+        expected = expected_objects(
+            world.sim, DEMO_PCN, world.clock, world.config.extractor.first_run_reach, plant=PlantTime(DETROIT)
+        )
+        now = world.clock()
+        inputs = {"Start_Date": f"{now:%Y-%m-%d}T00:00:00Z", "End_Date": f"{now:%Y-%m-%dT%H:%M:%S}Z"}
+        sheets = world.sim.truth.datasource(4142, inputs)
+        yield PlantRun(expected, snapshot(world.cdf), [row["Checksheet_Date"] for row in sheets])
+
+
+def test_a_cold_run_on_a_plant_clock_leaves_cdf_equal_to_the_tenant(plant_run: PlantRun) -> None:
+    problems = differences(plant_run.expected, plant_run.cdf)
+    assert not problems, f"{len(problems)} differences, first: {problems[:10]}"
+
+
+def test_daily_oee_points_sit_at_the_plants_local_midnight(plant_run: PlantRun) -> None:
+    stamps = {t for xid, pts in plant_run.cdf.points.items() if "_oee_daily_" in xid for t, _ in pts}
+    assert stamps, "no daily OEE points"
+    for stamp in stamps:
+        instant = datetime.fromtimestamp(stamp / 1000, tz=UTC)
+        assert instant == day_start(instant, DETROIT), f"a daily point at {instant}, not a Detroit midnight"
+        assert instant.hour in (4, 5), "Detroit midnight is 04:00 or 05:00 UTC"
+
+
+def test_the_simulated_tenant_sends_data_source_dates_as_local_text(plant_run: PlantRun) -> None:
+    assert plant_run.checksheet_dates, "no checksheets today; the check would prove nothing"
+    assert all(not d.endswith("Z") and d[2] == "/" for d in plant_run.checksheet_dates), (
+        plant_run.checksheet_dates[:3]
+    )
