@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
@@ -26,6 +27,7 @@ from plex_cdf.domains.common import (
     unique,
 )
 from plex_cdf.domains.resource import Context, PerParent, Quarantine, Record, Resource, Window
+from plex_cdf.domains.status import StatusClass, StatusInterval, classify, entry_start, status_intervals
 from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
@@ -33,6 +35,7 @@ from plex_cdf.plex.dates import to_epoch_ms
 PRODUCTION_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationId")
 SCRAP_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationId", "scrapReason")
 STATUS_KEY = ("workcenterId", "logDate")
+WORKCENTER_STATUSES = "workcenter_statuses"  # the status list (master data): which statuses are down
 LABOR_KEY = ("employeeId", "workcenterId", "beginTime", "jobId", "partOperationId")
 
 PRODUCTION_FIELDS = (
@@ -151,6 +154,10 @@ def status_external_id(pcn: str, workcenter_id: str) -> str:
     return external_id(pcn, "wc_status", workcenter_id)
 
 
+def status_history_external_id(pcn: str, workcenter_id: str) -> str:
+    return external_id(pcn, "wc_status_history", workcenter_id)
+
+
 # --- history entries as events ------------------------------------------------------------------------
 
 
@@ -223,10 +230,21 @@ def scrap_entry(record: Record, ctx: Context) -> Iterable[Item]:
 
 
 def workcenter_status_entry(record: Record, ctx: Context) -> Iterable[Item]:
-    """A status change at `logDate`; `duration` is kept as Plex sends it (its unit is undocumented), so
-    the event has no end time."""
+    """A status entry as the interval [logDate, logDate + duration seconds) (docs/mapping.md), its status
+    and class as fields; a status Plex counts as down (`downtimeStatus`) is also a `downtime` event with the
+    status as its reason. An entry without a positive duration gets its end from the next entry in
+    `status_history`, or stays open."""
     check_numbers(record, ("duration",))
-    yield _entry_event(
+    _, begin, length = entry_start(record)
+    try:
+        cls: StatusClass | None = classify(record, ctx.lookups.get(WORKCENTER_STATUSES, ()))[1]
+    except Quarantine:
+        cls = None  # a status the list does not (yet) know: the entry is kept, unclassified
+    yield from status_events(record, ctx, cls, None if length is None else begin + int(length))
+
+
+def status_events(record: Record, ctx: Context, cls: StatusClass | None, end: int | None) -> Iterable[Event]:
+    event = _entry_event(
         record,
         ctx,
         kind="workcenter_status",
@@ -235,6 +253,47 @@ def workcenter_status_entry(record: Record, ctx: Context) -> Iterable[Item]:
         fields=STATUS_FIELDS,
         subtype_field="workcenterStatus",
     )
+    status = text(record, "workcenterStatus") or ""
+    fields = {"status": status, "durationUnit": "s", **({"statusClass": cls.kind} if cls else {})}
+    event = replace(event, end_time=end, metadata=merged(event.metadata, fields))
+    yield event
+    if cls is not None and cls.down:
+        yield replace(
+            event,
+            external_id=downtime_external_id(ctx.pcn, event.external_id),
+            type="downtime",
+            metadata=merged(event.metadata, {"reason": status}),
+        )
+
+
+def downtime_external_id(pcn: str, status_event_id: str) -> str:
+    """The downtime event of a status entry: the entry's hashed key under kind `downtime`."""
+    return external_id(pcn, "downtime", status_event_id.rsplit("_", 1)[-1])
+
+
+def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    """Per workcenter, the status over time as a string step series (a point at each entry's start); and
+    the end, from the next entry, of entries Plex sent without a duration."""
+    intervals = status_intervals(records, ctx.lookups.get(WORKCENTER_STATUSES, ()))
+    per_workcenter: dict[str, list[StatusInterval]] = defaultdict(list)
+    for interval in intervals:
+        per_workcenter[interval.workcenter_id].append(interval)
+        if interval.end_from_next and interval.end is not None:
+            yield from status_events(interval.record, ctx, interval.cls, interval.end)
+    for workcenter_id, spans in per_workcenter.items():
+        ts_id = status_history_external_id(ctx.pcn, workcenter_id)
+        label = next((s.workcenter_code for s in spans if s.workcenter_code), None) or workcenter_id
+        yield TimeSeries(
+            external_id=ts_id,
+            name=f"{label} status history",
+            data_set="production",
+            asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
+            is_step=True,
+            is_string=True,
+            description="Workcenter status from the status log: the status that began at each point",
+            metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+        )
+        yield Datapoints(external_id=ts_id, points=tuple(sorted({(s.begin, s.status) for s in spans})))
 
 
 def labor_entry(record: Record, ctx: Context) -> Iterable[Item]:
@@ -357,6 +416,8 @@ RESOURCES: tuple[Resource, ...] = (
         mode=history_window(),
         key=STATUS_KEY,
         transform=workcenter_status_entry,
+        finish=status_history,
+        lookup=(WORKCENTER_STATUSES,),
     ),
     Resource(
         name="labor_entries",

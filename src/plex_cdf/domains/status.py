@@ -61,8 +61,9 @@ class StatusInterval:
     begin: int
     end: int | None
     status: str
-    cls: StatusClass
+    cls: StatusClass | None  # None: a status the status list does not know (counted nowhere)
     record: Record
+    end_from_next: bool = False  # the end is the next entry's start, not logDate + duration
 
 
 def entry_start(entry: Record) -> tuple[str, int, float | None]:
@@ -87,15 +88,22 @@ def classify(entry: Record, statuses: Sequence[Record]) -> tuple[str, StatusClas
 
 def status_intervals(entries: Iterable[Record], statuses: Sequence[Record]) -> list[StatusInterval]:
     """Every well-formed entry as an interval, ordered per workcenter by start (entries a transform
-    quarantines are left out). Without a positive duration, an entry ends where the next one begins."""
-    per_workcenter: dict[str, list[tuple[int, float | None, str, StatusClass, Record]]] = defaultdict(list)
+    quarantines are left out; a status the list does not know has no class). Without a positive duration,
+    an entry ends where the workcenter's next one begins."""
+    per_workcenter: dict[str, list[tuple[int, float | None, str, StatusClass | None, Record]]] = defaultdict(
+        list
+    )
     for entry in entries:
         try:
             workcenter_id, begin, length = entry_start(entry)
-            description, cls = classify(entry, statuses)
+            description = required_text(entry, "workcenterStatus")
             text(entry, "workcenterCode")
         except Quarantine:
             continue
+        try:
+            cls: StatusClass | None = classify(entry, statuses)[1]
+        except Quarantine:
+            cls = None
         per_workcenter[workcenter_id].append((begin, length, description, cls, entry))
     intervals = []
     for workcenter_id, rows in per_workcenter.items():
@@ -105,7 +113,11 @@ def status_intervals(entries: Iterable[Record], statuses: Sequence[Record]) -> l
             following = next((s for s in starts[i + 1 :] if s > begin), None)
             end = begin + int(length) if length is not None else following
             code = text(entry, "workcenterCode")
-            intervals.append(StatusInterval(workcenter_id, code, begin, end, description, cls, entry))
+            intervals.append(
+                StatusInterval(
+                    workcenter_id, code, begin, end, description, cls, entry, end_from_next=length is None
+                )
+            )
     return intervals
 
 
@@ -126,7 +138,7 @@ def time_in(intervals: Iterable[StatusInterval], begin: int, end: int) -> Mappin
     `end` (the period so far)."""
     totals: dict[str, StatusTime] = {}
     for interval in intervals:
-        if not interval.cls.planned:
+        if interval.cls is None or not interval.cls.planned:
             continue
         inside = overlap_ms(interval.begin, end if interval.end is None else interval.end, begin, end)
         if inside <= 0:
