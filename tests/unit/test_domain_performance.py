@@ -230,9 +230,9 @@ def test_current_performance_is_a_latest_only_point_on_the_workcenter_named_by_c
     [dps] = [i for i in items if isinstance(i, Datapoints)]
     assert series.external_id == f"PCN{PCN}_performance_current_{WC_A}"
     assert series.asset_external_id == f"PCN{PCN}_workcenter_{WC_A}"
-    assert series.unit == "%"
+    assert series.unit == "fraction", "OEE and its factors share one scale: fractions"
     assert dps.latest_only, "a sampled current value must be written only when it changes"
-    assert dps.points == ((int(NOW.timestamp() * 1000), 87.5),)
+    assert dps.points == ((int(NOW.timestamp() * 1000), 0.875),), "Plex's 87.5 % is 0.875"
 
 
 def test_current_performance_of_an_unknown_workcenter_code_is_quarantined() -> None:
@@ -568,3 +568,13 @@ def test_availability_from_status_intervals_agrees_with_the_daily_report(
         assert math.isclose(got, want, rel_tol=1e-9), (
             f"{workcenter}: availability {got} from status intervals, {want} from data source 18765"
         )
+
+
+def test_every_oee_series_is_a_fraction_with_its_unit() -> None:
+    items = [
+        *run_resource("daily_performance", load("daily_performance")),
+        *run_resource("oee_from_connect", load("workcenter_status_entries")),
+    ]
+    units = {i.external_id: i.unit for i in items if isinstance(i, TimeSeries)}
+    assert units and set(units.values()) == {"fraction"}, units
+    assert all(0 <= float(v) <= 1 for x, v in points(items).items() if "performance" not in x)

@@ -9,7 +9,8 @@ Three routes, one set of formulas (`oee_figures`):
   (with the status list's flags) for time, production and scrap entries for counts, approved-workcenter
   rates for ideal cycle times.
 
-Units: times in hours, counts in pieces, rates in pieces per hour, figures as fractions (1.0 = 100 %).
+Units: times in hours, counts in pieces, rates in pieces per hour, figures as fractions (1.0 = 100 %) on
+every series, unit `fraction` (22870's percent is divided by 100).
 """
 
 from __future__ import annotations
@@ -157,8 +158,13 @@ DAILY_FIGURES: tuple[Figure, ...] = (
     Figure("quality_daily", "Quality", "Good / total pieces per plant day; fraction 0-1"),
 )
 CURRENT_PERFORMANCE = Figure(
-    "performance_current", "Performance (current)", "Plex's current performance figure, in percent"
+    "performance_current",
+    "Performance (current)",
+    "Plex's current performance figure (sent in percent), as a fraction like every OEE figure",
 )
+FRACTION = "fraction"
+"""The one scale of OEE and its factors everywhere: 1.0 = 100 %."""
+PERCENT_PER_FRACTION = 100.0
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,7 @@ def daily_items(wc: Workcenter, totals: OeeTotals, day_ms: int, ctx: Context, me
     figures = oee_figures(totals)
     values = (figures.oee, figures.availability, figures.performance, figures.quality)
     for figure, value in zip(DAILY_FIGURES, values, strict=True):
-        series = _series(wc, figure, ctx, method, unit=None)
+        series = _series(wc, figure, ctx, method, unit=FRACTION)
         yield series
         if value is not None:
             yield Datapoints(series.external_id, ((day_ms, value),))
@@ -268,7 +274,8 @@ def finish_daily_report(rows: Sequence[Record], ctx: Context) -> Iterable[Item]:
 
 
 def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
-    """One 22870 row: Performance in percent, sampled now and written only when it changed. The row names
+    """One 22870 row: Performance in percent, written as a fraction, sampled now and written only when it
+    changed. The row names
     its workcenter by code only, so the code is looked up in the master-data workcenters list."""
     code = required_text(row, "Workcenter_Code")
     workcenter = index_by(ctx.lookups.get(WORKCENTERS, ()), "workcenterCode").get(code)
@@ -278,10 +285,13 @@ def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
     value = number(row, "Performance")
     if value is not None and not math.isfinite(value):
         raise Quarantine(f"Performance is not a finite number: {value!r}")
-    series = _series(Workcenter(plex_id, code), CURRENT_PERFORMANCE, ctx, "plex_workcenter_performance", "%")
+    series = _series(
+        Workcenter(plex_id, code), CURRENT_PERFORMANCE, ctx, "plex_workcenter_performance", FRACTION
+    )
     yield series
     if value is not None:
-        yield Datapoints(series.external_id, ((to_epoch_ms(ctx.now), value),), latest_only=True)
+        fraction = value / PERCENT_PER_FRACTION
+        yield Datapoints(series.external_id, ((to_epoch_ms(ctx.now), fraction),), latest_only=True)
 
 
 # --- Route 3: Connect alone ---------------------------------------------------------------------------

@@ -10,8 +10,8 @@ that instant), and the control endpoint's current status a string step series sa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
@@ -140,14 +140,6 @@ def history_window() -> Window:
     return Window(
         begin_param="beginDate", end_param="endDate", max_span=timedelta(days=1), lookback=timedelta(hours=2)
     )
-
-
-def good_quantity_external_id(pcn: str, workcenter_id: str) -> str:
-    return external_id(pcn, "wc_good_quantity", workcenter_id)
-
-
-def scrap_quantity_external_id(pcn: str, workcenter_id: str) -> str:
-    return external_id(pcn, "wc_scrap_quantity", workcenter_id)
 
 
 def status_external_id(pcn: str, workcenter_id: str) -> str:
@@ -313,39 +305,86 @@ def labor_entry(record: Record, ctx: Context) -> Iterable[Item]:
 # --- per-workcenter quantity series -------------------------------------------------------------------
 
 
+COUNT_UNITS = frozenset({"ea", "each", "pc", "pcs", "piece", "pieces"})
+"""Units of measure that mean pieces: entries in them add up in the workcenter's series (unit `pcs`)."""
+PIECES = "pcs"
+
+
 def good_quantities(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    """Good quantity per workcenter: one point per transaction time, the sum booked at that instant (a
-    rerun over an overlapping window writes the same sums again)."""
-    return _quantity_series(records, ctx, "good quantity", good_quantity_external_id)
+    """Good quantity booked per transaction time (the sum of the entries at that instant, not a running
+    counter): per workcenter for entries in pieces, per workcenter and part for any other unit of measure or
+    none named, so no series adds up different units."""
+    return _quantity_series(records, ctx, "good quantity", "wc_good_quantity", "wc_part_good_quantity")
 
 
 def scrap_quantities(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    """Scrap quantity per workcenter, as good_quantities."""
-    return _quantity_series(records, ctx, "scrap quantity", scrap_quantity_external_id)
+    """Scrap quantity, as good_quantities. Plex's scrap entries name no unit, so scrap is per workcenter
+    and part (one part, one unit of measure)."""
+    return _quantity_series(records, ctx, "scrap quantity", "wc_scrap_quantity", "wc_part_scrap_quantity")
+
+
+@dataclass(frozen=True)
+class QuantitySeries:
+    """Where one entry's quantity goes: its series key, the series' unit, and its workcenter and part."""
+
+    key: str
+    unit: str | None
+    workcenter_id: str
+    part_id: str | None
+
+
+def quantity_series_of(
+    record: Record, workcenter_id: str, per_workcenter: str, per_part: str
+) -> QuantitySeries:
+    unit = _unit(record)
+    if unit is not None and unit.lower() in COUNT_UNITS:
+        return QuantitySeries(f"{per_workcenter}:{workcenter_id}", PIECES, workcenter_id, None)
+    part_id = _display(record, "partId") or "no-part"
+    return QuantitySeries(f"{per_part}:{workcenter_id}_{part_id}", unit, workcenter_id, part_id)
+
+
+def _unit(record: Record) -> str | None:
+    value = record.get("unit")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _display(record: Record, name: str) -> str | None:
+    """A display or key field that must not sink a series when malformed."""
+    value = record.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _quantity_series(
-    records: Sequence[Record], ctx: Context, what: str, series_id: Callable[[str, str], str]
+    records: Sequence[Record], ctx: Context, what: str, per_workcenter: str, per_part: str
 ) -> Iterable[Item]:
-    sums: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    codes: dict[str, str] = {}
+    sums: dict[QuantitySeries, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    labels: dict[QuantitySeries, str] = {}
     for record in records:
         booked = _booked(record)
         if booked is None:
             continue  # the record's own transform quarantines it
         workcenter_id, at, quantity = booked
-        sums[workcenter_id][at] += quantity
-        code = record.get("workcenterCode")  # a display name only: a bad one must not sink the series
-        codes[workcenter_id] = code if isinstance(code, str) and code.strip() else workcenter_id
-    for workcenter_id, by_time in sums.items():
-        ts_id = series_id(ctx.pcn, workcenter_id)
+        target = quantity_series_of(record, workcenter_id, per_workcenter, per_part)
+        sums[target][at] += quantity
+        code = _display(record, "workcenterCode") or workcenter_id
+        part = _display(record, "partNumberRevision") or target.part_id
+        labels[target] = code if target.part_id is None else f"{code} {part}"
+    for target, by_time in sums.items():
+        kind, key = target.key.split(":", 1)
+        ts_id = external_id(ctx.pcn, kind, key)
+        unit_text = target.unit or "the part's unit of measure (Plex names none)"
         yield TimeSeries(
             external_id=ts_id,
-            name=f"{codes[workcenter_id]} {what}",
+            name=f"{labels[target]} {what}",
             data_set="production",
-            asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
-            description=f"{what.capitalize()} booked per transaction time, in the part's unit",
-            metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+            asset_external_id=external_id(ctx.pcn, "workcenter", target.workcenter_id),
+            unit=target.unit,
+            description=f"{what.capitalize()} booked per transaction time (not a counter), in {unit_text}",
+            metadata=merged(
+                {"workcenterId": target.workcenter_id, "measure": "quantity per entry"},
+                {"partId": target.part_id} if target.part_id else {},
+                lineage(ctx.resource, key),
+            ),
         )
         yield Datapoints(external_id=ts_id, points=tuple(sorted(by_time.items())))
 
