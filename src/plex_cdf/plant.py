@@ -87,6 +87,24 @@ def local_days(begin: datetime, end: datetime, zone: ZoneInfo) -> Iterator[Perio
         day += timedelta(days=1)
 
 
+def shift_days(begin: datetime, end: datetime, plant: PlantTime) -> Iterator[Period]:
+    """[begin, end) as the plant's shift days: each from the earliest shift start on one local day to that
+    time on the next (06:00 to 06:00 for shifts at 06:00, 14:00 and 22:00), so a night shift lies inside
+    the day it starts on; none without shifts. The last ends at `end` when `end` falls inside it."""
+    if not plant.shifts:
+        return
+    first = min(shift.start for shift in plant.shifts)
+    day = local_day(begin, plant.zone)
+    if wall_clock(day, first, plant.zone) > begin:
+        day -= timedelta(days=1)
+    while True:
+        start = wall_clock(day, first, plant.zone)
+        if start >= end:
+            return
+        yield Period(start, min(wall_clock(day + timedelta(days=1), first, plant.zone), end))
+        day += timedelta(days=1)
+
+
 def shift_periods(day: date, plant: PlantTime) -> list[tuple[Shift, Period]]:
     """The shifts that start on a plant day, each as its UTC period (a night shift ends the next day)."""
     periods = []

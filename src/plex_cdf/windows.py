@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from plex_cdf.domains.resource import DataSourceWindow, TimeRange, Window
-from plex_cdf.plant import PlantTime, local_days
+from plex_cdf.plant import PlantTime, local_days, shift_days
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -44,7 +44,10 @@ def plan(
     begin: datetime, end: datetime, mode: Window | DataSourceWindow, plant: PlantTime
 ) -> Iterator[TimeRange]:
     """The windows a windowed resource fetches over [begin, end): the plant's local days for per-day
-    figures, else spans of at most max_span cut on multiples of align (or of max_span)."""
+    figures, its shift days for per-shift figures, else spans of at most max_span cut on multiples of
+    align (or of max_span)."""
     if mode.plant_days:
         return (TimeRange(day.begin, day.end) for day in local_days(begin, end, plant.zone))
+    if isinstance(mode, Window) and mode.shift_days:
+        return (TimeRange(day.begin, day.end) for day in shift_days(begin, end, plant))
     return split(begin, end, mode.max_span, mode.align or mode.max_span)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,14 +25,15 @@ from plex_cdf.domains.performance import (
     oee_figures,
     quality,
 )
-from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
+from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange, Window
 from plex_cdf.items import Datapoints, Item, TimeSeries
-from plex_cdf.plant import UTC_PLANT, PlantTime, day_range
+from plex_cdf.plant import UTC_PLANT, PlantTime, Shift, day_range
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.sim.plex import connect as sim_connect
 from plex_cdf.sim.plex import datasources
 from plex_cdf.sim.plex.plant import build_plant
 from plex_cdf.sim.plex.scales import scale_named
+from plex_cdf.windows import plan
 from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 
 ZERO = timedelta(0)
@@ -174,9 +175,12 @@ def test_a_workcenter_without_planned_time_gets_series_but_no_points() -> None:
     items = run_resource("daily_performance", load("daily_performance"))
     series = {i.external_id for i in items if isinstance(i, TimeSeries)}
     assert f"PCN{PCN}_oee_daily_{WC_B}" in series
-    assert not [i for i in items if isinstance(i, Datapoints) and WC_B in i.external_id], (
-        "WC-B planned nothing that day; a 0 % OEE point would be a lie"
-    )
+    figures = [
+        i
+        for i in items
+        if isinstance(i, Datapoints) and WC_B in i.external_id and "quantity" not in i.external_id
+    ]
+    assert not figures, "WC-B planned nothing that day; a 0 % OEE point would be a lie"
 
 
 def test_daily_series_hang_under_their_workcenter() -> None:
@@ -453,7 +457,8 @@ def figures_by_workcenter(items: Iterable[Item]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for external_id, value in points(items).items():
         kind, _, workcenter = external_id.removeprefix(f"PCN{PCN}_").partition("_daily_")
-        out.setdefault(workcenter, {})[kind] = float(value)
+        if "quantity" not in kind:
+            out.setdefault(workcenter, {})[kind] = float(value)
     return out
 
 
@@ -576,5 +581,46 @@ def test_every_oee_series_is_a_fraction_with_its_unit() -> None:
         *run_resource("oee_from_connect", load("workcenter_status_entries")),
     ]
     units = {i.external_id: i.unit for i in items if isinstance(i, TimeSeries)}
-    assert units and set(units.values()) == {"fraction"}, units
-    assert all(0 <= float(v) <= 1 for x, v in points(items).items() if "performance" not in x)
+    figures = {x: u for x, u in units.items() if "quantity" not in x}
+    assert figures and set(figures.values()) == {"fraction"}, figures
+    assert {u for x, u in units.items() if "quantity" in x} == {"pcs"}, "daily good and scrap are pieces"
+    fractions = {x: v for x, v in points(items).items() if "performance" not in x and "quantity" not in x}
+    assert fractions and all(0 <= float(v) <= 1 for v in fractions.values())
+
+
+SHIFTS = PlantTime(
+    ZoneInfo("UTC"),
+    (Shift("Early", time(2), time(6)), Shift("Long", time(6), time(2))),  # Long ends next day
+)
+
+
+def test_per_shift_figures_cut_status_time_at_the_shift_bounds_across_midnight() -> None:
+    mode = resource("oee_per_shift").mode
+    assert isinstance(mode, Window)
+    window, *_ = plan(
+        datetime(2026, 11, 27, 3, tzinfo=UTC), datetime(2026, 11, 28, 3, tzinfo=UTC), mode, SHIFTS
+    )
+    assert (window.begin, window.end) == (
+        datetime(2026, 11, 27, 2, tzinfo=UTC),
+        datetime(2026, 11, 28, 2, tzinfo=UTC),
+    ), "a shift day runs from the earliest shift start to the next day's"
+    ctx = replace(context("oee_per_shift"), window=window, plant=SHIFTS)
+    got: dict[str, dict[int, float | str]] = {}
+    for item in run_resource("oee_per_shift", load("workcenter_status_entries"), ctx):
+        if isinstance(item, Datapoints):
+            got.setdefault(item.external_id, {}).update(dict(item.points))
+    early = int(window.begin.timestamp() * 1000)
+    long = early + 4 * 3_600_000
+    # Early 02-06: setup 1 h + production 3 h, nothing down. Long 06-02 (+1 day): production 1 h, down 0.5 h,
+    # production 2 h; the off and idle entries are not planned.
+    availability = got[f"PCN{PCN}_availability_shift_{WC_A}"]
+    assert availability.keys() == {early, long}, "one point at each shift's start"
+    assert availability[early] == 1.0
+    assert availability[long] == pytest.approx(3 / 3.5, abs=1e-12)
+
+
+def test_a_plant_without_shifts_has_no_shift_windows_and_makes_no_call() -> None:
+    mode = resource("oee_per_shift").mode
+    assert isinstance(mode, Window)
+    begin = datetime(2026, 11, 27, tzinfo=UTC)
+    assert list(plan(begin, begin + timedelta(days=3), mode, UTC_PLANT)) == []

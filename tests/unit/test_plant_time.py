@@ -22,6 +22,7 @@ from plex_cdf.plant import (
     day_start,
     local_days,
     read_local,
+    shift_days,
     shift_periods,
     wall_clock,
 )
@@ -176,3 +177,12 @@ def test_a_bad_plant_section_is_one_line_naming_the_culprit(
         load_config(config_with(tmp_path, plant), {}, dotenv=None)
     message = str(caught.value)
     assert "\n" not in message and expected in message, message
+
+
+def test_shift_days_run_from_the_earliest_shift_start_and_follow_the_clock_change() -> None:
+    plant = PlantTime(DETROIT, (DAY_SHIFT, NIGHT, Shift("Swing", time(14), time(22))))
+    begin, end = datetime(2026, 10, 31, 9, tzinfo=UTC), datetime(2026, 11, 2, 20, tzinfo=UTC)
+    windows = list(shift_days(begin, end, plant))
+    assert windows[0].begin == datetime(2026, 10, 30, 10, tzinfo=UTC), "06:00 EDT the day before"
+    assert [hours(w) for w in windows[:3]] == [24, 25, 24], "the shift day over the fall-back night is 25 h"
+    assert list(shift_days(begin, end, PlantTime(DETROIT))) == [], "no shifts, no shift days"

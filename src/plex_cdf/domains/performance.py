@@ -26,6 +26,7 @@ from plex_cdf.domains.common import (
     lineage,
     mapped_id,
     number,
+    plex_ms,
     required_text,
     text,
 )
@@ -41,7 +42,7 @@ from plex_cdf.domains.resource import (
 from plex_cdf.domains.status import classify, entry_start, status_intervals, time_in
 from plex_cdf.ids import external_id
 from plex_cdf.items import Datapoints, Item, TimeSeries
-from plex_cdf.plant import day_start
+from plex_cdf.plant import Shift, day_start, local_day, shift_periods
 from plex_cdf.plex.dates import to_epoch_ms
 
 DAY = timedelta(days=1)
@@ -59,6 +60,7 @@ APPROVED_WORKCENTERS = "approved_workcenters"
 DAILY_PERFORMANCE = "daily_performance"
 WORKCENTER_PERFORMANCE = "workcenter_performance"
 OEE_FROM_CONNECT = "oee_from_connect"
+OEE_PER_SHIFT = "oee_per_shift"
 
 
 # --- The formulas (docs/mapping.md, "Performance (OEE)") -------------------------------
@@ -190,15 +192,54 @@ def _series(wc: Workcenter, figure: Figure, ctx: Context, method: str, unit: str
     )
 
 
+DAILY_QUANTITIES: tuple[Figure, ...] = (
+    Figure("good_quantity_daily", "good pieces", "Good pieces OEE counts per plant day; pieces"),
+    Figure(
+        "scrap_quantity_daily", "scrap pieces", "Scrap and reject pieces OEE counts per plant day; pieces"
+    ),
+)
+PIECES = "pcs"
+
+
+def per_shift(figure: Figure) -> Figure:
+    """The same figure per shift: kind `..._shift`, a point at each shift's start."""
+    return Figure(
+        figure.kind.replace("_daily", "_shift"),
+        f"{figure.label} per shift",
+        figure.description.replace("per plant day", "per shift (points at the shift's start)"),
+    )
+
+
+SHIFT_FIGURES = tuple(per_shift(f) for f in DAILY_FIGURES)
+SHIFT_QUANTITIES = tuple(per_shift(f) for f in DAILY_QUANTITIES)
+
+
 def daily_items(wc: Workcenter, totals: OeeTotals, day_ms: int, ctx: Context, method: str) -> Iterable[Item]:
-    """The four daily series of one workcenter and, for each defined figure, its point at the day's start."""
-    figures = oee_figures(totals)
-    values = (figures.oee, figures.availability, figures.performance, figures.quality)
-    for figure, value in zip(DAILY_FIGURES, values, strict=True):
-        series = _series(wc, figure, ctx, method, unit=FRACTION)
+    """The daily series of one workcenter (four OEE figures, good and scrap pieces) and, for each defined
+    figure, its point at the day's start."""
+    return period_items(wc, totals, day_ms, ctx, method, DAILY_FIGURES + DAILY_QUANTITIES)
+
+
+def period_items(
+    wc: Workcenter, totals: OeeTotals, at_ms: int, ctx: Context, method: str, figures: tuple[Figure, ...]
+) -> Iterable[Item]:
+    """One workcenter's figures over one period (a day or a shift): OEE, A, P, Q as fractions, then good
+    and scrap pieces; a point at the period's start for each defined value."""
+    oee_values = oee_figures(totals)
+    values = (
+        oee_values.oee,
+        oee_values.availability,
+        oee_values.performance,
+        oee_values.quality,
+        totals.good_count,
+        totals.total_count - totals.good_count,
+    )
+    for figure, value in zip(figures, values, strict=False):
+        unit = PIECES if figure.kind.startswith(("good_quantity", "scrap_quantity")) else FRACTION
+        series = _series(wc, figure, ctx, method, unit=unit)
         yield series
         if value is not None:
-            yield Datapoints(series.external_id, ((day_ms, value),))
+            yield Datapoints(series.external_id, ((at_ms, value),))
 
 
 def day_start_ms(ctx: Context) -> int:
@@ -306,13 +347,14 @@ def check_status_entry(entry: Record, ctx: Context) -> Iterable[Item]:
     return ()
 
 
-def status_totals(records: Sequence[Record], ctx: Context) -> Iterable[tuple[Workcenter, OeeTotals]]:
-    """Planned and run hours per workcenter inside the window, from the entries as intervals (fetched from a
-    day before the window, so a status that began the day before counts for its part in this day)."""
-    window = _window_ms(ctx)
+def status_totals(
+    records: Sequence[Record], ctx: Context, period: tuple[int, int]
+) -> Iterable[tuple[Workcenter, OeeTotals]]:
+    """Planned and run hours per workcenter inside the period, from the entries as intervals (fetched from a
+    day before the window, so a status that began the day before counts for its part in this one)."""
     intervals = status_intervals(records, ctx.lookups.get(WORKCENTER_STATUSES, ()))
     codes = {i.workcenter_id: i.workcenter_code for i in intervals if i.workcenter_code}
-    for workcenter_id, spent in time_in(intervals, *window).items():
+    for workcenter_id, spent in time_in(intervals, *period).items():
         totals = OeeTotals(planned_hours=spent.planned / MS_PER_HOUR, run_hours=spent.run / MS_PER_HOUR)
         yield Workcenter(workcenter_id, codes.get(workcenter_id)), totals
 
@@ -367,29 +409,65 @@ def _count_entry(entry: Record, rates: Mapping[tuple[str, str], float], good: bo
     )
 
 
-def _connect_parts(records: Sequence[Record], ctx: Context) -> Iterable[tuple[Workcenter, OeeTotals]]:
+def _connect_parts(
+    records: Sequence[Record], ctx: Context, period: tuple[int, int]
+) -> Iterable[tuple[Workcenter, OeeTotals]]:
+    """Status time and counted pieces of every workcenter inside the period (entries by transaction time)."""
     rates = _rates(ctx)
-    yield from status_totals(records, ctx)
+    yield from status_totals(records, ctx, period)
     for name, good in ((PRODUCTION_ENTRIES, True), (SCRAP_ENTRIES, False)):
         for entry in ctx.lookups.get(name, ()):
             try:
+                at = plex_ms(entry, "transactionDate", required_field=True)
+                if at is None or not period[0] <= at < period[1]:
+                    continue
                 wc = Workcenter(required_text(entry, "workcenterId"), text(entry, "workcenterCode"))
                 yield wc, _count_entry(entry, rates, good)
             except Quarantine:
                 continue  # the production domain quarantines and counts these
 
 
-def finish_connect(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    day_ms = day_start_ms(ctx)
+def _per_workcenter(parts: Iterable[tuple[Workcenter, OeeTotals]]) -> list[tuple[Workcenter, OeeTotals]]:
     per_workcenter: dict[str, tuple[Workcenter, OeeTotals]] = {}
-    for wc, totals in _connect_parts(records, ctx):
+    for wc, totals in parts:
         seen = per_workcenter.get(wc.plex_id)
         if seen is None:
             per_workcenter[wc.plex_id] = (wc, totals)
         else:
             per_workcenter[wc.plex_id] = (seen[0] if seen[0].code else wc, seen[1] + totals)
-    for wc, totals in per_workcenter.values():
+    return list(per_workcenter.values())
+
+
+def finish_connect(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    day_ms = day_start_ms(ctx)
+    for wc, totals in _per_workcenter(_connect_parts(records, ctx, _window_ms(ctx))):
         yield from daily_items(wc, totals, day_ms, ctx, method="computed_from_connect")
+
+
+def shifts_in(ctx: Context) -> list[tuple[Shift, tuple[int, int]]]:
+    """The shifts that start inside the window (a shift day), each as its epoch-ms period cut at the
+    window's end."""
+    begin, end = _window_ms(ctx)
+    found = []
+    for day in (
+        {local_day(ctx.window.begin, ctx.plant.zone), local_day(ctx.window.end, ctx.plant.zone)}
+        if ctx.window
+        else ()
+    ):
+        for shift, period in shift_periods(day, ctx.plant):
+            start = to_epoch_ms(period.begin)
+            if begin <= start < end:
+                found.append((shift, (start, min(to_epoch_ms(period.end), end))))
+    return sorted(found, key=lambda item: item[1])
+
+
+def finish_shifts(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    """Per shift of the plant's calendar: OEE and its factors, good and scrap pieces, from Connect (status
+    intervals cut at the shift's bounds, entries by transaction time); a point at each shift's start."""
+    for shift, period in shifts_in(ctx):
+        for wc, totals in _per_workcenter(_connect_parts(records, ctx, period)):
+            method = f"computed_from_connect, shift {shift.name}"
+            yield from period_items(wc, totals, period[0], ctx, method, SHIFT_FIGURES + SHIFT_QUANTITIES)
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -440,5 +518,16 @@ RESOURCES: tuple[Resource, ...] = (
         lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
         fallback_for=DAILY_PERFORMANCE,
         description="Daily OEE computed from Connect when data source 18765 is not granted",
+    ),
+    Resource(
+        name=OEE_PER_SHIFT,
+        domain="performance",
+        path="/production/v1/production-history/workcenter-status-entries",
+        mode=Window(begin_param="beginDate", end_param="endDate", shift_days=True, reach_back=DAY),
+        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
+        transform=check_status_entry,
+        finish=finish_shifts,
+        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+        description="OEE and pieces per shift of the plant's calendar, from Connect (no call without shifts)",
     ),
 )

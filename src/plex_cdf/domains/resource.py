@@ -74,6 +74,9 @@ class Window:
     align: timedelta | None = None
     # Windows are the plant's local days (23 or 25 hours when the clocks change); max_span, align ignored.
     plant_days: bool = False
+    # Windows are the plant's shift days (from the earliest shift start to the next day's); no windows, and
+    # no calls, for a plant without shifts. max_span and align ignored.
+    shift_days: bool = False
     # The fetch begins this much before the window: entries that began earlier and still ran into it.
     reach_back: timedelta = timedelta(0)
 
