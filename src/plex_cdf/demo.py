@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,7 @@ def demo_config(
     *,
     interval_s: int = 30,
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
-    plant_zone: str | None = None,
+    plant: Mapping[str, Any] | None = None,
 ) -> Config:
     """A configuration pointing at the local world, shaped like a user's YAML file."""
     tree: dict[str, Any] = {
@@ -60,7 +60,7 @@ def demo_config(
                 {
                     "pcn": DEMO_PCN,
                     "data-source": {"username": DEMO_DS_USER, "password": DEMO_DS_PASSWORD},
-                    **({"plant": {"time-zone": plant_zone}} if plant_zone else {}),
+                    **({"plant": dict(plant)} if plant else {}),
                 }
             ],
         },
@@ -89,11 +89,11 @@ def local_world(
     clock_rate: float = 0.0,
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
     state_dir: Path | None = None,
-    plant_zone: str | None = None,
+    plant: Mapping[str, Any] | None = None,
 ) -> Iterator[LocalWorld]:
-    """Start the simulated Plex and the local CDF in this process, on free loopback ports. `plant_zone`
-    puts the tenant on a plant clock: the simulated Plex's data-source dates come out as local text and
-    the configuration names the same zone."""
+    """Start the simulated Plex and the local CDF in this process, on free loopback ports. `plant` (the
+    tenant's `plant` section as YAML would give it) puts the tenant on a plant clock: the simulated Plex's
+    data-source dates come out as local text in its `time-zone`, and the configuration names the same."""
     from plex_cdf.sim.cdf import LocalCdf
     from plex_cdf.sim.plex import SimPlex
 
@@ -106,7 +106,7 @@ def local_world(
         ds_password=DEMO_DS_PASSWORD,
         clock_rate=clock_rate,
         rate_limit_per_minute=calls_per_minute,
-        plant_zone=plant_zone,
+        plant_zone=(plant or {}).get("time-zone"),
     )
     cdf = LocalCdf(project=DEMO_PROJECT, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with (
@@ -121,7 +121,7 @@ def local_world(
             local.token_url,
             state_path,
             calls_per_minute=calls_per_minute,
-            plant_zone=plant_zone,
+            plant=plant,
         )
         yield LocalWorld(config, sim.clock.now, sim, cdf)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
@@ -426,6 +426,13 @@ def local_text(value: object, zone: ZoneInfo) -> object:
     return instant.astimezone(zone).strftime("%m/%d/%Y %I:%M:%S %p")
 
 
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"plant_zone {name!r} is not an IANA time zone such as America/Detroit") from None
+
+
 class DataSources:
     """Users, grants, transaction numbers and the execute/metadata/identity routes.
 
@@ -441,7 +448,7 @@ class DataSources:
         flag: str,
         plant_zone: str | None = None,
     ) -> None:
-        self.zone = None if plant_zone is None else ZoneInfo(plant_zone)
+        self.zone = None if plant_zone is None else _zone(plant_zone)
         self.plant = plant
         self.clock_ms = clock_ms
         self.users = {user: password}
