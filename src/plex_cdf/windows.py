@@ -47,7 +47,7 @@ def plan(
     figures, its shift days for per-shift figures, else spans of at most max_span cut on multiples of
     align (or of max_span)."""
     if mode.plant_days:
-        return (TimeRange(day.begin, day.end) for day in local_days(begin, end, plant.zone))
+        return local_days(begin, end, plant.zone)
     if isinstance(mode, Window) and mode.shift_days:
-        return (TimeRange(day.begin, day.end) for day in shift_days(begin, end, plant))
+        return shift_days(begin, end, plant)
     return split(begin, end, mode.max_span, mode.align or mode.max_span)

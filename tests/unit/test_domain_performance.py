@@ -37,6 +37,7 @@ from plex_cdf.windows import plan
 from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 
 ZERO = timedelta(0)
+HISTORY = "/production/v1/production-history/"
 
 DAY_MS = 1_795_737_600_000
 WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
@@ -440,6 +441,16 @@ class SimulatedPlant:
         rows: list[dict[str, Any]] = answer[1]
         return rows
 
+    def connect_lookups(self) -> dict[str, list[dict[str, Any]]]:
+        """What the Connect OEE rows look up, for the day."""
+        definitions = "/production/v1/production-definitions/"
+        return {
+            "production_entries": self.connect(HISTORY + "production-entries", windowed=True),
+            "scrap_entries": self.connect(HISTORY + "scrap-entries", windowed=True),
+            "workcenter_statuses": self.connect(definitions + "workcenter-statuses"),
+            "approved_workcenters": self.connect(definitions + "approved-workcenters"),
+        }
+
     def daily_report(self) -> list[dict[str, Any]]:
         inputs = {
             "Start_Date": format_plex_datetime(self.day.begin),
@@ -496,14 +507,8 @@ def test_daily_report_oee_on_a_simulated_plant_equals_the_formulas() -> None:
 
 def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     sim = SimulatedPlant()
-    history = "/production/v1/production-history/"
-    lookups = {
-        "production_entries": sim.connect(history + "production-entries", windowed=True),
-        "scrap_entries": sim.connect(history + "scrap-entries", windowed=True),
-        "workcenter_statuses": sim.connect("/production/v1/production-definitions/workcenter-statuses"),
-        "approved_workcenters": sim.connect("/production/v1/production-definitions/approved-workcenters"),
-    }
-    entries = sim.connect(history + "workcenter-status-entries", windowed=True)
+    lookups = sim.connect_lookups()
+    entries = sim.connect(HISTORY + "workcenter-status-entries", windowed=True)
     statuses = {s["description"]: s for s in lookups["workcenter_statuses"]}
     rates = {
         (a["workcenterId"], a["partOperationId"]): a["idealRate"] or a["standardProductionRate"]
@@ -542,14 +547,8 @@ def both_routes(sim: SimulatedPlant) -> tuple[dict[str, dict[str, float]], dict[
         sim.daily_report(),
         sim.context("daily_performance", {"workcenter_key_map": key_map}),
     )
-    history = "/production/v1/production-history/"
-    lookups = {
-        "production_entries": sim.connect(history + "production-entries", windowed=True),
-        "scrap_entries": sim.connect(history + "scrap-entries", windowed=True),
-        "workcenter_statuses": sim.connect("/production/v1/production-definitions/workcenter-statuses"),
-        "approved_workcenters": sim.connect("/production/v1/production-definitions/approved-workcenters"),
-    }
-    entries = sim.connect(history + "workcenter-status-entries", windowed=True, reach_back=performance.DAY)
+    lookups = sim.connect_lookups()
+    entries = sim.connect(HISTORY + "workcenter-status-entries", windowed=True, reach_back=performance.DAY)
     connect = run_resource("oee_from_connect", entries, sim.context("oee_from_connect", lookups))
     return figures_by_workcenter(report), figures_by_workcenter(connect)
 

@@ -33,6 +33,7 @@ from plex_cdf.domains.common import (
 from plex_cdf.domains.resource import (
     Context,
     DataSourceWindow,
+    Finish,
     Quarantine,
     Record,
     Resource,
@@ -470,6 +471,25 @@ def finish_shifts(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
             yield from period_items(wc, totals, period[0], ctx, method, SHIFT_FIGURES + SHIFT_QUANTITIES)
 
 
+def connect_oee_row(
+    name: str, mode: Window, finish: Finish, description: str, fallback_for: str | None = None
+) -> Resource:
+    """A figure row computed from Connect: status entries fetched from a day before each window (statuses
+    that began earlier), with the entries, statuses and rates it counts by."""
+    return Resource(
+        name=name,
+        domain="performance",
+        path="/production/v1/production-history/workcenter-status-entries",
+        mode=mode,
+        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
+        transform=check_status_entry,
+        finish=finish,
+        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+        fallback_for=fallback_for,
+        description=description,
+    )
+
+
 RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=APPROVED_WORKCENTERS,
@@ -507,27 +527,17 @@ RESOURCES: tuple[Resource, ...] = (
         optional=True,
         description="Workcenter_Performance_Simple_Get, all workcenters: current performance in percent",
     ),
-    Resource(
-        name=OEE_FROM_CONNECT,
-        domain="performance",
-        path="/production/v1/production-history/workcenter-status-entries",
-        mode=Window(begin_param="beginDate", end_param="endDate", plant_days=True, reach_back=DAY),
-        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
-        transform=check_status_entry,
-        finish=finish_connect,
-        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+    connect_oee_row(
+        OEE_FROM_CONNECT,
+        Window(begin_param="beginDate", end_param="endDate", plant_days=True, reach_back=DAY),
+        finish_connect,
+        "Daily OEE computed from Connect when data source 18765 is not granted",
         fallback_for=DAILY_PERFORMANCE,
-        description="Daily OEE computed from Connect when data source 18765 is not granted",
     ),
-    Resource(
-        name=OEE_PER_SHIFT,
-        domain="performance",
-        path="/production/v1/production-history/workcenter-status-entries",
-        mode=Window(begin_param="beginDate", end_param="endDate", shift_days=True, reach_back=DAY),
-        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
-        transform=check_status_entry,
-        finish=finish_shifts,
-        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
-        description="OEE and pieces per shift of the plant's calendar, from Connect (no call without shifts)",
+    connect_oee_row(
+        OEE_PER_SHIFT,
+        Window(begin_param="beginDate", end_param="endDate", shift_days=True, reach_back=DAY),
+        finish_shifts,
+        "OEE and pieces per shift of the plant's calendar, from Connect (no call without shifts)",
     ),
 )

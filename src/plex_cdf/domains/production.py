@@ -263,6 +263,20 @@ def downtime_external_id(pcn: str, status_event_id: str) -> str:
     return external_id(pcn, "downtime", status_event_id.rsplit("_", 1)[-1])
 
 
+def status_series(ts_id: str, name: str, workcenter_id: str, description: str, ctx: Context) -> TimeSeries:
+    """A workcenter's status as a string step series (text, no unit)."""
+    return TimeSeries(
+        external_id=ts_id,
+        name=name,
+        data_set="production",
+        asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
+        is_step=True,
+        is_string=True,
+        description=description,
+        metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+    )
+
+
 def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
     """Per workcenter, the status over time as a string step series (a point at each entry's start); and
     the end, from the next entry, of entries Plex sent without a duration."""
@@ -275,15 +289,12 @@ def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
     for workcenter_id, spans in per_workcenter.items():
         ts_id = status_history_external_id(ctx.pcn, workcenter_id)
         label = next((s.workcenter_code for s in spans if s.workcenter_code), None) or workcenter_id
-        yield TimeSeries(
-            external_id=ts_id,
-            name=f"{label} status history",
-            data_set="production",
-            asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
-            is_step=True,
-            is_string=True,
-            description="Workcenter status from the status log: the status that began at each point",
-            metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+        yield status_series(
+            ts_id,
+            f"{label} status history",
+            workcenter_id,
+            "Workcenter status from the status log: the status that began at each point",
+            ctx,
         )
         yield Datapoints(external_id=ts_id, points=tuple(sorted({(s.begin, s.status) for s in spans})))
 
@@ -414,15 +425,12 @@ def workcenter_current_status(record: Record, ctx: Context) -> Iterable[Item]:
         text(record, "code") or text(parent, "workcenterCode"), text(record, "name") or text(parent, "name")
     )
     ts_id = status_external_id(ctx.pcn, workcenter_id)
-    yield TimeSeries(
-        external_id=ts_id,
-        name=f"{label or workcenter_id} status",
-        data_set="production",
-        asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
-        is_step=True,
-        is_string=True,
-        description="Workcenter status description (Plex control status), sampled each run",
-        metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+    yield status_series(
+        ts_id,
+        f"{label or workcenter_id} status",
+        workcenter_id,
+        "Workcenter status description (Plex control status), sampled each run",
+        ctx,
     )
     status = text(record, "statusDescription")
     if status:

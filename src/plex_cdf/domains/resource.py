@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from plex_cdf.items import Item
-from plex_cdf.plant import UTC_PLANT, PlantTime
+from plex_cdf.plant import UTC_PLANT, Period, PlantTime
 
 Record = Mapping[str, Any]
 Domain = Literal["master_data", "jobs", "production", "inventory", "quality", "performance"]
@@ -23,12 +23,8 @@ class Quarantine(ValueError):
     """Raised by a transform for a record it cannot map; the message names the field and the value."""
 
 
-@dataclass(frozen=True)
-class TimeRange:
-    """A half-open UTC window [begin, end)."""
-
-    begin: datetime
-    end: datetime
+TimeRange = Period
+"""A half-open UTC window [begin, end): the plant clock's period type, so windows and plant days are one."""
 
 
 @dataclass(frozen=True)
