@@ -249,9 +249,16 @@ def compare_with_cdf(
         got = dict(cdf.store.datapoints(xid))
         if len(got) != len(want):
             problems.append(f"{xid}: {len(got)} datapoints in CDF, {len(want)} instants in Plex")
-        elif any(abs(float(got.get(t, float("nan"))) - v) > 1e-9 for t, v in want.items()):
-            problems.append(f"{xid}: datapoint values differ from the quantities booked in Plex")
+        elif any(not _same_point(got.get(t), v) for t, v in want.items()):
+            problems.append(f"{xid}: datapoint values differ from what Plex booked")
     return problems
+
+
+def _same_point(got: object, want: float | str) -> bool:
+    """A number within 1e-9, a status text exactly."""
+    if isinstance(want, str) or isinstance(got, str):
+        return got == want
+    return isinstance(got, int | float) and abs(got - want) <= 1e-9
 
 
 def _event_differs(want: Event, got: dict[str, Any]) -> bool:
