@@ -142,6 +142,11 @@ def history_window() -> Window:
     )
 
 
+def good_quantity_external_id(pcn: str, workcenter_id: str) -> str:
+    """The workcenter's good quantity series in pieces."""
+    return external_id(pcn, "wc_good_quantity", workcenter_id)
+
+
 def status_external_id(pcn: str, workcenter_id: str) -> str:
     return external_id(pcn, "wc_status", workcenter_id)
 
