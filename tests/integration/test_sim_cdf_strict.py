@@ -93,6 +93,11 @@ def plant(client: CogniteClient) -> None:
             "filter.message",
         ),
         ("/raw/dbs/db/tables/t/rows", {"items": [], "ensureParent": True}, "ensureParent"),
+        (
+            "/raw/dbs/db/tables/t/rows",
+            {"items": [{"key": "k", "columns": {}, "lastUpdatedTime": 1}]},
+            "items[0].lastUpdatedTime",
+        ),
         ("/assets", {"items": [{"name": "a", "labels": [{"externalId": "L"}]}]}, "items[0].labels"),
         (
             "/relationships",
@@ -380,6 +385,16 @@ def test_datapoint_queries_cdf_refuses_or_the_local_cdf_lacks_are_400(
 
 
 # --- response shapes ---
+
+
+def test_an_update_with_set_and_another_operation_is_refused(
+    local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient
+) -> None:
+    local_cdf_client.assets.create(AssetWrite(external_id="a", name="a", description="d"))
+    body = {"items": [{"externalId": "a", "update": {"description": {"set": "x", "setNull": True}}}]}
+    answer = post_raw(local_cdf, local_cdf_client, "/assets/update", body)
+    assert answer.status_code == 400 and "items[0].update.description" in answer.json()["error"]["message"]
+    assert local_cdf.cdf.store.assets()[0]["description"] == "d", "nothing of a refused request is applied"
 
 
 def test_nulls_are_left_out_of_answers(local_cdf: LocalCdfHandle, local_cdf_client: CogniteClient) -> None:

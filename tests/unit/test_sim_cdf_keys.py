@@ -8,12 +8,15 @@ from plex_cdf.sim.cdf import keys
 from plex_cdf.sim.cdf.errors import CdfError
 from plex_cdf.sim.cdf.routes import ROUTES
 
+# The classic API, datapoints, runs and RAW; data modeling and pipeline config check their own keys.
+CLASSIC_PREFIXES = ("/assets", "/events", "/timeseries", "/relationships", "/datasets", "/extpipes", "/raw")
 OWNED_ELSEWHERE = {"GET /extpipes/config", "POST /extpipes/config"}
 
 
-def test_every_route_but_pipeline_config_says_what_it_accepts() -> None:
+def test_every_classic_route_says_what_it_accepts() -> None:
     served = {route.key for route in ROUTES}
-    assert served - set(keys.ROUTES) == OWNED_ELSEWHERE
+    classic = {key for key in served if key.split(" ", 1)[1].startswith(CLASSIC_PREFIXES)} - OWNED_ELSEWHERE
+    assert classic - set(keys.ROUTES) == set()
     assert set(keys.ROUTES) <= served, "the catalogue names no route the server lacks"
 
 

@@ -390,6 +390,8 @@ def apply_update(spec: Spec, old: Json, changes: Any, index: int) -> Json:
 
 
 def _apply_op(spec: Spec, item: Json, name: str, op: Json, where: str) -> None:
+    if len(op) > 1 and not set(op) <= {"add", "remove"}:
+        raise bad_request(f"{where}: set and setNull each stand alone (add and remove may go together)")
     if "set" in op:
         value = op["set"]
         if value is None:
