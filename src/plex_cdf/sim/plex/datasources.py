@@ -456,6 +456,10 @@ def basic_user(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+DATE_TYPES = frozenset({"date", "datetime", "smalldatetime"})
+"""Column types whose values a tenant on a plant clock sends as local text."""
+
+
 def local_text(value: object, zone: ZoneInfo) -> object:
     """An ISO UTC date output as a tenant with a plant time zone shows it: the plant's wall clock as
     `MM/DD/YYYY hh:mm:ss AM`, without a zone (the varchar form of UX data sources)."""
@@ -515,7 +519,7 @@ class DataSources:
     def _dated(self, source: Source, rows: list[Row]) -> list[Row]:
         if self.zone is None:
             return rows
-        dates = [c.name for c in source.columns if c.type == "date"]
+        dates = [c.name for c in source.columns if c.type in DATE_TYPES]
         zone = self.zone
         return [{**row, **{n: local_text(row.get(n), zone) for n in dates if n in row}} for row in rows]
 
