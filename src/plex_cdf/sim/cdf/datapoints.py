@@ -19,6 +19,7 @@ from cognite.client._proto.data_point_list_response_pb2 import (
 )
 
 from plex_cdf.sim.cdf import aggregates, resources
+from plex_cdf.sim.cdf.dms.instances import series_for_instance
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
 from plex_cdf.sim.cdf.store import Series, Store, Value, now_ms
 
@@ -30,13 +31,14 @@ MIN_TIMESTAMP = -2_208_988_800_000  # 1900-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_799_999  # 2099-12-31T23:59:59.999Z
 MAX_NUMERIC = 1e100
 MAX_STRING_BYTES = 1023
+SERIES_KEYS = ("id", "externalId", "instanceId")
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
-    if "instanceId" in item:
-        raise bad_request(
-            f"items[{index}].instanceId: the local CDF addresses time series by id or externalId"
+    if "instanceId" in item and "id" not in item and "externalId" not in item:
+        return {"instanceId": item["instanceId"]}, series_for_instance(
+            store, item["instanceId"], f"items[{index}].instanceId"
         )
     ident = resources.identifier(item, index)
     return ident, store.time_series.resolve(ident)
@@ -190,9 +192,7 @@ def _queries(store: Store, body: Json) -> Iterable[tuple[int, Json]]:
     found: list[tuple[int, Json]] = []
     for index, item in enumerate(items):
         query = {**defaults, **item}
-        ident, internal = _series_id(
-            store, {k: v for k, v in item.items() if k in ("id", "externalId")}, index
-        )
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
         if internal is None:
             absent.append(ident)
         else:
@@ -229,7 +229,7 @@ def _json_value(value: Value) -> Value:
 def _meta_json(meta: Json) -> Json:
     kind = "string" if meta["isString"] else "numeric"
     item: Json = {"id": meta["id"], "isString": meta["isString"], "isStep": meta["isStep"], "type": kind}
-    for key in ("externalId", "unit", "unitExternalId"):
+    for key in ("externalId", "instanceId", "unit", "unitExternalId"):
         if meta.get(key) is not None:
             item[key] = meta[key]
     return item
@@ -240,7 +240,9 @@ def pages_to_protobuf(pages: list[Page]) -> bytes:
     for page in pages:
         item: DataPointListItem = response.items.add()
         for key, value in _meta_json(page.meta).items():
-            if key != "type":
+            if key == "instanceId":
+                item.instanceId.space, item.instanceId.externalId = value["space"], value["externalId"]
+            elif key != "type":
                 setattr(item, key, value)
         item.type = TIMESERIES_TYPE_STRING if page.meta["isString"] else TIMESERIES_TYPE_NUMERIC
         if page.next_cursor:
@@ -284,9 +286,7 @@ def delete_ranges(store: Store, body: Json) -> Json:
     ranges: list[tuple[int, int, int]] = []
     absent: list[Json] = []
     for index, item in enumerate(items):
-        ident, internal = _series_id(
-            store, {k: v for k, v in item.items() if k in ("id", "externalId")}, index
-        )
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
         if internal is None:
             absent.append(ident)
             continue

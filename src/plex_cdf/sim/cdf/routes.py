@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from plex_cdf.sim.cdf import assets, datapoints, extpipes, raw, resources
+from plex_cdf.sim.cdf.dms.routes import ROUTE_TABLE as DMS_ROUTES
 from plex_cdf.sim.cdf.errors import Json
 from plex_cdf.sim.cdf.resources import Spec
 from plex_cdf.sim.cdf.store import Store
@@ -146,6 +147,7 @@ ROUTES: list[Route] = [
     Route(
         "GET", f"{RAW_TABLE}/cursors", lambda c: raw.cursors(c.store, c.args["db"], c.args["table"], c.params)
     ),
+    *(Route(method, template, handler, writes=writes) for method, template, handler, writes in DMS_ROUTES),
 ]
 
 
