@@ -9,7 +9,7 @@ deleted with the node; deleting a node deletes the edges that start or end at it
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from plex_cdf.sim.cdf.dms.model import (
     Mapped,
     ViewKey,
     key_text,
+    settle_heap,
 )
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
 from plex_cdf.sim.cdf.store import Store, now_ms
@@ -108,6 +109,7 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
         if TIME_SERIES in inst.data:
             _sync_time_series(store, inst)
     _repath(state, moved, now)
+    settle_heap()
     del skipped  # CDF leaves items skipped on a version conflict out of the answer
     return {"items": [answers[w.key] for w in writes]}
 
@@ -162,46 +164,116 @@ def _identity(item: Json, where: str) -> InstanceKey:
     return (space, xid)
 
 
-def _check_source(state: DmsState, write: Write, source: Any, where: str, system: bool) -> None:
-    if not isinstance(source, dict) or not isinstance(source.get("source"), dict):
-        raise bad_request(f"{where}: expected {{source, properties}}")
-    ref = source["source"]
-    props = source.get("properties") or {}
-    if not isinstance(props, dict):
-        raise bad_request(f"{where}.properties: expected an object")
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one source property is stored and how its value is checked."""
+
+    container: ContainerKey
+    prop: str
+    check: Callable[[Any, str], Any]
+    nullable: bool
+    writable: str | None  # None, or why the property cannot be written
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPlan:
+    defaults: dict[str, Any]
+    required: tuple[str, ...]
+    direct: frozenset[str]
+    used_for: str
+
+
+def container_plan(state: DmsState, ckey: ContainerKey) -> ContainerPlan:
+    plan: ContainerPlan | None = state.plans.get(("container", ckey))
+    if plan is None:
+        props = state.containers[ckey]["properties"]
+        plan = ContainerPlan(
+            {
+                n: p["defaultValue"]
+                for n, p in props.items()
+                if p.get("defaultValue") is not None and (ckey, n) not in MAINTAINED
+            },
+            tuple(
+                n for n, p in props.items() if not p.get("nullable", True) and p.get("defaultValue") is None
+            ),
+            frozenset(n for n, p in props.items() if p["type"]["type"] == "direct"),
+            state.containers[ckey]["usedFor"],
+        )
+        state.plans[("container", ckey)] = plan
+    return plan
+
+
+def source_plan(
+    state: DmsState, ref: Any, where: str
+) -> tuple[str, dict[str, Target], tuple[ContainerKey, ...]]:
+    """(label, property -> target, containers a write through it touches) for a view or container."""
+    if not isinstance(ref, dict):
+        raise bad_request(f"{where}: expected a view or container reference")
+    cache_key = ("source", ref.get("type"), ref.get("space"), ref.get("externalId"), ref.get("version"))
+    plan = state.plans.get(cache_key)
+    if plan is not None:
+        return plan  # type: ignore[no-any-return]
     if ref.get("type") == "container":
         ckey = (str(ref.get("space")), str(ref.get("externalId")))
         container = state.containers.get(ckey)
         if container is None:
-            raise bad_request(f"{where}.source: container {ckey[0]}:{ckey[1]} does not exist")
-        targets = {
-            name: Mapped(ckey, name, p["type"], p["nullable"], p.get("defaultValue"), None)
-            for name, p in container["properties"].items()
+            raise bad_request(f"{where}: container {key_text(ckey)} does not exist")
+        specs = {
+            n: Mapped(ckey, n, p["type"], p["nullable"], None, None)
+            for n, p in container["properties"].items()
         }
         label = f"container {key_text(ckey)}"
+        touched: tuple[ContainerKey, ...] = (ckey,)
     else:
-        vkey = state.view_key(ref, f"{where}.source")
+        vkey = state.view_key(ref, where)
         if vkey not in state.views:
-            raise bad_request(f"{where}.source: One or more views do not exist: {key_text(vkey)}")
-        targets = state.resolved(vkey)  # type: ignore[assignment]
-        label = f"view {key_text(vkey)}"
-        for ckey in state.view_containers(vkey):
-            write.data.setdefault(ckey, {})
+            raise bad_request(f"{where}: One or more views do not exist: {key_text(vkey)}")
+        specs = state.resolved(vkey)  # type: ignore[assignment]
+        label, touched = f"view {key_text(vkey)}", tuple(sorted(state.view_containers(vkey)))
+    targets: dict[str, Target] = {}
+    for name, spec in specs.items():
+        if isinstance(spec, Mapped):
+            why = (
+                "maintained by CDF and cannot be written"
+                if (spec.container, spec.prop) in MAINTAINED
+                else None
+            )
+            targets[name] = Target(spec.container, spec.prop, values.checker(spec.type), spec.nullable, why)
+        else:
+            targets[name] = Target(("", ""), name, _never, True, "reverse direct relations are read-only")
+    plan = (label, targets, touched)
+    state.plans[cache_key] = plan
+    return plan
+
+
+def _never(value: Any, where: str) -> Any:
+    raise bad_request(f"{where}: cannot be written")
+
+
+def _check_source(state: DmsState, write: Write, source: Any, where: str, system: bool) -> None:
+    if not isinstance(source, dict):
+        raise bad_request(f"{where}: expected {{source, properties}}")
+    label, targets, touched = source_plan(state, source.get("source"), f"{where}.source")
+    props = source.get("properties") or {}
+    if not isinstance(props, dict):
+        raise bad_request(f"{where}.properties: expected an object")
+    data = write.data
+    for ckey in touched:
+        if ckey not in data:
+            used_for = container_plan(state, ckey).used_for
+            if used_for != "all" and used_for != write.kind:
+                raise bad_request(f"{where}: container {key_text(ckey)} holds {used_for}s only")
+            data[ckey] = {}
     for name, value in props.items():
         target = targets.get(name)
         if target is None:
             raise bad_request(f"{where}.properties.{name}: {label} has no property {name!r}")
-        if not isinstance(target, Mapped):
-            raise bad_request(f"{where}.properties.{name}: reverse direct relations are read-only")
-        if (target.container, target.prop) in MAINTAINED and not system:
-            raise bad_request(f"{where}.properties.{name}: maintained by CDF and cannot be written")
-        used_for = state.containers[target.container]["usedFor"]
-        if used_for not in ("all", write.kind):
-            raise bad_request(f"{where}: container {key_text(target.container)} holds {used_for}s only")
-        checked = values.check(value, target.type, f"{where}.properties.{name}")
+        if target.writable is not None and not system:
+            raise bad_request(f"{where}.properties.{name}: {target.writable}")
+        checked = target.check(value, f"{where}.properties.{name}")
         if checked is None and not target.nullable:
             raise bad_request(f"{where}.properties.{name}: required property may not be null")
-        write.data.setdefault(target.container, {})[target.prop] = checked
+        data[target.container][target.prop] = checked
 
 
 def _version_check(state: DmsState, writes: list[Write], skip: bool) -> tuple[list[Write], list[Write]]:
@@ -233,11 +305,9 @@ def _check_required(state: DmsState, write: Write, replace: bool) -> None:
     current = state.instances.get(write.key)
     for ckey, props in write.data.items():
         old = current.data.get(ckey) if current is not None and not replace else None
-        for name, spec in state.containers[ckey]["properties"].items():
-            if spec.get("nullable", True):
-                continue
+        for name in container_plan(state, ckey).required:
             has = props.get(name) is not None or (old is not None and old.get(name) is not None)
-            if not has and spec.get("defaultValue") is None:
+            if not has:
                 raise bad_request(
                     f"{key_text(write.key)}: missing required property {name!r} of container {key_text(ckey)}"
                 )
@@ -270,9 +340,11 @@ def _references(
         need(write.start, options["autoCreateStartNodes"], "startNode", write.key)
         need(write.end, options["autoCreateEndNodes"], "endNode", write.key)
         for ckey, props in write.data.items():
-            specs = state.containers[ckey]["properties"]
+            direct = container_plan(state, ckey).direct
+            if not direct:
+                continue
             for name, value in props.items():
-                if value is None or specs[name]["type"]["type"] != "direct":
+                if value is None or name not in direct:
                     continue
                 for ref in value if isinstance(value, list) else [value]:
                     need(ref, direct_ok, f"direct relation {name}", write.key)
@@ -339,11 +411,7 @@ def _put_data(state: DmsState, inst: Instance, write: Write, replace: bool) -> b
     for ckey, props in write.data.items():
         old = inst.data.get(ckey)
         if old is None or replace:
-            new = {
-                name: spec["defaultValue"]
-                for name, spec in state.containers[ckey]["properties"].items()
-                if spec.get("defaultValue") is not None and (ckey, name) not in MAINTAINED
-            }
+            new = dict(container_plan(state, ckey).defaults)
             if old is not None:
                 new.update({k: v for k, v in old.items() if (ckey, k) in MAINTAINED})
         else:
@@ -526,42 +594,62 @@ def sources_of(state: DmsState, raw: Any, where: str = "sources") -> list[tuple[
     return out
 
 
-def render(state: DmsState, inst: Instance, sources: list[tuple[ViewKey, list[str] | None]]) -> Json:
-    out: Json = {
-        "instanceType": inst.kind,
-        "space": inst.space,
-        "externalId": inst.external_id,
-        "version": inst.version,
-        "createdTime": inst.created,
-        "lastUpdatedTime": inst.updated,
-        "properties": {},
-    }
-    if inst.type is not None:
-        out["type"] = inst.type
-    if inst.kind == "edge":
-        out["startNode"], out["endNode"] = inst.start, inst.end
-    if inst.deleted is not None:
-        out["deletedTime"] = inst.deleted
-        return out
-    props: Json = out["properties"]
+Renderer = Callable[[Instance], Json]
+
+
+def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Renderer:
+    """Instances in CDF's read shape with the properties of `sources`; the view lookups done once."""
+    plans = []
     for vkey, wanted in sources:
-        found: Json = {}
-        has = False
-        for name, spec in state.resolved(vkey).items():
-            if not isinstance(spec, Mapped):
+        fields = _read_plan(state, vkey)
+        containers = tuple({ckey for _n, ckey, _p in fields})
+        picked = [f for f in fields if wanted is None or f[0] in wanted]
+        plans.append((vkey[0], f"{vkey[1]}/{vkey[2]}", picked, containers))
+
+    def render(inst: Instance) -> Json:
+        out: Json = {
+            "instanceType": inst.kind,
+            "space": inst.space,
+            "externalId": inst.external_id,
+            "version": inst.version,
+            "createdTime": inst.created,
+            "lastUpdatedTime": inst.updated,
+        }
+        if inst.type is not None:
+            out["type"] = inst.type
+        if inst.kind == "edge":
+            out["startNode"], out["endNode"] = inst.start, inst.end
+        props: Json = {}
+        out["properties"] = props
+        if inst.deleted is not None:
+            out["deletedTime"] = inst.deleted
+            return out
+        data = inst.data
+        for space, name, fields, containers in plans:
+            if not any(c in data for c in containers):
                 continue
-            data = inst.data.get(spec.container)
-            if data is None:
-                continue
-            has = True
-            if wanted is not None and name not in wanted:
-                continue
-            value = data.get(spec.prop)
-            if value is not None:
-                found[name] = value
-        if has:
-            props.setdefault(vkey[0], {})[f"{vkey[1]}/{vkey[2]}"] = found
-    return out
+            found: Json = {}
+            for prop_name, ckey, prop in fields:
+                stored = data.get(ckey)
+                if stored is not None:
+                    value = stored.get(prop)
+                    if value is not None:
+                        found[prop_name] = value
+            if space in props:
+                props[space][name] = found
+            else:
+                props[space] = {name: found}
+        return out
+
+    return render
+
+
+def _read_plan(state: DmsState, vkey: ViewKey) -> list[tuple[str, ContainerKey, str]]:
+    plan: list[tuple[str, ContainerKey, str]] | None = state.plans.get(("read", vkey))
+    if plan is None:
+        plan = [(n, p.container, p.prop) for n, p in state.resolved(vkey).items() if isinstance(p, Mapped)]
+        state.plans[("read", vkey)] = plan
+    return plan
 
 
 def typing(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Json:
@@ -584,11 +672,12 @@ def by_ids(store: Store, body: Json) -> Json:
     state = store.dms
     keys = _ids(body, MAX_LIST)
     sources = sources_of(state, body.get("sources"))
+    render = renderer(state, sources)
     found = []
     for kind, key in keys:
         inst = state.instances.get(key)
         if inst is not None and inst.kind == kind:
-            found.append(render(state, inst, sources))
+            found.append(render(inst))
     answer: Json = {"items": found}
     if body.get("includeTyping"):
         answer["typing"] = typing(state, sources)
@@ -685,7 +774,8 @@ def list_instances(store: Store, body: Json) -> Json:
     predicate = filters.compile_filter(resolver, body.get("filter"))
     limit = limit_of(body.get("limit"), maximum=MAX_LIST)
     page, cursor = select(state, kind, predicate, body.get("sort"), limit, body.get("cursor"), resolver)
-    answer: Json = {"items": [render(state, i, sources) for i in page], "nextCursor": cursor}
+    render = renderer(state, sources)
+    answer: Json = {"items": [render(i) for i in page], "nextCursor": cursor}
     if body.get("includeTyping"):
         answer["typing"] = typing(state, sources)
     return answer

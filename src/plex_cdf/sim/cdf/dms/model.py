@@ -8,6 +8,7 @@ as CDF stores it, and are read back through whichever view the caller names.
 from __future__ import annotations
 
 import bisect
+import gc
 import importlib.resources
 import itertools
 from collections.abc import Iterator
@@ -146,6 +147,7 @@ class DmsState:
         self.changes = Ordered()  # live instances and tombstones by last change
         self._seq = itertools.count(1)
         self._resolved: dict[ViewKey, dict[str, ViewProperty]] = {}
+        self.plans: dict[Any, Any] = {}  # per-schema caches of the instance code (cleared on schema change)
         self.time_series: dict[InstanceKey, int] = {}  # CogniteTimeSeries node -> classic series id
         self.system_instances: list[Json] = []
         load_system_models(self)
@@ -158,6 +160,7 @@ class DmsState:
 
     def schema_changed(self) -> None:
         self._resolved.clear()
+        self.plans.clear()
 
     def is_system(self, space: str) -> bool:
         return space in SYSTEM_SPACES
@@ -229,6 +232,17 @@ class DmsState:
 
     def view_containers(self, key: ViewKey) -> set[ContainerKey]:
         return {p.container for p in self.resolved(key).values() if isinstance(p, Mapped)}
+
+
+def settle_heap() -> None:
+    """Keep Python's cycle collector off the stored instances: collect young cycles, freeze the survivors.
+
+    Large stores otherwise spend most of a list or sync in collector passes over objects that live as long
+    as the project (measured 3x slower at 100,000 nodes). Frozen objects are still freed by reference
+    counting when an instance is deleted or replaced; only a cycle created before a freeze escapes.
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
 def key_text(key: tuple[str, ...]) -> str:

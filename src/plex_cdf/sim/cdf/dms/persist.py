@@ -7,7 +7,7 @@ import sqlite3
 import orjson
 
 from plex_cdf.sim.cdf.dms.instances import rebuild_indexes
-from plex_cdf.sim.cdf.dms.model import DmsState, Instance, Ordered
+from plex_cdf.sim.cdf.dms.model import DmsState, Instance, Ordered, settle_heap
 
 SCHEMA = "CREATE TABLE dms (kind TEXT NOT NULL, doc TEXT NOT NULL);"
 SCHEMA_KINDS = ("spaces", "containers", "views", "data_models")
@@ -49,3 +49,4 @@ def load(state: DmsState, db: sqlite3.Connection) -> None:
     state.bump_seq_past(highest)
     state.schema_changed()
     rebuild_indexes(state)
+    settle_heap()

@@ -16,7 +16,7 @@ from plex_cdf.sim.cdf.dms.instances import (
     decode_cursor,
     encode_cursor,
     limit_of,
-    render,
+    renderer,
     select,
     sources_of,
     typing,
@@ -240,7 +240,8 @@ def query(store: Store, body: Json) -> Json:
         if name in selects:
             sources = selects[name][0]
             all_sources.extend(sources)
-            items[name] = [render(state, i, sources) for i in page]
+            render = renderer(state, sources)
+            items[name] = [render(i) for i in page]
         cursors[name] = next_cursor
     answer: Json = {"items": items, "nextCursor": cursors}
     if body.get("includeTyping"):
@@ -272,7 +273,8 @@ def sync(store: Store, body: Json) -> Json:
         if name in selects:
             sources = selects[name][0]
             all_sources.extend(sources)
-            items[name] = [render(state, i, sources) for i in page]
+            render = renderer(state, sources)
+            items[name] = [render(i) for i in page]
         cursors[name] = encode_cursor("c", last)
     answer: Json = {"items": items, "nextCursor": cursors}
     if body.get("includeTyping"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -20,6 +21,45 @@ MAX_LIST = 1000
 MAX_TEXT_BYTES = 128_000
 MAX_JSON_BYTES = 40_960
 UTC = dt.UTC
+
+
+def checker(ptype: Json) -> Callable[[Any, str], Any]:
+    """`check` for one type, with the common scalar cases answered without the general path."""
+    kind = ptype["type"]
+    if ptype.get("list") and kind == "text":
+        most = min(ptype.get("maxListSize") or MAX_LIST, MAX_LIST)
+        size = ptype.get("maxTextSize") or MAX_TEXT_BYTES
+
+        def texts(value: Any, where: str) -> Any:
+            if (
+                type(value) is list
+                and len(value) <= most
+                and all(type(v) is str and len(v) * 4 <= size for v in value)
+            ):
+                return value
+            return check(value, ptype, where)
+
+        return texts
+    if ptype.get("list") or kind not in ("text", "float64", "float32", "boolean"):
+        return lambda value, where: check(value, ptype, where)
+    if kind == "text":
+        limit = ptype.get("maxTextSize") or MAX_TEXT_BYTES
+
+        def text(value: Any, where: str) -> Any:
+            if type(value) is str and len(value) * 4 <= limit:
+                return value
+            return check(value, ptype, where)
+
+        return text
+    if kind == "boolean":
+        return lambda value, where: value if type(value) is bool else check(value, ptype, where)
+
+    def number(value: Any, where: str) -> Any:
+        if type(value) is float and math.isfinite(value):
+            return value
+        return check(value, ptype, where)
+
+    return number
 
 
 def check(value: Any, ptype: Json, where: str) -> Any:
