@@ -625,3 +625,32 @@ def test_dms_survives_a_restart_with_persist(tmp_path: Path) -> None:
         client.data_modeling.instances.apply(machine("m00002", rate=5.0))
         changes = client.data_modeling.instances.sync(sync_query(cursor))
         assert [n.external_id for n in changes["machines"]] == ["m00002"]
+
+
+def test_fault_injection_covers_the_dms_routes(client: CogniteClient, local_cdf: LocalCdfHandle) -> None:
+    local_cdf.cdf.set_faults(fault_429=0.3)
+    client.data_modeling.instances.apply([machine(f"f{i}") for i in range(50)])
+    nodes = client.data_modeling.instances.list(instance_type="node", space=SPACE, limit=-1)
+    local_cdf.cdf.set_faults()
+    assert len(nodes) == 50, "the SDK retries 429s; nothing is lost or doubled"
+    counts = local_cdf.cdf.request_counts()
+    assert counts["POST /models/instances"] >= 1 and counts["POST /models/instances/list"] >= 1
+    local_cdf.cdf.set_faults(fault_5xx=1.0, server_errors=(503,))
+    with pytest.raises(CogniteAPIError) as error:
+        client.data_modeling.spaces.retrieve(SPACE)
+    local_cdf.cdf.set_faults()
+    assert error.value.code == 503
+
+
+@pytest.mark.timeout(60)
+def test_the_sim_cdf_command_serves_dms() -> None:
+    from tests.integration.test_sim_cdf_command import client_for, sim_cdf
+
+    with sim_cdf() as (_process, ready):
+        client = client_for(ready, "any")
+        client.data_modeling.spaces.apply(dm.SpaceApply(SPACE))
+        client.data_modeling.instances.apply(cdm.CogniteAssetApply(SPACE, "plant", name="Plant"))
+        asset = client.data_modeling.instances.retrieve_nodes(
+            dm.NodeId(SPACE, "plant"), node_cls=cdm.CogniteAsset
+        )
+        assert asset is not None and asset.name == "Plant"

@@ -29,7 +29,7 @@ from plex_cdf.sim.cdf.store import Store, now_ms
 
 MAX_APPLY = 1000
 MAX_LIST = 1000
-DEFAULT_LIST = 10
+DEFAULT_LIST = 1000
 MAX_DELETE = 1000
 MAX_SORT = 5
 XID_MAX = 255
