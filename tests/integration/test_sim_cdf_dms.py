@@ -14,6 +14,7 @@ from cognite.client.data_classes.data_modeling import filters as F
 from cognite.client.data_classes.data_modeling.cdm import v1 as cdm
 from cognite.client.data_classes.data_modeling.extractor_extensions import v1 as ext
 from cognite.client.data_classes.data_modeling.query import (
+    EdgeResultSetExpression,
     NodeResultSetExpression,
     Query,
     Select,
@@ -654,3 +655,48 @@ def test_the_sim_cdf_command_serves_dms() -> None:
             dm.NodeId(SPACE, "plant"), node_cls=cdm.CogniteAsset
         )
         assert asset is not None and asset.name == "Plant"
+
+
+def test_aggregates_group_and_typing(client: CogniteClient) -> None:
+    seed_machines(client, 30)
+    inst = client.data_modeling.instances
+    groups = inst.aggregate(
+        VIEW, [dm.aggregations.Count("code"), dm.aggregations.Sum("count")], group_by="running"
+    )
+    by_group = {g.group["running"]: [a.value for a in g.aggregates] for g in groups}
+    assert by_group == {True: [15, float(sum(range(0, 30, 2)))], False: [15, float(sum(range(1, 30, 2)))]}
+    avg = inst.aggregate(VIEW, dm.aggregations.Avg("count"), filter=F.Range(rate("count"), lt=10))
+    assert avg.value == 4.5
+    typed = inst.list(instance_type="node", space=SPACE, sources=[VIEW], include_typing=True, limit=5)
+    assert typed.typing is not None
+
+
+def test_query_traverses_edges(client: CogniteClient) -> None:
+    inst = client.data_modeling.instances
+    inst.apply([machine("a"), machine("b"), machine("c")])
+    feeds = (SPACE, "feeds")
+    inst.apply(
+        edges=[
+            dm.EdgeApply(SPACE, "a-b", type=feeds, start_node=(SPACE, "a"), end_node=(SPACE, "b")),
+            dm.EdgeApply(SPACE, "b-c", type=feeds, start_node=(SPACE, "b"), end_node=(SPACE, "c")),
+        ]
+    )
+    query = Query(
+        with_={
+            "start": NodeResultSetExpression(filter=F.Equals(["node", "externalId"], "a")),
+            "flow": EdgeResultSetExpression(from_="start", direction="outwards", max_distance=2),
+            "reached": NodeResultSetExpression(from_="flow"),
+        },
+        select={"flow": Select(), "reached": Select([SourceSelector(VIEW, ["code"])])},
+    )
+    result = inst.query(query)
+    assert sorted(e.external_id for e in result["flow"]) == ["a-b", "b-c"]
+    assert sorted(n.properties[VIEW]["code"] for n in result["reached"]) == ["b", "c"]
+    one_hop = Query(
+        with_={
+            "start": NodeResultSetExpression(filter=F.Equals(["node", "externalId"], "a")),
+            "flow": EdgeResultSetExpression(from_="start", max_distance=1),
+        },
+        select={"flow": Select()},
+    )
+    assert [e.external_id for e in inst.query(one_hop)["flow"]] == ["a-b"]

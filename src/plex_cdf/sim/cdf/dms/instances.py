@@ -762,7 +762,7 @@ def _sort_keys(resolver: filters.Resolver, sort: Any) -> list[tuple[Any, bool]]:
 
 def list_instances(store: Store, body: Json) -> Json:
     state = store.dms
-    allowed = {"instanceType", "sources", "filter", "sort", "limit", "cursor", "includeTyping", "debug"}
+    allowed = {"instanceType", "sources", "filter", "sort", "limit", "cursor", "includeTyping"}
     unknown = set(body) - allowed
     if unknown:
         raise bad_request(f"not supported by the local CDF: {', '.join(sorted(unknown))}")

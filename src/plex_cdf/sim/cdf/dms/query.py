@@ -28,7 +28,7 @@ from plex_cdf.sim.cdf.store import Store
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 MAX_SETS = 50
-ALLOWED = {"with", "select", "cursors", "parameters", "includeTyping", "debug"}
+ALLOWED = {"with", "select", "cursors", "parameters", "includeTyping"}
 SYNC_ALLOWED = ALLOWED | {"allowExpiredCursorsAndAcceptMissedDeletes"}
 
 

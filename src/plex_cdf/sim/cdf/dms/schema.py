@@ -423,7 +423,7 @@ def _check_view_property(state: DmsState, name: str, spec: Any, where: str) -> J
         raise bad_request(f"{where}: expected an object")
     if "connectionType" in spec:
         if spec["connectionType"] not in ("single_reverse_direct_relation", "multi_reverse_direct_relation"):
-            raise bad_request(f"{where}.connectionType: edge connections are not supported by the local CDF")
+            raise bad_request(f"not supported by the local CDF: {where} (edge connection properties)")
         state.view_key(spec.get("source"), f"{where}.source")
         through = spec.get("through")
         if not isinstance(through, dict) or not isinstance(through.get("identifier"), str):
@@ -433,7 +433,7 @@ def _check_view_property(state: DmsState, name: str, spec: Any, where: str) -> J
             k: spec[k] for k in ("connectionType", "source", "through", "name", "description") if k in spec
         }
     if "connectionType" not in spec and "type" in spec and "container" not in spec:
-        raise bad_request(f"{where}: edge connections are not supported by the local CDF")
+        raise bad_request(f"not supported by the local CDF: {where} (edge connection properties)")
     _only(spec, ("container", "containerPropertyIdentifier", "name", "description", "source"), where)
     ref = spec.get("container")
     if (
