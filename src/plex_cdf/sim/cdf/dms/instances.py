@@ -109,7 +109,7 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
         if TIME_SERIES in inst.data:
             _sync_time_series(store, inst)
     _repath(state, moved, now)
-    settle_heap()
+    settle_heap(state)
     del skipped  # CDF leaves items skipped on a version conflict out of the answer
     return {"items": [answers[w.key] for w in writes]}
 
@@ -553,7 +553,11 @@ def delete(store: Store, body: Json) -> Json:
         if internal is not None:
             store.time_series.remove(internal)
             store.datapoints.pop(internal, None)
-    return {"items": [{"instanceType": kind, "space": k[0], "externalId": k[1]} for kind, k in keys]}
+    return {
+        "items": [
+            {"instanceType": kind, "space": k[0], "externalId": k[1]} for kind, k in keys if k in doomed
+        ]
+    }
 
 
 def _ids(body: Json, maximum: int) -> list[tuple[str, InstanceKey]]:

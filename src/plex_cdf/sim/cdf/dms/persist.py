@@ -49,4 +49,4 @@ def load(state: DmsState, db: sqlite3.Connection) -> None:
     state.bump_seq_past(highest)
     state.schema_changed()
     rebuild_indexes(state)
-    settle_heap()
+    settle_heap(state)

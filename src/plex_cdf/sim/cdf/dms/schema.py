@@ -38,6 +38,7 @@ TYPES = frozenset(
 )
 USED_FOR = ("node", "edge", "all")
 MAX_PROPERTIES = 100
+TEXT_SIZES = {"name": 255, "description": 1024}
 CONTAINER_PROPERTY_FIELDS = (
     "type",
     "nullable",
@@ -79,7 +80,18 @@ def _writable_space(state: DmsState, space: str, where: str) -> None:
     if state.is_system(space):
         raise bad_request(f"{where}: space {space!r} is a system space and cannot be written to")
     if space not in state.spaces:
-        raise bad_request(f"{where}: space {space!r} does not exist")
+        raise bad_request(f"One or more spaces do not exist: {space} ({where})")
+
+
+def _sizes(item: Json) -> None:
+    """CDF's size limits on names and descriptions, in its own wording for constraint violations."""
+    for name, most in TEXT_SIZES.items():
+        value = item.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > most):
+            raise bad_request(
+                "Request had 1 constraint violations. Please fix the request and try again. "
+                f"[{name} size must be between 0 and {most}]"
+            )
 
 
 def _stamp(old: Json | None, new: Json) -> Json:
@@ -145,6 +157,7 @@ def apply_spaces(state: DmsState, body: Json) -> Json:
     for index, item in enumerate(items):
         where = f"items[{index}]"
         _only(item, ("space", "name", "description"), where)
+        _sizes(item)
         space = _text(item, "space", where, SPACE_RE)
         if space in RESERVED_SPACES or space.startswith("cdf"):
             raise bad_request(f"{where}.space: {space!r} is reserved")
@@ -184,9 +197,8 @@ def delete_spaces(state: DmsState, body: Json) -> Json:
             raise bad_request(f"space {space!r} is a system space and cannot be deleted")
         if space in state.spaces and _space_used(state, space):
             raise bad_request(f"space {space!r} is not empty: delete its instances, views, containers first")
-    for space in spaces:
-        state.spaces.pop(space, None)
-    return {"items": [{"space": s} for s in spaces]}
+    gone = [s for s in spaces if state.spaces.pop(s, None) is not None]
+    return {"items": [{"space": s} for s in gone]}
 
 
 def _space_used(state: DmsState, space: str) -> bool:
@@ -213,6 +225,7 @@ def _check_container(state: DmsState, item: Json, where: str) -> tuple[Container
         ("space", "externalId", "name", "description", "usedFor", "properties", "constraints", "indexes"),
         where,
     )
+    _sizes(item)
     space = _text(item, "space", where, SPACE_RE)
     _writable_space(state, space, where)
     xid = _text(item, "externalId", where, XID_RE)
@@ -331,12 +344,12 @@ def delete_containers(state: DmsState, body: Json) -> Json:
         users = [key_text(v) for v in state.views if key in _mapped(state.views[v])]
         if key in state.containers and users:
             raise bad_request(f"container {key_text(key)} is used by view(s) {', '.join(users)}")
-    for key in keys:
-        if state.containers.pop(key, None) is not None:
-            for inst in state.instances.values():
-                inst.data.pop(key, None)
+    gone = [k for k in keys if state.containers.pop(k, None) is not None]
+    for inst in state.instances.values():
+        for key in gone:
+            inst.data.pop(key, None)
     state.schema_changed()
-    return {"items": [{"space": k[0], "externalId": k[1]} for k in keys]}
+    return {"items": [{"space": k[0], "externalId": k[1]} for k in gone]}
 
 
 def _mapped(view: Json) -> set[ContainerKey]:
@@ -372,6 +385,7 @@ def _view_id(item: Json) -> tuple[Any, Any, Any]:
 
 def _put_view(state: DmsState, item: Json, where: str, batch: set[tuple[Any, Any, Any]]) -> ViewKey:
     _only(item, VIEW_FIELDS, where)
+    _sizes(item)
     space = _text(item, "space", where, SPACE_RE)
     _writable_space(state, space, where)
     xid = _text(item, "externalId", where, XID_RE)
@@ -582,6 +596,7 @@ def apply_data_models(state: DmsState, body: Json) -> Json:
     for index, item in enumerate(items):
         where = f"items[{index}]"
         _only(item, ("space", "externalId", "version", "name", "description", "views"), where)
+        _sizes(item)
         space = _text(item, "space", where, SPACE_RE)
         _writable_space(state, space, where)
         xid = _text(item, "externalId", where, XID_RE)
