@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cognite.client import CogniteClient
+from cognite.client.data_classes import StateDatapointsInsert, StateDatapointWrite
 from cognite.client.data_classes import data_modeling as dm
 from cognite.client.data_classes.data_modeling import filters as F
 from cognite.client.data_classes.data_modeling.cdm import v1 as cdm
@@ -700,3 +701,43 @@ def test_query_traverses_edges(client: CogniteClient) -> None:
         select={"flow": Select()},
     )
     assert [e.external_id for e in inst.query(one_hop)["flow"]] == ["a-b"]
+
+
+@pytest.mark.filterwarnings("ignore::cognite.client.utils._experimental.FeaturePreviewWarning")
+def test_state_time_series_take_states_of_their_state_set(client: CogniteClient) -> None:
+    inst = client.data_modeling.instances
+    inst.apply(
+        [
+            cdm.CogniteStateSetApply(
+                SPACE,
+                "onoff",
+                states=[{"numericValue": 0, "stringValue": "off"}, {"numericValue": 1, "stringValue": "on"}],
+            ),
+            cdm.CogniteTimeSeriesApply(
+                SPACE, "machine_state", is_step=True, time_series_type="state", state_set=(SPACE, "onoff")
+            ),
+        ]
+    )
+    node = dm.NodeId(SPACE, "machine_state")
+    client.time_series.data.insert_states(
+        StateDatapointsInsert(
+            instance_id=node,
+            datapoints=[StateDatapointWrite(1_000, 1), StateDatapointWrite(2_000, string_value="off")],
+        )
+    )
+    got = client.time_series.data.retrieve(instance_id=node, start=0, end=10_000)  # protobuf
+    assert list(got.numeric_states) == [1, 0] and list(got.string_states) == ["on", "off"]
+    as_json = client.post(
+        f"/api/v1/projects/{client.config.project}/timeseries/data/list",
+        json={
+            "items": [{"instanceId": {"space": SPACE, "externalId": "machine_state"}}],
+            "start": 0,
+            "end": 10_000,
+        },
+    ).json()["items"][0]
+    assert as_json["type"] == "state"
+    assert as_json["datapoints"][1] == {"timestamp": 2_000, "numericValue": 0, "stringValue": "off"}
+    with pytest.raises(CogniteAPIError, match="not a state of the state set"):
+        client.time_series.data.insert_states(
+            StateDatapointsInsert(instance_id=node, datapoints=[StateDatapointWrite(3_000, 7)])
+        )

@@ -89,7 +89,9 @@ def _list_params(params: Mapping[str, str]) -> Json:
 
 def _retrieve(c: Call) -> Answer:
     pages = datapoints.retrieve_pages(c.store, c.body)
-    return datapoints.pages_to_protobuf(pages) if c.wants_protobuf else datapoints.pages_to_json(pages)
+    if c.wants_protobuf:
+        return datapoints.pages_to_protobuf(c.store, pages)
+    return datapoints.pages_to_json(c.store, pages)
 
 
 RAW_TABLE = "/raw/dbs/{db}/tables/{table}"
