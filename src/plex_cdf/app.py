@@ -20,6 +20,7 @@ from plex_cdf.cdf.client import CdfSettings, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import Config, Tenant
+from plex_cdf.config.masking import SecretMasker
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import Domain, TimeRange
 from plex_cdf.items import DATA_SETS, DataSetKey
@@ -208,6 +209,7 @@ class Service:
         self.tenants: list[TenantRuntime] = []
         self.data_set_ids: dict[str, int] = {}
         self.plex_calls: dict[str, int] = {}  # by task name: Plex calls of its last pass
+        self.masker = SecretMasker(config.secrets())
 
     async def __aenter__(self) -> Service:
         self.client = self._given_client or build_client(cdf_settings(self.config))
@@ -255,6 +257,8 @@ class Service:
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
                 cache=shared,
+                snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
+                mask=self.masker,
             )
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))

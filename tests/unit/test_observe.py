@@ -274,3 +274,13 @@ def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> N
     assert_no_secret(answer.text, config, "the scraped metrics")
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+
+
+def test_the_log_file_and_its_rotated_successors_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "plex-cdf.log"
+    setup_logging(LoggerConfig.model_validate({"console": None, "file": {"path": str(path)}}))
+    logging.getLogger("plex_cdf.test").warning("written")
+    assert path.stat().st_mode & 0o777 == 0o600
+    rotating = next(h for h in logging.getLogger().handlers if isinstance(h, TimedRotatingFileHandler))
+    rotating.doRollover()
+    assert path.stat().st_mode & 0o777 == 0o600
