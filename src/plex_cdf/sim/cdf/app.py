@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from plex_cdf.sim.cdf.auth import TokenIssuer
+from plex_cdf.sim.cdf.dms.states import protobuf_body
 from plex_cdf.sim.cdf.errors import CdfError, Json
 from plex_cdf.sim.cdf.routes import ROUTES, Call, Router
 from plex_cdf.sim.cdf.store import Store
@@ -180,7 +181,7 @@ class CdfApp:
         call = Call(
             store=self.store,
             body=await _body(request) if request.method == "POST" else {},
-            params=dict(parse_qsl(request.url.query, keep_blank_values=True)),
+            params=_params(request.url.query),
             args=args,
             wants_protobuf="application/protobuf" in request.headers.get("accept", ""),
         )
@@ -222,6 +223,14 @@ class CdfApp:
             raise CdfError(self._random.choice(self.faults.server_errors), "Server error (injected)")
 
 
+def _params(query: str) -> dict[str, str]:
+    """Query parameters; a repeated one (e.g. the SDK's `usedFor=node&usedFor=edge`) joined by commas."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params[key] = f"{params[key]},{value}" if key in params else value
+    return params
+
+
 async def _body(request: Request) -> Json:
     raw = await request.body()
     if request.headers.get("content-encoding") == "gzip":
@@ -231,6 +240,8 @@ async def _body(request: Request) -> Json:
             raise CdfError(400, "Request body is not valid gzip") from exc
     if not raw:
         return {}
+    if request.headers.get("content-type", "").startswith("application/protobuf"):
+        return protobuf_body(raw)  # datapoints inserts (the SDK sends state datapoints this way)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
