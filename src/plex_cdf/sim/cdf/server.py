@@ -15,6 +15,7 @@ import uvicorn
 
 from plex_cdf.sim.cdf.app import SERVER_ERRORS, TOKEN_PATH, CdfApp, Faults
 from plex_cdf.sim.cdf.auth import TokenIssuer
+from plex_cdf.sim.cdf.dms import install as install_dms
 from plex_cdf.sim.cdf.persist import load_snapshot, save_snapshot
 from plex_cdf.sim.cdf.store import Store, StoreView
 
@@ -58,6 +59,7 @@ class LocalCdf:
         self.project = project
         self.persist_path = Path(persist) if persist is not None else None
         self._store = Store()
+        install_dms(self._store)
         if self.persist_path is not None and self.persist_path.exists():
             load_snapshot(self._store, self.persist_path)
         issuer = TokenIssuer(client_id, client_secret, token_ttl_s)
@@ -81,6 +83,7 @@ class LocalCdf:
         """Empty the project (assets, events, ..., RAW) while the server keeps running."""
         with self._store.lock:
             self._store.clear()
+            install_dms(self._store)
 
     def set_faults(
         self,
