@@ -1,4 +1,4 @@
-"""Operations beside the extraction itself: setup, check, status and cleanup.
+"""Operations beside the extraction itself: setup, check, status, cleanup and discover.
 
 Each returns data (rows, results); the command line renders them.
 """
@@ -27,6 +27,8 @@ from plex_cdf.domains.resource import DataSourceWindow, PerParent, TimeRange, Wi
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
+from plex_cdf.plex.discover import Discovery, SourceMetadata, source_metadata
+from plex_cdf.plex.discover import discover as discover_tenant
 from plex_cdf.ports import StateStore
 
 # What the extractor needs from CDF, as ACL names in token/inspect's capabilities.
@@ -331,3 +333,25 @@ async def _existing(api: Any, external_ids: list[str]) -> set[str]:
         got = await api.retrieve_multiple(external_ids=chunk, ignore_unknown_ids=True)
         found.update(x.external_id for x in got)
     return found
+
+
+# ---------------------------------------------------------------------------------------------- discover
+
+
+async def discover(config: Config) -> list[Discovery]:
+    """Per configured tenant: the Connect products its key reaches and the data sources it is granted.
+    Plex only: a CDF that is down or misconfigured does not hide what Plex offers."""
+    found: list[Discovery] = []
+    for tenant in config.plex.tenants:
+        async with PlexClient(plex_settings(config, tenant)) as plex:
+            found.append(await discover_tenant(plex, tenant.pcn))
+    return found
+
+
+async def discover_source(config: Config, source_id: int, pcn: str | None = None) -> SourceMetadata:
+    """One data source's published metadata, read as the tenant `pcn` (default: the first) reads it."""
+    tenants = [t for t in config.plex.tenants if pcn is None or t.pcn == pcn]
+    if not tenants:
+        raise ValueError(f"--pcn {pcn}: no such tenant in the configuration")
+    async with PlexClient(plex_settings(config, tenants[0])) as plex:
+        return await source_metadata(plex, source_id)
