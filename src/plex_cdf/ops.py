@@ -22,7 +22,7 @@ from plex_cdf.app import (
     resolve_data_sets,
 )
 from plex_cdf.config import Config
-from plex_cdf.domains.registry import BY_DOMAIN
+from plex_cdf.domains.configured import domain_rows
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
@@ -110,7 +110,7 @@ async def check(config: Config, client: AsyncCogniteClient) -> list[CheckResult]
 
 
 def _plex_surface(config: Config) -> tuple[list[str], list[int]]:
-    rows = [r for d in config.extractor.enabled_domains() for r in BY_DOMAIN[d]]
+    rows = [r for d in config.extractor.enabled_domains() for r in domain_rows(config.resources, d)]
     endpoints = sorted({r.path for r in rows if r.api == "connect" and r.path})
     sources = sorted({r.datasource_id for r in rows if r.datasource_id is not None})
     return endpoints, sources
@@ -184,7 +184,7 @@ def status_rows(config: Config, state: StateStore, now: datetime) -> list[Status
     rows = []
     for tenant in config.plex.tenants:
         for domain in config.extractor.enabled_domains():
-            for resource in BY_DOMAIN[domain]:
+            for resource in domain_rows(config.resources, domain):
                 mark = state.get_watermark(tenant.pcn, resource.name)
                 last = state.get_value(tenant.pcn, own_key(resource.name, "last_run"))
                 lag = None if mark is None else (now - mark).total_seconds()
@@ -303,7 +303,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
             runner = next(iter(runtime.runners.values()))
             now = service.clock()
             for domain in domains:
-                for resource in BY_DOMAIN[domain]:
+                for resource in domain_rows(config.resources, domain):
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
                     window = None

@@ -149,3 +149,5 @@ class Resource:
     # granted).
     fallback_for: str | None = None
     description: str = ""
+    # Runs at most this often (checked at each pass of its domain); None: every pass.
+    interval: timedelta | None = None

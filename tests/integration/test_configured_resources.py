@@ -1,0 +1,204 @@
+"""Configured resources through the real command line against the simulated Plex and the local CDF: the
+ready-made blocks in docs/resources/ run end to end and equal the simulator's ground truth; data-source
+rows in date windows (split at the row limit) as events, a snapshot as time series; a second run writes
+nothing; an unknown path, an ungranted source and a mistake against a source's metadata each give one
+clear line naming the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from plex_cdf.app import raw_database
+from plex_cdf.ids import external_id
+from plex_cdf.plex.dates import parse_plex_datetime, to_epoch_ms
+from tests.integration.conftest import WORLD_DS_USER, WORLD_PCN, World
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "resources"
+BLOCKS = ("purchase-orders", "sales-orders", "supply-items", "lots")
+
+
+def ready_made() -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for name in BLOCKS:
+        entries += yaml.safe_load((DOCS / f"{name}.yaml").read_text(encoding="utf-8"))
+    return entries
+
+
+def truth_rows(world: World, entry: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the simulated tenant holds for an entry, keyed as plex-cdf keys its RAW rows."""
+    truth = world.plex.truth
+    if entry["mode"] == "snapshot":
+        records = truth.get(entry["path"])
+        return {str(r[entry["key"][0]]): r for r in records}
+    parent_entry = next(e for e in ready_made() if e["name"] == entry["per-parent"]["resource"])
+    out = {}
+    field = entry["per-parent"]["field"]
+    for parent in truth.get(parent_entry["path"]):
+        head, _, rest = entry["path"].partition("{")
+        path = f"{head}{parent[field]}{rest.partition('}')[2]}"
+        for r in truth.get(path):
+            out[f"{parent[field]}|{r[entry['key'][0]]}"] = r
+    return out
+
+
+def test_ready_made_blocks_equal_the_ground_truth(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    tree["resources"] = ready_made()
+    config = world_pair.write_config(tree)
+    world_pair.setup(config)
+
+    done = world_pair.cli("run", "--once", "-c", str(config), "--only", "master-data,inventory,jobs")
+
+    assert done.returncode == 0, f"run failed:\n{done.stdout}\n{done.stderr}"
+    database = raw_database(WORLD_PCN)
+    for entry in ready_made():
+        want = truth_rows(world_pair, entry)
+        got = world_pair.cdf.store.raw_rows(database, entry["name"])
+        assert want, f"the simulated tenant holds no {entry['name']}: the test would prove nothing"
+        assert sorted(got) == sorted(want), f"{entry['name']}: RAW keys differ from the tenant's records"
+        differing = [k for k in want if got[k] != want[k]]
+        assert not differing, f"{entry['name']}: rows differ from Plex's records: {differing[:3]}"
+
+    status = world_pair.cli("status", "-c", str(config))
+    assert "purchase_order_lines" in status.stdout, "status does not list the configured rows"
+
+
+def _lots_calls(world: World) -> int:
+    return sum(c for key, c in world.plex.request_counts().items() if "inventory-tracking/lots" in key)
+
+
+def test_rerun_writes_nothing_and_a_row_waits_for_its_interval(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    lots = next(e for e in ready_made() if e["name"] == "lots")
+    tree["resources"] = [dict(lots, interval="0s")]
+    config = world_pair.write_config(tree)
+    world_pair.setup(config)
+    first = world_pair.cli("run", "--once", "-c", str(config), "--only", "inventory")
+    assert first.returncode == 0, first.stderr
+    world_pair.cdf.reset_counts()
+    calls = _lots_calls(world_pair)
+
+    second = world_pair.cli("run", "--once", "-c", str(config), "--only", "inventory")
+
+    assert second.returncode == 0, second.stderr
+    assert _lots_calls(world_pair) > calls, "a row whose interval passed was not read again"
+    raw_writes = {k: c for k, c in world_pair.cdf.request_counts().items() if k.startswith("POST /raw/")}
+    assert raw_writes == {}, f"an unchanged rerun wrote RAW rows: {raw_writes}"
+
+    tree["resources"] = [lots]  # interval 1h: the last run was moments ago
+    config = world_pair.write_config(tree)
+    calls = _lots_calls(world_pair)
+    third = world_pair.cli("run", "--once", "-c", str(config), "--only", "inventory")
+    assert third.returncode == 0, third.stderr
+    assert _lots_calls(world_pair) == calls, "a row ran again before its interval passed"
+
+
+def test_data_source_windows_as_events_and_snapshot_as_time_series(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    tree["resources"] = [
+        {
+            "name": "problem_events",
+            "data-source": 19938,
+            "domain": "quality",
+            "key": ["Problem_Log_Key"],
+            "mode": "windows",
+            "windows": {"begin": "Start_Date", "end": "End_Date", "max-span": "1d"},
+            "target": "events",
+            "events": {
+                "type": "problem",
+                "start-time": "Problem_Date",
+                "end-time": "Closed_Date",
+                "description": "Description",
+            },
+        },
+        {
+            "name": "wc_performance",
+            "data-source": 22870,
+            "domain": "quality",
+            "key": ["Workcenter_Code"],
+            "target": "time-series",
+            "time-series": {"value": "Performance", "series-key": ["Workcenter_Code"], "unit": "%"},
+        },
+    ]
+    config = world_pair.write_config(tree)
+    world_pair.setup(config)
+
+    done = world_pair.cli("run", "--once", "-c", str(config), "--only", "quality")
+
+    assert done.returncode == 0, f"run failed:\n{done.stdout}\n{done.stderr}"
+    events = {e["externalId"]: e for e in world_pair.cdf.store.events() if e.get("type") == "problem"}
+    assert events, "no problem events were written"
+    sample = next(iter(events.values()))
+    key = sample["metadata"]["Problem_Log_Key"]
+    assert sample["externalId"] == external_id(WORLD_PCN, "problem_events", key)
+    assert sample["startTime"] == to_epoch_ms(parse_plex_datetime(sample["metadata"]["Problem_Date"]))
+    series = {t["externalId"]: t for t in world_pair.cdf.store.time_series()}
+    performance = world_pair.plex.truth.datasource(22870, {})
+    for row in performance:
+        xid = external_id(WORLD_PCN, "wc_performance", row["Workcenter_Code"])
+        assert xid in series, f"no series for workcenter {row['Workcenter_Code']}"
+        assert series[xid]["unit"] == "%"
+        points = world_pair.cdf.store.datapoints(xid)
+        assert points and points[-1][1] == pytest.approx(row["Performance"]), xid
+
+
+def _ungranted(world: World, tree: dict[str, Any]) -> None:
+    world.plex.grant_datasource(user=WORLD_DS_USER, source_id=4142, granted=False)
+    tree["resources"] = [
+        {"name": "sheets", "data-source": 4142, "domain": "quality", "key": ["Checksheet_No"]},
+    ]
+
+
+def _wrong_input(world: World, tree: dict[str, Any]) -> None:
+    tree["resources"] = [
+        {
+            "name": "sheets",
+            "data-source": 4142,
+            "domain": "quality",
+            "key": ["Checksheet_No"],
+            "inputs": {"Part_Number": "X"},
+        },
+    ]
+
+
+def _wrong_column(world: World, tree: dict[str, Any]) -> None:
+    tree["resources"] = [
+        {"name": "sheets", "data-source": 4142, "domain": "quality", "key": ["Checksheet_Number"]},
+    ]
+
+
+def _unknown_path(world: World, tree: dict[str, Any]) -> None:
+    tree["resources"] = [{"name": "pos", "path": "/purchasing/v1/purchase-order", "key": ["id"]}]
+
+
+@pytest.mark.parametrize(
+    ("breaks", "code", "says"),
+    [
+        (_ungranted, 1, "fix: ask Plex to grant data source 4142 to the web-service user 'sim-user'"),
+        (_wrong_input, 2, "resources: 'sheets' (data source 4142): inputs.Part_Number is not an input"),
+        (_wrong_column, 2, "key[0] 'Checksheet_Number' is not a column"),
+        (_unknown_path, 2, "path /purchasing/v1/purchase-order is not a documented Plex Connect GET route"),
+    ],
+    ids=["not-granted", "unknown-input", "unknown-column", "unknown-path"],
+)
+def test_a_mistake_gives_one_clear_line_before_any_data_call(
+    world_pair: World, breaks: Any, code: int, says: str
+) -> None:
+    tree = world_pair.config_tree()
+    tree["logger"] = {"console": {"level": "ERROR"}}
+    breaks(world_pair, tree)
+    config = world_pair.write_config(tree)
+    before = sum(c for p, c in world_pair.plex.request_counts().items() if p.endswith("/execute"))
+
+    done = world_pair.cli("run", "--once", "--dry-run", "-c", str(config), "--only", "quality")
+
+    assert done.returncode == code, f"exit {done.returncode}:\n{done.stderr}"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got:\n{done.stderr}"
+    assert says in lines[0], lines[0]
+    after = sum(c for p, c in world_pair.plex.request_counts().items() if p.endswith("/execute"))
+    assert after == before, "a data source was executed before the configuration was found wrong"
