@@ -14,7 +14,7 @@ from plex_cdf.config import ConfigError
 from plex_cdf.config.resources import ConfiguredResource
 from plex_cdf.domains.configured import build_row, check_against_metadata, domain_rows, rows_with
 from plex_cdf.domains.registry import ALL
-from plex_cdf.domains.resource import Context, DataSourceWindow, PerParent, Quarantine, Snapshot, Window
+from plex_cdf.domains.resource import Context, DataSource, PerParent, Quarantine, Snapshot, Window
 from plex_cdf.items import Datapoints, Event, RawRow, TimeSeries
 from tests.unit.test_config import MINIMAL, load
 
@@ -197,8 +197,8 @@ def test_windows_become_connect_windows_or_data_source_windows() -> None:
     )
     assert isinstance(connect.mode, Window) and connect.mode.max_span == timedelta(hours=6)
     source = build_row(spec(**DS, mode="windows", windows={"begin": "Start_Date", "end": "End_Date"}))
-    assert isinstance(source.mode, DataSourceWindow) and source.api == "datasource"
-    assert source.datasource_id == 4142
+    assert isinstance(source.mode, Window) and source.source == DataSource(4142, {})
+    assert source.api == "datasource" and source.datasource_id == 4142
 
 
 def test_raw_target_copies_the_record_under_its_key() -> None:

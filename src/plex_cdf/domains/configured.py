@@ -17,20 +17,22 @@ from plex_cdf.domains.common import lineage, metadata_from, plex_ms
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import (
     Context,
-    DataSourceWindow,
+    DataSource,
+    Get,
     Mode,
     PerParent,
     Quarantine,
     Record,
     Resource,
     Snapshot,
+    Source,
     Window,
 )
 from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, RawRow, TimeSeries
 
 MAX_ID_KEY = 200  # longer joined keys are hashed so the external id fits CDF's 255 characters
-_PLACEHOLDER_FREE = "{parent}"
+_PARENT = "{parent}"
 
 
 def rows_with(specs: Sequence[ConfiguredResource]) -> tuple[Resource, ...]:
@@ -43,35 +45,34 @@ def build_row(spec: ConfiguredResource) -> Resource:
     return Resource(
         name=spec.name,
         domain=spec.domain,
-        path=_path(spec),
+        source=_source(spec),
         mode=_mode(spec),
         key=tuple(spec.key),
         transform=transform,
         finish=finish,
-        params=dict(spec.params),
-        api="connect" if spec.path is not None else "datasource",
-        datasource_id=spec.data_source,
-        datasource_inputs=dict(spec.inputs),
         interval=spec.interval,
         description=f"configured: {spec.path or f'data source {spec.data_source}'} -> {spec.target}",
     )
 
 
+def _source(spec: ConfiguredResource) -> Source:
+    if spec.data_source is not None:
+        return DataSource(spec.data_source, dict(spec.inputs))
+    return Get(_path(spec), dict(spec.params))
+
+
 def _path(spec: ConfiguredResource) -> str:
     """The Connect path with its one placeholder spelled `{parent}`, as PerParent fills it."""
-    if spec.path is None:
-        return ""
+    path = spec.path or ""
     if spec.per_parent is not None and spec.per_parent.param is None:
-        head, _, rest = spec.path.partition("{")
-        return head + _PLACEHOLDER_FREE + rest.partition("}")[2]
-    return spec.path
+        head, _, rest = path.partition("{")
+        return head + _PARENT + rest.partition("}")[2]
+    return path
 
 
 def _mode(spec: ConfiguredResource) -> Mode:
     if spec.windows is not None:
         w = spec.windows
-        if spec.data_source is not None:
-            return DataSourceWindow(w.begin, w.end, max_span=w.max_span, lookback=w.lookback)
         return Window(w.begin, w.end, max_span=w.max_span, lookback=w.lookback)
     if spec.per_parent is not None:
         p = spec.per_parent
