@@ -6,6 +6,8 @@ clear line naming the fix."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,9 @@ def test_ready_made_blocks_equal_the_ground_truth(world_pair: World) -> None:
 
     status = world_pair.cli("status", "-c", str(config))
     assert "purchase_order_lines" in status.stdout, "status does not list the configured rows"
+    cleaned = world_pair.cli("cleanup", "--yes", "-c", str(config))
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert database not in world_pair.cdf.store.raw_databases(), "cleanup left the configured RAW tables"
 
 
 def _lots_calls(world: World) -> int:
@@ -202,3 +207,63 @@ def test_a_mistake_gives_one_clear_line_before_any_data_call(
     assert says in lines[0], lines[0]
     after = sum(c for p, c in world_pair.plex.request_counts().items() if p.endswith("/execute"))
     assert after == before, "a data source was executed before the configuration was found wrong"
+
+
+def test_backfill_of_a_configured_source_splits_at_the_row_limit_and_loses_nothing() -> None:
+    """A configured data-source row in date windows, backfilled over 60 days of a medium plant in one
+    window (a 10-year span): the answer exceeds the source's row limit, the window is split, every row
+    becomes one event, and a second backfill writes nothing."""
+    from plex_cdf.config.resources import ConfiguredResource
+    from plex_cdf.domains.configured import build_row
+    from plex_cdf.plex.client import PlexClient
+    from plex_cdf.plex.dates import format_plex_datetime
+    from plex_cdf.runner import Runner
+    from plex_cdf.sim.plex import SimPlex
+    from plex_cdf.windows import TimeRange, floor_to
+    from tests.integration.test_plex_client_sim import plex_settings
+    from tests.memory import MemoryState
+    from tests.unit.test_runner import MemorySink
+
+    row = build_row(
+        ConfiguredResource.model_validate(
+            {
+                "name": "problem_events",
+                "data-source": 19938,
+                "domain": "quality",
+                "key": ["Problem_Log_Key"],
+                "mode": "windows",
+                "windows": {"begin": "Start_Date", "end": "End_Date", "max-span": "3650d", "lookback": "0s"},
+                "target": "events",
+                "events": {"type": "problem", "start-time": "Problem_Date"},
+            }
+        )
+    )
+    sim = SimPlex(seed=1, scale="medium", now=datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    now = sim.clock.now()
+    window = TimeRange(now - timedelta(days=60), now)
+    # Windows are cut at multiples of the span (UTC), so the backfill reads from the plant's beginning.
+    start = floor_to(window.begin, timedelta(days=3650))
+    inputs = {"Start_Date": format_plex_datetime(start), "End_Date": format_plex_datetime(window.end)}
+    truth = {str(r["Problem_Log_Key"]) for r in sim.truth.datasource(19938, inputs)}
+    assert len(truth) > 1000, "the window must exceed the data source's row limit"
+
+    async def backfill(client: PlexClient, state: MemoryState, sink: MemorySink) -> Any:
+        runner = Runner(pcn="1", source=client, sink=sink, state=state, resources=[row], clock=lambda: now)
+        return await runner.run(["problem_events"], window)
+
+    with sim.serve() as server:
+        state = MemoryState()
+        sink = MemorySink(state)
+
+        async def twice() -> tuple[Any, Any, int]:
+            async with PlexClient(plex_settings(server.base_url)) as client:
+                first = await backfill(client, state, sink)
+                second = await backfill(client, state, sink)
+                return first, second, client.stats.row_limit_splits
+
+        (first,), (second,), splits = asyncio.run(twice())
+
+    assert splits >= 1, "the window that hit the row limit was not split"
+    assert first.status == "ok" and first.quarantined == 0
+    assert {x.removeprefix("PCN1_problem_events_") for x in sink.store} == truth
+    assert second.write.written == 0, "a second backfill of the same range wrote again"

@@ -260,3 +260,25 @@ def test_the_ready_made_blocks_are_valid_entries() -> None:
     for path in sorted(DOCS.glob("*.yaml")):
         entries = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert [ConfiguredResource.model_validate(e).name for e in entries], path
+
+
+# --- through the runner, as ordinary rows -------------------------------------------------------------
+
+
+def test_a_configured_row_quarantines_what_it_cannot_map_and_writes_the_rest_once() -> None:
+    from tests.unit.test_runner import make_runner, run
+
+    entry = spec(**PO, target="events", events={"type": "purchase_order", "start-time": "poDate"})
+    runner, plex, sink, _ = make_runner([build_row(entry)])
+    plex.lists["/purchasing/v1/purchase-orders"] = [
+        {"id": "a", "poDate": "2026-01-01T10:00:00Z"},
+        {"id": "b", "poDate": "not a date"},
+        {"id": "c", "poDate": "2026-01-01T11:00:00Z"},
+    ]
+
+    (report,) = run(runner, ["pos"])
+    (again,) = run(runner, ["pos"])
+
+    assert report.status == "ok" and report.quarantined == 1 and report.write.written == 2
+    assert again.write.written == 0 and again.write.unchanged == 2, "an unchanged record was written again"
+    assert sorted(sink.store) == ["PCN1_pos_a", "PCN1_pos_c"]
