@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from plex_cdf.config.resources import ConfiguredResource
+from plex_cdf.domains.configured import check_against_metadata
 from plex_cdf.sim.plex import connect
 from plex_cdf.sim.plex.datasources import SOURCES
 from tests.integration.conftest import WORLD_API_KEY, WORLD_DS_USER, WORLD_PCN, World, world_row
@@ -64,7 +66,10 @@ def test_discover_one_source_prints_metadata_and_a_config_block(
     assert block["data-source"] == 4142
     assert block["mode"] == "windows"
     assert block["windows"]["begin"] == "Start_Date" and block["windows"]["end"] == "End_Date"
-    assert block["key"] == ["Part_Key"], f"the block's key is not the first *_Key column: {block['key']}"
+    assert block["key"] == ["Checksheet_No"], f"the block's key is not the first identifier: {block['key']}"
+    entry = ConfiguredResource.model_validate(block)
+    problems = check_against_metadata(entry, SOURCES[4142].metadata())
+    assert problems == [], f"the printed block does not fit the source's metadata: {problems}"
 
 
 def test_discover_source_not_granted_names_the_fix(world_pair: World, world_config: Path) -> None:

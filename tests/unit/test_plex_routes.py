@@ -34,11 +34,15 @@ def test_route_for_accepts_other_placeholder_names_and_refuses_unknown_paths() -
 
 
 def _source(*inputs: SourceInput) -> SourceMetadata:
-    columns = (SourceColumn("Lot_No", "varchar"), SourceColumn("Lot_Key", "int"))
+    columns = (
+        SourceColumn("Quantity", "decimal"),
+        SourceColumn("Lot_Key", "int"),
+        SourceColumn("Lot_No", "varchar"),
+    )
     return SourceMetadata(9001, "Lots_Get", "", inputs, columns)
 
 
-def test_config_block_reads_a_period_in_windows_and_keys_on_the_first_key_column() -> None:
+def test_config_block_reads_a_period_in_windows_and_keys_on_the_first_identifier_column() -> None:
     source = _source(
         SourceInput("Begin_Date", "datetime", False),
         SourceInput("End_Date", "datetime", False),

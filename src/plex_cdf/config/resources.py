@@ -174,9 +174,8 @@ def _param_problems(spec: ConfiguredResource, route: Route) -> list[str]:
         for role, name in (("begin", spec.windows.begin), ("end", spec.windows.end)):
             param = documented.get(name)
             if param is None:
-                return [
-                    f"windows.{role}: {name!r} is not a query parameter of {route.path}{_known(documented)}"
-                ]
+                known = known_names(documented)
+                return [f"windows.{role}: {name!r} is not a query parameter of {route.path}{known}"]
             if param.type not in DATE_TYPES:
                 return [f"windows.{role}: {name!r} of {route.path} is a {param.type}, not a date"]
             given[name] = None
@@ -184,7 +183,7 @@ def _param_problems(spec: ConfiguredResource, route: Route) -> list[str]:
         given[spec.per_parent.param] = None
     for name in given:
         if name not in documented:
-            return [f"params: {name!r} is not a query parameter of {route.path}{_known(documented)}"]
+            return [f"params: {name!r} is not a query parameter of {route.path}{known_names(documented)}"]
     missing = [p.name for p in documented.values() if p.required and p.name not in given]
     if missing:
         return [f"{route.path} requires query parameter {missing[0]!r}: give it in params or windows"]
@@ -196,7 +195,7 @@ def _field_problems(spec: ConfiguredResource, route: Route) -> list[str]:
         return []
     for where, name in named_fields(spec):
         if name not in route.fields:
-            return [f"{where}: {name!r} is not a field {route.path} answers{_known(route.fields)}"]
+            return [f"{where}: {name!r} is not a field {route.path} answers{known_names(route.fields)}"]
     return []
 
 
@@ -225,7 +224,8 @@ def asset_link(text: str) -> tuple[str, str]:
     return field.strip(), kind.strip()
 
 
-def _known(names: Iterable[str]) -> str:
+def known_names(names: Iterable[str]) -> str:
+    """` (it has: a, b, ...)`: what the user could have written instead (empty when nothing is known)."""
     listed = sorted(names)
     shown = ", ".join(listed[:12]) + (", ..." if len(listed) > 12 else "")
     return f" (it has: {shown})" if listed else ""

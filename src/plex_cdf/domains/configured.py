@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from plex_cdf.config.resources import ConfiguredResource, asset_link, named_fields
+from plex_cdf.config.resources import ConfiguredResource, asset_link, known_names, named_fields
 from plex_cdf.domains.common import lineage, metadata_from, plex_ms
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import (
@@ -204,14 +204,14 @@ def check_against_metadata(spec: ConfiguredResource, metadata: Mapping[str, Any]
         for role, name in (("begin", spec.windows.begin), ("end", spec.windows.end)):
             found = inputs.get(name)
             if found is None:
-                problems.append(f"{where}: windows.{role} {name!r} is not an input{_listed(inputs)}")
+                problems.append(f"{where}: windows.{role} {name!r} is not an input{known_names(inputs)}")
             elif "date" not in str(found.get("type")).lower():
                 problems.append(f"{where}: windows.{role} {name!r} is a {found.get('type')}, not a date")
             given.append(name)
     if spec.per_parent is not None and spec.per_parent.param is not None:
         given.append(spec.per_parent.param)
     problems += [
-        f"{where}: inputs.{n} is not an input{_listed(inputs)}" for n in spec.inputs if n not in inputs
+        f"{where}: inputs.{n} is not an input{known_names(inputs)}" for n in spec.inputs if n not in inputs
     ]
     problems += [
         f"{where}: input {n!r} is required: give it under inputs"
@@ -220,16 +220,11 @@ def check_against_metadata(spec: ConfiguredResource, metadata: Mapping[str, Any]
     ]
     if columns:
         problems += [
-            f"{where}: {place} {name!r} is not a column{_listed(columns)}"
+            f"{where}: {place} {name!r} is not a column{known_names(columns)}"
             for place, name in named_fields(spec)
             if name not in columns
         ]
     return problems
-
-
-def _listed(names: Iterable[str]) -> str:
-    listed = sorted(names)
-    return f" (it has: {', '.join(listed[:12])}{', ...' if len(listed) > 12 else ''})" if listed else ""
 
 
 def domain_rows(specs: Sequence[ConfiguredResource], domain: str) -> tuple[Resource, ...]:

@@ -151,6 +151,7 @@ def _product_name(check_name: str) -> str:
 _DATE_TYPES = ("date", "datetime", "smalldatetime", "datetime2")
 _BEGIN_WORDS = ("begin", "start", "from")
 _END_WORDS = ("end", "to", "through")
+_KEY_ENDINGS = ("_Key", "_No", "_Id", "_ID")
 
 
 def date_inputs(source: SourceMetadata) -> tuple[str, str] | None:
@@ -163,9 +164,10 @@ def date_inputs(source: SourceMetadata) -> tuple[str, str] | None:
 
 def config_block(source: SourceMetadata) -> dict[str, Any]:
     """A `resources:` entry that reads this source into a RAW table: date windows when it reads a period,
-    else the whole answer each run; its key is the first `*_Key` column (else the first column)."""
+    else the whole answer each run; its key is the first column named like an identifier (`*_Key`,
+    `*_No`, `*_Id`), else the first column: check it identifies a row."""
     names = [c.name for c in source.columns]
-    key = next((n for n in names if n.endswith("_Key")), names[0] if names else "FILL_IN")
+    key = next((n for n in names if n.endswith(_KEY_ENDINGS)), names[0] if names else "FILL_IN")
     block: dict[str, Any] = {
         "name": "_".join(source.name.lower().split("_")[:-1] or [source.name.lower()]) or f"ds_{source.id}",
         "data-source": source.id,
