@@ -16,7 +16,8 @@ import yaml
 
 from plex_cdf.app import raw_database
 from plex_cdf.ids import external_id
-from plex_cdf.plex.dates import parse_plex_datetime, to_epoch_ms
+from plex_cdf.plex.dates import format_plex_datetime, parse_plex_datetime, to_epoch_ms
+from plex_cdf.windows import floor_to
 from tests.integration.conftest import WORLD_DS_USER, WORLD_PCN, World
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "resources"
@@ -102,7 +103,7 @@ def test_rerun_writes_nothing_and_a_row_waits_for_its_interval(world_pair: World
     assert _lots_calls(world_pair) == calls, "a row ran again before its interval passed"
 
 
-def test_data_source_windows_as_events_and_snapshot_as_time_series(world_pair: World) -> None:
+def test_windows_as_events_from_connect_and_a_data_source_and_a_snapshot_as_time_series(world_pair: World) -> None:
     tree = world_pair.config_tree()
     tree["resources"] = [
         {
@@ -129,12 +130,43 @@ def test_data_source_windows_as_events_and_snapshot_as_time_series(world_pair: W
             "time-series": {"value": "Performance", "series-key": ["Workcenter_Code"], "unit": "%"},
         },
     ]
+    tree["resources"].append(
+        {
+            "name": "scrap_events",
+            "path": "/production/v1/production-history/scrap-entries",
+            "domain": "quality",
+            "key": ["workcenterId", "transactionDate", "serialNo"],
+            "mode": "windows",
+            "windows": {"begin": "beginDate", "end": "endDate", "max-span": "1d"},
+            "target": "events",
+            "events": {
+                "type": "scrap",
+                "start-time": "transactionDate",
+                "asset-links": {"workcenterId": "workcenter"},
+            },
+        }
+    )
     config = world_pair.write_config(tree)
     world_pair.setup(config)
 
-    done = world_pair.cli("run", "--once", "-c", str(config), "--only", "quality")
+    done = world_pair.cli("run", "--once", "-c", str(config), "--only", "master-data,quality")
 
     assert done.returncode == 0, f"run failed:\n{done.stdout}\n{done.stderr}"
+    now = world_pair.plex.clock.now()
+    begin = floor_to(now - timedelta(days=2), timedelta(days=1))  # first-run reach, cut at whole days
+    scrap = world_pair.plex.truth.get(
+        "/production/v1/production-history/scrap-entries",
+        {"beginDate": format_plex_datetime(begin), "endDate": format_plex_datetime(now)},
+    )
+    keys = {"|".join(str(r[f]) for f in ("workcenterId", "transactionDate", "serialNo")) for r in scrap}
+    written = {e["externalId"]: e for e in world_pair.cdf.store.events() if e.get("type") == "scrap"}
+    assert scrap and set(written) == {external_id(WORLD_PCN, "scrap_events", k) for k in keys}
+    asset_xid = {a["id"]: a["externalId"] for a in world_pair.cdf.store.assets()}
+    for record in scrap[:20]:
+        key = "|".join(str(record[f]) for f in ("workcenterId", "transactionDate", "serialNo"))
+        event = written[external_id(WORLD_PCN, "scrap_events", key)]
+        linked = [asset_xid[i] for i in event.get("assetIds", [])]
+        assert linked == [external_id(WORLD_PCN, "workcenter", record["workcenterId"])], key
     events = {e["externalId"]: e for e in world_pair.cdf.store.events() if e.get("type") == "problem"}
     assert events, "no problem events were written"
     sample = next(iter(events.values()))
