@@ -103,7 +103,7 @@ def test_rerun_writes_nothing_and_a_row_waits_for_its_interval(world_pair: World
     assert _lots_calls(world_pair) == calls, "a row ran again before its interval passed"
 
 
-def test_windows_as_events_from_connect_and_a_data_source_and_a_snapshot_as_time_series(world_pair: World) -> None:
+def test_windows_as_events_and_a_snapshot_as_time_series(world_pair: World) -> None:
     tree = world_pair.config_tree()
     tree["resources"] = [
         {
