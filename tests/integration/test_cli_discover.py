@@ -80,3 +80,20 @@ def test_discover_source_not_granted_names_the_fix(world_pair: World, world_conf
     assert len(lines) == 1, f"expected one line, got:\n{done.stderr}"
     assert "not granted data source 6001" in lines[0] and f"'{WORLD_DS_USER}'" in lines[0], lines[0]
     assert "fix: ask Plex to grant data source 6001" in lines[0], lines[0]
+
+
+def test_discover_one_source_as_json(world_pair: World, world_config: Path) -> None:
+    done = world_pair.cli("discover", "-c", str(world_config), "--source", "19938", "--json")
+
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    published = SOURCES[19938].metadata()
+    assert found["id"] == 19938 and found["name"] == published["name"]
+    assert [c["name"] for c in found["columns"]] == [c["name"] for c in published["columns"]]
+    assert found["config_block"]["key"] == ["Problem_Log_Key"]
+    assert found["config_block"]["windows"] == {
+        "begin": "Start_Date",
+        "end": "End_Date",
+        "max-span": "1d",
+        "lookback": "2h",
+    }
