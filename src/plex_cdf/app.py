@@ -21,9 +21,9 @@ from cognite.client.data_classes import DataSetWrite
 from plex_cdf.cdf.client import CdfSettings, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
-from plex_cdf.config import Config, Tenant
+from plex_cdf.config import Config, ConfigError, Tenant
 from plex_cdf.config.masking import SecretMasker, mask_secrets
-from plex_cdf.domains.registry import ALL, BY_DOMAIN
+from plex_cdf.domains.configured import check_against_metadata, domain_rows, rows_with
 from plex_cdf.domains.resource import Domain, TimeRange
 from plex_cdf.items import DATA_SETS, DataSetKey
 from plex_cdf.observe import Metrics
@@ -246,6 +246,7 @@ class Service:
             sink = DryRunSink(tenant.pcn, self.data_set_ids, self.state)
         else:
             sink = Writer(self.client, tenant.pcn, self.data_set_ids, self.state, raw_database=raw_db)
+        await self._check_configured_sources(plex)
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
         for domain in self.domains:
@@ -254,7 +255,7 @@ class Service:
                 source=plex,
                 sink=sink,
                 state=self.state,
-                resources=ALL,
+                resources=rows_with(self.config.resources),
                 clock=self.clock,
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
@@ -266,6 +267,16 @@ class Service:
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))
         return runtime
+
+    async def _check_configured_sources(self, plex: PlexClient) -> None:
+        """Configured data-source rows against each source's published metadata, before any data call;
+        raises ConfigError with one line per mistake."""
+        problems: list[str] = []
+        for spec in self.config.resources:
+            if spec.data_source is not None and spec.domain in self.domains:
+                problems += check_against_metadata(spec, await plex.datasource_metadata(spec.data_source))
+        if problems:
+            raise ConfigError("\n".join(problems))
 
     def tasks(self, backfill: TimeRange | None = None) -> list[DomainTask]:
         tasks = []
@@ -284,7 +295,7 @@ class Service:
     def _pass(
         self, task: str, tenant: TenantRuntime, domain: Domain, runner: Runner, backfill: TimeRange | None
     ) -> Callable[[], Any]:
-        names = [r.name for r in BY_DOMAIN[domain]]
+        names = [r.name for r in domain_rows(self.config.resources, domain)]
 
         async def run_pass() -> list[ResourceReport]:
             runner.new_pass()

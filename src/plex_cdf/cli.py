@@ -1,4 +1,4 @@
-"""Every command of `plex-cdf`: run, backfill, setup, check, status, cleanup, demo, sim.
+"""Every command of `plex-cdf`: run, backfill, setup, check, status, cleanup, discover, demo, sim.
 
 Commands are thin: load the configuration, open the service, render what the operation returns. Every
 failure a user can cause ends in one line naming the culprit (secrets masked) and a non-zero exit code:
@@ -267,6 +267,40 @@ def cleanup(
 
     plan = _with_client(config, work)
     render.cleanup(console, plan, done=yes)
+
+
+@app.command()
+def discover(
+    config_path: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    source: Annotated[
+        int | None, typer.Option("--source", help="One data source's metadata and a config block.")
+    ] = None,
+    pcn: Annotated[str | None, typer.Option("--pcn", help="With --source: read as this tenant.")] = None,
+) -> None:
+    """What each tenant's key and web-service user can reach: Connect products and granted data sources."""
+    import json
+
+    import yaml
+
+    from plex_cdf import ops
+    from plex_cdf.plex.discover import config_block
+
+    config = load(config_path)
+    if source is not None:
+        found = guarded(config, ops.discover_source(config, source, pcn))
+        block = yaml.safe_dump([config_block(found)], sort_keys=False).rstrip()
+        if as_json:
+            console.print_json(json.dumps({**found.as_json(), "config_block": config_block(found)}))
+        else:
+            render.source_metadata(console, found, block)
+        return
+    tenants = guarded(config, ops.discover(config))
+    if as_json:
+        print(json.dumps([t.as_json() for t in tenants], indent=2))
+        return
+    for tenant in tenants:
+        render.discovery(console, tenant)
 
 
 @app.command()

@@ -203,3 +203,52 @@ class BackfillProgress:
         return sum(
             1 for _ in split(self.span.begin, self.span.end, mode.max_span, mode.align or mode.max_span)
         )
+
+
+# ---------------------------------------------------------------------------------------------- discover
+
+
+def discovery(console: Console, found: Any) -> None:
+    """One tenant's reach (a plex.discover.Discovery): products, then granted data sources."""
+    products = Table(title=f"PCN {found.pcn}: Connect products")
+    for column in ("product", "subscribed", "detail / fix"):
+        products.add_column(column)
+    products.add_row("(key and tenant)", _yes(found.connect.ok), found.connect.detail or found.connect.fix)
+    for p in found.products:
+        name = p.name.removeprefix("Connect product '").removesuffix("'")
+        products.add_row(name, _yes(p.ok), p.detail if p.ok else f"{p.detail}; fix: {p.fix}")
+    console.print(products)
+    if found.sources_error:
+        console.print(f"PCN {found.pcn}: data sources not listed: {found.sources_error}", markup=False)
+        return
+    sources = Table(title=f"PCN {found.pcn}: data sources granted ({len(found.sources)})")
+    for column in ("id", "name", "inputs (* required)", "columns"):
+        sources.add_column(column)
+    for s in found.sources:
+        inputs = ", ".join(f"{i.name}{'*' if i.required else ''}: {i.type}" for i in s.inputs) or "none"
+        columns = s.error or f"{len(s.columns)}: " + ", ".join(c.name for c in s.columns)
+        sources.add_row(str(s.id), s.name, inputs, columns)
+    console.print(sources)
+
+
+def source_metadata(console: Console, source: Any, block: str) -> None:
+    """One data source's inputs and columns (a plex.discover.SourceMetadata), then a config block."""
+    console.print(f"data source {source.id} {source.name}: {source.description}", markup=False)
+    inputs = Table(title="inputs")
+    for column in ("name", "type", "required"):
+        inputs.add_column(column)
+    for i in source.inputs:
+        inputs.add_row(i.name, i.type, "yes" if i.required else "no")
+    columns = Table(title="columns")
+    for column in ("name", "type"):
+        columns.add_column(column)
+    for c in source.columns:
+        columns.add_row(c.name, c.type)
+    console.print(inputs)
+    console.print(columns)
+    console.print("# paste under `resources:` in the configuration", markup=False, highlight=False)
+    console.print(block, markup=False, highlight=False)
+
+
+def _yes(ok: bool) -> str:
+    return "[green]yes[/green]" if ok else "[red]no[/red]"

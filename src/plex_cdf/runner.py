@@ -195,6 +195,8 @@ class Runner:
                 continue
             if backfill is not None and not isinstance(resource.mode, Window):
                 continue
+            if backfill is None and not self._interval_passed(resource):
+                continue
             reports.append(await self.run_resource(resource, backfill))
         return reports
 
@@ -217,6 +219,14 @@ class Runner:
         report.seconds = time.perf_counter() - started
         self._remember(report)
         return report
+
+    def _interval_passed(self, resource: Resource) -> bool:
+        """Whether a row with its own interval is due: its last run is at least that long ago."""
+        if resource.interval is None:
+            return True
+        last = self.state.get_value(self.pcn, own_key(resource.name, "last_run"))
+        at = last.get("at") if isinstance(last, dict) else None
+        return _due(at, resource.interval, self.clock())
 
     def _remember(self, report: ResourceReport) -> None:
         """The last run of each resource, for `plex-cdf status`."""

@@ -286,9 +286,9 @@ def test_plex_cdf_sends_each_data_source_only_inputs_its_metadata_names_with_the
         inputs: dict[str, object] = dict(row.datasource_inputs)
         if isinstance(row.mode, DataSourceWindow):
             types = {f.name: f.type for f in source.inputs}
-            assert types.get(row.mode.begin_input) == types.get(row.mode.end_input) == "datetime", row.name
-            inputs[row.mode.begin_input] = format_plex_datetime(START)
-            inputs[row.mode.end_input] = format_plex_datetime(START)
+            assert types.get(row.mode.begin_param) == types.get(row.mode.end_param) == "datetime", row.name
+            inputs[row.mode.begin_param] = format_plex_datetime(START)
+            inputs[row.mode.end_param] = format_plex_datetime(START)
         validate(source, inputs, "test")  # raises Plex's 400 for an unknown name or a mistyped value
 
 

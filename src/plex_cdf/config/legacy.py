@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from plex_cdf.config.errors import Loc, describe, format_path, primary, with_count
-from plex_cdf.config.models import Config, hyphenated
+from plex_cdf.config.models import Config
+from plex_cdf.config.section import hyphenated
 from plex_cdf.domains.resource import DOMAINS
 
 _TENANT = ("plex", "tenants", 0)

@@ -10,8 +10,10 @@ from urllib.parse import urlsplit
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from plex_cdf.config.resources import ConfiguredResource, section_problems
+from plex_cdf.config.section import Section, hyphenated
 from plex_cdf.config.types import BaseUrl, Duration, LogLevel, Pcn
 from plex_cdf.domains.resource import DOMAINS, Domain
 from plex_cdf.items import DataSetKey
@@ -25,22 +27,6 @@ DEFAULT_STATE_PATH = "plex-cdf-state.db"
 DEFAULT_DATA_SET_EXTERNAL_ID = "plex-cdf-{key}"
 # Token URLs of Auth0 tenants (FactoryTalk DataMosaix) want this scope, not the Entra `{host}/.default`.
 AUTH0_SCOPES = ("user_impersonation",)
-
-
-def hyphenated(name: str) -> str:
-    return name.replace("_", "-")
-
-
-class Section(BaseModel):
-    """Every section: hyphen-case keys, unknown keys rejected, numbers accepted where text is expected."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=hyphenated,
-        populate_by_name=False,
-        coerce_numbers_to_str=True,
-        validate_default=True,
-    )
 
 
 class IdpAuthentication(Section):
@@ -341,6 +327,17 @@ class Config(Section):
     logger: LoggerConfig = Field(default_factory=LoggerConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     state_store: StateStoreConfig = Field(default_factory=StateStoreConfig)
+    # Extra resource rows (see config/resources.py and docs/configuration.md#resources).
+    resources: list[ConfiguredResource] = Field(default_factory=list)
+
+    @field_validator("resources")
+    @classmethod
+    def _resources_fit_together(cls, value: list[ConfiguredResource]) -> list[ConfiguredResource]:
+        from plex_cdf.domains.registry import ALL
+
+        for problem in section_problems(value, {r.name for r in ALL}):
+            raise ValueError(problem)
+        return value
 
     def data_set(self, key: DataSetKey) -> DataSetRef:
         """The data set for a key: `extractor.data-sets`, else `cognite.data-set`, else the one `setup`

@@ -238,6 +238,8 @@ class Resource:
     # granted).
     fallback_for: str | None = None
     description: str = ""
+    # Runs at most this often (checked at each pass of its domain); None: every pass.
+    interval: timedelta | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.mode, PerParent) and not isinstance(self.source, Get):

@@ -36,11 +36,11 @@ async def check_plex(
 ) -> list[CheckResult]:
     """One result for the key and tenant, one per product namespace of `endpoints` and one per data
     source. Products are only probed once the key and tenant are good (a bad key fails them all)."""
-    connect = await _check_key_and_tenant(client)
+    connect = await check_key_and_tenant(client)
     results = [connect]
     for namespace, paths in _by_namespace(endpoints).items():
         if connect.ok:
-            results.append(await _check_product(client, namespace, paths))
+            results.append(await check_product(client, namespace, paths))
         else:
             results.append(
                 CheckResult(
@@ -52,7 +52,7 @@ async def check_plex(
     return results
 
 
-async def _check_key_and_tenant(client: PlexClient) -> CheckResult:
+async def check_key_and_tenant(client: PlexClient) -> CheckResult:
     name = "Connect key and tenant"
     outcome = await _attempt(client.tenants)
     if isinstance(outcome, PlexError):
@@ -61,7 +61,7 @@ async def _check_key_and_tenant(client: PlexClient) -> CheckResult:
     return CheckResult(name, True, f"key accepted at {client.settings.connect_url}; tenants: {codes}")
 
 
-async def _check_product(client: PlexClient, namespace: str, paths: list[str]) -> CheckResult:
+async def check_product(client: PlexClient, namespace: str, paths: list[str]) -> CheckResult:
     name = f"Connect product '{namespace}'"
     probe = _probe_path(paths[0])
     outcome = await _attempt(lambda: client.get_object(probe))
