@@ -294,7 +294,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
     """For each snapshot resource (and windowed ones over the first-run reach), the assets and events Plex's
     records map to, and which of them CDF lacks."""
     from plex_cdf.items import Asset, Event
-    from plex_cdf.windows import floor_to, window_start
+    from plex_cdf.windows import plan, window_start
 
     out: list[Reconciled] = []
     domains = config.extractor.enabled_domains()
@@ -306,16 +306,16 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                 for resource in domain_rows(config.resources, domain):
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
-                    window = None
+                    windows: list[TimeRange | None] = [None]
                     if isinstance(resource.mode, Window):
+                        # The windows a first run fetches: plant days, shift days or aligned spans, as
+                        # the row's transform expects them (daily figures need whole local days).
                         begin = window_start(
                             None, now, resource.mode.lookback, config.extractor.first_run_reach
                         )
-                        if resource.mode.align is not None:  # e.g. daily figures need whole UTC days
-                            begin = floor_to(begin, resource.mode.align)
-                        window = TimeRange(begin, now)
+                        windows = list(plan(begin, now, resource.mode, runner.plant))
                     try:
-                        items = await runner.expected_items(resource, window)
+                        items = [i for w in windows for i in await runner.expected_items(resource, w)]
                     except Exception as err:  # one resource's trouble must not hide the others
                         out.append(Reconciled(runtime.pcn, resource.name, 0, 0, [f"(not checked: {err})"]))
                         continue
