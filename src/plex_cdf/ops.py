@@ -1,4 +1,4 @@
-"""Operations beside the extraction itself: setup, check, status, cleanup and discover.
+"""Operations beside the extraction itself: setup, check, status and cleanup.
 
 Each returns data (rows, results); the command line renders them.
 """
@@ -22,13 +22,11 @@ from plex_cdf.app import (
     resolve_data_sets,
 )
 from plex_cdf.config import Config
-from plex_cdf.domains.configured import domain_rows
+from plex_cdf.domains.registry import BY_DOMAIN
 from plex_cdf.domains.resource import PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
-from plex_cdf.plex.discover import Discovery, SourceMetadata, source_metadata
-from plex_cdf.plex.discover import discover as discover_tenant
 from plex_cdf.ports import StateStore
 from plex_cdf.runner import own_key
 
@@ -110,7 +108,7 @@ async def check(config: Config, client: AsyncCogniteClient) -> list[CheckResult]
 
 
 def _plex_surface(config: Config) -> tuple[list[str], list[int]]:
-    rows = [r for d in config.extractor.enabled_domains() for r in domain_rows(config.resources, d)]
+    rows = [r for d in config.extractor.enabled_domains() for r in BY_DOMAIN[d]]
     endpoints = sorted({r.path for r in rows if r.api == "connect" and r.path})
     sources = sorted({r.datasource_id for r in rows if r.datasource_id is not None})
     return endpoints, sources
@@ -184,7 +182,7 @@ def status_rows(config: Config, state: StateStore, now: datetime) -> list[Status
     rows = []
     for tenant in config.plex.tenants:
         for domain in config.extractor.enabled_domains():
-            for resource in domain_rows(config.resources, domain):
+            for resource in BY_DOMAIN[domain]:
                 mark = state.get_watermark(tenant.pcn, resource.name)
                 last = state.get_value(tenant.pcn, own_key(resource.name, "last_run"))
                 lag = None if mark is None else (now - mark).total_seconds()
@@ -303,17 +301,18 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
             runner = next(iter(runtime.runners.values()))
             now = service.clock()
             for domain in domains:
-                for resource in domain_rows(config.resources, domain):
+                for resource in BY_DOMAIN[domain]:
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
                     windows: list[TimeRange | None] = [None]
-                    if isinstance(resource.mode, Window):
-                        # The windows a first run fetches: plant days, shift days or aligned spans, as
-                        # the row's transform expects them (daily figures need whole local days).
-                        begin = window_start(
-                            None, now, resource.mode.lookback, config.extractor.first_run_reach
+                    mode = resource.mode
+                    if isinstance(mode, Window):
+                        begin = window_start(None, now, mode.lookback, config.extractor.first_run_reach)
+                        # Figures over whole days or shifts are asked for the windows a run plans.
+                        whole = mode.plant_days or mode.shift_days or mode.align is not None
+                        windows = (
+                            [*plan(begin, now, mode, runner.plant)] if whole else [TimeRange(begin, now)]
                         )
-                        windows = list(plan(begin, now, resource.mode, runner.plant))
                     try:
                         items = [i for w in windows for i in await runner.expected_items(resource, w)]
                     except Exception as err:  # one resource's trouble must not hide the others
@@ -336,25 +335,3 @@ async def _existing(api: Any, external_ids: list[str]) -> set[str]:
         got = await api.retrieve_multiple(external_ids=chunk, ignore_unknown_ids=True)
         found.update(x.external_id for x in got)
     return found
-
-
-# ---------------------------------------------------------------------------------------------- discover
-
-
-async def discover(config: Config) -> list[Discovery]:
-    """Per configured tenant: the Connect products its key reaches and the data sources it is granted.
-    Plex only: a CDF that is down or misconfigured does not hide what Plex offers."""
-    found: list[Discovery] = []
-    for tenant in config.plex.tenants:
-        async with PlexClient(plex_settings(config, tenant)) as plex:
-            found.append(await discover_tenant(plex, tenant.pcn))
-    return found
-
-
-async def discover_source(config: Config, source_id: int, pcn: str | None = None) -> SourceMetadata:
-    """One data source's published metadata, read as the tenant `pcn` (default: the first) reads it."""
-    tenants = [t for t in config.plex.tenants if pcn is None or t.pcn == pcn]
-    if not tenants:
-        raise ValueError(f"--pcn {pcn}: no such tenant in the configuration")
-    async with PlexClient(plex_settings(config, tenants[0])) as plex:
-        return await source_metadata(plex, source_id)
