@@ -203,6 +203,8 @@ def test_daily_series_hang_under_their_workcenter() -> None:
         ({"Downtime_DB": -1}, "Downtime_DB"),
         ({"Production_Qty": True}, "Production_Qty"),
         ({"Standard_Production_Rate": [150]}, "Standard_Production_Rate"),
+        # A positive rate so small that the row's pieces take an infinite ideal time (found by hypothesis).
+        ({"Standard_Production_Rate": 1e-320}, "Standard_Production_Rate"),
     ],
 )
 def test_a_bad_daily_row_is_quarantined_by_name_and_left_out(change: dict[str, Any], field: str) -> None:

@@ -275,7 +275,10 @@ def daily_report_totals(row: Record) -> OeeTotals:
     total = good + _non_negative(row, "Scrap_Qty") + _non_negative(row, "Reject_Qty")
     run = max(planned - downtime, 0.0)
     rate = _non_negative(row, "Standard_Production_Rate")
-    return OeeTotals(planned, run, ideal_hours(total, rate), good, total)
+    ideal = ideal_hours(total, rate)
+    if not math.isfinite(ideal):  # a vanishing rate: the pieces would take forever, not a figure
+        raise Quarantine(f"Standard_Production_Rate is too small for {total} pieces: {rate!r}")
+    return OeeTotals(planned, run, ideal, good, total)
 
 
 def _daily_row_workcenter(row: Record, ctx: Context) -> Workcenter:
