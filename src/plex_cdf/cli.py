@@ -119,6 +119,11 @@ def start_observing(config: Config) -> Any:
     from plex_cdf.observe import Metrics, setup_logging, start_metrics_server
 
     setup_logging(config.logger, secrets=config.secrets())
+    if not config.plex.verify_tls:
+        log.warning(
+            "plex.verify-tls is false: Plex's TLS certificate is not checked, so anyone on the network path"
+            " could read the API key and the data; fix: set plex.verify-tls: true"
+        )
     server = config.metrics.server
     if server is None:
         return None

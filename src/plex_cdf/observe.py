@@ -13,7 +13,14 @@ from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 from typing import Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
 
 from plex_cdf.config import LoggerConfig
 from plex_cdf.config.masking import SecretMasker, mask_secrets
@@ -23,6 +30,13 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _HANDLER_MARK = "_plex_cdf_handler"
+# Libraries that log every HTTP request at INFO (httpx, its transport, the cognite-sdk and its httpx2):
+# below WARNING their records are DEBUG for us, so an INFO console shows what an operator acts on and a
+# DEBUG file keeps them.
+CHATTY_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2", "cognite", "urllib3", "uvicorn.access")
+
+# `_created` series double the metric count and say nothing a scrape's own timestamps do not.
+disable_created_metrics()
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +62,24 @@ class MaskingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self._mask(record.stack_info)
         return True
+
+
+class DemoteChattyLibraries(logging.Filter):
+    """Turns the per-request chatter of CHATTY_LIBRARIES (below WARNING) into DEBUG records, and lets a
+    handler keep them only when it is at DEBUG."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and is_chatty(record.name):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self._handler.level
+
+
+def is_chatty(logger_name: str) -> bool:
+    return any(logger_name == name or logger_name.startswith(f"{name}.") for name in CHATTY_LIBRARIES)
 
 
 class UtcTextFormatter(logging.Formatter):
@@ -100,6 +132,7 @@ def setup_logging(config: LoggerConfig, secrets: Sequence[str] = ()) -> None:
     handlers = [_console_handler(config.console, masker)] if config.console else []
     handlers += [_file_handler(config.file, masker)] if config.file else []
     for handler in handlers:
+        handler.addFilter(DemoteChattyLibraries(handler))
         handler.addFilter(MaskingFilter(masker))
         setattr(handler, _HANDLER_MARK, True)
         root.addHandler(handler)

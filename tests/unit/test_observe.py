@@ -274,3 +274,13 @@ def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> N
     assert_no_secret(answer.text, config, "the scraped metrics")
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+
+
+def test_metrics_carry_no_created_series_that_would_double_their_count() -> None:
+    metrics = Metrics()
+    metrics.records_fetched.labels("340884", "parts").inc(3)
+
+    text = metrics.exposition()
+
+    assert "plex_cdf_records_fetched_total" in text
+    assert "_created" not in text, "prometheus-client's _created series are still exported"
