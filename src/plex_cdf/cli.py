@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -43,6 +44,7 @@ log = logging.getLogger("plex_cdf")
 T = TypeVar("T")
 
 STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
+STOP_REQUESTED = threading.Event()  # set by SIGTERM/SIGINT: the run ends cleanly (exit 0)
 
 ConfigOption = Annotated[
     Path | None,
@@ -92,22 +94,40 @@ def parse_day(text: str, option: str) -> datetime:
 def guarded(config: Config | None, work: Awaitable[T]) -> T:
     """Run a coroutine; turn every failure a user can cause into one masked line and an exit code."""
     from plex_cdf.app import SetupNeeded
-    from plex_cdf.cdf.client import CdfSettingsError
+    from plex_cdf.cdf.client import CdfAuthUnavailable, CdfSettingsError
     from plex_cdf.observe import mask_secrets
     from plex_cdf.plex.errors import PlexError
-    from plex_cdf.state.sqlite import StateCorrupt
+    from plex_cdf.state.lock import StateInUse
+    from plex_cdf.state.sqlite import StateCorrupt, StateUnavailable
 
     secrets = config.secrets() if config is not None else []
     try:
         return asyncio.run(_as_coroutine(work))
-    except (SetupNeeded, CdfSettingsError, StateCorrupt, ValueError) as err:
+    except (SetupNeeded, CdfSettingsError, StateCorrupt, StateUnavailable, StateInUse, ValueError) as err:
         fail(mask_secrets(str(err), secrets), 2)
     except PlexError as err:
         fail(mask_secrets(f"Plex: {err}", secrets), 1)
+    except CdfAuthUnavailable as err:
+        fail(mask_secrets(f"CDF: {err}", secrets), 1)
     except Exception as err:
         if type(err).__module__.startswith("cognite"):
-            fail(mask_secrets(f"CDF: {type(err).__name__}: {err}", secrets), 1)
+            fail(mask_secrets(_cdf_problem(config, err), secrets), 1)
         raise
+
+
+def _cdf_problem(config: Config | None, err: Exception) -> str:
+    """One line for an SDK error: where CDF could not be reached, or what it answered."""
+    from cognite.client.exceptions import CogniteConnectionError, CogniteReadTimeout
+
+    host = config.cognite.host if config is not None else "CDF"
+    if isinstance(err, CogniteConnectionError | CogniteReadTimeout):
+        cause = err.__cause__ or err
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        return (
+            f"CDF: cannot reach {host} ({type(err).__name__}: {detail}); fix: check cognite.host and the"
+            " network, or retry later"
+        )
+    return "CDF: " + " ".join(f"{type(err).__name__}: {err}".split())
 
 
 async def _as_coroutine(work: Awaitable[T]) -> T:
@@ -150,11 +170,36 @@ def run(
     domains = parse_only(only)
     metrics = start_observing(config)
     once = once or config.extractor.run_once
-    summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
+    with _one_run_per_state(config):
+        summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
     if once:
         render.summary(console, summary)
-    if any(result.failed() for result in summary.values()):
+    # A stop by signal is a clean end (what failed before it was logged and reported to the pipeline):
+    # exit 0, so a service manager does not count an asked-for stop as a crash.
+    if not STOP_REQUESTED.is_set() and any(result.failed() for result in summary.values()):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _one_run_per_state(config: Config) -> Iterator[None]:
+    """Hold the local state file's lock while this `run` works; a second `run` on it exits at once."""
+    from plex_cdf.state.lock import StateInUse, state_lock
+
+    local = config.state_store.local
+    if local is None:
+        yield
+        return
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(state_lock(local.path))
+        except StateInUse as err:
+            fail(str(err), 2)
+        except OSError as err:
+            problem = err.strerror or err
+            fail(
+                f"cannot lock the state file {local.path} ({problem}); fix: let this user write to its folder"
+            )
+        yield
 
 
 async def extract(
@@ -254,6 +299,7 @@ def _stopping_on_signals(scheduler: Any, service: Any) -> Iterator[None]:
                 main.cancel()
             return
         log.warning("stop requested: finishing the current window, then exiting")
+        STOP_REQUESTED.set()
         scheduler.request_stop()
         service.request_stop()
         if main is not None:

@@ -3,6 +3,14 @@ one `run` per state file, a clean exit after SIGTERM, tables that are not cut wh
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,3 +60,116 @@ def test_verify_tls_false_warns_with_the_fix(world_pair: World) -> None:
     warnings = [line for line in done.stderr.splitlines() if "verify-tls" in line]
     assert warnings, f"verify-tls: false gave no warning:\n{done.stderr[-2000:]}"
     assert "WARNING" in warnings[0] and "set plex.verify-tls: true" in warnings[0], warnings[0]
+
+
+# ------------------------------------------------------------------------ one line instead of a traceback
+
+
+class _TokenEndpoint(http.server.BaseHTTPRequestHandler):
+    """A token endpoint that misbehaves as `behaviour` says: 502, no access_token, or no answer at all."""
+
+    behaviour = "502"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.behaviour == "hang":
+            time.sleep(HANG_S)
+            return
+        status, body = (502, b"<html>Bad gateway</html>") if self.behaviour == "502" else (200, b"{}")
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+HANG_S = 40.0
+
+
+@contextmanager
+def token_endpoint(behaviour: str) -> Iterator[str]:
+    handler = type("Handler", (_TokenEndpoint,), {"behaviour": behaviour})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/oauth2/token"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
+    errors = [line for line in done.stderr.splitlines() if line.startswith("plex-cdf: ")]
+    assert done.returncode == code, f"exit {done.returncode}, expected {code}:\n{done.stderr[-3000:]}"
+    assert "Traceback" not in done.stderr, f"a traceback instead of one line:\n{done.stderr[-3000:]}"
+    assert len(errors) == 1, f"expected one `plex-cdf:` line, got:\n{done.stderr[-3000:]}"
+    for needle in needles:
+        assert needle in errors[0], f"the line does not name {needle!r}: {errors[0]}"
+    return errors[0]
+
+
+@pytest.mark.parametrize("behaviour", ["refused", "502", "no access_token", "hang"])
+def test_token_endpoint_trouble_is_one_line_naming_the_token_url(world_pair: World, behaviour: str) -> None:
+    tree = world_pair.config_tree()
+    with contextlib.ExitStack() as stack:
+        url = (
+            closed_port_url() + "/oauth2/token"
+            if behaviour == "refused"
+            else stack.enter_context(token_endpoint(behaviour))
+        )
+        tree["cognite"]["idp-authentication"]["token-url"] = url
+        config = world_pair.write_config(tree)
+
+        done = world_pair.cli("run", "--once", "-c", str(config), timeout=120)
+
+    assert_one_line(done, 1, url, "fix:")
+
+
+@pytest.mark.parametrize("command", ["run", "setup"])
+def test_cdf_refusing_connections_is_one_line_naming_the_host(world_pair: World, command: str) -> None:
+    tree = world_pair.config_tree()
+    host = closed_port_url()
+    tree["cognite"]["host"] = host
+    config = world_pair.write_config(tree)
+
+    args = ["run", "--once"] if command == "run" else ["setup"]
+    done = world_pair.cli(*args, "-c", str(config), timeout=120)
+
+    assert_one_line(done, 1, host, "fix:")
+
+
+def test_a_folder_as_the_state_path_is_named_a_folder_not_corrupt(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    folder = world_pair.folder / "state-folder"
+    folder.mkdir()
+    tree["state-store"] = {"local": {"path": str(folder)}}
+    config = world_pair.write_config(tree)
+
+    done = world_pair.cli("run", "--once", "-c", str(config))
+
+    line = assert_one_line(done, 2, str(folder), "is a folder", "fix:")
+    assert "corrupt" not in line, line
+
+
+def test_a_state_folder_that_cannot_be_created_is_one_line(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    blocker = world_pair.folder / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    tree["state-store"] = {"local": {"path": str(blocker / "state" / "state.db")}}
+    config = world_pair.write_config(tree)
+
+    done = world_pair.cli("run", "--once", "-c", str(config))
+
+    assert_one_line(done, 2, str(blocker), "fix:")

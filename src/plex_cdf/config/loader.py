@@ -86,19 +86,63 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
+# Values the document holds once aliases are expanded. A real configuration has a few hundred; an alias
+# bomb ("billion laughs") has billions, which substitution and validation would walk one by one.
+MAX_EXPANDED_NODES = 100_000
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping; ConfigError naming the file (and line) otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start});"
+            " fix: save the file as UTF-8"
+        ) from None
     try:
-        tree = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+        tree = _load_bounded(text, path)
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: {_yaml_problem(error)}") from None
     if not isinstance(tree, dict):
         raise ConfigError(f"{path}: expected a mapping of sections (cognite, plex, ...) at the top level")
     return tree
+
+
+def _load_bounded(text: str, path: Path) -> Any:
+    """Safe YAML (a SafeLoader subclass: no arbitrary objects) whose aliases expand to at most
+    MAX_EXPANDED_NODES values, checked on the node graph before anything is built from it."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"{path}: its aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?);"
+                " fix: write the values out or use fewer nested aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """How many values the node stands for with every alias written out (each shared node counted once
+    per use, computed once)."""
+    known = seen.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    seen[id(node)] = size = min(size, MAX_EXPANDED_NODES + 1)
+    return size
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

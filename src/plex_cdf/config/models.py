@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from plex_cdf.config.types import BaseUrl, Duration, LogLevel, Pcn
+from plex_cdf.config.types import BaseUrl, Duration, LogLevel, OneWord, Pcn
 from plex_cdf.domains.resource import DOMAINS, Domain
 from plex_cdf.items import DataSetKey
 
@@ -73,7 +73,7 @@ class DataSetRef(Section):
 
 class CogniteConfig(Section):
     host: BaseUrl = DEFAULT_CDF_HOST
-    project: str = Field(min_length=1)
+    project: OneWord = Field(min_length=1)
     idp_authentication: IdpAuthentication
     extraction_pipeline: ExtractionPipeline | None = None
     # Fallback for every data-set key that `extractor.data-sets` does not name.
