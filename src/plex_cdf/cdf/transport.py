@@ -17,6 +17,7 @@ from cognite.client.exceptions import (
     CogniteConnectionError,
     CogniteDuplicatedError,
     CogniteNotFoundError,
+    CogniteProjectAccessError,
     CogniteReadTimeout,
 )
 
@@ -85,8 +86,8 @@ class SdkApi:
         try:
             try:
                 response = await self._send(path, body, params)
-            except CogniteAPIError as err:
-                if err.code != 401 or not _renewed(self._client):
+            except CogniteProjectAccessError:  # the SDK's 401
+                if not _renewed(self._client):
                     raise
                 response = await self._send_with_fresh_token(path, body, params)
         except Exception as err:
@@ -102,13 +103,11 @@ class SdkApi:
         """Once more with a new token (CDF forgets tokens, e.g. after an outage); a second 401 is loud."""
         try:
             return await self._send(path, body, params)
-        except CogniteAPIError as err:
-            if err.code != 401:
-                raise
+        except CogniteProjectAccessError:
             project = self._client.config.project
             raise CdfAuthRefused(
-                f"CDF refused a freshly issued token (401) for project {project!r}: {err.message}; fix: check"
-                " that the client is a member of the project's groups and cognite.project is right"
+                f"CDF refused a freshly issued token (401) for project {project!r}; fix: check that the"
+                " client is a member of the project's groups and that cognite.project is right"
             ) from None
 
 
