@@ -173,3 +173,34 @@ def test_a_state_folder_that_cannot_be_created_is_one_line(world_pair: World) ->
     done = world_pair.cli("run", "--once", "-c", str(config))
 
     assert_one_line(done, 2, str(blocker), "fix:")
+
+
+# ------------------------------------------------------------------------------- fast failure for Plex
+
+
+def test_check_against_an_unreachable_plex_answers_at_once_naming_the_host(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    down = closed_port_url()
+    tree["plex"]["connect-url"] = down
+    config = world_pair.write_config(tree)
+
+    done = world_pair.cli("check", "-c", str(config), timeout=60)
+
+    assert done.returncode == 1, f"check against an unreachable Plex exited {done.returncode}"
+    assert f"cannot reach Plex at {down}" in done.stdout, f"check did not name the host:\n{done.stdout}"
+    assert world_pair.plex.traffic.counts.total() > 0, "the data sources (a reachable host) were not checked"
+
+
+def test_run_once_against_an_unreachable_plex_fails_fast_without_a_retry_storm(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    down = closed_port_url()
+    tree["plex"]["connect-url"] = down
+    tree["plex"]["datasource-url"] = down
+    config = world_pair.write_config(tree)
+    world_pair.setup(world_pair.write_config(name="setup.yaml"))
+
+    done = world_pair.cli("run", "--once", "-c", str(config), timeout=120)
+
+    assert done.returncode == 1, f"a run against an unreachable Plex exited {done.returncode}"
+    assert f"cannot reach Plex at {down}" in done.stderr, done.stderr[-2000:]
+    assert "failed 9 times" not in done.stderr, "an unreachable host was retried"
