@@ -105,7 +105,7 @@ def plex_settings(config: Config, tenant: Tenant) -> PlexSettings:
     ds = tenant.data_source
     return PlexSettings(
         connect_url=str(plex.connect_url),
-        datasource_url=str(plex.datasource_url),
+        datasource_url=plex.datasource_url_for(tenant),
         api_key=plex.api_key.get_secret_value(),
         api_secret=None if plex.api_secret is None else plex.api_secret.get_secret_value(),
         customer_id=None if tenant.tenant_id is not None else tenant.pcn,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import World, world_serving
+from tests.integration.conftest import World, world_serving, world_table
 
 MAX_CONSOLE_LINES = 40  # start, one line per domain pass, warnings: never one per HTTP request
 
@@ -204,3 +204,17 @@ def test_run_once_against_an_unreachable_plex_fails_fast_without_a_retry_storm(w
     assert done.returncode == 1, f"a run against an unreachable Plex exited {done.returncode}"
     assert f"cannot reach Plex at {down}" in done.stderr, done.stderr[-2000:]
     assert "failed 9 times" not in done.stderr, "an unreachable host was retried"
+
+
+def test_check_names_the_data_source_host_it_tried_per_tenant(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    del tree["plex"]["datasource-url"]
+    tree["plex"]["tenants"][0]["datasource-url"] = world_pair.plex_url + "/"
+    config = world_pair.write_config(tree)
+
+    done = world_pair.cli("check", "-c", str(config))
+
+    rows = [row for row in world_table(done.stdout) if "data source" in row[0]]
+    assert rows, f"check shows no data source rows:\n{done.stdout}"
+    for row in rows:
+        assert f"at {world_pair.plex_url}" in row[2], f"the row does not name the host it tried: {row}"
