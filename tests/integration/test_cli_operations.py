@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import signal
 import socket
 import subprocess
 import threading
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import World, world_serving, world_table
+from tests.integration.conftest import World, world_serving, world_table, world_wait
 
+EXIT_DEADLINE_S = 45.0  # SIGTERM: the current window finishes (grace 30 s), then the process exits
 MAX_CONSOLE_LINES = 40  # start, one line per domain pass, warnings: never one per HTTP request
 
 
@@ -218,3 +220,53 @@ def test_check_names_the_data_source_host_it_tried_per_tenant(world_pair: World)
     assert rows, f"check shows no data source rows:\n{done.stdout}"
     for row in rows:
         assert f"at {world_pair.plex_url}" in row[2], f"the row does not name the host it tried: {row}"
+
+
+# --------------------------------------------------------------------- one run per state, clean stops
+
+
+def test_a_second_run_on_the_same_state_file_names_the_holder_and_exits(world_pair: World) -> None:
+    config = world_pair.write_config()
+    world_pair.setup(config)
+    lock = Path(f"{world_pair.state_path}.lock")
+
+    first = world_pair.start("run", "-c", str(config))
+    try:
+        world_wait(lambda: lock.exists() and str(first.pid) in lock.read_text(), 30, "the first run's lock")
+        second = world_pair.cli("run", "--once", "-c", str(config), timeout=60)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=EXIT_DEADLINE_S)
+
+    line = assert_one_line(second, 2, str(world_pair.state_path), f"plex-cdf process {first.pid}", "fix:")
+    assert "in use" in line, line
+
+
+def test_the_lock_goes_with_the_process_so_the_next_run_starts(world_pair: World) -> None:
+    config = world_pair.write_config()
+    world_pair.setup(config)
+    first = world_pair.start("run", "-c", str(config))
+    lock = Path(f"{world_pair.state_path}.lock")
+    world_wait(lambda: lock.exists() and str(first.pid) in lock.read_text(), 30, "the first run's lock")
+    first.kill()  # SIGKILL: no clean-up runs, the kernel drops the lock
+    first.wait(timeout=10)
+
+    done = world_pair.cli("run", "--once", "--only", "master-data", "-c", str(config))
+
+    assert done.returncode == 0, f"a run after a killed one could not start:\n{done.stderr[-2000:]}"
+
+
+def test_sigterm_after_a_failed_pass_exits_0_as_documented(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    tree["plex"]["datasource-url"] = closed_port_url()  # quality and performance fail, the rest works
+    config = world_pair.write_config(tree)
+    world_pair.setup(world_pair.write_config(name="setup.yaml"))
+
+    process = world_pair.start("run", "-c", str(config))
+    try:
+        world_wait(lambda: "cannot reach Plex at" in world_pair.output(), 60, "a failed resource in the log")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=EXIT_DEADLINE_S)
+
+    assert code == 0, f"SIGTERM after a failed pass exited {code}:\n{world_pair.output()[-2000:]}"
