@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -38,7 +39,19 @@ app.add_typer(sim_app, name="sim")
 sim_app.command("cdf")(cdf_command)
 sim_app.command("plex")(plex_command)
 
-console = Console()
+PIPED_WIDTH = 1000  # columns when stdout is not a terminal: no row is cut for a file, pipe or collector
+
+
+def _stdout_console() -> Console:
+    """The terminal's width on a terminal (or COLUMNS when set); full width when piped or redirected,
+    where rich would otherwise assume 80 columns and cut or wrap the tables."""
+    probe = Console()
+    if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return probe
+    return Console(width=PIPED_WIDTH)
+
+
+console = _stdout_console()
 err_console = Console(stderr=True)
 log = logging.getLogger("plex_cdf")
 T = TypeVar("T")

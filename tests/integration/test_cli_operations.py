@@ -270,3 +270,15 @@ def test_sigterm_after_a_failed_pass_exits_0_as_documented(world_pair: World) ->
         code = process.wait(timeout=EXIT_DEADLINE_S)
 
     assert code == 0, f"SIGTERM after a failed pass exited {code}:\n{world_pair.output()[-2000:]}"
+
+
+def test_tables_piped_to_a_file_are_full_width_not_cut_at_80_columns(world_pair: World) -> None:
+    config = world_pair.write_config()
+
+    done = world_pair.cli("check", "-c", str(config), env={"COLUMNS": ""})
+
+    body = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    continued = [line for line in body if not line.strip("│ ").split("│")[0].strip()]
+    assert body, f"no table in the output:\n{done.stdout}"
+    assert not continued, "a piped table was wrapped at 80 columns:\n" + "\n".join(body[:6])
+    assert "…" not in done.stdout, "a piped table cut a cell"
