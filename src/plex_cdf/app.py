@@ -6,6 +6,7 @@ runner per domain, all sharing one state store. The scheduler runs the domains; 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -16,14 +17,15 @@ from typing import Any
 from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite
 
-from plex_cdf.cdf.client import CdfSettings, build_client
+from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import Config, Tenant
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
-from plex_cdf.domains.resource import Domain, TimeRange
+from plex_cdf.domains.resource import Domain, Resource, TimeRange
+from plex_cdf.health import BEAT_EVERY_S, Health
 from plex_cdf.items import DATA_SETS, DataSetKey
-from plex_cdf.observe import Metrics
+from plex_cdf.observe import Metrics, mask_secrets
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
@@ -74,10 +76,31 @@ class PassMetrics:
         self.metrics.plex_retries.labels(pcn).inc(self._delta((pcn, "retries"), stats.retries))
         self.metrics.plex_budget_used_ratio.labels(pcn).set(stats.budget_use)
 
+    def on_window(self, pcn: str, now: Callable[[], datetime]) -> Callable[[Resource, TimeRange], None]:
+        """Per committed window (so a long first pass shows progress): its lag and the window count."""
+
+        def committed(resource: Resource, window: TimeRange) -> None:
+            labels = (pcn, resource.name)
+            self.metrics.windows_committed.labels(*labels).inc()
+            self.metrics.lag_seconds.labels(*labels).set(max(0.0, (now() - window.end).total_seconds()))
+
+        return committed
+
     def _delta(self, slot: tuple[str, str], total: int) -> int:
         previous = self._plex_seen.get(slot, 0)
         self._plex_seen[slot] = total
         return max(0, total - previous)
+
+
+def _key_problem_of(plex: PlexClient) -> Callable[[], str | None]:
+    return lambda: plex.key_problem
+
+
+async def _beat(health: Health) -> None:
+    """Liveness: the event loop turns as long as this keeps beating."""
+    while True:
+        health.beat()
+        await asyncio.sleep(BEAT_EVERY_S)
 
 
 class SetupNeeded(RuntimeError):
@@ -199,6 +222,7 @@ class Service:
     ) -> None:
         self.config = config
         self.pass_metrics = None if metrics is None else PassMetrics(metrics)
+        self.health = None if metrics is None else metrics.health
         self.once = once  # one coherent run: the domains of a tenant share their fetches
         self.dry_run = dry_run or config.extractor.dry_run
         self.domains: tuple[Domain, ...] = tuple(only) if only else config.extractor.enabled_domains()
@@ -215,7 +239,26 @@ class Service:
         self.data_set_ids = await self._data_sets()
         for tenant in self.config.plex.tenants:
             self.tenants.append(await self._open_tenant(tenant))
+        if self.health is not None:
+            self._watch_health(self.health)
         return self
+
+    def _watch_health(self, health: Health) -> None:
+        """Readiness checks (each tenant's Plex key, the CDF token) and the liveness beat."""
+        secrets = self.config.secrets()
+
+        def masked(check: Callable[[], str | None]) -> Callable[[], str | None]:
+            return lambda: None if (problem := check()) is None else mask_secrets(problem, secrets)
+
+        for tenant in self.tenants:
+            health.add_check(f"PCN {tenant.pcn} Plex key", masked(_key_problem_of(tenant.plex)))
+        credentials = self.client.config.credentials
+        if isinstance(credentials, RenewableCredentials):
+            health.add_check("CDF token", masked(lambda: credentials.last_error))
+        beat = asyncio.get_running_loop().create_task(_beat(health))
+        self._stack.callback(beat.cancel)
+        self._stack.callback(health.opened, False)
+        health.opened()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
@@ -245,7 +288,7 @@ class Service:
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
         for domain in self.domains:
-            runtime.runners[domain] = Runner(
+            runner = runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
                 source=plex,
                 sink=sink,
@@ -256,6 +299,8 @@ class Service:
                 raw_copy=self.config.extractor.raw_copy,
                 cache=shared,
             )
+            if self.pass_metrics is not None:
+                runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))
         return runtime

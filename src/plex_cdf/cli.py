@@ -161,8 +161,8 @@ def start_observing(config: Config) -> Any:
     if server is None:
         return None
     metrics = Metrics()
-    started = start_metrics_server(server.host, server.port, metrics.registry)
-    log.info("metrics on http://%s:%d/metrics", server.host, started.port)
+    started = start_metrics_server(server.host, server.port, metrics.registry, metrics.health)
+    log.info("metrics on http://%s:%d/metrics (health: /healthz, /readyz)", server.host, started.port)
     return metrics
 
 

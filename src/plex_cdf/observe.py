@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any, Literal
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CollectorRegistry,
@@ -19,12 +22,13 @@ from prometheus_client import (
     Gauge,
     disable_created_metrics,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
 
 from plex_cdf.config import LoggerConfig
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.config.models import ConsoleLog, FileLog
+from plex_cdf.health import Health, health_app
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
@@ -36,7 +40,7 @@ _HANDLER_MARK = "_plex_cdf_handler"
 CHATTY_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2", "cognite", "urllib3", "uvicorn.access")
 
 # `_created` series double the metric count and say nothing a scrape's own timestamps do not.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +188,10 @@ class Metrics:
         self.last_success_timestamp = self._gauge(
             "last_success_timestamp", "Unix time in seconds of the resource's last successful run", each
         )
+        self.windows_committed = self._counter(
+            "windows_committed", "Windows whose watermark moved (counted as each commits)", each
+        )
+        self.health = Health()  # what /healthz and /readyz answer beside /metrics
 
     def _counter(self, name: str, documentation: str, labels: Sequence[str]) -> Counter:
         return Counter(f"plex_cdf_{name}", documentation, labels, registry=self.registry)
@@ -208,9 +216,21 @@ class MetricsServer:
         self._stop()
 
 
-def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
-    """Serve the registry over HTTP on a daemon thread; port 0 picks a free port."""
-    server, thread = start_http_server(port, addr=host, registry=registry)
+def start_metrics_server(
+    host: str, port: int, registry: CollectorRegistry, health: Health | None = None
+) -> MetricsServer:
+    """Serve `/metrics` (and, given `health`, `/healthz` and `/readyz`) on a daemon thread; port 0 picks
+    a free port."""
+    app = make_wsgi_app(registry)
+    server = make_server(
+        host,
+        port,
+        health_app(health, app) if health is not None else app,
+        ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="plex-cdf-metrics")
+    thread.start()
 
     def stop() -> None:
         server.shutdown()
@@ -218,6 +238,19 @@ def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> M
         thread.join(timeout=5)
 
     return MetricsServer(host=host, port=int(server.server_port), _stop=stop)
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """One thread per scrape or probe, so a slow scraper never blocks a liveness probe."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Probes every few seconds must not fill the log with access lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
 
 __all__ = [

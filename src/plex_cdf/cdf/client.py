@@ -71,6 +71,7 @@ class RenewableCredentials(OAuthClientCredentials):
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self.last_error: str | None = None  # the last token problem, None once a token came (readiness)
 
     def authorization_header(self) -> tuple[str, str]:
         with self._token_lock:
@@ -84,9 +85,18 @@ class RenewableCredentials(OAuthClientCredentials):
             self._token = None
 
     def _fetch_token(self) -> tuple[str, float]:
+        try:
+            token = self._refresh_access_token()
+        except (CdfAuthRefused, CdfAuthUnavailable) as err:
+            self.last_error = str(err)
+            raise
+        self.last_error = None
+        return token
+
+    def _refresh_access_token(self) -> tuple[str, float]:
         url = self.token_url
         try:
-            return self._refresh_access_token()
+            return super()._refresh_access_token()
         except CogniteOAuthError as err:
             raise CdfAuthRefused(
                 f"the token endpoint {url} refused the client credentials ({err}); fix: check"

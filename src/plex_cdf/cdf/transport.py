@@ -105,10 +105,14 @@ class SdkApi:
             return await self._send(path, body, params)
         except CogniteProjectAccessError:
             project = self._client.config.project
-            raise CdfAuthRefused(
+            refused = CdfAuthRefused(
                 f"CDF refused a freshly issued token (401) for project {project!r}; fix: check that the"
                 " client is a member of the project's groups and that cognite.project is right"
-            ) from None
+            )
+            credentials = self._client.config.credentials
+            if isinstance(credentials, RenewableCredentials):
+                credentials.last_error = str(refused)
+            raise refused from None
 
 
 def _renewed(client: AsyncCogniteClient) -> bool:
