@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
@@ -54,10 +54,20 @@ class PassMetrics:
         self.metrics = metrics
         self._plex_seen: dict[tuple[str, str], int] = {}
 
-    def record(self, pcn: str, reports: Sequence[ResourceReport], state: StateStore, now: datetime) -> None:
+    def record(
+        self,
+        pcn: str,
+        reports: Sequence[ResourceReport],
+        state: StateStore,
+        now: datetime,
+        interval: timedelta | None = None,
+    ) -> None:
         m = self.metrics
         for r in reports:
             labels = (pcn, r.resource)
+            m.resource_failed.labels(*labels).set(1 if r.status == "failed" else 0)
+            if interval is not None:
+                m.interval_seconds.labels(*labels).set(interval.total_seconds())
             m.records_fetched.labels(*labels).inc(r.fetched)
             m.records_written.labels(*labels).inc(r.write.written)
             m.records_unchanged.labels(*labels).inc(r.write.unchanged)
@@ -75,6 +85,18 @@ class PassMetrics:
             self.metrics.plex_requests.labels(pcn, status).inc(self._delta((pcn, status), total))
         self.metrics.plex_retries.labels(pcn).inc(self._delta((pcn, "retries"), stats.retries))
         self.metrics.plex_budget_used_ratio.labels(pcn).set(stats.budget_use)
+
+    def on_report(self, pcn: str) -> Callable[[str, bool], None]:
+        """Per extraction-pipeline report: when CDF last took one (the heartbeat alert), or a failure."""
+        self.metrics.pipeline_report_failures.labels(pcn)  # shown as 0 from the start, for rate() and alerts
+
+        def reported(status: str, taken: bool) -> None:
+            if taken:
+                self.metrics.pipeline_last_report_timestamp.labels(pcn).set_to_current_time()
+            else:
+                self.metrics.pipeline_report_failures.labels(pcn).inc()
+
+        return reported
 
     def on_window(self, pcn: str, now: Callable[[], datetime]) -> Callable[[Resource, TimeRange], None]:
         """Per committed window (so a long first pass shows progress): its lag and the window count."""
@@ -303,6 +325,8 @@ class Service:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))
+            if self.pass_metrics is not None:
+                runtime.pipeline.on_report = self.pass_metrics.on_report(tenant.pcn)
         return runtime
 
     def tasks(self, backfill: TimeRange | None = None) -> list[DomainTask]:
@@ -330,7 +354,8 @@ class Service:
             reports = await runner.run(names, backfill)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
-                self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock())
+                interval = self.config.extractor.domain(domain).interval
+                self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock(), interval)
                 self.pass_metrics.record_plex(tenant.pcn, tenant.plex)
             linked = await tenant.sink.link_pending()
             if linked.written or linked.write_calls:

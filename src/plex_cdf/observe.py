@@ -188,6 +188,20 @@ class Metrics:
         self.last_success_timestamp = self._gauge(
             "last_success_timestamp", "Unix time in seconds of the resource's last successful run", each
         )
+        self.resource_failed = self._gauge(
+            "resource_failed", "1 when the resource's last run failed, else 0", each
+        )
+        self.interval_seconds = self._gauge(
+            "interval_seconds", "The resource's extraction interval, in seconds (its domain's)", each
+        )
+        self.pipeline_last_report_timestamp = self._gauge(
+            "pipeline_last_report_timestamp",
+            "Unix time in seconds of the last run (seen, success or failure) CDF took for the pipeline",
+            ("pcn",),
+        )
+        self.pipeline_report_failures = self._counter(
+            "pipeline_report_failures", "Pipeline runs (heartbeats included) CDF did not take", ("pcn",)
+        )
         self.windows_committed = self._counter(
             "windows_committed", "Windows whose watermark moved (counted as each commits)", each
         )

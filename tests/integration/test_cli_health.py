@@ -3,6 +3,8 @@ while the CDF token fails and true again after, and metrics that move per window
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import signal
 import urllib.error
@@ -118,3 +120,63 @@ def test_the_kubernetes_probes_ask_paths_the_service_answers() -> None:
                 assert get(f"http://127.0.0.1:{server.port}{asked}")[0] == 200
     finally:
         server.stop()
+
+
+DEPLOY = REPO / "deploy"
+METRIC_NAME = re.compile(r"\bplex_cdf_[a-z_]+\b")
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    exprs += [v["query"] for v in dashboard["templating"]["list"] if v.get("type") == "query"]
+    return exprs
+
+
+def alert_expressions() -> dict[str, str]:
+    rules = yaml.safe_load((DEPLOY / "prometheus-alerts.yaml").read_text(encoding="utf-8"))
+    return {rule["alert"]: rule["expr"] for group in rules["groups"] for rule in group["rules"]}
+
+
+def test_the_alerts_cover_what_an_operator_must_know() -> None:
+    alerts = alert_expressions()
+    wanted = {
+        "a resource failing": "plex_cdf_resource_failed",
+        "lag over its interval": "plex_cdf_interval_seconds",
+        "the Plex budget near its limit": "plex_cdf_plex_budget_used_ratio",
+        "quarantined records": "plex_cdf_records_quarantined_total",
+        "the pipeline heartbeat missing": "plex_cdf_pipeline_last_report_timestamp",
+    }
+    for what, metric in wanted.items():
+        assert any(metric in expr for expr in alerts.values()), f"no alert for {what} ({metric})"
+
+
+def test_every_metric_the_dashboard_and_alerts_use_exists_in_a_real_runs_metrics(world_pair: World) -> None:
+    tree = world_pair.config_tree()
+    tree["metrics"] = {"server": {"host": "127.0.0.1", "port": 0}}
+    config = world_pair.write_config(tree)
+    world_pair.setup(config)
+    used = {
+        name
+        for expr in [*dashboard_expressions(), *alert_expressions().values()]
+        for name in METRIC_NAME.findall(expr)
+    }
+    assert len(used) >= 10, f"the dashboard and alerts use only {sorted(used)}"
+
+    process = world_pair.start("run", "-c", str(config))
+    scraped = [""]
+    try:
+        base = served_base(world_pair)
+
+        def all_there() -> bool:
+            scraped[0] = get(f"{base}/metrics")[1]
+            return all(re.search(rf"^{name}[{{ ]", scraped[0], re.MULTILINE) for name in used)
+
+        with contextlib.suppress(AssertionError):  # the assertion below names what is missing
+            world_wait(all_there, 90, "every metric the dashboard and alerts use")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=EXIT_DEADLINE_S)
+
+    missing = [name for name in sorted(used) if not re.search(rf"^{name}[{{ ]", scraped[0], re.MULTILINE)]
+    assert not missing, f"the dashboard or alerts use metrics a run does not export: {missing}"
