@@ -20,7 +20,7 @@ from cognite.client.data_classes import DataSetWrite
 from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
-from plex_cdf.config import Config, Tenant
+from plex_cdf.config import CogniteConfig, Config, Tenant
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import Domain, Resource, TimeRange
 from plex_cdf.health import BEAT_EVERY_S, Health
@@ -130,18 +130,22 @@ class SetupNeeded(RuntimeError):
 
 
 def cdf_settings(config: Config) -> CdfSettings:
-    idp = config.cognite.idp_authentication
+    return cdf_settings_of(config.cognite)
+
+
+def cdf_settings_of(cognite: CogniteConfig) -> CdfSettings:
+    idp = cognite.idp_authentication
     return CdfSettings(
-        host=str(config.cognite.host),
-        project=config.cognite.project,
+        host=str(cognite.host),
+        project=cognite.project,
         token_url=str(idp.token_url),
         client_id=idp.client_id,
         client_secret=idp.secret.get_secret_value(),
         scopes=tuple(idp.scopes or ()),
         audience=idp.audience,
         resource=idp.resource,
-        timeout_s=max(1, int(config.cognite.timeout.total_seconds())),
-        max_workers=config.cognite.max_concurrency,
+        timeout_s=max(1, int(cognite.timeout.total_seconds())),
+        max_workers=cognite.max_concurrency,
     )
 
 

@@ -76,12 +76,29 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def load(path: Path | None) -> Config:
+    return load_with_remote(path)[0]
+
+
+def load_with_remote(path: Path | None) -> tuple[Config, Any]:
+    """The configuration, and for a `type: remote` file the RemoteConfiguration it came from (else None)."""
+    from plex_cdf.config.loader import load_config_file
+
     if path is not None and not path.is_file():
         fail(f"config file not found: {path}")
     try:
-        return load_config(path)
+        loaded = load_config(None) if path is None else load_config_file(path)
     except ConfigError as err:
         fail(f"config error: {err}")
+    if isinstance(loaded, Config):
+        return loaded, None
+    from plex_cdf.app import cdf_settings_of
+    from plex_cdf.cdf.client import build_client
+    from plex_cdf.cdf.remote import RemoteConfiguration
+
+    remote = RemoteConfiguration(loaded, build_client(cdf_settings_of(loaded.cognite)))
+    secret = loaded.cognite.idp_authentication.secret.get_secret_value()
+    revision = guarded(None, remote.load(), secrets=[secret])
+    return revision.config, remote
 
 
 def parse_only(only: str | None) -> tuple[Domain, ...] | None:
@@ -104,7 +121,7 @@ def parse_day(text: str, option: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def guarded(config: Config | None, work: Awaitable[T]) -> T:
+def guarded(config: Config | None, work: Awaitable[T], secrets: Sequence[str] = ()) -> T:
     """Run a coroutine; turn every failure a user can cause into one masked line and an exit code."""
     from plex_cdf.app import SetupNeeded
     from plex_cdf.cdf.client import CdfAuthUnavailable, CdfSettingsError
@@ -113,7 +130,7 @@ def guarded(config: Config | None, work: Awaitable[T]) -> T:
     from plex_cdf.state.lock import StateInUse
     from plex_cdf.state.sqlite import StateCorrupt, StateUnavailable
 
-    secrets = config.secrets() if config is not None else []
+    secrets = [*secrets, *(config.secrets() if config is not None else [])]
     try:
         return asyncio.run(_as_coroutine(work))
     except (SetupNeeded, CdfSettingsError, StateCorrupt, StateUnavailable, StateInUse, ValueError) as err:
@@ -179,12 +196,20 @@ def run(
     only: OnlyOption = None,
 ) -> None:
     """Extract continuously (or once) into CDF."""
-    config = load(config_path)
+    config, remote = load_with_remote(config_path)
     domains = parse_only(only)
     metrics = start_observing(config)
     once = once or config.extractor.run_once
     with _one_run_per_state(config):
-        summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
+        while True:
+            watch = None if once else remote
+            summary = guarded(
+                config,
+                extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics, remote=watch),
+            )
+            if watch is None or watch.pending is None or STOP_REQUESTED.is_set():
+                break
+            config = watch.take().config  # a new revision of the remote configuration: run with it
     if once:
         render.summary(console, summary)
     # A stop by signal is a clean end (what failed before it was logged and reported to the pipeline):
@@ -226,6 +251,7 @@ async def extract(
     client: Any = None,
     progress: Any = None,
     metrics: Any = None,
+    remote: Any = None,
 ) -> dict[str, render.DomainResult]:
     """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
     from plex_cdf.app import Service
@@ -254,6 +280,8 @@ async def extract(
                 for t in service.tenants
                 if t.pipeline is not None and not once and config.cognite.extraction_pipeline is not None
             ]
+            if remote is not None:  # a new configuration revision stops the domains at a safe point
+                heartbeats.append(asyncio.create_task(remote.watch(lambda _: _restart(scheduler, service))))
             try:
                 await scheduler.run()
             except Exception as err:  # fatal (bad key, ungranted tenant, ...): the pipeline hears of it too
@@ -275,6 +303,11 @@ async def extract(
                 message = _failures(failed) or "run completed"
                 await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
     return results
+
+
+def _restart(scheduler: Any, service: Any) -> None:
+    scheduler.request_stop()
+    service.request_stop()
 
 
 async def _report_pass(service: Any, task: Any, reports: list[Any]) -> None:

@@ -57,6 +57,8 @@ class IdpAuthentication(Section):
 class ExtractionPipeline(Section):
     external_id: str = Field(min_length=1)
     heartbeat: Duration = timedelta(minutes=10)
+    # With `type: remote`: how often the pipeline's configuration is checked for a new revision.
+    config_poll: Duration = timedelta(minutes=5)
 
 
 class DataSetRef(Section):
@@ -303,3 +305,26 @@ class Config(Section):
             if tenant.data_source is not None:
                 values += [tenant.data_source.password.get_secret_value(), tenant.data_source.basic_token()]
         return [value for value in values if value]
+
+
+class RemoteConfig(Section):
+    """A `type: remote` file: only the CDF connection; the rest of the configuration is the extraction
+    pipeline's configuration revision in CDF (as Cognite's extractors keep it)."""
+
+    type: Literal["remote"]
+    version: Literal[1] = 1
+    cognite: CogniteConfig
+
+    @model_validator(mode="after")
+    def _needs_a_pipeline(self) -> RemoteConfig:
+        if self.cognite.extraction_pipeline is None:
+            raise ValueError(
+                "type: remote needs cognite.extraction-pipeline.external-id (the pipeline whose configuration"
+                " to run)"
+            )
+        return self
+
+    @property
+    def pipeline(self) -> ExtractionPipeline:
+        assert self.cognite.extraction_pipeline is not None  # checked by the validator
+        return self.cognite.extraction_pipeline
