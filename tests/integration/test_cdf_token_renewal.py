@@ -7,13 +7,10 @@ import asyncio
 
 import pytest
 
-from plex_cdf.cdf.client import CdfAuthRefused, CdfSettings, build_client
+from plex_cdf.cdf.client import CdfAuthRefused, build_client
 from plex_cdf.cdf.transport import SdkApi
 from plex_cdf.sim.cdf.auth import TokenIssuer
 from tests.integration.conftest import (
-    LOCAL_CDF_CLIENT_ID,
-    LOCAL_CDF_PROJECT,
-    LOCAL_CDF_SECRET,
     LocalCdfHandle,
 )
 
@@ -21,15 +18,7 @@ TOKEN_ROUTE = "POST /oauth2/token"
 
 
 def api_for(local_cdf: LocalCdfHandle) -> SdkApi:
-    settings = CdfSettings(
-        host=local_cdf.server.base_url,
-        project=LOCAL_CDF_PROJECT,
-        token_url=local_cdf.server.token_url,
-        client_id=LOCAL_CDF_CLIENT_ID,
-        client_secret=LOCAL_CDF_SECRET,
-        scopes=("user_impersonation",),
-    )
-    return SdkApi(build_client(settings))
+    return SdkApi(build_client(local_cdf.product_settings()))
 
 
 def forget_every_token(local_cdf: LocalCdfHandle) -> None:

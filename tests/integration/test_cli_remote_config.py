@@ -8,15 +8,12 @@ import signal
 from typing import Any
 
 import yaml
-from cognite.client import ClientConfig, CogniteClient
-from cognite.client.credentials import OAuthClientCredentials
+from cognite.client import CogniteClient
 from cognite.client.data_classes import ExtractionPipelineConfigWrite
 
 from tests.integration.conftest import (
-    WORLD_CLIENT_ID,
     WORLD_PIPELINE,
-    WORLD_PROJECT,
-    WORLD_SECRET,
+    LocalCdfHandle,
     World,
     world_summary,
     world_wait,
@@ -26,20 +23,7 @@ EXIT_DEADLINE_S = 45.0
 
 
 def sdk(world: World) -> CogniteClient:
-    credentials = OAuthClientCredentials(
-        token_url=world.cdf_server.token_url,
-        client_id=WORLD_CLIENT_ID,
-        client_secret=WORLD_SECRET,
-        scopes=["user_impersonation"],
-    )
-    return CogniteClient(
-        ClientConfig(
-            client_name="remote-config-test",
-            project=WORLD_PROJECT,
-            credentials=credentials,
-            base_url=world.cdf_server.base_url,
-        )
-    )
+    return LocalCdfHandle(world.cdf, world.cdf_server).client()  # the world's CDF has the same client
 
 
 def upload(world: World, tree: dict[str, Any] | str) -> int:
