@@ -179,7 +179,8 @@ def start_observing(config: Config) -> Any:
         return None
     metrics = Metrics()
     started = start_metrics_server(server.host, server.port, metrics.registry, metrics.health)
-    log.info("metrics on http://%s:%d/metrics (health: /healthz, /readyz)", server.host, started.port)
+    log.info("metrics on http://%s:%d/metrics", server.host, started.port)
+    log.info("health on http://%s:%d/healthz and /readyz", server.host, started.port)
     return metrics
 
 
