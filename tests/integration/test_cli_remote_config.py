@@ -122,3 +122,16 @@ def test_a_new_revision_is_picked_up_without_a_restart_and_a_bad_one_is_refused(
 
     assert code == 0, f"the service exited {code}:\n{world_pair.output()[-3000:]}"
     assert f"configuration revision {good} of pipeline {WORLD_PIPELINE}" in world_pair.output()
+
+
+def test_check_and_status_read_the_pipelines_revision_too(world_pair: World) -> None:
+    world_pair.setup(world_pair.write_config())
+    upload(world_pair, without_cognite(world_pair.config_tree()))
+    remote = remote_file(world_pair)
+
+    check = world_pair.cli("check", "-c", remote)
+    status = world_pair.cli("status", "-c", remote)
+
+    assert check.returncode == 0, f"check with a remote configuration failed:\n{check.stdout[-2000:]}"
+    assert world_pair.plex_url in check.stdout, "check did not reach the Plex the revision names"
+    assert status.returncode == 0, f"status with a remote configuration failed:\n{status.stderr[-2000:]}"

@@ -572,3 +572,37 @@ def test_an_unreachable_host_is_tried_again_after_the_cooldown() -> None:
         return await c.get_list("/mdm/v1/parts")
 
     assert run(flaky(answers, [{"id": 1}]), scenario, vt) == [{"id": 1}]
+
+
+@pytest.mark.parametrize(("key_ok", "tenant_ok"), [(False, True), (True, False)])
+def test_a_refused_key_or_tenant_is_kept_for_readiness_until_a_good_answer(
+    key_ok: bool, tenant_ok: bool
+) -> None:
+    state = {"refusing": True}
+    refusing = auth_world(key_ok, tenant_ok, subscribed=set())
+    good = auth_world(True, True, subscribed=set())
+
+    def plex(request: httpx.Request) -> httpx.Response:
+        return refusing(request) if state["refusing"] else good(request)
+
+    async def scenario(c: PlexClient) -> tuple[str | None, str | None]:
+        with pytest.raises(PlexConfigError):
+            await c.get_list("/mdm/v1/parts")
+        while_refused = c.key_problem
+        state["refusing"] = False
+        await c.get_list("/mdm/v1/parts")
+        return while_refused, c.key_problem
+
+    while_refused, after = run(plex, scenario)
+    assert while_refused is not None and "fix" in while_refused, while_refused
+    assert_masked(while_refused)
+    assert after is None, "readiness stays false after Plex accepted the key again"
+
+
+def test_an_unsubscribed_product_does_not_make_the_key_look_refused() -> None:
+    async def scenario(c: PlexClient) -> str | None:
+        with pytest.raises(PlexConfigError):
+            await c.get_list("/production/v1/production-definitions/workcenters")
+        return c.key_problem
+
+    assert run(auth_world(True, True, subscribed=set()), scenario) is None
