@@ -21,6 +21,7 @@ from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import CogniteConfig, Config, Tenant
+from plex_cdf.config.masking import SecretMasker
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import Domain, Resource, TimeRange
 from plex_cdf.health import BEAT_EVERY_S, Health
@@ -258,6 +259,7 @@ class Service:
         self.tenants: list[TenantRuntime] = []
         self.data_set_ids: dict[str, int] = {}
         self.plex_calls: dict[str, int] = {}  # by task name: Plex calls of its last pass
+        self.masker = SecretMasker(config.secrets())
 
     async def __aenter__(self) -> Service:
         self.client = self._given_client or build_client(cdf_settings(self.config))
@@ -324,6 +326,8 @@ class Service:
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
                 cache=shared,
+                snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
+                mask=self.masker,
             )
             if self.pass_metrics is not None:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)

@@ -101,3 +101,8 @@ class RawRow:
 
 
 Item = Asset | Event | TimeSeries | Datapoints | Relationship | RawRow
+
+
+def item_id(item: Item) -> str:
+    """What names an item in CDF: its external id (a series' for points), or a RAW row's key."""
+    return item.key if isinstance(item, RawRow) else item.external_id

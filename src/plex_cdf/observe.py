@@ -3,6 +3,7 @@ metrics. (Extraction-pipeline runs and heartbeats live in `plex_cdf.cdf.pipeline
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -28,6 +29,7 @@ from prometheus_client import (
 from plex_cdf.config import LoggerConfig
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.config.models import ConsoleLog, FileLog
+from plex_cdf.files import create_private
 from plex_cdf.health import Health, health_app
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -150,10 +152,18 @@ def _console_handler(config: ConsoleLog, masker: SecretMasker) -> logging.Handle
     return handler
 
 
+class PrivateFileHandler(TimedRotatingFileHandler):
+    """A daily-rotated log file created 0600, the rotated-in files too."""
+
+    def _open(self) -> io.TextIOWrapper:
+        create_private(self.baseFilename)
+        return super()._open()
+
+
 def _file_handler(config: FileLog, masker: SecretMasker) -> logging.Handler:
     path = Path(config.path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = TimedRotatingFileHandler(
+    handler = PrivateFileHandler(
         path, when="midnight", utc=True, backupCount=config.retention, encoding="utf-8"
     )
     handler.setLevel(config.level)

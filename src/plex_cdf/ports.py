@@ -54,14 +54,18 @@ class WriteReport:
     unchanged: int = 0  # skipped: content hash equal to the last acknowledged write
     altered: int = 0  # made valid to fit CDF's limits (names cut, metadata trimmed, ...)
     unresolved_links: int = 0  # asset links waiting for their assets
+    refused: int = 0  # items CDF refused (400) or points of series it lacks: left uncommitted, tried again
     write_calls: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    refused_ids: list[str] = field(default_factory=list)  # the external ids (or RAW keys) of those items
 
     def add(self, other: WriteReport) -> None:
         self.written += other.written
         self.unchanged += other.unchanged
         self.altered += other.altered
         self.unresolved_links += other.unresolved_links
+        self.refused += other.refused
+        self.refused_ids.extend(other.refused_ids)
         self.write_calls += other.write_calls
         for kind, count in other.by_kind.items():
             self.by_kind[kind] = self.by_kind.get(kind, 0) + count

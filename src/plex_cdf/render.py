@@ -105,6 +105,7 @@ def status(console: Console, rows: Sequence[Any]) -> None:
         "result",
         "fetched",
         "written",
+        "pending",
     ):
         table.add_column(column)
     for row in rows:
@@ -119,6 +120,7 @@ def status(console: Console, rows: Sequence[Any]) -> None:
             str(last.get("status", "-")),
             str(last.get("fetched", "-")),
             str(last.get("written", "-")),
+            str(last.get("pending", "-")),  # windows, parents or records to fetch again until they land
         )
     console.print(table)
 

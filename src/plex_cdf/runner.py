@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -25,6 +25,7 @@ from plex_cdf.domains.resource import (
     Context,
     DataSourceWindow,
     PerParent,
+    Quarantine,
     Record,
     Resource,
     Snapshot,
@@ -32,7 +33,7 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Item, RawRow
+from plex_cdf.items import Datapoints, Event, Item, RawRow, item_id
 from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
@@ -52,6 +53,8 @@ FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 QUARANTINE_LOG_LIMIT = 5
+# A snapshot losing more than this share of its records at once is read a second time before it is used.
+SNAPSHOT_LOSS_THRESHOLD = 0.2
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ResourceReport:
     domain: str
     fetched: int = 0
     quarantined: int = 0
+    pending: int = 0  # windows, parents or records left to fetch again (a quarantine or a refusal)
     windows: int = 0
     seconds: float = 0.0
     status: Status = "ok"
@@ -89,6 +93,17 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
             item = replace(item, points=tuple(sorted(points.items())))
         merged[slot] = item
     return list(merged.values())
+
+
+def unique_records(records: Sequence[Record], key: Sequence[str]) -> list[Record]:
+    """One record per key (the key its event is written under), the last one winning: a row Plex repeats
+    must not count twice in an aggregate."""
+    if not key:
+        return list(records)
+    by_key: dict[object, Record] = {}
+    for position, record in enumerate(records):
+        by_key[joined_key(record, key) if isinstance(record, Mapping) else position] = record
+    return list(by_key.values())
 
 
 # Access a tenant may simply not have: that resource (or domain) is skipped with one warning.
@@ -129,6 +144,8 @@ class Runner:
         raw_copy: bool = False,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
+        snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
+        mask: Callable[[str], str] = str,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -139,6 +156,8 @@ class Runner:
         self.first_reach = first_reach
         self.raw_copy = raw_copy
         self.classify = classify
+        self.snapshot_loss_threshold = snapshot_loss_threshold
+        self.mask = mask  # every message is masked before the state keeps it (SQLite file or CDF RAW)
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
         self.should_stop: Callable[[], bool] = lambda: False
@@ -206,7 +225,8 @@ class Runner:
                 "written": report.write.written,
                 "unchanged": report.write.unchanged,
                 "quarantined": report.quarantined,
-                "message": report.message[:500],
+                "pending": report.pending,
+                "message": self.mask(report.message)[:500],
             },
         )
 
@@ -244,7 +264,7 @@ class Runner:
             await self._run_windows(resource, mode, report, backfill)
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
-        records = await self.records_of(resource.name)
+        records = await self._confirmed_snapshot(resource)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
         if resource.children is not None:
@@ -252,6 +272,8 @@ class Runner:
             return
         items = self._items(resource, records, ctx, report)
         report.write.add(await self.sink.write(resource.name, items))
+        # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
+        report.pending = report.quarantined + report.write.refused
         if not mode.mark_inactive and mode.vanished_value is None:
             return
         # Compared in the sink's own state keys (external ids; `datapoints:{id}` for series' points).
@@ -267,6 +289,33 @@ class Runner:
             ends = [Datapoints(xid, ((now, mode.vanished_value),), latest_only=True) for xid in gone]
             if ends:
                 report.write.add(await self.sink.write(resource.name, ends))
+
+    async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
+        """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
+        at once (a 404 taken as "no data", a partial answer) is read a second time, and only that second
+        read is used, so a suspicious answer never marks anything inactive, zeroes a figure or writes a
+        value. The count of the answer used is kept for the next run's comparison."""
+        records = await self.records_of(resource.name)
+        count_key = f"{resource.name}#count"
+        before = self.state.get_value(self.pcn, count_key)
+        if (
+            isinstance(before, int)
+            and before > 0
+            and before - len(records) > before * self.snapshot_loss_threshold
+        ):
+            log.warning(
+                "%s: Plex answered %d records where the last run had %d; reading it again before anything"
+                " is marked inactive or zeroed",
+                resource.name,
+                len(records),
+                before,
+            )
+            self._cache.pop((resource.name, None), None)
+            records = await self.records_of(resource.name)
+            if before - len(records) > before * self.snapshot_loss_threshold:
+                log.warning("%s: the second read confirms %d records", resource.name, len(records))
+        self.state.set_value(self.pcn, count_key, len(records))
+        return records
 
     async def _run_windows(
         self,
@@ -289,8 +338,14 @@ class Runner:
             end = backfill.end
         # Windows always start on multiples of their span (UTC): a rerun that reaches back for late rows
         # then fetches exactly the windows it fetched before, so aggregates over a window come out equal.
+        planned = list(split(begin, end, mode.max_span, mode.align or mode.max_span))
+        pending = self._pending_windows(key)
+        # Windows an earlier run left pending (a record quarantined, an item CDF refused) come first; once
+        # they go through clean they are no longer pending.
+        retried = sorted(pending - set(planned), key=lambda w: w.begin)
+        report.pending = len(pending)
         batch = WindowBatch(resource, key)
-        for window in split(begin, end, mode.max_span, mode.align or mode.max_span):
+        for window in [*retried, *planned]:
             if self.should_stop():
                 break
             records = await self.records_of(resource.name, window)
@@ -298,26 +353,63 @@ class Runner:
             report.windows += 1
             ctx = await self._context(resource, window)
             self._cache.pop((resource.name, window), None)
+            quarantined = report.quarantined
             if resource.children is not None:
-                await self._run_with_children(resource, resource.children, records, ctx, report)
-                self._commit_windows(WindowBatch(resource, key, [window]))
+                written = await self._run_with_children(resource, resource.children, records, ctx, report)
+                single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
+                single.troubled |= report.quarantined > quarantined
+                self._commit_windows(single, pending, retry=window in retried)
                 continue
             batch.add(window, _segmented(self._items(resource, records, ctx, report), window))
-            if len(batch.items) >= self.flush_items:
-                await self._flush(batch, report)
+            if report.quarantined > quarantined:
+                batch.troubled_windows.add(window)
+            if window in retried:
+                await self._flush(batch, report, pending, retry=True)
                 batch = WindowBatch(resource, key)
-        await self._flush(batch, report)
+            elif len(batch.items) >= self.flush_items:
+                await self._flush(batch, report, pending)
+                batch = WindowBatch(resource, key)
+            report.pending = len(pending)
+        await self._flush(batch, report, pending)
+        report.pending = len(pending)
 
-    async def _flush(self, batch: WindowBatch, report: ResourceReport) -> None:
+    async def _flush(
+        self, batch: WindowBatch, report: ResourceReport, pending: set[TimeRange], retry: bool = False
+    ) -> None:
         """Write the buffered windows' items together (full CDF batches), then commit their watermark."""
         if batch.windows:
-            report.write.add(await self.sink.write(batch.resource.name, dedupe(batch.items)))
-            self._commit_windows(batch)
+            written = await self.sink.write(batch.resource.name, dedupe(batch.items))
+            report.write.add(written)
+            batch.note_refused(written)
+            self._commit_windows(batch, pending, retry)
 
-    def _commit_windows(self, batch: WindowBatch) -> None:
-        self.state.commit_watermark(self.pcn, batch.key, batch.windows[-1].end)
+    def _commit_windows(self, batch: WindowBatch, pending: set[TimeRange], retry: bool = False) -> None:
+        """Move the watermark past the batch (a retried window moves none) and keep the windows with a
+        quarantined record or a refused item pending, so later runs fetch them again until they land."""
+        for window in batch.windows:
+            if batch.troubled or window in batch.troubled_windows:
+                pending.add(window)
+            else:
+                pending.discard(window)
+        self._save_pending(batch.key, pending)
+        if not retry:
+            self.state.commit_watermark(self.pcn, batch.key, batch.windows[-1].end)
         for window in batch.windows:
             self.on_window(batch.resource, window)
+
+    def _pending_windows(self, key: str) -> set[TimeRange]:
+        stored = self.state.get_value(self.pcn, f"{key}#pending")
+        if not isinstance(stored, list):
+            return set()
+        return {
+            TimeRange(datetime.fromisoformat(begin), datetime.fromisoformat(end)) for begin, end in stored
+        }
+
+    def _save_pending(self, key: str, pending: set[TimeRange]) -> None:
+        slot = f"{key}#pending"
+        if pending or self.state.get_value(self.pcn, slot):
+            ordered = sorted(pending, key=lambda w: w.begin)
+            self.state.set_value(self.pcn, slot, [[w.begin.isoformat(), w.end.isoformat()] for w in ordered])
 
     def _reach(self, resource: Resource, mark: datetime | None, begin: datetime) -> datetime:
         """Never before where the first run began: a lookback longer than the first run's reach must not
@@ -342,17 +434,35 @@ class Runner:
         for batch in _chunks(todo, PARENT_BATCH):
             if self.should_stop():
                 return
-            answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p, _ in batch))
+            answers = await asyncio.gather(
+                *(self._children_of(resource, mode, p) for p, _ in batch), return_exceptions=True
+            )
+            refusals = _refusals(answers)
             items: list[Item] = []
-            for (parent, _), children in zip(batch, answers, strict=True):
+            clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
+            for (parent, digest), children in zip(batch, answers, strict=True):
+                if isinstance(children, BaseException):
+                    # Plex refused this parent's value (e.g. a malformed part id): that parent is
+                    # quarantined, the others go on; it is asked again next run.
+                    self._quarantine(
+                        resource, {mode.parent_key: parent.get(mode.parent_key)}, children, report
+                    )
+                    continue
                 report.fetched += len(children)
                 ctx = await self._context(resource, None, parent=parent)
+                quarantined = report.quarantined
                 items.extend(self._items(resource, children, ctx, report))
-            report.write.add(await self.sink.write(resource.name, items))
-            if mode.only_changed:
-                self.state.commit_hashes(
-                    self.pcn, digests_key, {str(p.get(mode.parent_key)): d for p, d in batch}
-                )
+                if report.quarantined == quarantined:
+                    clean[str(parent.get(mode.parent_key))] = digest
+            if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
+                raise next(a for a in answers if isinstance(a, BaseException))
+            written = await self.sink.write(resource.name, items)
+            report.write.add(written)
+            report.pending += len(batch) - (0 if written.refused else len(clean))
+            if mode.only_changed and not written.refused:
+                # A parent with a quarantined child (or a batch with a refused item) stays changed: its
+                # children are fetched again next run, until they land.
+                self.state.commit_hashes(self.pcn, digests_key, clean)
         if full and mode.only_changed:
             self.state.set_value(self.pcn, refresh_key, now.isoformat())
 
@@ -363,8 +473,9 @@ class Runner:
         records: Sequence[Record],
         ctx: Context,
         report: ResourceReport,
-    ) -> None:
+    ) -> WriteReport:
         """Only records new or changed since the last run get their sub-list fetched and are written."""
+        total = WriteReport()
         digests_key = f"{resource.name}#records"
         known = self.state.get_hashes(self.pcn, digests_key)
         for record in records:
@@ -374,7 +485,7 @@ class Runner:
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
         for batch in _chunks(todo, PARENT_BATCH):
             if self.should_stop():
-                return
+                return total
             subs = await asyncio.gather(
                 *(
                     self._fetch_path(children.path.format(parent=_segment(r.get(children.parent_key))), None)
@@ -382,10 +493,18 @@ class Runner:
                 )
             )
             enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
-            report.write.add(
-                await self.sink.write(resource.name, self._items(resource, enriched, ctx, report))
+            failed: set[int] = set()
+            written = await self.sink.write(
+                resource.name, self._items(resource, enriched, ctx, report, failed)
             )
-            self.state.commit_hashes(self.pcn, digests_key, {k: d for _, k, d in batch})
+            report.write.add(written)
+            total.add(written)
+            # A quarantined record (or a batch with a refused item) keeps its old digest: fetched again
+            # next run, until it lands.
+            done = {} if written.refused else {k: d for n, (_, k, d) in enumerate(batch) if n not in failed}
+            report.pending += len(batch) - len(done)
+            self.state.commit_hashes(self.pcn, digests_key, done)
+        return total
 
     # ---------------------------------------------------------------- fetch, transform
 
@@ -431,7 +550,10 @@ class Runner:
     async def _context(
         self, resource: Resource, window: TimeRange | None, parent: Record | None = None
     ) -> Context:
-        lookups = {name: await self.records_of(name, window) for name in resource.lookup}
+        lookups = {
+            name: unique_records(await self.records_of(name, window), self.resources[name].key)
+            for name in resource.lookup
+        }
         return Context(
             pcn=self.pcn,
             resource=resource.name,
@@ -442,29 +564,40 @@ class Runner:
         )
 
     def _items(
-        self, resource: Resource, records: Sequence[Record], ctx: Context, report: ResourceReport
+        self,
+        resource: Resource,
+        records: Sequence[Record],
+        ctx: Context,
+        report: ResourceReport,
+        failed: set[int] | None = None,
     ) -> list[Item]:
-        """Transform every record; a record the transform cannot map is quarantined and counted."""
+        """Transform every record; a record the transform cannot map is quarantined and counted (and its
+        position added to `failed`)."""
         items: list[Item] = []
-        for record in records:
+        for position, record in enumerate(records):
             try:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
-                items.extend(resource.transform(record, ctx))
+                items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
             except Exception as exc:
                 self._quarantine(resource, record, exc, report)
+                if failed is not None:
+                    failed.add(position)
                 continue
             if self.raw_copy:
                 items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
         if resource.finish is not None:
-            objects = [r for r in records if isinstance(r, Mapping)]  # the others are quarantined above
+            # The others are quarantined above; a row Plex repeats counts once, as its event does.
+            objects = unique_records([r for r in records if isinstance(r, Mapping)], resource.key)
             try:
                 items.extend(resource.finish(objects, ctx))
             except Exception as exc:
                 self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
         return dedupe(items)
 
-    def _quarantine(self, resource: Resource, record: object, exc: Exception, report: ResourceReport) -> None:
+    def _quarantine(
+        self, resource: Resource, record: object, exc: BaseException, report: ResourceReport
+    ) -> None:
         report.quarantined += 1
         if report.quarantined <= QUARANTINE_LOG_LIMIT:
             key = joined_key(record, resource.key) if isinstance(record, Mapping) else repr(record)[:80]
@@ -485,6 +618,29 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
     ]
 
 
+def _refusals(answers: Sequence[object]) -> int:
+    """How many per-parent answers Plex refused for a request value (400); any other failure is raised."""
+    refused = 0
+    for answer in answers:
+        if isinstance(answer, PlexRequestError) and answer.status == 400:
+            refused += 1
+        elif isinstance(answer, BaseException):
+            raise answer
+    return refused
+
+
+def _dated_since_1970(items: list[Item]) -> list[Item]:
+    """The items, or Quarantine for an event dated before 1970: its time would be negative, which CDF
+    refuses (a mistyped year in Plex, typically)."""
+    for item in items:
+        if isinstance(item, Event):
+            for name, value in (("start", item.start_time), ("end", item.end_time)):
+                if value is not None and value < 0:
+                    when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+                    raise Quarantine(f"{name} time {when:%Y-%m-%d %H:%M} is before 1970, which CDF refuses")
+    return items
+
+
 def _not_an_object(record: object) -> TypeError:
     return TypeError(f"record is a {type(record).__name__}, not an object")
 
@@ -496,11 +652,23 @@ class WindowBatch:
     resource: Resource
     key: str  # the watermark's key
     windows: list[TimeRange] = field(default_factory=list)
+    troubled: bool = False  # CDF refused an item of the batch: every window of it stays pending
     items: list[Item] = field(default_factory=list)
+    troubled_windows: set[TimeRange] = field(default_factory=set)  # a record of these was quarantined
+
+    ids: dict[TimeRange, set[str]] = field(default_factory=dict)  # what each window's items name in CDF
 
     def add(self, window: TimeRange, items: list[Item]) -> None:
         self.windows.append(window)
         self.items.extend(items)
+        self.ids[window] = {item_id(item) for item in items}
+
+    def note_refused(self, written: WriteReport) -> None:
+        """The windows whose items CDF refused stay pending (all of them if the sink named none)."""
+        refused = set(written.refused_ids)
+        if written.refused and not refused:
+            self.troubled = True
+        self.troubled_windows.update(w for w, ids in self.ids.items() if ids & refused)
 
 
 def backfill_key(resource: str, window: TimeRange) -> str:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import Context, PerParent, Resource
 from plex_cdf.items import Datapoints, Item
-from plex_cdf.runner import dedupe
+from plex_cdf.runner import dedupe, unique_records
 from tests.faults.records import (
     DAY,
     ROWS,
@@ -96,11 +96,13 @@ def expected_of(row: Resource, handed: list[Record]) -> tuple[int, dict[tuple[st
         try:
             if not isinstance(record, Mapping):
                 raise TypeError("not an object")
-            items.extend(row.transform(record, ctx))
+            items.extend(list(row.transform(record, ctx)))  # a refused record contributes nothing
         except Exception:
             refused += 1
     if row.finish is not None:
-        objects = [r for r in records if isinstance(r, Mapping)]
+        objects = unique_records(
+            [r for r in records if isinstance(r, Mapping)], row.key
+        )  # a repeat counts once
         try:
             items.extend(row.finish(objects, ctx))
         except Exception as exc:

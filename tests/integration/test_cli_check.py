@@ -93,5 +93,7 @@ def test_check_names_each_failure_and_exits_1(
     row = world_row(done.stdout, failing_row)
     assert row[1] == "FAIL", f"check shows {row[1]} for {failing_row}: {row}"
     assert row[3], f"the FAIL row for {failing_row} says nothing about the fix: {row}"
+    if break_it is _ungranted_data_source:
+        assert "ask Plex to grant data source 18765 to the web-service user" in " ".join(row), row
     if secret is not None:
         assert secret not in done.stdout + done.stderr, "check printed the broken secret"

@@ -81,10 +81,11 @@ def test_status_shows_watermarks_last_runs_counts_and_lag(world_pair: World, wor
     rows = {row[2]: row for row in world_table(done.stdout) if row[0] == WORLD_PCN}
     entries = rows.get("production_entries")
     assert entries is not None, f"status has no production_entries row; resources: {sorted(rows)}"
-    _, _, _, watermark, lag, last_run, result, fetched, _ = entries
+    _, _, _, watermark, lag, last_run, result, fetched, _, pending = entries
     assert watermark != "-" and lag != "-", f"a windowed resource shows no watermark or lag: {entries}"
     assert last_run != "never" and result == "ok", f"production_entries last run: {entries}"
     assert int(fetched) > 0, f"production_entries shows nothing fetched: {entries}"
+    assert pending == "0", f"windows left to fetch again (a quarantine, a refusal) are shown: {entries}"
     assert rows["parts"][3] == "-", "a snapshot resource shows a watermark"
 
 

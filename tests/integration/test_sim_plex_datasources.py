@@ -101,9 +101,9 @@ def test_daily_performance_agrees_with_connect_production_entries(sim: SimPlex) 
     [
         ({**WEEK, "Nope": 1}, "DATA_SOURCE_INPUT_NOT_FOUND"),
         ({**WEEK, "start_date": WEEK["Start_Date"]}, "DATA_SOURCE_INPUT_NOT_FOUND"),
-        ({"End_Date": WEEK["End_Date"]}, "DATA_SOURCE_INPUT_REQUIRED"),
-        ({**WEEK, "Start_Date": None}, "DATA_SOURCE_INPUT_NOT_NULLABLE"),
         ({**WEEK, "Part_Key": "abc"}, "DATA_SOURCE_INPUT_TYPE_MISMATCH"),
+        ({**WEEK, "Use_Standard_Rate": 70_000}, "DATA_SOURCE_INPUT_TYPE_MISMATCH"),  # smallint
+        ({**WEEK, "Use_Standard_Rate": True}, "DATA_SOURCE_INPUT_TYPE_MISMATCH"),
         ({**WEEK, "Start_Date": "2026-11-21"}, "DATA_SOURCE_INPUT_FORMAT_INVALID"),
     ],
 )
@@ -133,9 +133,47 @@ def test_a_source_not_granted_is_403_and_hidden_from_search(plex: httpx.Client, 
     assert 19938 not in names and 18765 in names
 
 
+def test_a_published_input_the_simulator_cannot_apply_is_refused_not_ignored(plex: httpx.Client) -> None:
+    refused = execute(plex, 18765, {**WEEK, "Shift": "1st"})
+    assert refused.status_code == 400 and "not supported by the simulated Plex" in refused.text
+    assert execute(plex, 18765, {**WEEK, "Shift": None, "Children_Only": False}).status_code == 200
+
+
+def test_no_published_input_is_required(plex: httpx.Client) -> None:
+    """Plex marks no input of 18765 required: without dates it reports today so far."""
+    today = execute(plex, 18765, {})
+    assert today.status_code == 200
+    assert today.json()["rows"] == execute(plex, 18765, {"Start_Date": "2026-11-28T00:00:00Z"}).json()["rows"]
+
+
+def test_catalogue_sources_exist_and_answer_403_until_granted(plex: httpx.Client, sim: SimPlex) -> None:
+    """Checksheet_Get_Single (81) is in the catalogue but not granted: 403, as a real tenant answers."""
+    denied = execute(plex, 81, {})
+    assert denied.status_code == 403 and error_code(denied) == "DATA_SOURCE_ACCESS_DENIED"
+    sim.grant_datasource(user="sim-user", source_id=81)
+    try:
+        granted = execute(plex, 81, {})
+        meta = plex.get("/api/datasources/81").json()
+    finally:
+        sim.grant_datasource(user="sim-user", source_id=81, granted=False)
+    assert granted.status_code == 200 and granted.json()["rows"] == []
+    assert (len(meta["inputs"]), len(meta["columns"])) == (2, 64), "counts differ from the catalogue"
+
+
+def test_every_request_gets_its_own_transaction_number_across_restarts(plex: httpx.Client) -> None:
+    first = execute(plex, 22870, {}).json()["transactionNo"]
+    second = execute(plex, 22870, {}).json()["transactionNo"]
+    other = SimPlex(seed=5, scale="small", now=START)  # a restart: same seed, same instant
+    with other.serve() as server:
+        again = httpx.post(
+            f"{server.base_url}/api/datasources/22870/execute", params={"format": 2}, json={}, auth=AUTH
+        ).json()["transactionNo"]
+    assert len({first, second, again}) == 3, "transactionNo repeated"
+
+
 def test_unknown_source_and_wrong_method(plex: httpx.Client) -> None:
     unknown = execute(plex, 1, {})
-    assert unknown.status_code == 404 and error_code(unknown) == "DATA_SOURCE_NOT_FOUND"
+    assert unknown.status_code == 400 and error_code(unknown) == "DATA_SOURCE_NOT_FOUND"
     wrong = plex.get("/api/datasources/18765/execute")
     assert wrong.status_code == 405 and error_code(wrong) == "METHOD_NOT_ALLOWED"
 
@@ -146,8 +184,15 @@ def test_metadata_lists_inputs_and_columns(plex: httpx.Client) -> None:
     meta = plex.get("/api/datasources/4142").json()
     assert meta["id"] == 4142 and meta["name"] == "Checksheets_Get"
     start = next(i for i in meta["inputs"] if i["name"] == "Start_Date")
-    assert start == {"name": "Start_Date", "type": "date", "required": True, "nullable": False}
+    assert start == {"name": "Start_Date", "type": "datetime", "required": False, "nullable": True}
     assert "Checksheet_No" in {c["name"] for c in meta["columns"]}
+    assert (len(meta["inputs"]), len(meta["columns"])) == (24, 26), "Plex publishes 24 inputs, 26 outputs"
+    spec = plex.get("/api/datasources/6429").json()
+    assert (len(spec["inputs"]), len(spec["columns"])) == (1, 72)
+    daily = plex.get("/api/datasources/18765").json()
+    types = {c["name"]: c["type"] for c in daily["columns"]}
+    assert types["Production_Qty"] == "int" and types["Downtime_DB"] == "decimal"
+    assert {i["name"]: i["type"] for i in daily["inputs"]}["Use_Standard_Rate"] == "smallint"
 
 
 @pytest.mark.parametrize("flag", ["rowLimitExceeded", "rowLimitedExceeded", "limitExceeded"])
@@ -202,3 +247,36 @@ def test_each_user_has_its_own_password_and_grants(plex: httpx.Client, sim: SimP
     assert granted.status_code == 200 and granted.json()["rows"]
     assert refused.status_code == 403 and error_code(refused) == "DATA_SOURCE_ACCESS_DENIED"
     assert wrong.status_code == 401, "another user's password was accepted"
+
+
+SQL_TYPES: dict[str, Any] = {
+    "int": int,
+    "smallint": int,
+    "decimal": (int, float),
+    "varchar": str,
+    "datetime": str,
+    "bit": bool,
+}
+
+
+@pytest.mark.parametrize("source", [18765, 22870, 4142, 6429, 19938])
+def test_granted_sources_answer_their_columns_with_the_published_types(
+    plex: httpx.Client, source: int
+) -> None:
+    meta = plex.get(f"/api/datasources/{source}").json()
+    inputs = {i["name"] for i in meta["inputs"]}
+    rows = execute(plex, source, WEEK if "Start_Date" in inputs else {}).json()["rows"]
+    assert rows, f"source {source} answered no rows"
+    columns = {c["name"]: c["type"] for c in meta["columns"]}
+    for row in rows[:100]:
+        assert list(row) == list(columns), f"source {source} columns differ from its metadata"
+        wrong = {
+            name: value
+            for name, value in row.items()
+            if value is not None
+            and (
+                (isinstance(value, bool) and columns[name] != "bit")
+                or not isinstance(value, SQL_TYPES[columns[name]])
+            )
+        }
+        assert wrong == {}, f"source {source}: values not of their published type: {wrong}"

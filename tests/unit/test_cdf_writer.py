@@ -344,6 +344,7 @@ def test_one_invalid_record_is_isolated_and_the_rest_of_its_batch_lands(
     report = run(writer.write("jobs", events))
     assert len(cdf.stores["events"]) == 998, "one bad record must not keep its batch out of CDF"
     assert writer.counters.rejected["event"] == 2 and report.by_kind["event_rejected"] == 2
+    assert report.refused == 2 and sorted(report.refused_ids) == [f"PCN{PCN}_job_17", f"PCN{PCN}_job_600"]
     assert f"PCN{PCN}_job_17" not in state.get_hashes(PCN, "jobs"), "a refused record is tried again next run"
     assert report.write_calls < 50, "finding two bad records should take a few dozen calls, not a thousand"
 
@@ -371,3 +372,4 @@ def test_points_cdf_refuses_are_isolated_per_series(cdf: FakeCdf, state: SqliteS
     report = run(writer.write("oee", [*series, *points]))
     assert len(cdf.datapoints) == 5, "one bad series must not keep the others' points out"
     assert writer.counters.rejected["datapoints"] == 1 and report.by_kind["datapoints_rejected"] == 1
+    assert report.refused_ids == [f"PCN{PCN}_ts_4"], "the runner keeps the refused points' window pending"

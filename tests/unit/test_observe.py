@@ -284,3 +284,13 @@ def test_metrics_carry_no_created_series_that_would_double_their_count() -> None
 
     assert "plex_cdf_records_fetched_total" in text
     assert "_created" not in text, "prometheus-client's _created series are still exported"
+
+
+def test_the_log_file_and_its_rotated_successors_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "plex-cdf.log"
+    setup_logging(LoggerConfig.model_validate({"console": None, "file": {"path": str(path)}}))
+    logging.getLogger("plex_cdf.test").warning("written")
+    assert path.stat().st_mode & 0o777 == 0o600
+    rotating = next(h for h in logging.getLogger().handlers if isinstance(h, TimedRotatingFileHandler))
+    rotating.doRollover()
+    assert path.stat().st_mode & 0o777 == 0o600

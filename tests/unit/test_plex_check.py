@@ -30,6 +30,7 @@ class World:
     unsubscribed: set[str] = field(default_factory=set)
     ds_user_ok: bool = True
     granted: set[int] = field(default_factory=lambda: set(SOURCES))
+    metadata_needs_grant: bool = False  # a tenant answering 403 already on an ungranted source's metadata
     probes: list[str] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -56,6 +57,9 @@ class World:
         source_id = int(path.rsplit("/", 1)[1])
         if source_id not in SOURCES:
             return json(404, {"errors": [{"code": "DATA_SOURCE_NOT_FOUND", "message": "unknown"}]})
+        if self.metadata_needs_grant and source_id not in self.granted:
+            denied = {"code": "DATA_SOURCE_ACCESS_DENIED", "message": f"no access to '{source_id}'"}
+            return json(403, {"errors": [denied], "transactionNo": "t"})
         inputs = [{"name": "Start_Date", "required": True}, {"name": "Part_Key", "required": False}]
         return json(200, {"id": source_id, "name": SOURCES[source_id], "inputs": inputs})
 
@@ -120,7 +124,15 @@ def test_an_ungranted_data_source_is_named_with_the_grant_fix() -> None:
     assert results["data source 18765"].ok
     denied = results["data source 22870"]
     assert not denied.ok and "Workcenter_Performance_Simple_Get" in denied.detail
-    assert "Web Service Access By User Account" in denied.fix
+    assert "ask Plex to grant data source 22870 to the web-service user" in denied.fix
+
+
+def test_a_403_on_the_metadata_of_an_ungranted_source_asks_plex_for_the_grant() -> None:
+    results = by_name(check(World(granted={18765}, metadata_needs_grant=True)))
+    assert results["data source 18765"].ok
+    denied = results["data source 22870"]
+    assert not denied.ok and "DATA_SOURCE_ACCESS_DENIED" in denied.detail
+    assert "ask Plex to grant data source 22870 to the web-service user" in denied.fix
 
 
 def test_bad_data_source_credentials_and_unknown_ids_each_fail_with_a_fix() -> None:

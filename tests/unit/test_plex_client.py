@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import re
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from plex_cdf.domains.resource import TimeRange
 from plex_cdf.plex.client import PlexClient, PlexSettings
 from plex_cdf.plex.errors import (
     PlexConfigError,
+    PlexError,
     PlexNotOffered,
     PlexRequestError,
     PlexRowLimitError,
@@ -146,8 +148,36 @@ def test_a_list_404_means_no_data_and_an_object_404_means_none() -> None:
     assert run(plex, scenario) == ([], None, 1)
 
 
-def test_an_object_where_a_list_was_expected_becomes_a_list_of_one() -> None:
-    assert run(lambda r: json(200, {"id": 1}), lambda c: c.get_list("/mdm/v1/tenants")) == [{"id": 1}]
+@pytest.mark.parametrize(
+    ("answer", "named"),
+    [
+        (httpx.Response(200, content=b""), "an empty body (200)"),
+        (httpx.Response(200, content=b"  \n"), "an empty body (200)"),
+        (json(200, {"data": [{"id": 1}]}), "a JSON object where the documented list"),
+        (json(200, [1, 2]), "a JSON list holding something other than objects"),
+    ],
+)
+def test_a_200_that_is_not_the_documented_list_is_a_failed_call_after_retries_never_no_data(
+    answer: httpx.Response, named: str
+) -> None:
+    calls: list[str] = []
+
+    def plex(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return answer
+
+    with pytest.raises(PlexError, match=re.escape(named)) as caught:
+        run(plex, lambda c: c.get_list("/production/v1/production-history/production-entries"))
+    assert len(calls) == 3  # asked again before giving up
+    assert "production-entries" in str(caught.value)
+    with pytest.raises(PlexError, match=re.escape(named)):
+        run(plex, lambda c: c.post_list("/platform/identity-mappings/v1/x", {"a": 1}))
+
+
+def test_a_bad_answer_followed_by_the_list_gives_the_list() -> None:
+    answers = iter([httpx.Response(200, content=b""), json(200, {"id": 1}), json(200, [{"id": 1}])])
+    rows = run(lambda r: next(answers), lambda c: c.get_list("/mdm/v1/parts"))
+    assert rows == [{"id": 1}]
 
 
 def test_a_hundred_thousand_row_body_arrives_whole() -> None:

@@ -6,7 +6,9 @@ import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -49,6 +51,7 @@ class MemorySink:
         self.inactive: list[str] = []
         self.fail_on_call: int | None = None
         self.calls = 0
+        self.refuse: set[str] = set()  # state keys CDF refuses (400): counted, never committed
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         self.calls += 1
@@ -59,6 +62,10 @@ class MemorySink:
         report = WriteReport()
         for item in items:
             xid = state_key(item)  # the real writer's state keys
+            if xid in self.refuse:
+                report.refused += 1
+                report.refused_ids.append(item.key if isinstance(item, RawRow) else item.external_id)
+                continue
             digest = hashlib.sha256(orjson.dumps(repr(item))).hexdigest()
             if known.get(xid) == digest:
                 report.unchanged += 1
@@ -90,13 +97,15 @@ class FakePlex:
         self.path_errors: dict[str, Exception] = {}
         self.calls: Counter[str] = Counter()
         self.params_seen: list[Mapping[str, Any]] = []
+        self.next_answers: dict[str, list[list[dict[str, Any]]]] = {}  # answered once each, before `lists`
 
     async def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         self.calls[path] += 1
         self.params_seen.append(dict(params or {}))
         if path in self.path_errors:
             raise self.path_errors[path]
-        rows = self.lists.get(path, [])
+        queued = self.next_answers.get(path)
+        rows = queued.pop(0) if queued else self.lists.get(path, [])
         if params and "beginDate" in params:
             begin = parse_plex_datetime(str(params["beginDate"]))
             end = parse_plex_datetime(str(params["endDate"]))
@@ -185,6 +194,65 @@ def test_snapshot_marks_a_vanished_record_inactive_and_never_deletes() -> None:
     run(runner, ["things"])
     assert sink.inactive == [external_id(PCN, "thing", "2:B")], "a colon in an id must not hide it"
     assert external_id(PCN, "thing", "2:B") in sink.store
+
+
+def test_a_snapshot_losing_most_records_at_once_is_read_again_and_the_bad_read_marks_nothing() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.next_answers["/things"] = [[]]  # e.g. a 404 taken as "no data", once
+    report = run(runner, ["things"])[0]
+    assert plex.calls["/things"] == 3, "the suspicious answer must be confirmed by a second read"
+    assert sink.inactive == [] and report.fetched == 10 and report.status == "ok"
+
+
+def test_a_confirmed_loss_marks_the_vanished_records_inactive() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.lists["/things"] = [{"id": 0, "name": "t0"}]
+    run(runner, ["things"])
+    assert plex.calls["/things"] == 3
+    assert sorted(sink.inactive) == sorted(external_id(PCN, "thing", i) for i in range(1, 10))
+
+
+def test_a_loss_within_the_configured_share_is_not_read_again() -> None:
+    runner, plex, sink, _ = make_runner([THINGS])
+    runner.snapshot_loss_threshold = 0.5
+    plex.lists["/things"] = [{"id": i, "name": f"t{i}"} for i in range(10)]
+    run(runner, ["things"])
+    plex.lists["/things"] = plex.lists["/things"][:6]
+    run(runner, ["things"])
+    assert plex.calls["/things"] == 2 and len(sink.inactive) == 4
+
+
+def _level_of(record: Record, ctx: Context) -> Iterable[Item]:
+    yield Asset(external_id(ctx.pcn, "bin", record["id"]), str(record["id"]), None, "inventory")
+
+
+def _levels(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    for r in records:
+        yield Datapoints(external_id(ctx.pcn, "level", r["id"]), ((1, float(r["level"])),), latest_only=True)
+
+
+LEVELS = Resource(
+    "levels", "inventory", "/levels", Snapshot(vanished_value=0.0), ("id",), _level_of, finish=_levels
+)
+
+
+def test_a_bad_snapshot_read_never_zeroes_a_figure() -> None:
+    runner, plex, sink, _ = make_runner([LEVELS])
+    plex.lists["/levels"] = [{"id": i, "level": 5 + i} for i in range(5)]
+    run(runner, ["levels"])
+    plex.next_answers["/levels"] = [[]]
+    run(runner, ["levels"])
+    latest = {xid: item for xid, item in sink.store.items() if isinstance(item, Datapoints)}
+    assert len(latest) == 5
+    assert all(item.points[-1][1] != 0.0 for item in latest.values()), "a false zero was written"
+    plex.lists["/levels"] = []  # now Plex really holds none: confirmed by the second read
+    run(runner, ["levels"])
+    latest = {xid: item for xid, item in sink.store.items() if isinstance(item, Datapoints)}
+    assert all(item.points[-1][1] == 0.0 for item in latest.values())
 
 
 def test_bad_records_are_quarantined_and_the_good_ones_written() -> None:
@@ -276,6 +344,74 @@ def test_per_parent_calls_only_for_new_or_changed_parents() -> None:
     plex.lists["/things"][1]["name"] = "renamed"
     run(runner, ["things", "boms"])
     assert plex.calls["/boms"] == 4
+
+
+def checked_entry_of(record: Record, ctx: Context) -> Iterable[Item]:
+    if record.get("bad"):
+        raise Quarantine("bad quantity")
+    yield Event(external_id(ctx.pcn, "entry", record["key"]), "production", "entry")
+
+
+CHECKED = replace(ENTRIES, name="checked", path="/checked", transform=checked_entry_of)
+
+
+def test_a_window_with_a_quarantined_record_stays_pending_until_plex_corrects_it() -> None:
+    clock = [NOW]
+    runner, plex, sink, state = make_runner([CHECKED], clock)
+    bad = {"key": "b", "stamp": stamp(NOW - timedelta(days=3, hours=5)), "bad": True}
+    plex.lists["/checked"] = [bad, {"key": "g", "stamp": stamp(NOW - timedelta(days=3, hours=4))}]
+    first = run(runner, ["checked"])[0]
+    assert first.quarantined == 1 and first.pending == 1
+    assert state.get_watermark(PCN, "checked") == NOW  # the rest of the history moves on
+    assert state.get_value(PCN, "checked#last_run")["pending"] == 1  # what `status` shows
+    bad.pop("bad")  # Plex corrected the record
+    clock[0] = NOW + timedelta(hours=1)
+    second = run(runner, ["checked"])[0]
+    assert sink.written[external_id(PCN, "entry", "b")] == 1, "the corrected record must land"
+    assert second.pending == 0 and state.get_value(PCN, "checked#last_run")["pending"] == 0
+    clock[0] = NOW + timedelta(hours=2)
+    calls = plex.calls["/checked"]
+    run(runner, ["checked"])
+    assert plex.calls["/checked"] == calls + 1, "a window that landed is not fetched again"
+
+
+def test_a_window_with_an_item_cdf_refused_is_fetched_again_until_it_lands() -> None:
+    clock = [NOW]
+    runner, plex, sink, state = make_runner([ENTRIES], clock)
+    plex.lists["/entries"] = [{"key": "r", "stamp": stamp(NOW - timedelta(days=2))}]
+    sink.refuse = {external_id(PCN, "entry", "r")}
+    first = run(runner, ["entries"])[0]
+    assert first.write.refused == 1 and first.pending == 1
+    assert state.get_watermark(PCN, "entries") == NOW
+    clock[0] = NOW + timedelta(hours=1)
+    run(runner, ["entries"])
+    assert external_id(PCN, "entry", "r") not in sink.written  # still refused: still pending
+    assert state.get_value(PCN, "entries#last_run")["pending"] == 1
+    sink.refuse = set()
+    clock[0] = NOW + timedelta(hours=2)
+    last = run(runner, ["entries"])[0]
+    assert sink.written[external_id(PCN, "entry", "r")] == 1 and last.pending == 0
+    assert state.get_watermark(PCN, "entries") == NOW + timedelta(hours=2)
+
+
+def checked_bom_of(record: Record, ctx: Context) -> Iterable[Item]:
+    if record.get("bad"):
+        raise Quarantine("bad component")
+    yield from bom_of(record, ctx)
+
+
+def test_a_parent_with_a_quarantined_child_is_fetched_again_next_run() -> None:
+    boms = replace(BOMS, transform=checked_bom_of)
+    runner, plex, sink, _ = make_runner([THINGS, boms])
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(3)]
+    plex.lists["/boms"] = [{"line": 1, "bad": True}]
+    first = run(runner, ["things", "boms"])
+    assert first[1].quarantined == 3 and first[1].pending == 3
+    plex.lists["/boms"] = [{"line": 1}]
+    run(runner, ["things", "boms"])
+    assert plex.calls["/boms"] == 6 and len(sink.written) == 3 + 3
+    run(runner, ["things", "boms"])
+    assert plex.calls["/boms"] == 6, "parents that landed cost no call"
 
 
 def job_of(record: Record, ctx: Context) -> Iterable[Item]:
@@ -463,3 +599,130 @@ def test_a_record_value_put_into_a_path_is_one_escaped_segment() -> None:
     plex.lists["/jobs"] = [{"id": "../x y", "number": "J9"}]
     run(runner, ["ops"])
     assert "/jobs/..%2Fx%20y/operations" in plex.calls, f"path not escaped: {list(plex.calls)}"
+
+
+def test_a_row_plex_repeats_counts_once_in_the_per_workcenter_quantity_series() -> None:
+    from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+    from plex_cdf.domains.production import good_quantity_external_id
+
+    production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
+    runner, plex, sink, _ = make_runner([production])
+    at = NOW - timedelta(hours=3)
+    entry = {
+        "workcenterId": "wc-1",
+        "workcenterCode": "W1",
+        "transactionDate": stamp(at),
+        "serialNo": "S1",
+        "partOperationId": "po-1",
+        "quantity": 35,
+        "stamp": stamp(at),  # what the fake Plex filters windows on
+    }
+    plex.lists[production.path] = [entry, dict(entry)]  # Plex repeats the row
+    report = run(runner, [production.name])[0]
+    assert report.status == "ok" and report.quarantined == 0
+    events = [i for i in sink.store.values() if isinstance(i, Event)]
+    assert len(events) == 1
+    series = sink.store[good_quantity_external_id(PCN, "wc-1")]
+    assert isinstance(series, Datapoints) and dict(series.points) == {int(at.timestamp() * 1000): 35.0}
+
+
+def test_a_failed_runs_message_is_masked_before_the_state_keeps_it() -> None:
+    from plex_cdf.config.masking import SecretMasker
+
+    runner, plex, _sink, state = make_runner([THINGS])
+    runner.mask = SecretMasker(["Cl1ent-S3cret"])
+    plex.path_errors["/things"] = RuntimeError("token endpoint said: client_secret=Cl1ent-S3cret is wrong")
+    report = run(runner, ["things"])[0]
+    assert report.status == "failed"
+    kept = state.get_value(PCN, "things#last_run")["message"]
+    assert "Cl1ent-S3cret" not in kept and "client_secret=***" in kept
+
+
+def test_the_service_masks_every_configured_secret_in_what_its_runners_keep(tmp_path: Path) -> None:
+    from plex_cdf.app import Service
+    from plex_cdf.config import load_config
+    from tests.unit.test_config import MINIMAL, SECRETS, write
+
+    service = Service(load_config(write(tmp_path, MINIMAL)), dry_run=True)
+    service.state = MemoryState()
+
+    async def open_tenant() -> list[str]:
+        tenant = await service._open_tenant(service.config.plex.tenants[0])
+        await tenant.plex.aclose()
+        return [runner.mask(f"{s} echoed") for runner in tenant.runners.values() for s in SECRETS.values()]
+
+    assert set(asyncio.run(open_tenant())) == {"*** echoed"}
+
+
+def test_an_event_dated_before_1970_is_quarantined_not_written_with_a_negative_time() -> None:
+    runner, plex, sink, _ = make_runner([CHECKED])
+    old = replace(
+        CHECKED,
+        transform=lambda r, ctx: [
+            Event(external_id(ctx.pcn, "entry", r["key"]), "production", "entry", start_time=r["ms"])
+        ],
+    )
+    runner.resources["checked"] = old
+    plex.lists["/checked"] = [
+        {"key": "typo", "ms": -157_766_400_000, "stamp": stamp(NOW - timedelta(hours=5))},  # 1965
+        {"key": "fine", "ms": 1_700_000_000_000, "stamp": stamp(NOW - timedelta(hours=4))},
+    ]
+    report = run(runner, ["checked"])[0]
+    assert report.quarantined == 1 and report.status == "ok"
+    assert set(sink.written) == {external_id(PCN, "entry", "fine")}
+
+
+def test_a_production_entry_dated_1965_is_quarantined() -> None:
+    from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+
+    production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
+    runner, plex, sink, _ = make_runner([production])
+    plex.lists[production.path] = [
+        {
+            "workcenterId": "wc-1",
+            "transactionDate": "1965-06-01T08:00:00Z",
+            "serialNo": "S1",
+            "partOperationId": "po-1",
+            "quantity": 1,
+            "stamp": stamp(NOW - timedelta(hours=3)),
+        }
+    ]
+    report = run(runner, [production.name])[0]
+    assert report.quarantined == 1
+    assert not [i for i in sink.store.values() if isinstance(i, Event)]
+
+
+PER_PART = Resource(
+    "part_boms", "master_data", "/boms/{parent}", PerParent("things", "id"), ("line",), bom_of
+)
+
+
+def test_one_malformed_part_id_quarantines_that_part_and_the_other_boms_land() -> None:
+    runner, plex, sink, _ = make_runner([THINGS, PER_PART])
+    plex.lists["/things"] = [
+        {"id": "p1", "name": "x"},
+        {"id": "bad id", "name": "y"},
+        {"id": "p3", "name": "z"},
+    ]
+    plex.lists["/boms/p1"] = plex.lists["/boms/p3"] = [{"line": 1}]
+    plex.path_errors["/boms/bad%20id"] = PlexRequestError(
+        "'bad id' is not a valid UUID", 400, "ARGUMENT_INVALID"
+    )
+    report = run(runner, ["things", "part_boms"])[1]
+    assert report.status == "ok" and report.quarantined == 1 and report.pending == 1
+    assert {x for x in sink.written if "bom" in x} == {
+        external_id(PCN, "bom", "p1-1"),
+        external_id(PCN, "bom", "p3-1"),
+    }
+    run(runner, ["things", "part_boms"])
+    assert plex.calls["/boms/bad%20id"] == 2 and plex.calls["/boms/p1"] == 1, (
+        "only the refused part is asked again"
+    )
+
+
+def test_every_part_refused_is_a_wrong_call_and_fails_the_resource() -> None:
+    runner, plex, _sink, _ = make_runner([THINGS, PER_PART])
+    plex.lists["/things"] = [{"id": "p1", "name": "x"}, {"id": "p2", "name": "y"}]
+    for part in ("p1", "p2"):
+        plex.path_errors[f"/boms/{part}"] = PlexRequestError("unknown parameter", 400, "ARGUMENT_INVALID")
+    assert run(runner, ["things", "part_boms"])[1].status == "failed"

@@ -45,6 +45,18 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     assert SqliteStateStore(path).get_hashes("1", "parts") == {"a": "h"}
 
 
+def test_the_state_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    fresh = SqliteStateStore(tmp_path / "new" / "state.db")
+    fresh.set_value("1", "x#last_run", {"message": "m"})
+    fresh.close()
+    assert (tmp_path / "new" / "state.db").stat().st_mode & 0o777 == 0o600
+    loose = tmp_path / "old.db"
+    SqliteStateStore(loose).close()
+    loose.chmod(0o644)  # left by an earlier version
+    SqliteStateStore(loose).close()
+    assert loose.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_corrupt_file_is_an_error_naming_it_never_a_silent_reset(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not a database" * 200)

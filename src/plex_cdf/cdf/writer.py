@@ -34,7 +34,7 @@ from plex_cdf.cdf.plan import (
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.resolver import AssetIds
 from plex_cdf.cdf.transport import CdfApi, Missing, OutcomeUnknown, Rejected, SdkApi
-from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries, item_id
 from plex_cdf.ports import StateStore, WriteReport
 
 __all__ = ["DryRunSink", "Writer", "WriterCounters"]
@@ -221,6 +221,8 @@ class Writer:
 
     def _reject(self, kind: str, entry: Planned, err: Rejected, report: WriteReport) -> None:
         self.counters.rejected[kind] += 1
+        report.refused += 1
+        report.refused_ids.append(item_id(entry.item))
         count_kind(report, f"{kind}_rejected", 1)
         log.warning("CDF refused %s %s of %s: %s", kind, entry.body.get("externalId"), entry.resource, err)
 
@@ -283,6 +285,8 @@ class Writer:
             unknown = set(err.external_ids)
             self.counters.alterations["datapoints.series_missing"] += len(unknown)
             count_kind(report, "datapoints_series_missing", len(unknown))
+            report.refused += len(unknown)
+            report.refused_ids.extend(item_id(e.item) for e in batch if e.body["externalId"] in unknown)
             rest = [e for e in batch if e.body["externalId"] not in unknown]
             if rest and attempt < MAX_ATTEMPTS:
                 await self._insert_datapoints(rest, report, attempt + 1)

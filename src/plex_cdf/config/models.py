@@ -203,6 +203,9 @@ class ExtractorConfig(Section):
     dry_run: bool = False
     run_once: bool = False
     raw_copy: bool = False
+    # A snapshot that loses more than this share of its records at once is read again before anything is
+    # marked inactive or zeroed.
+    snapshot_loss_threshold: float = Field(default=0.2, ge=0.0, le=1.0)
     data_sets: DataSets = Field(default_factory=DataSets)
 
     model_config = ConfigDict(json_schema_extra=_defaults_filled_in)

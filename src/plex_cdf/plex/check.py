@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from plex_cdf.plex.client import PlexClient
-from plex_cdf.plex.diagnostics import namespace_of
+from plex_cdf.plex.diagnostics import grant_fix, namespace_of
 from plex_cdf.plex.errors import PlexError, PlexNotOffered, PlexRequestError, PlexUnavailable
 
 # An id no record has: an object GET with it costs Plex nothing and still passes the gateway's auth.
@@ -88,7 +88,7 @@ async def _check_datasource(client: PlexClient, source_id: int) -> CheckResult:
             False,
             f"'{title}' exists at {client.settings.datasource_url} but web-service user '{user}' is not"
             " granted it",
-            "grant it under 'Web Service Access By User Account' in Plex, or disable the resource",
+            grant_fix(source_id, user),
         )
     host = client.settings.datasource_url
     return CheckResult(name, True, f"'{title}' granted at {host}; inputs: {_inputs_text(metadata)}")

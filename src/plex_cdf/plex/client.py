@@ -29,7 +29,7 @@ from plex_cdf.plex.errors import (
     PlexRequestError,
     PlexRowLimitError,
 )
-from plex_cdf.plex.policy import CONNECT_STATUS, DATASOURCE_STATUS, Action, action_for
+from plex_cdf.plex.policy import CONNECT_STATUS, DATASOURCE_STATUS, Action, action_for, backoff_s
 from plex_cdf.plex.requester import Requester
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.plex.stats import PlexStats
@@ -39,6 +39,8 @@ __all__ = ["PlexClient", "PlexSettings"]
 
 # Plex has no paging and ignores these silently; a caller sending them believes in pages that never come.
 PAGING_PARAMS = frozenset({"limit", "offset", "page", "pagesize"})
+# How often a list call is asked when Plex answers 200 with something that is not the documented list.
+MALFORMED_ATTEMPTS = 3
 
 
 class PlexClient:
@@ -64,6 +66,8 @@ class PlexClient:
         self._requester = Requester(
             settings, self.stats, transport=transport, clock=clock, sleep=sleep, rng=rng or random.Random()
         )
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self._diagnosis_lock = asyncio.Lock()
         self._diagnosed: dict[str, PlexConfigError] = {}
         # While Plex refuses the key or the tenant: the diagnosis (for readiness); None after a good answer.
@@ -85,27 +89,40 @@ class PlexClient:
     async def get_list(self, path: str, params: Params | None = None) -> list[dict[str, Any]]:
         """The whole list in one answer (Plex has no paging); a 404 means no data and gives []."""
         _refuse_paging(path, params)
-        answer = await self._connect(Call("connect", "GET", path, params))
-        if answer is None:
-            self.stats.not_found_as_empty += 1
-            return []
-        body = self._parse(answer, path)
-        if isinstance(body, dict):  # an object where a list was expected: a list of one
-            return [body]
-        if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
-            raise PlexError(f"Plex answered GET {path} with something other than a list of objects")
-        return body
+        return await self._read_list(Call("connect", "GET", path, params))
 
     async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
         """A Connect POST that reads (e.g. the identity mappings) and answers a list; a 404 gives []."""
-        answer = await self._connect(Call("connect", "POST", path, None, orjson.dumps(body)))
-        if answer is None:
-            self.stats.not_found_as_empty += 1
-            return []
-        rows = self._parse(answer, path)
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise PlexError(f"Plex answered POST {path} with something other than a list of objects")
-        return rows
+        return await self._read_list(Call("connect", "POST", path, None, orjson.dumps(body)))
+
+    async def _read_list(self, call: Call) -> list[dict[str, Any]]:
+        """The list a Connect list call answers. Only what Plex documents as "no data" (an empty list, a
+        404) is empty; a 200 with an empty body or with anything but a list of objects is a failed call:
+        asked again a few times, then a PlexError, so no window or snapshot ever counts it as no records."""
+        problem = ""
+        for attempt in range(MALFORMED_ATTEMPTS):
+            if attempt:
+                self.stats.retries += 1
+                await self._sleep(
+                    backoff_s(
+                        attempt - 1, self.settings.backoff_base_s, self.settings.backoff_cap_s, self._rng
+                    )
+                )
+            answer = await self._connect(call)
+            if answer is None:
+                self.stats.not_found_as_empty += 1
+                return []
+            if not answer.content.strip():
+                problem = "an empty body (200)"
+                continue
+            body = self._parse(answer, call.path)
+            if isinstance(body, list) and all(isinstance(row, dict) for row in body):
+                return body
+            problem = f"a JSON {_json_kind(body)} where the documented list of objects belongs"
+        raise PlexError(
+            f"Plex answered {call.method} {call.path} with {problem}, {MALFORMED_ATTEMPTS} times; "
+            "the call counts as failed (nothing is taken as 'no data') and is retried next run"
+        )
 
     async def get_object(self, path: str, params: Params | None = None) -> dict[str, Any] | None:
         """One object; None when Plex answers 404."""
@@ -285,6 +302,14 @@ def _refuse_paging(path: str, params: Params | None) -> None:
             raise ValueError(
                 f"Plex has no paging and ignores '{name}' on {path}: the whole list comes at once"
             )
+
+
+def _json_kind(body: object) -> str:
+    if isinstance(body, dict):
+        return "object"
+    if isinstance(body, list):
+        return "list holding something other than objects"
+    return type(body).__name__
 
 
 def _input_value(value: object) -> object:

@@ -72,11 +72,18 @@ def ds_credentials(settings: PlexSettings, source_id: int | None) -> PlexConfigE
     )
 
 
+def grant_fix(source_id: int, user: str | None) -> str:
+    """What to do about a data source in the tenant's catalogue the web-service user may not call."""
+    return (
+        f"ask Plex to grant data source {source_id} to the web-service user '{user}' "
+        "(Web Service Access By User Account), or disable the resource"
+    )
+
+
 def ds_not_granted(settings: PlexSettings, source_id: int) -> PlexConfigError:
     return PlexConfigError(
         f"web-service user '{settings.ds_username}' is not granted data source {source_id} "
-        "(DATA_SOURCE_ACCESS_DENIED); fix: grant it under 'Web Service Access By User Account' in Plex "
-        "(it must be self-serviceable with Global Allow, or approved by Plex), or disable the resource",
+        f"(DATA_SOURCE_ACCESS_DENIED); fix: {grant_fix(source_id, settings.ds_username)}",
         "datasource_grant",
     )
 

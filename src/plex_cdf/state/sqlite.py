@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from plex_cdf.files import create_private
+
 SCHEMA_VERSION = 1
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS watermarks (pcn TEXT, resource TEXT, value TEXT NOT NULL,"
@@ -72,6 +74,7 @@ class SqliteStateStore:
 
     def _open(self) -> sqlite3.Connection:
         try:
+            create_private(self.path)  # run messages and digests are the operator's alone
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as err:  # no permission to create or open: not a corrupt file
             raise StateUnavailable(

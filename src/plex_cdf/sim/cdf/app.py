@@ -142,7 +142,7 @@ class CdfApp:
     async def _token(self, request: Request) -> Response:
         self.counts.add(f"POST {TOKEN_PATH}")
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
-        status, body = self.issuer.issue(form)
+        status, body = self.issuer.issue(form, request.headers.get("authorization"))
         return _json(body, status)
 
     def _inspect(self, request: Request) -> Response:
@@ -185,7 +185,7 @@ class CdfApp:
             wants_protobuf="application/protobuf" in request.headers.get("accept", ""),
         )
         with self.store.lock:
-            answer = route.handler(call)
+            answer = route.answer(call)
         if isinstance(answer, bytes):
             return Response(answer, 200, media_type="application/protobuf")
         return _json(answer, route.status)

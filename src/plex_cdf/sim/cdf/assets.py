@@ -10,11 +10,13 @@ from collections import defaultdict
 
 from plex_cdf.sim.cdf import resources
 from plex_cdf.sim.cdf.errors import Json, bad_request, missing
+from plex_cdf.sim.cdf.keys import check_item_keys, check_keys
 from plex_cdf.sim.cdf.resources import ASSETS
 from plex_cdf.sim.cdf.store import Collection, Store
 
 
 def create(store: Store, body: Json) -> Json:
+    check_keys(body, {"items"})
     items = resources.body_items(body)
     resources.validate_new(ASSETS, items)
     collection = store.assets
@@ -158,7 +160,9 @@ def _reroot(collection: Collection, children: dict[int, list[int]], moved: Json)
 
 def delete(store: Store, body: Json) -> Json:
     collection = store.assets
+    check_keys(body, {"items", "ignoreUnknownIds", "recursive"})
     items = resources.body_items(body)
+    check_item_keys(items, {"id", "externalId"})
     targets = set(resources.resolve_all(ASSETS, collection, items, bool(body.get("ignoreUnknownIds"))))
     children = _children_index(collection)
     doomed = _subtrees(children, targets) if body.get("recursive") else targets

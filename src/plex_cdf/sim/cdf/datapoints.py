@@ -20,6 +20,7 @@ from cognite.client._proto.data_point_list_response_pb2 import (
 
 from plex_cdf.sim.cdf import aggregates, resources
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
+from plex_cdf.sim.cdf.keys import check_item_keys, check_keys, unsupported
 from plex_cdf.sim.cdf.store import Series, Store, Value, now_ms
 
 MAX_SERIES_PER_REQUEST = 10_000
@@ -31,19 +32,28 @@ MAX_TIMESTAMP = 4_102_444_799_999  # 2099-12-31T23:59:59.999Z
 MAX_NUMERIC = 1e100
 MAX_STRING_BYTES = 1023
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# What each request implements; anything else (targetUnit, timeZone, includeStatus, instanceId, a point's
+# status, ...) is refused by name.
+IDENTIFIERS = frozenset({"id", "externalId"})
+QUERY_KEYS = frozenset({"start", "end", "limit", "includeOutsidePoints", "aggregates", "granularity"})
+RETRIEVE_KEYS = QUERY_KEYS | {"items", "ignoreUnknownIds"}
+RETRIEVE_ITEM_KEYS = QUERY_KEYS | IDENTIFIERS | {"cursor"}
+LATEST_KEYS = frozenset({"items", "ignoreUnknownIds"})
+LATEST_ITEM_KEYS = IDENTIFIERS | {"before"}
+POINT_KEYS = frozenset({"timestamp", "value"})
 
 
 def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
     if "instanceId" in item:
-        raise bad_request(
-            f"items[{index}].instanceId: the local CDF addresses time series by id or externalId"
-        )
+        raise unsupported(f"items[{index}].instanceId")
     ident = resources.identifier(item, index)
     return ident, store.time_series.resolve(ident)
 
 
 def insert(store: Store, body: Json) -> Json:
+    check_keys(body, {"items"})
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
+    check_item_keys(items, IDENTIFIERS | {"datapoints"})
     total = sum(len(item.get("datapoints") or ()) for item in items)
     if total > MAX_POINTS_PER_REQUEST:
         raise bad_request(f"A request may hold at most {MAX_POINTS_PER_REQUEST} datapoints, got {total}")
@@ -80,6 +90,7 @@ def _checked_points(points: Any, is_string: bool, index: int) -> list[tuple[int,
         where = f"items[{index}].datapoints[{n}]"
         if not isinstance(point, dict):
             raise bad_request(f"{where}: expected an object with timestamp and value")
+        check_keys(point, POINT_KEYS, f"{where}.")
         timestamp = point.get("timestamp")
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
             raise bad_request(f"{where}.timestamp: expected integer milliseconds, got {timestamp!r}")
@@ -117,6 +128,8 @@ def _time(value: Any, default: int, name: str) -> int:
         return now_ms()
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, str):  # CDF also takes relative times such as "2d-ago"
+        raise unsupported(f"{name} {value[:40]!r} (only integer milliseconds and 'now')")
     raise bad_request(f"{name}: expected integer milliseconds or 'now', got {value!r}")
 
 
@@ -157,6 +170,10 @@ def _page(store: Store, internal: int, query: Json) -> Page:
         start = _decode_cursor(query["cursor"])
     end = _time(query.get("end"), now_ms(), "end")
     is_aggregate = bool(query.get("aggregates"))
+    if is_aggregate and query.get("includeOutsidePoints"):
+        raise bad_request("includeOutsidePoints: not allowed with aggregates")
+    if not is_aggregate and query.get("granularity") is not None:
+        raise bad_request("granularity: only allowed with aggregates")
     maximum = aggregates.MAX_AGGREGATE_LIMIT if is_aggregate else MAX_RAW_LIMIT
     limit = query.get("limit")
     limit = DEFAULT_LIMIT if limit is None else limit
@@ -174,18 +191,18 @@ def _page(store: Store, internal: int, query: Json) -> Page:
     first, stop = bisect.bisect_left(stamps, start), bisect.bisect_left(stamps, end)
     last = min(stop, first + limit)
     picked = stamps[first:last]
-    next_cursor = _encode_cursor(stamps[last]) if last < stop and limit > 0 else None
     if query.get("includeOutsidePoints"):
+        # CDF answers this shape at once: the point before, up to `limit` inside, the point after, no cursor.
         before = stamps[first - 1 : first] if first > 0 else []
-        after = stamps[stop : stop + 1] if next_cursor is None else []
-        picked = before + picked + after
+        return Page(meta, [(ts, series.points[ts]) for ts in before + picked + stamps[stop : stop + 1]], None)
+    next_cursor = _encode_cursor(stamps[last]) if last < stop and limit > 0 else None
     return Page(meta, [(ts, series.points[ts]) for ts in picked], next_cursor)
 
 
-def _queries(store: Store, body: Json) -> Iterable[tuple[int, Json]]:
-    shared = ("start", "end", "limit", "includeOutsidePoints", "aggregates", "granularity")
-    defaults = {k: body[k] for k in shared if k in body}
+def _queries(store: Store, body: Json, item_keys: frozenset[str]) -> Iterable[tuple[int, Json]]:
+    defaults = {k: body[k] for k in QUERY_KEYS if k in body}
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
+    check_item_keys(items, item_keys)
     absent: list[Json] = []
     found: list[tuple[int, Json]] = []
     for index, item in enumerate(items):
@@ -203,7 +220,8 @@ def _queries(store: Store, body: Json) -> Iterable[tuple[int, Json]]:
 
 
 def retrieve_pages(store: Store, body: Json) -> list[Page]:
-    return [_page(store, internal, query) for internal, query in _queries(store, body)]
+    check_keys(body, RETRIEVE_KEYS)
+    return [_page(store, internal, query) for internal, query in _queries(store, body, RETRIEVE_ITEM_KEYS)]
 
 
 def pages_to_json(pages: list[Page]) -> Json:
@@ -264,8 +282,9 @@ def pages_to_protobuf(pages: list[Page]) -> bytes:
 
 
 def latest(store: Store, body: Json) -> Json:
+    check_keys(body, LATEST_KEYS)
     answers = []
-    for internal, query in _queries(store, body):
+    for internal, query in _queries(store, body, LATEST_ITEM_KEYS):
         before = _time(query.get("before"), now_ms() + 1, "before")
         series = store.datapoints.get(internal) or Series()
         stamps = series.timestamps()
@@ -280,7 +299,9 @@ def latest(store: Store, body: Json) -> Json:
 
 
 def delete_ranges(store: Store, body: Json) -> Json:
+    check_keys(body, {"items"})
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
+    check_item_keys(items, IDENTIFIERS | {"inclusiveBegin", "exclusiveEnd"})
     ranges: list[tuple[int, int, int]] = []
     absent: list[Json] = []
     for index, item in enumerate(items):

@@ -7,6 +7,7 @@ from typing import Any
 
 from plex_cdf.sim.cdf import resources
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
+from plex_cdf.sim.cdf.keys import check_item_keys, check_keys
 from plex_cdf.sim.cdf.store import Store, now_ms
 
 STATUSES = {"success": "lastSuccess", "failure": "lastFailure", "seen": "lastSeen"}
@@ -15,6 +16,7 @@ MESSAGE_MAX = 1000
 
 def create_runs(store: Store, body: Json) -> Json:
     items = resources.body_items(body)
+    check_item_keys(items, {"externalId", "status", "message", "createdTime"})
     absent = [
         {"externalId": i.get("externalId")}
         for i in items
@@ -36,17 +38,22 @@ def _record_run(store: Store, item: Json) -> Json:
     run: Json = {"id": store.next_id(), "status": item["status"], "createdTime": created}
     if item.get("message") is not None:
         run["message"] = item["message"]
-    store.extpipe_runs.setdefault(item["externalId"], []).append({**run, "externalId": item["externalId"]})
+    run["externalId"] = item["externalId"]  # the create answer names the pipeline, as CDF's does
+    store.extpipe_runs.setdefault(item["externalId"], []).append(run)
     pipe = store.extpipes.items[store.extpipes.by_external_id[item["externalId"]]]
     pipe[STATUSES[item["status"]]] = created
     if item["status"] != "seen" and item.get("message") is not None:
         pipe["lastMessage"] = item["message"]
-    return run
+    return dict(run)
 
 
 def list_runs(store: Store, body: Json) -> Json:
     """Newest first, as CDF answers; `filter.externalId` is required."""
     run_filter: Any = body.get("filter") or {}
+    if not isinstance(run_filter, dict):
+        raise bad_request("filter: expected an object")
+    check_keys(run_filter, {"externalId", "statuses", "createdTime"}, "filter.")
+    check_keys(run_filter.get("createdTime") or {}, {"min", "max"}, "filter.createdTime.")
     external_id = run_filter.get("externalId")
     if external_id not in store.extpipes.by_external_id:
         raise missing([{"externalId": external_id}], "Extraction pipeline not found")

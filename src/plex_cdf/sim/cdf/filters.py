@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from plex_cdf.sim.cdf.errors import Json, bad_request
+from plex_cdf.sim.cdf.keys import check_keys, unsupported
+from plex_cdf.sim.cdf.limits import RELATIONSHIP_TYPES
 from plex_cdf.sim.cdf.store import Collection, Store
 
 Predicate = Callable[[Json], bool]
@@ -29,6 +31,7 @@ def time_range(field: str) -> FilterCompiler:
     def compile_(_store: Store, value: Any) -> Predicate:
         if not isinstance(value, dict):
             raise bad_request(f"filter.{field}: expected an object with min and/or max")
+        check_keys(value, ("min", "max"), f"filter.{field}.")
         low, high = value.get("min"), value.get("max")
 
         def match(item: Json) -> bool:
@@ -116,6 +119,7 @@ def active_at(_store: Store, value: Any) -> Predicate:
     """Events that overlap `{"min", "max"}`: started by max and not ended before min (open ends count)."""
     if not isinstance(value, dict):
         raise bad_request("filter.activeAtTime: expected an object with min and/or max")
+    check_keys(value, ("min", "max"), "filter.activeAtTime.")
     low, high = value.get("min"), value.get("max")
 
     def match(item: Json) -> bool:
@@ -146,6 +150,18 @@ def labels(_store: Store, value: Any) -> Predicate:
 
 def one_of(field: str) -> FilterCompiler:
     return lambda _store, value: lambda item: item.get(field) in set(value)
+
+
+def type_in(field: str) -> FilterCompiler:
+    """Relationship end types, matched in CDF's spelling whatever the case they are asked in."""
+
+    def compile_(_store: Store, value: Any) -> Predicate:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad_request(f"filter.{field}s: expected a list of strings")
+        wanted = {RELATIONSHIP_TYPES.get(v.lower(), v) for v in value}
+        return lambda item: item.get(field) in wanted
+
+    return compile_
 
 
 COMMON: Mapping[str, FilterCompiler] = {
@@ -201,8 +217,9 @@ RELATIONSHIPS: Mapping[str, FilterCompiler] = {
     "externalIdPrefix": prefix("externalId"),
     "sourceExternalIds": one_of("sourceExternalId"),
     "targetExternalIds": one_of("targetExternalId"),
-    "sourceTypes": one_of("sourceType"),
-    "targetTypes": one_of("targetType"),
+    "sourceTypes": type_in("sourceType"),
+    "targetTypes": type_in("targetType"),
+    "confidence": time_range("confidence"),
     "dataSetIds": id_in("dataSetId", "datasets"),
     "startTime": time_range("startTime"),
     "endTime": time_range("endTime"),
@@ -228,9 +245,7 @@ def compile_filter(compilers: Mapping[str, FilterCompiler], store: Store, body_f
     for key, value in body_filter.items():
         compiler = compilers.get(key)
         if compiler is None:
-            raise bad_request(
-                f"filter.{key}: unrecognized filter (the local CDF supports {sorted(compilers)})"
-            )
+            raise unsupported(f"filter.{key}")
         if value is not None:
             predicates.append(compiler(store, value))
     return lambda item: all(p(item) for p in predicates)

@@ -54,7 +54,14 @@ RELATIONSHIPS = Limits(
     strings={"externalId": EXTERNAL_ID_MAX, "sourceExternalId": 255, "targetExternalId": 255},
     required=("externalId", "sourceExternalId", "sourceType", "targetExternalId", "targetType"),
 )
-RELATIONSHIP_TYPES = frozenset({"asset", "timeseries", "file", "event", "sequence"})
+# Relationship end types, by their lower-case spelling, as CDF spells them in answers.
+RELATIONSHIP_TYPES: Mapping[str, str] = {
+    "asset": "asset",
+    "timeseries": "timeSeries",
+    "file": "file",
+    "event": "event",
+    "sequence": "sequence",
+}
 EXTPIPES = Limits(
     strings={"externalId": EXTERNAL_ID_MAX, "name": 140, "description": 500, "source": 255},
     required=("externalId", "name", "dataSetId"),

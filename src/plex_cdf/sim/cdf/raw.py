@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from plex_cdf.sim.cdf import resources
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
+from plex_cdf.sim.cdf.keys import check_item_keys
 from plex_cdf.sim.cdf.store import Store, now_ms
 
 DB_NAME_MAX = 32
@@ -29,7 +30,9 @@ def not_found(kind: str, names: list[str]) -> CdfError:
 
 def _names(body: Json, max_len: int, kind: str) -> list[str]:
     names = []
-    for index, item in enumerate(resources.body_items(body)):
+    items = resources.body_items(body)
+    check_item_keys(items, {"name"})
+    for index, item in enumerate(items):
         name = item.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= max_len:
             raise bad_request(f"items[{index}].name: {kind} name must be 1-{max_len} characters")
@@ -128,6 +131,7 @@ def _table(store: Store, db: str, table: str, *, ensure_parent: bool = False) ->
 
 def insert_rows(store: Store, db: str, table: str, body: Json, params: Mapping[str, str]) -> Json:
     items = resources.body_items(body, MAX_ROWS_PER_INSERT)
+    check_item_keys(items, {"key", "columns"})
     for index, item in enumerate(items):
         key = item.get("key")
         if not isinstance(key, str) or not 1 <= len(key) <= KEY_MAX:
@@ -244,6 +248,8 @@ def retrieve_row(store: Store, db: str, table: str, key: str) -> Json:
 
 def delete_rows(store: Store, db: str, table: str, body: Json) -> Json:
     rows = _table(store, db, table)
-    for item in resources.body_items(body, MAX_ROWS_PER_INSERT):
+    items = resources.body_items(body, MAX_ROWS_PER_INSERT)
+    check_item_keys(items, {"key"})
+    for item in items:
         rows.pop(str(item.get("key")), None)
     return {}

@@ -10,12 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plex_cdf.sim.cdf import filters, limits
-from plex_cdf.sim.cdf.errors import Json, bad_request, duplicated, missing
+from plex_cdf.sim.cdf import advanced, filters, limits, views
+from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, duplicated, missing
+from plex_cdf.sim.cdf.keys import check_item_keys, check_keys, unsupported
 from plex_cdf.sim.cdf.store import Collection, Store, now_ms
 
 MAX_ITEMS = 1000
 LIST_DEFAULT_LIMIT = 100
+LIST_KEYS = frozenset({"filter", "limit", "cursor", "partition"})
+ViewMaker = Callable[[Store, Any], views.View]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,12 @@ class Spec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     create_limit: int = MAX_ITEMS
     public_id: bool = True  # relationships are addressed by external id only
+    advanced: advanced.Properties | None = None  # advancedFilter and sort on lists, where CDF has them
+    read_options: Mapping[str, ViewMaker] = field(default_factory=dict)  # byids/list keys that shape items
+    omit_empty: frozenset[str] = frozenset()  # fields CDF leaves out of answers when empty
+    # Fields CDF checks against things this server does not keep (label definitions, security categories,
+    # GeoJSON rules): a non-empty value is refused rather than stored unchecked.
+    unchecked: frozenset[str] = frozenset()
 
 
 COMMON_FIELDS = frozenset({"externalId", "description", "metadata", "source", "dataSetId"})
@@ -44,6 +53,10 @@ ASSETS = Spec(
     filters=filters.ASSETS,
     references={"dataSetId": "datasets"},
     list_fields=frozenset({"labels"}),
+    advanced=advanced.ASSETS,
+    read_options={"aggregatedProperties": views.asset_aggregates},
+    omit_empty=frozenset({"labels"}),
+    unchecked=frozenset({"labels", "geoLocation"}),
 )
 EVENTS = Spec(
     name="events",
@@ -53,6 +66,7 @@ EVENTS = Spec(
     filters=filters.EVENTS,
     references={"dataSetId": "datasets", "assetIds": "assets"},
     list_fields=frozenset({"assetIds"}),
+    advanced=advanced.EVENTS,
 )
 TIME_SERIES = Spec(
     name="timeseries",
@@ -65,6 +79,8 @@ TIME_SERIES = Spec(
     references={"dataSetId": "datasets", "assetId": "assets"},
     list_fields=frozenset({"securityCategories"}),
     defaults={"isString": False, "isStep": False},
+    advanced=advanced.TIME_SERIES,
+    unchecked=frozenset({"securityCategories"}),
 )
 DATA_SETS = Spec(
     name="datasets",
@@ -109,6 +125,9 @@ RELATIONSHIPS = Spec(
     references={"dataSetId": "datasets"},
     list_fields=frozenset({"labels"}),
     public_id=False,
+    read_options={"fetchResources": views.fetch_resources},
+    omit_empty=frozenset({"labels"}),
+    unchecked=frozenset({"labels"}),
 )
 EXTPIPE_FIELDS = frozenset(
     {
@@ -134,6 +153,9 @@ EXTPIPES = Spec(
     filters=filters.EXTPIPES,
     references={"dataSetId": "datasets"},
     list_fields=frozenset({"rawTables", "contacts"}),
+    # A new pipeline has seen no run: CDF answers 0 for each, and leaves out an empty metadata.
+    defaults={"lastSuccess": 0, "lastFailure": 0, "lastSeen": 0},
+    omit_empty=frozenset({"metadata"}),
 )
 SPECS: Mapping[str, Spec] = {
     s.name: s for s in (ASSETS, EVENTS, TIME_SERIES, DATA_SETS, RELATIONSHIPS, EXTPIPES)
@@ -197,10 +219,18 @@ def validate_new(spec: Spec, items: list[Json]) -> None:
         unknown = set(item) - spec.create_fields
         if unknown:
             raise bad_request(f"items[{index}]: unrecognized field(s) {sorted(unknown)}")
+        refuse_unchecked(spec, item, f"items[{index}]")
         limits.check_item(spec.limits, item, index)
 
 
+def refuse_unchecked(spec: Spec, item: Json, where: str) -> None:
+    for name in spec.unchecked:
+        if item.get(name):
+            raise unsupported(f"{where}.{name}")
+
+
 def create(store: Store, spec: Spec, body: Json) -> Json:
+    check_keys(body, {"items"})
     items = body_items(body, spec.create_limit)
     validate_new(spec, items)
     collection = store.collection(spec.name)
@@ -215,13 +245,26 @@ def create(store: Store, spec: Spec, body: Json) -> Json:
 def stamp_new(store: Store, spec: Spec, item: Json) -> Json:
     now = now_ms()
     # The body was parsed for this request alone, so its values are stored without copying.
-    return {
-        **spec.defaults,
-        **item,
-        "id": store.next_id(),
-        "createdTime": now,
-        "lastUpdatedTime": now,
-    }
+    return tidy(
+        spec,
+        {
+            **spec.defaults,
+            **item,
+            "id": store.next_id(),
+            "createdTime": now,
+            "lastUpdatedTime": now,
+        },
+    )
+
+
+def tidy(spec: Spec, item: Json) -> Json:
+    """CDF's stored shape: no nulls, no empty `omit_empty` fields, relationship types spelt as CDF does."""
+    for name in [k for k, v in item.items() if v is None or (k in spec.omit_empty and not v)]:
+        del item[name]
+    for name in ("sourceType", "targetType"):
+        if isinstance(item.get(name), str):
+            item[name] = limits.RELATIONSHIP_TYPES.get(item[name].lower(), item[name])
+    return item
 
 
 def public(spec: Spec, item: Json) -> Json:
@@ -246,15 +289,63 @@ def resolve_all(spec: Spec, collection: Collection, items: list[Json], ignore_un
     return found
 
 
+def identifier_keys(spec: Spec) -> frozenset[str]:
+    return frozenset({"id", "externalId"} if spec.public_id else {"externalId"})
+
+
+def read_view(store: Store, spec: Spec, body: Json) -> views.View:
+    """Stored item -> answered item, with what the request's read options (e.g. fetchResources) add."""
+    shaping = [make(store, body[key]) for key, make in spec.read_options.items() if body.get(key) is not None]
+
+    def view(item: Json) -> Json:
+        out = public(spec, item)
+        for shape in shaping:
+            out = shape(out)
+        return out
+
+    return view
+
+
 def by_ids(store: Store, spec: Spec, body: Json) -> Json:
+    check_keys(body, {"items", "ignoreUnknownIds", *spec.read_options})
+    items = body_items(body)
+    check_item_keys(items, identifier_keys(spec))
     collection = store.collection(spec.name)
-    ids = resolve_all(spec, collection, body_items(body), bool(body.get("ignoreUnknownIds")))
-    return {"items": [public(spec, collection.items[i]) for i in ids]}
+    ids = resolve_all(spec, collection, items, bool(body.get("ignoreUnknownIds")))
+    refuse_repeats(items)
+    view = read_view(store, spec, body)
+    return {"items": [view(collection.items[i]) for i in ids]}
+
+
+def refuse_repeats(items: list[Json]) -> None:
+    """The same identifier twice in one byids is a 400 listing the repeats, as CDF answers."""
+    seen: set[tuple[str, Any]] = set()
+    repeats: list[Json] = []
+    for item in items:
+        key = next(iter(sorted(item.items())))
+        if key in seen:
+            repeats.append(dict([key]))
+        seen.add(key)
+    if repeats:
+        raise CdfError(400, "Duplicate identifiers in one request", duplicated=repeats)
+
+
+def retrieve_one(store: Store, spec: Spec, raw_id: str) -> Json:
+    """`GET /{resource}/{id}`: one item by internal id."""
+    if not raw_id.isdigit():
+        raise bad_request(f"id: expected an integer, got {raw_id[:40]!r}")
+    collection = store.collection(spec.name)
+    item = collection.items.get(int(raw_id))
+    if item is None:
+        raise missing([{"id": int(raw_id)}])
+    return public(spec, item)
 
 
 def stage_updates(store: Store, spec: Spec, body: Json) -> list[tuple[Json, Json]]:
     """(old, new) per item, validated but not yet stored."""
+    check_keys(body, {"items"})
     items = body_items(body)
+    check_item_keys(items, identifier_keys(spec) | {"update"})
     collection = store.collection(spec.name)
     ids = resolve_all(spec, collection, items, ignore_unknown=False)
     if len(set(ids)) != len(ids):
@@ -263,6 +354,7 @@ def stage_updates(store: Store, spec: Spec, body: Json) -> list[tuple[Json, Json
     for index, (internal, item) in enumerate(zip(ids, items, strict=True)):
         old = collection.items[internal]
         new = apply_update(spec, old, item.get("update"), index)
+        refuse_unchecked(spec, new, f"items[{index}].update")
         limits.check_item(spec.limits, new, index)
         staged.append((old, new))
     check_new_external_ids(collection, [n for o, n in staged if n.get("externalId") != o.get("externalId")])
@@ -275,7 +367,7 @@ def commit_updates(store: Store, spec: Spec, staged: list[tuple[Json, Json]]) ->
     now = now_ms()
     for _, new in staged:
         new["lastUpdatedTime"] = now
-        collection.put(new["id"], new)
+        collection.put(new["id"], tidy(spec, new))
     return {"items": [public(spec, new) for _, new in staged]}
 
 
@@ -298,6 +390,8 @@ def apply_update(spec: Spec, old: Json, changes: Any, index: int) -> Json:
 
 
 def _apply_op(spec: Spec, item: Json, name: str, op: Json, where: str) -> None:
+    if len(op) > 1 and not set(op) <= {"add", "remove"}:
+        raise bad_request(f"{where}: set and setNull each stand alone (add and remove may go together)")
     if "set" in op:
         value = op["set"]
         if value is None:
@@ -328,15 +422,15 @@ def _add_remove(spec: Spec, current: Any, name: str, op: Json, where: str) -> An
     raise bad_request(f"{where}: add/remove only apply to metadata and list fields")
 
 
-def encode_cursor(after: int) -> str:
-    return base64.urlsafe_b64encode(f"after:{after}".encode()).decode()
+def encode_cursor(after: int, tag: str = "after") -> str:
+    return base64.urlsafe_b64encode(f"{tag}:{after}".encode()).decode()
 
 
-def decode_cursor(cursor: Any) -> int:
+def decode_cursor(cursor: Any, expected: str = "after") -> int:
     try:
         text = base64.urlsafe_b64decode(str(cursor).encode()).decode()
         tag, value = text.split(":", 1)
-        if tag != "after":
+        if tag != expected:
             raise ValueError(tag)
         return int(value)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -365,10 +459,30 @@ def partition_predicate(partition: Any) -> Callable[[int], bool]:
     return lambda internal: internal % n == m - 1
 
 
-def list_items(store: Store, spec: Spec, body: Json) -> Json:
-    collection = store.collection(spec.name)
+def query_keys(spec: Spec) -> frozenset[str]:
+    return frozenset({"advancedFilter"} if spec.advanced is not None else ())
+
+
+def item_filter(store: Store, spec: Spec, body: Json) -> filters.Predicate:
+    """The classic `filter` and, where CDF has it, the `advancedFilter`: both must match."""
     match = filters.compile_filter(spec.filters, store, body.get("filter"))
+    if spec.advanced is None or body.get("advancedFilter") is None:
+        return match
+    also = advanced.compile_filter(spec.advanced, body["advancedFilter"])
+    return lambda item: match(item) and also(item)
+
+
+def list_items(store: Store, spec: Spec, body: Json) -> Json:
+    sort = {"sort"} if spec.advanced is not None else set()
+    check_keys(body, LIST_KEYS | query_keys(spec) | sort | set(spec.read_options))
+    collection = store.collection(spec.name)
+    match = item_filter(store, spec, body)
     limit = list_limit(body)
+    view = read_view(store, spec, body)
+    if spec.advanced is not None and body.get("sort") is not None:
+        if body.get("partition") is not None:
+            raise bad_request("sort: may not be combined with partition")
+        return sorted_page(collection, advanced.sort_key(spec.advanced, body["sort"]), match, body, view)
     in_partition = partition_predicate(body.get("partition"))
     after = decode_cursor(body["cursor"]) if body.get("cursor") else 0
     page: list[Json] = []
@@ -377,8 +491,25 @@ def list_items(store: Store, spec: Spec, body: Json) -> Json:
         if in_partition(internal) and match(item):
             if len(page) == limit:
                 return {"items": page, "nextCursor": encode_cursor(page_last_id(page, collection))}
-            page.append(public(spec, item))
+            page.append(view(item))
     return {"items": page}
+
+
+def sorted_page(
+    collection: Collection,
+    arrange: Callable[[list[Json]], list[Json]],
+    match: filters.Predicate,
+    body: Json,
+    view: views.View,
+) -> Json:
+    """One page of the sorted matches; the cursor is the offset of the next page."""
+    ordered = arrange([item for item in collection.items.values() if match(item)])
+    start = decode_cursor(body["cursor"], "offset") if body.get("cursor") else 0
+    end = start + list_limit(body)
+    answer: Json = {"items": [view(item) for item in ordered[start:end]]}
+    if end < len(ordered):
+        answer["nextCursor"] = encode_cursor(end, "offset")
+    return answer
 
 
 def page_last_id(page: list[Json], collection: Collection) -> int:
@@ -389,17 +520,21 @@ def page_last_id(page: list[Json], collection: Collection) -> int:
 
 
 def aggregate(store: Store, spec: Spec, body: Json) -> Json:
+    check_keys(body, {"aggregate", "filter"} | query_keys(spec))
     kind = body.get("aggregate", "count")
-    if kind != "count" or "advancedFilter" in body:
-        raise bad_request("aggregate: the local CDF answers only a count with a classic filter")
-    match = filters.compile_filter(spec.filters, store, body.get("filter"))
+    if kind != "count":
+        raise unsupported(f"aggregate {kind!r}")
+    match = item_filter(store, spec, body)
     collection = store.collection(spec.name)
     return {"items": [{"count": sum(1 for item in collection.items.values() if match(item))}]}
 
 
 def delete(store: Store, spec: Spec, body: Json) -> Json:
+    check_keys(body, {"items", "ignoreUnknownIds"})
+    items = body_items(body)
+    check_item_keys(items, identifier_keys(spec))
     collection = store.collection(spec.name)
-    for internal in set(resolve_all(spec, collection, body_items(body), bool(body.get("ignoreUnknownIds")))):
+    for internal in set(resolve_all(spec, collection, items, bool(body.get("ignoreUnknownIds")))):
         collection.remove(internal)
         if spec is TIME_SERIES:
             store.datapoints.pop(internal, None)

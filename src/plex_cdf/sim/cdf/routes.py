@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 from plex_cdf.sim.cdf import assets, datapoints, extpipes, raw, resources
 from plex_cdf.sim.cdf.errors import Json
+from plex_cdf.sim.cdf.keys import check_route
 from plex_cdf.sim.cdf.resources import Spec
 from plex_cdf.sim.cdf.store import Store
 
@@ -44,6 +45,11 @@ class Route:
     def key(self) -> str:
         return f"{self.method} {self.template}"
 
+    def answer(self, call: Call) -> Answer:
+        """The handler's answer, once the query parameters and body keys the route lacks are refused."""
+        check_route(self.key, call.params, call.body)
+        return self.handler(call)
+
 
 def _crud(spec: Spec, *, writes: bool, deletable: bool = True) -> list[Route]:
     """The classic routes of one resource; hierarchy-aware handlers for assets."""
@@ -74,6 +80,10 @@ def _crud(spec: Spec, *, writes: bool, deletable: bool = True) -> list[Route]:
     ]
     if deletable:
         routes.append(Route("POST", f"{base}/delete", delete, writes=writes))
+    if spec.advanced is not None:  # assets, events and time series also answer GET /{resource}/{id}
+        routes.append(
+            Route("GET", f"{base}/{{id}}", lambda c: resources.retrieve_one(c.store, spec, c.args["id"]))
+        )
     return routes
 
 

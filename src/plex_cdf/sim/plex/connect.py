@@ -1,9 +1,15 @@
-"""The Connect routes, one row each: path template, where its rows come from, which parameters filter them.
+"""The Connect routes: every documented GET route of the served namespaces (the catalogue), each with the
+source of its rows and the filters its documented parameters become.
+
+Routes plex-cdf reads have hand-written sources over the plant (rich, consistent data); the others answer
+the plant's records where it holds them (supply items, contacts, orders, ...; see commerce.py), shaped to
+the documented fields, and an empty list where it holds none. An object route answers 404 for an id it
+does not know; a sub-list answers 404 when its parent is unknown.
 
 Semantics shared by every route (plex_api.md §2.5-2.7, §10.4): bare JSON arrays; limit/offset/page and any
 unknown parameter ignored; parameter names matched case-insensitively; a repeated parameter means any-of;
-a bad UUID, bool or date is a 400; history routes require `beginDate` and `endDate` and answer
-`[beginDate, endDate)`.
+a bad UUID, bool, number or date is a 400; required parameters are enforced as documented; history
+routes answer `[beginDate, endDate)`.
 """
 
 from __future__ import annotations
@@ -11,153 +17,79 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from plex_cdf.sim.plex import errors
+from plex_cdf.sim.plex.catalogue import FieldType, RouteSpec, connect_routes, namespaces
 from plex_cdf.sim.plex.history import SHIFT_MS
 from plex_cdf.sim.plex.jobs import render_job, render_job_operations
 from plex_cdf.sim.plex.master import Row
+from plex_cdf.sim.plex.params import Filter, Kind, Query, check_value, filters_for, kind_of
 from plex_cdf.sim.plex.plant import Plant
-from plex_cdf.sim.plex.timefmt import DateFormatError, parse_strict
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-Kind = Literal["str", "uuid", "bool", "int"]
 Answer = list[Row] | Row
+Source = Callable[[Query], Answer]
 
-
-@dataclass(frozen=True)
-class Query:
-    plant: Plant
-    now: int  # simulated ms
-    params: Mapping[str, Sequence[str]]  # lower-cased names
-    path: Mapping[str, str]
-    tenants: Sequence[Row] | None = None  # the tenants the calling key sees; None: this tenant alone
-
-    def values(self, name: str) -> Sequence[str]:
-        return self.params.get(name.lower(), ())
-
-    def window(self) -> tuple[int, int]:
-        return self.path_window("beginDate", "endDate")
-
-    def path_window(self, begin_name: str, end_name: str) -> tuple[int, int]:
-        begin, end = required_date(self, begin_name), required_date(self, end_name)
-        if begin > end:
-            raise errors.invalid(
-                "ARGUMENT_INVALID",
-                begin_name,
-                list(self.values(begin_name)),
-                f"'{begin_name}' must not be after '{end_name}'.",
-            )
-        return begin, end
-
-
-def parse_date(name: str, text: str) -> int:
-    try:
-        return parse_strict(text)
-    except DateFormatError as error:
-        raise errors.invalid("ARGUMENT_INVALID", name, [text], str(error)) from None
-
-
-def required_date(query: Query, name: str) -> int:
-    values = query.values(name)
-    if not values or not values[0]:
-        raise errors.missing(name)
-    return parse_date(name, values[0])
-
-
-def check_value(name: str, kind: Kind, text: str) -> object:
-    """The comparable form of a parameter value; 400 when Plex would reject it."""
-    if kind == "uuid":
-        if not UUID.match(text):
-            raise errors.invalid("ARGUMENT_INVALID", name, [text], f"'{text}' is not a valid UUID.")
-        return text.lower()
-    if kind == "bool":
-        if text.lower() not in ("true", "false"):
-            raise errors.invalid(
-                "ARGUMENT_INVALID", name, [text], f"'{text}' is not a boolean.", ["true", "false"]
-            )
-        return text.lower() == "true"
-    if kind == "int":
-        if not re.fullmatch(r"-?\d+", text):
-            raise errors.invalid("ARGUMENT_INVALID", name, [text], f"'{text}' is not an integer.")
-        return int(text)
-    return text
-
-
-@dataclass(frozen=True)
-class Eq:
-    """`?param=a&param=b`: keep rows whose field is any of the values."""
-
-    param: str
-    field: str
-    kind: Kind = "str"
-
-    def apply(self, query: Query, rows: list[Row]) -> list[Row]:
-        values = query.values(self.param)
-        if not values:
-            return rows
-        wanted = {check_value(self.param, self.kind, value) for value in values}
-        if self.kind == "uuid":
-            return [
-                row
-                for row in rows
-                if isinstance(row.get(self.field), str) and row[self.field].lower() in wanted
-            ]
-        return [row for row in rows if row.get(self.field) in wanted]
-
-
-@dataclass(frozen=True)
-class Between:
-    """Optional `begin`/`end` date parameters on a date field (text as Plex emits it, or hidden ms)."""
-
-    begin: str
-    end: str
-    field: str
-
-    def apply(self, query: Query, rows: list[Row]) -> list[Row]:
-        begin_values, end_values = query.values(self.begin), query.values(self.end)
-        low = parse_date(self.begin, begin_values[0]) if begin_values else None
-        high = parse_date(self.end, end_values[0]) if end_values else None
-        if low is None and high is None:
-            return rows
-        kept = []
-        for row in rows:
-            value = row.get(self.field)
-            if value is None:
-                continue
-            at = value if isinstance(value, int) else parse_strict(value)
-            if (low is None or at >= low) and (high is None or at < high):
-                kept.append(row)
-        return kept
-
-
-Filter = Eq | Between
+__all__ = ["NAMESPACES", "ROUTES", "Query", "Route", "answer", "check_value", "lower_params", "match"]
 
 
 @dataclass(frozen=True)
 class Route:
-    template: str
-    source: Callable[[Query], Answer]
+    spec: RouteSpec
+    source: Source
     filters: tuple[Filter, ...] = ()
-    required: tuple[str, ...] = ()
+    shaped: bool = False  # rows hold only what the plant knows: fill the other documented fields
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
+        regex = re.sub(
+            r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(self.spec.path).replace(r"\{", "{").replace(r"\}", "}")
+        )
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
 
+    @property
+    def template(self) -> str:
+        return self.spec.path
+
+    def check(self, query: Query) -> None:
+        """400 for a malformed path id or a missing required parameter, before any data is read."""
+        for param in self.spec.params:
+            if param.where == "p" and param.name in query.path:
+                check_value(param.name, kind_of(param), query.path[param.name])
+            elif param.required and (not query.values(param.name) or not query.values(param.name)[0]):
+                raise errors.missing(param.name)
+
     def answer(self, query: Query) -> Answer:
-        for name in self.required:
-            if not query.values(name) or not query.values(name)[0]:
-                raise errors.missing(name)
+        self.check(query)
         result = self.source(query)
         if isinstance(result, dict):
-            return result
+            return _visible(shape(self.spec.fields, result) if self.shaped else result)
+        if self.shaped:
+            result = [shape(self.spec.fields, row) for row in result]
         for filter_ in self.filters:
             result = filter_.apply(query, result)
         if result and any(key.startswith("_") for key in result[0]):
-            result = [{k: v for k, v in row.items() if not k.startswith("_")} for row in result]
+            result = [_visible(row) for row in result]
         return result
+
+
+def _visible(row: Row) -> Row:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def _default(kind: FieldType) -> Any:
+    if kind == "boolean":
+        return False
+    if kind == "array" or (isinstance(kind, dict) and "array" in kind):
+        return []
+    return None
+
+
+def shape(fields: Mapping[str, FieldType], known: Row) -> Row:
+    """Every documented field, in documented order: the known value, else null (false, [])."""
+    row = {name: known[name] if name in known else _default(kind) for name, kind in fields.items()}
+    row.update((k, v) for k, v in known.items() if k.startswith("_"))
+    return row
 
 
 def _one(
@@ -293,341 +225,198 @@ _parts: Callable[[Query], list[Row]] = lambda q: q.plant.parts(q.now)  # noqa: E
 _jobs: Callable[[Query], list[Row]] = lambda q: q.plant.job_rows(q.now)  # noqa: E731
 _containers: Callable[[Query], list[Row]] = lambda q: q.plant.containers(q.now)  # noqa: E731
 
-_HISTORY_FILTERS = (
-    Eq("workcenterId", "workcenterId", "uuid"),
-    Eq("jobId", "jobId", "uuid"),
-    Eq("partId", "partId", "uuid"),
-    Eq("partOperationId", "partOperationId", "uuid"),
-)
-_CONTAINER_HISTORY = (
-    Eq("serialNo", "serialNo"),
-    Eq("partId", "partId", "uuid"),
-    Eq("partOperationId", "partOperationId", "uuid"),
-    Eq("locationId", "locationId", "uuid"),
-)
-_DATES = ("beginDate", "endDate")
 
-ROUTES: tuple[Route, ...] = (
-    Route(
-        "/mdm/v1/tenants", _tenants, (Eq("idList", "id", "uuid"), Eq("code", "code"), Eq("codeList", "code"))
-    ),
-    Route("/mdm/v1/tenants/{id}", _one(_tenants, "id")),
-    Route(
-        "/mdm/v1/buildings",
-        _static("buildings"),
-        (
-            Eq("id", "id", "uuid"),
-            Eq("buildingCode", "buildingCode"),
-            Eq("buildingType", "buildingType"),
-            Eq("name", "name"),
-            Eq("active", "active", "bool"),
-        ),
-    ),
-    Route("/mdm/v1/buildings/{id}", _one(_static("buildings"), "id")),
-    Route(
-        "/mdm/v1/employees",
-        _static("employees"),
-        (
-            Eq("id", "id", "uuid"),
-            Eq("badgeNumber", "badgeNumber"),
-            Eq("userId", "userId"),
-            Eq("firstName", "firstName"),
-            Eq("lastName", "lastName"),
-            Eq("supervisorId", "supervisorId", "uuid"),
-            Eq("status", "status"),
-            Eq("position", "position"),
-            Eq("shift", "shift"),
-            Eq("building", "building"),
-            Eq("type", "type"),
-            Eq("department", "department"),
-            Eq("email", "email"),
-        ),
-    ),
-    Route("/mdm/v1/employees/{id}", _one(_static("employees"), "id")),
-    Route(
-        "/mdm/v1/parts",
-        _parts,
-        (
-            Eq("id", "id", "uuid"),
-            Eq("number", "number"),
-            Eq("revision", "revision"),
-            Eq("type", "type"),
-            Eq("status", "status"),
-            Eq("source", "source"),
-            Eq("productType", "productType"),
-        ),
-    ),
-    Route("/mdm/v1/parts/{id}", _one(_parts, "id")),
-    Route(
-        "/inventory/v1/inventory-definitions/parts",
-        _inventory_parts,
-        (
-            Eq("partNumber", "partNumber"),
-            Eq("partRevision", "revision"),
-            Eq("partType", "type"),
-            Eq("partSource", "source"),
-            Eq("partStatus", "status"),
-            Between("beginCreatedDateTime", "endCreatedDateTime", "_created"),
-            Between("beginUpdatedDateTime", "endUpdatedDateTime", "_updated"),
-        ),
-    ),
-    Route("/inventory/v1/inventory-definitions/parts/{partId}", _one(_inventory_parts, "partId", "partId")),
-    Route(
-        "/mdm/v1/operations",
-        _static("operations"),
-        (
-            Eq("id", "id", "uuid"),
-            Eq("code", "code"),
-            Eq("type", "type"),
-            Eq("inventoryType", "inventoryType"),
-        ),
-    ),
-    Route("/mdm/v1/operations/{id}", _one(_static("operations"), "id")),
-    Route(
-        "/mdm/v1/part-operations",
-        _part_operations,
-        (
-            Eq("partId", "partId", "uuid"),
-            Eq("operationId", "operationId", "uuid"),
-            Eq("active", "active", "bool"),
-            Eq("subOperation", "subOperation", "bool"),
-            Eq("operationNumber", "operationNumber", "int"),
-        ),
-    ),
-    Route("/mdm/v1/part-operations/{id}", _one(_part_operations, "id")),
-    Route(
-        "/mdm/v1/suppliers",
-        _static("suppliers"),
-        (
-            Eq("id", "id", "uuid"),
-            Eq("code", "code"),
-            Eq("name", "name"),
-            Eq("category", "category"),
-            Eq("status", "status"),
-            Eq("type", "type"),
-            Between("createdDateBegin", "createdDateEnd", "createdDate"),
-            Between("modifiedDateBegin", "modifiedDateEnd", "modifiedDate"),
-        ),
-    ),
-    Route("/mdm/v1/suppliers/{id}", _one(_static("suppliers"), "id")),
-    Route(
-        "/mdm/v1/customers",
-        _static("customers"),
-        (
-            Eq("id", "id", "uuid"),
-            Eq("code", "code"),
-            Eq("name", "name"),
-            Eq("status", "status"),
-            Eq("type", "type"),
-            Between("modifiedDateBegin", "modifiedDateEnd", "modifiedDate"),
-        ),
-    ),
-    Route("/mdm/v1/customers/{id}", _one(_static("customers"), "id")),
-    Route(
-        "/engineering/v1/boms",
-        _boms,
-        (Eq("partOperationId", "partOperationId", "uuid"),),
-        required=("partId",),
-    ),
-    Route(
-        "/engineering/v1/boms/{id}",
+def _records(attribute: str, parent: str | None = None) -> Callable[[Query], list[Row]]:
+    """Rows of the plant's commerce records or lookups (all, or those under the path's `parent` id)."""
+
+    def source(q: Query) -> list[Row]:
+        commerce = q.plant.commerce()
+        rows: list[Row] = (
+            commerce.lookups[attribute] if attribute in commerce.lookups else getattr(commerce, attribute)
+        )
+        if parent is None:
+            return list(rows)
+        wanted = str(q.path[parent]).lower()
+        return [row for row in rows if row["_parent"] == wanted]
+
+    return source
+
+
+_WINDOWED = ("beginDate", "endDate")
+
+# Routes plex-cdf reads: hand-written sources over the plant, rows already in the documented shape.
+# (source, query parameters the source applies itself)
+HAND: dict[str, tuple[Source, tuple[str, ...]]] = {
+    "/mdm/v1/tenants": (_tenants, ()),
+    "/mdm/v1/tenants/{id}": (_one(_tenants, "id"), ()),
+    "/mdm/v1/buildings": (_static("buildings"), ()),
+    "/mdm/v1/buildings/{id}": (_one(_static("buildings"), "id"), ()),
+    "/mdm/v1/employees": (_static("employees"), ()),
+    "/mdm/v1/employees/{id}": (_one(_static("employees"), "id"), ()),
+    "/mdm/v1/parts": (_parts, ()),
+    "/mdm/v1/parts/{id}": (_one(_parts, "id"), ()),
+    "/inventory/v1/inventory-definitions/parts": (_inventory_parts, ()),
+    "/inventory/v1/inventory-definitions/parts/{partId}": (_one(_inventory_parts, "partId", "partId"), ()),
+    "/mdm/v1/operations": (_static("operations"), ()),
+    "/mdm/v1/operations/{id}": (_one(_static("operations"), "id"), ()),
+    "/mdm/v1/part-operations": (_part_operations, ()),
+    "/mdm/v1/part-operations/{id}": (_one(_part_operations, "id"), ()),
+    "/mdm/v1/suppliers": (_static("suppliers"), ()),
+    "/mdm/v1/suppliers/{id}": (_one(_static("suppliers"), "id"), ()),
+    "/mdm/v1/customers": (_static("customers"), ()),
+    "/mdm/v1/customers/{id}": (_one(_static("customers"), "id"), ()),
+    "/engineering/v1/boms": (_boms, ("partId",)),
+    "/engineering/v1/boms/{id}": (
         _one(lambda q: [r for rows in q.plant.master.boms.values() for r in rows], "id"),
+        (),
     ),
-    Route(
-        "/scheduling/v1/jobs",
-        _jobs,
-        (
-            Eq("partId", "partId", "uuid"),
-            Eq("externalJobCode", "externalJobCode"),
-            Eq("jobNumber", "jobNumber"),
-            Eq("jobStatuses", "jobStatus"),
-            Eq("buildingId", "buildingId", "uuid"),
-            Eq("priority", "priority", "str"),
-            Between("dueDateBegin", "dueDateEnd", "dueDate"),
-            Between("completedDateBegin", "completedDateEnd", "completedDate"),
-            Between("beginEarliestStartDateTime", "endEarliestStartDateTime", "earliestStartDateTime"),
-        ),
+    "/scheduling/v1/jobs": (_jobs, ()),
+    "/scheduling/v1/jobs/{id}": (_job, ()),
+    "/scheduling/v1/jobs/{id}/operations": (_job_operations, ()),
+    "/production/v1/production-definitions/workcenters": (_static("workcenters"), ()),
+    "/production/v1/production-definitions/workcenters/{id}": (
+        _one(_static("workcenters"), "workcenterId"),
+        (),
     ),
-    Route("/scheduling/v1/jobs/{id}", _job),
-    Route(
-        "/scheduling/v1/jobs/{id}/operations",
-        _job_operations,
-        (
-            Eq("jobOperationStatus", "jobOperationStatus"),
-            Eq("operationCode", "operationCode"),
-            Eq("jobOperationId", "jobOperationId", "uuid"),
-            Eq("workcenterId", "workcenterId", "uuid"),
-            Eq("partOperationType", "partOperationType"),
-            Between("beginScheduledStartDate", "endScheduledStartDate", "scheduledStartDate"),
-        ),
+    "/production/v1/control/workcenters/{workcenterId}": (_control, ()),
+    "/production/v1/production-definitions/workcenter-statuses": (_static("statuses"), ()),
+    "/production/v1/production-definitions/workcenter-statuses/{workcenterStatusId}": (
+        _one(_static("statuses"), "id", "workcenterStatusId"),
+        (),
     ),
-    Route(
-        "/production/v1/production-definitions/workcenters",
-        _static("workcenters"),
-        (
-            Eq("workcenterCode", "workcenterCode"),
-            Eq("name", "name"),
-            Eq("workcenterType", "workcenterType"),
-            Eq("workcenterGroup", "workcenterGroup"),
-            Eq("buildingId", "buildingId", "uuid"),
-            Eq("tankSilo", "tankSilo", "bool"),
-            Eq("plcName", "plcName"),
-            Eq("ipAddress", "ipAddress"),
-        ),
-    ),
-    Route(
-        "/production/v1/production-definitions/workcenters/{workcenterId}",
-        _one(_static("workcenters"), "workcenterId", "workcenterId"),
-    ),
-    Route("/production/v1/control/workcenters/{workcenterId}", _control),
-    Route(
-        "/production/v1/production-definitions/workcenter-statuses",
-        _static("statuses"),
-        (
-            Eq("description", "description"),
-            Eq("active", "active", "bool"),
-            Eq("offStatus", "offStatus", "bool"),
-        ),
-    ),
-    Route("/production/v1/production-definitions/workcenter-statuses/{id}", _one(_static("statuses"), "id")),
-    Route(
-        "/production/v1/production-definitions/production-lines",
-        _static("lines"),
-        (
-            Eq("productionLineId", "id", "uuid"),
-            Eq("productionLineCode", "code"),
-            Eq("equipmentId", "equipmentId"),
-        ),
-    ),
-    Route("/production/v1/production-definitions/production-lines/{id}", _one(_static("lines"), "id")),
-    Route(
-        "/production/v1/production-definitions/approved-workcenters",
-        _static("approved"),
-        (
-            Eq("workcenterId", "workcenterId", "uuid"),
-            Eq("partId", "partId", "uuid"),
-            Eq("partOperationId", "partOperationId", "uuid"),
-            Eq("operationId", "operationId", "uuid"),
-        ),
-    ),
-    Route(
-        "/production/v1/production-history/production-entries",
-        _window("production_entries"),
-        _HISTORY_FILTERS,
-        _DATES,
-    ),
-    Route(
-        "/production/v1/production-history/scrap-entries",
-        _window("scrap_entries"),
-        (*_HISTORY_FILTERS, Eq("scrapReason", "scrapReason")),
-        _DATES,
-    ),
-    Route(
-        "/production/v1/production-history/workcenter-status-entries",
+    "/production/v1/production-definitions/production-lines": (_static("lines"), ()),
+    "/production/v1/production-definitions/production-lines/{id}": (_one(_static("lines"), "id"), ()),
+    "/production/v1/production-definitions/approved-workcenters": (_static("approved"), ()),
+    "/production/v1/production-history/production-entries": (_window("production_entries"), _WINDOWED),
+    "/production/v1/production-history/scrap-entries": (_window("scrap_entries"), _WINDOWED),
+    "/production/v1/production-history/workcenter-status-entries": (
         _window("workcenter_status_entries"),
-        (*_HISTORY_FILTERS[:3], Eq("status", "workcenterStatus")),
-        _DATES,
+        _WINDOWED,
     ),
-    Route(
-        "/production/v1/production-history/labor-entries",
-        _window("labor_entries"),
-        (
-            *_HISTORY_FILTERS[:3],
-            Eq("accountId", "accountId", "uuid"),
-            Eq("employeeId", "employeeId", "uuid"),
-            Eq("costActivity", "costActivity"),
-        ),
-        _DATES,
-    ),
-    Route(
-        "/inventory/v1/inventory-definitions/locations",
-        _static("locations"),
-        (
-            Eq("locationId", "locationId", "uuid"),
-            Eq("locationCode", "locationCode"),
-            Eq("tankSilo", "tankSilo", "bool"),
-        ),
-    ),
-    Route(
-        "/inventory/v1/inventory-tracking/containers",
-        _containers,
-        (
-            Eq("partId", "partId", "uuid"),
-            Eq("locationId", "locationId", "uuid"),
-            Eq("masterUnitId", "masterUnitId", "uuid"),
-            Eq("lotId", "lotId", "uuid"),
-            Eq("eun", "eun"),
-            Eq("inventoryType", "inventoryType"),
-        ),
-    ),
-    Route("/inventory/v1/inventory-tracking/containers/{serialNo}", _container),
-    Route(
-        "/inventory/v1/inventory-history/container-location-moves",
-        _window("container_moves"),
-        (*_CONTAINER_HISTORY, Eq("movedFromLocationId", "movedFromLocationId", "uuid")),
-        _DATES,
-    ),
-    Route(
-        "/inventory/v1/inventory-history/container-adjustments",
-        _window("container_adjustments"),
-        (*_CONTAINER_HISTORY, Eq("adjustmentCode", "adjustmentCode")),
-        _DATES,
-    ),
-    Route(
-        "/inventory/v1/inventory-tracking/lots",
-        _static("lots"),
-        (
-            Eq("partId", "partId", "uuid"),
-            Eq("partNumber", "partNumber"),
-            Eq("partRevision", "partRevision"),
-            Eq("lotNumber", "lotNumber"),
-            Eq("supplierID", "supplierId", "uuid"),
-            Between("manufacturedDateTimeBegin", "manufacturedDateTimeEnd", "manufacturedDateTime"),
-        ),
-    ),
-    Route("/inventory/v1/inventory-tracking/lots/{lotId}", _one(_static("lots"), "id", "lotId")),
-    Route(
-        "/quality/v1/part-specifications",
-        _static("specs"),
-        (
-            Eq("partId", "partId", "uuid"),
-            Eq("ids", "id", "uuid"),
-            Eq("specificationNumber", "specificationNumber"),
-        ),
-    ),
-    Route("/quality/v1/part-specifications/{id}", _one(_static("specs"), "id")),
-    Route("/quality/v1/checksheets/{id}", _checksheet),
-    Route(
-        "/maintenance/v1/equipment",
-        _static("equipment"),
-        (
-            Eq("equipmentId", "equipmentId"),
-            Eq("equipmentTypeId", "equipmentTypeId", "uuid"),
-            Eq("buildingId", "buildingId", "uuid"),
-            Eq("locationId", "locationId", "uuid"),
-            Eq("workcenterId", "workcenterId", "uuid"),
-            Eq("status", "status"),
-            Eq("serialNo", "serialNo"),
-            Eq("active", "active", "bool"),
-        ),
-    ),
-    Route("/maintenance/v1/equipment/{id}", _one(_static("equipment"), "id")),
-)
+    "/production/v1/production-history/labor-entries": (_window("labor_entries"), _WINDOWED),
+    "/inventory/v1/inventory-definitions/locations": (_static("locations"), ()),
+    "/inventory/v1/inventory-tracking/containers": (_containers, ()),
+    "/inventory/v1/inventory-tracking/containers/{serialNo}": (_container, ()),
+    "/inventory/v1/inventory-history/container-location-moves": (_window("container_moves"), _WINDOWED),
+    "/inventory/v1/inventory-history/container-adjustments": (_window("container_adjustments"), _WINDOWED),
+    "/inventory/v1/inventory-tracking/lots": (_static("lots"), ()),
+    "/inventory/v1/inventory-tracking/lots/{lotId}": (_one(_static("lots"), "id", "lotId"), ()),
+    "/quality/v1/part-specifications": (_static("specs"), ()),
+    "/quality/v1/part-specifications/{id}": (_one(_static("specs"), "id"), ()),
+    "/quality/v1/checksheets/{id}": (_checksheet, ()),
+    "/maintenance/v1/equipment": (_static("equipment"), ()),
+    "/maintenance/v1/equipment/{id}": (_one(_static("equipment"), "id"), ()),
+}
 
-NAMESPACES = (
-    "mdm",
-    "engineering",
-    "scheduling",
-    "production",
-    "inventory",
-    "quality",
-    "maintenance",
-    "platform",
-)
+# Other routes whose records the plant holds (commerce.py); rows are shaped to the documented fields.
+RECORDS: dict[str, Callable[[Query], list[Row]]] = {
+    "/mdm/v1/supply-items": _records("supply_items"),
+    "/inventory/v1/inventory-definitions/supply-items": _records("supply_items"),
+    "/mdm/v1/contacts": _records("contacts"),
+    "/mdm/v1/customers/{customerId}/addresses": _records("customer_addresses", "customerId"),
+    "/mdm/v1/suppliers/{supplierId}/addresses": _records("supplier_addresses", "supplierId"),
+    "/mdm/v1/user-accounts": _records("user_accounts"),
+    "/purchasing/v1/purchase-orders": _records("purchase_orders"),
+    "/purchasing/v1/purchase-orders/{poId}/line-items": _records("po_lines", "poId"),
+    "/purchasing/v2-beta1/releases": _records("po_releases"),
+    "/purchasing/v1/purchase-order-statuses": _records("po_statuses"),
+    "/sales/v1/orders": _records("sales_orders"),
+    "/sales/v1/orders/{id}/lines": _records("so_lines", "id"),
+    "/sales/v1/releases": _records("so_releases"),
+    "/production/v1/production-definitions/workcenter-events": _records("workcenter_events"),
+    "/production/v1/production-definitions/locations": _records("production_locations"),
+    "/production/v1/production-definitions/production-lines/{id}/workcenters": _records(
+        "line_workcenters", "id"
+    ),
+    "/inventory/v1/inventory-definitions/scrap-reasons": _records("scrap_reasons"),
+    "/scheduling/v1/job-definitions/types": _records("job_types"),
+    "/maintenance/v1/equipment-types": _records("equipment_types"),
+}
+
+
+def _parent(q: Query, concrete: str) -> Answer | None:
+    """What the path one segment up answers (404 raised as Plex would), or None when that is no route
+    the simulator can ask without parameters."""
+    found = match(concrete)
+    if found is None or any(p.required for p in found[0].spec.query_params()):
+        return None
+    route, values = found
+    return route.answer(Query(q.plant, q.now, {}, values, q.tenants))
+
+
+def _concrete_parent(q: Query, spec: RouteSpec) -> str:
+    template = spec.path.rsplit("/", 1)[0]
+    return re.sub(r"\{(\w+)\}", lambda m: q.path[m.group(1)], template)
+
+
+def _generic_list(spec: RouteSpec) -> Source:
+    """A list the plant holds records for, or none: a sub-list checks its parent exists first."""
+    records = RECORDS.get(spec.path)
+
+    def source(q: Query) -> list[Row]:
+        if q.path:
+            _parent(q, _concrete_parent(q, spec))
+        return records(q) if records is not None else []
+
+    return source
+
+
+def _generic_object(spec: RouteSpec) -> Source:
+    """`.../{id}`: the collection's row with that id; `.../{id}/details`: the parent's details (its
+    fields of the same names); a summary without ids: the documented shape, empty; 404 for anything the
+    plant does not hold."""
+    last = spec.path.rsplit("/", 1)[-1]
+    keyed = last.startswith("{")
+
+    def source(q: Query) -> Row:
+        concrete = _concrete_parent(q, spec)
+        parent = _parent(q, concrete)
+        if keyed:
+            name = last[1:-1]
+            wanted = q.path[name].lower()
+            for row in parent if isinstance(parent, list) else ():
+                key = name if name in row else "id"
+                if str(row.get(key, "")).lower() == wanted:
+                    return row
+        elif isinstance(parent, dict):
+            return parent
+        elif parent is None and not q.path:
+            return {}  # a summary the plant has nothing for: the documented shape, empty
+        raise errors.not_found(f"{spec.path} {dict(q.path)}")
+
+    return source
+
+
+def _file(q: Query) -> Row:
+    raise errors.not_found("document")
+
+
+def build_route(spec: RouteSpec) -> Route:
+    hand = HAND.get(spec.path)
+    if hand is not None:
+        source, consumed = hand
+        return Route(spec, source, filters_for(spec, consumed))
+    if spec.answer == "file":
+        return Route(spec, _file)
+    if spec.answer == "object":
+        return Route(spec, _generic_object(spec), shaped=True)
+    return Route(spec, _generic_list(spec), filters_for(spec), shaped=True)
+
+
+def _specificity(route: Route) -> tuple[int, str]:
+    """Literal segments win over path parameters (`/tags/values/latest` before `/tags/values/{time}`)."""
+    return route.spec.path.count("{"), route.spec.path
+
+
+ROUTES: tuple[Route, ...] = tuple(sorted((build_route(s) for s in connect_routes()), key=_specificity))
+NAMESPACES: tuple[str, ...] = namespaces()
+_BY_NAMESPACE: dict[str, tuple[Route, ...]] = {
+    ns: tuple(r for r in ROUTES if r.spec.namespace == ns) for ns in NAMESPACES
+}
 
 
 def match(path: str) -> tuple[Route, dict[str, str]] | None:
-    for route in ROUTES:
+    for route in _BY_NAMESPACE.get(path.strip("/").split("/")[0], ()):
         found = route.pattern.match(path)
         if found:
             return route, found.groupdict()
@@ -660,9 +449,7 @@ def answer(
     route, path_values = found
     query = Query(plant, now, params, path_values, tenants)
     if empty and route.template not in TENANT_ROUTES:
-        for name in route.required:
-            if not query.values(name):
-                raise errors.missing(name)
+        route.check(query)
         if "{" in route.template:
             raise errors.not_found(path)
         return route.template, []

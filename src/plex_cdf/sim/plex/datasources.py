@@ -5,9 +5,8 @@ UUIDs and the integer keys data sources use (plex_api.md §4, §10.6)."""
 from __future__ import annotations
 
 import base64
-import itertools
 import re
-import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from plex_cdf.sim.plex import errors
+from plex_cdf.sim.plex.catalogue import DataSourceSpec, datasource_specs
 from plex_cdf.sim.plex.history import PROBLEM_TYPES, SCRAP_DELAY_MS
 from plex_cdf.sim.plex.jobs import job_number
 from plex_cdf.sim.plex.master import KEY_BASE, Row, number_revision
-from plex_cdf.sim.plex.mix import make_uuid, mix, pick
-from plex_cdf.sim.plex.timefmt import DAY, HOUR, DateFormatError, emit, parse_strict
+from plex_cdf.sim.plex.mix import mix, pick
+from plex_cdf.sim.plex.timefmt import DAY, HOUR, DateFormatError, emit, floor_day, parse_strict
 
 if TYPE_CHECKING:
     from plex_cdf.sim.plex.plant import Plant
@@ -32,13 +32,17 @@ MAX_MAPPINGS = 5000
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # Plex's type names: string, bool, date, int32, decimal
+    type: str  # Plex's published (SQL) type names: int, smallint, bit, datetime, varchar, decimal
     required: bool = False
     nullable: bool = True
 
 
 @dataclass(frozen=True)
 class Source:
+    """A catalogued data source: its metadata (published, or invented to the published counts), the
+    inputs the simulator applies, and where its rows come from (none for a source the plant does not
+    model: it executes with its columns and no rows)."""
+
     id: int
     name: str
     description: str
@@ -46,6 +50,12 @@ class Source:
     columns: tuple[Field, ...]
     rows: Callable[[Plant, int, Inputs], list[Row]]
     row_limit: int = 1000
+    applied: frozenset[str] = frozenset()  # inputs the rows honour; any other must be left empty
+
+    def answer(self, plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+        """Every row for the inputs, each with every column in metadata order (null where unknown)."""
+        names = [c.name for c in self.columns]
+        return [{name: row.get(name) for name in names} for row in self.rows(plant, now, inputs)]
 
     def metadata(self) -> Row:
         return {
@@ -59,7 +69,10 @@ class Source:
 
 
 def _window(inputs: Inputs, now: int) -> tuple[int, int]:
-    return parse_strict(inputs["Start_Date"]), min(parse_strict(inputs["End_Date"]), now)
+    """[Start_Date, End_Date), neither required: without them, from today's UTC midnight up to now."""
+    begin, end = inputs.get("Start_Date"), inputs.get("End_Date")
+    low = parse_strict(begin) if begin else floor_day(now)
+    return low, min(parse_strict(end) if end else now, now)
 
 
 def _int_set(text: object) -> set[int] | None:
@@ -74,14 +87,14 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
     begin, end = _window(inputs, now)
     jobs, history, master = plant.jobs, plant.history, plant.master
     wanted = _int_set(inputs.get("Workcenter_Keys"))
-    totals: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    totals: dict[tuple[int, int], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
     for at, wc, job, k in history.entry_slots(begin - SCRAP_DELAY_MS[1], end):
         part = jobs.part[job]
         if at >= begin:
             totals[wc, part][0] += jobs.per_entry[job]
         scrapped = history.scrap_time(job, k, at)
         if scrapped is not None and begin <= scrapped < end:
-            totals[wc, part][1] += history.scrap_quantity(job, k)
+            totals[wc, part][1] += int(history.scrap_quantity(job, k))
     for _, wc, length, status, running in history.status_segments(begin, end):
         if running is None:
             continue
@@ -91,6 +104,7 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
         cell[2] += length / HOUR if kind not in ("idle", "off") else 0.0
         cell[3] += length / HOUR if kind == "down" else 0.0
     rows = []
+    building_of = {b["id"]: i for i, b in enumerate(master.buildings)}
     for (wc, part_index), (good, scrap, planned, down) in sorted(totals.items()):
         key = KEY_BASE["Workcenter"] + wc
         part = master.parts[part_index]
@@ -105,24 +119,39 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
                 "Part_Key": KEY_BASE["Part"] + part_index,
                 "Part_No": part.row["number"],
                 "Planned_Production_Time": round(planned, 4),
-                "Production_Qty": good,
-                "Reject_Qty": 0.0,
-                "Scrap_Qty": scrap,
+                "Production_Qty": int(good),
+                "Reject_Qty": 0,
+                "Scrap_Qty": int(scrap),
                 "Standard_Production_Rate": round(part.entry_quantity * HOUR / part.entry_ms, 2),
-                "Throwouts": 0.0,
+                "Throwouts": 0,
                 "Workcenter_Code": master.workcenters[wc]["workcenterCode"],
                 "Workcenter_Key": key,
+                "_Building_Key": KEY_BASE["Building"] + building_of[master.workcenters[wc]["buildingId"]],
+                "_Workcenter_Group": master.workcenters[wc]["workcenterGroup"],
+                "_Workcenter_Type": master.workcenters[wc]["workcenterType"],
+                "_Part_Status": part.row["status"],
             }
         )
-    return _filtered(rows, inputs, {"Part_Key": "Part_Key", "Workcenter_Code": "Workcenter_Code"})
+    return _filtered(rows, inputs, DAILY_FILTERS)
+
+
+DAILY_FILTERS = {
+    "Part_Key": "Part_Key",
+    "Workcenter_Code": "Workcenter_Code",
+    "Building_Key": "_Building_Key",
+    "Workcenter_Group": "_Workcenter_Group",
+    "Workcenter_Type": "_Workcenter_Type",
+    "Part_Status": "_Part_Status",
+}
 
 
 def _filtered(rows: list[Row], inputs: Inputs, by: Mapping[str, str]) -> list[Row]:
+    """Rows whose column equals each given input; the simulator's own `_` columns never leave."""
     for name, column in by.items():
         value = inputs.get(name)
         if value not in (None, ""):
             rows = [row for row in rows if str(row[column]) == str(value)]
-    return rows
+    return [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
 
 
 def workcenter_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
@@ -220,7 +249,7 @@ def specifications(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
                 "Update_Date": spec["updatedDateTime"],
             }
         )
-    return _filtered(rows, inputs, {"Part_Key": "Part_Key", "Specification_No": "Specification_No"})
+    return _filtered(rows, inputs, {"Part_Key": "Part_Key"})
 
 
 def problem_logs(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
@@ -254,104 +283,115 @@ def problem_logs(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
     return _filtered(rows, inputs, {"Workcenter_Key": "Workcenter_Key", "Status": "Status"})
 
 
-def _dates() -> tuple[Field, Field]:
-    return Field("Start_Date", "date", True, False), Field("End_Date", "date", True, False)
-
-
-def _columns(spec: str) -> tuple[Field, ...]:
+def _fields(spec: str) -> tuple[Field, ...]:
     return tuple(Field(name, kind) for name, kind in (item.split(":") for item in spec.split()))
 
 
-SOURCES: dict[int, Source] = {
-    s.id: s
-    for s in (
-        Source(
-            18765,
-            "Daily_Performance_Report_Get",
-            "Daily performance by workcenter and part.",
-            (
-                Field("Area_Key", "int32"),
-                Field("Building_Key", "int32"),
-                Field("Children_Only", "bool"),
-                Field("Department_No", "int32"),
-                _dates()[1],
-                Field("Master_Key", "int32"),
-                Field("Parents_Only", "bool"),
-                Field("Part_Key", "int32"),
-                Field("Part_Status", "string"),
-                Field("Shift", "string"),
-                _dates()[0],
-                Field("Use_Standard_Rate", "bool"),
-                Field("Workcenter_Code", "string"),
-                Field("Workcenter_Group", "string"),
-                Field("Workcenter_Keys", "string"),
-                Field("Workcenter_Type", "string"),
-            ),
-            _columns(
-                "Downtime_DB:decimal Multiple:int32 Number_Of_Children:int32 Operation_Code:string "
-                "Part_Key:int32 Part_No:string Planned_Production_Time:decimal Production_Qty:decimal "
-                "Reject_Qty:decimal Scrap_Qty:decimal Standard_Production_Rate:decimal Throwouts:decimal "
-                "Workcenter_Code:string Workcenter_Key:int32"
-            ),
-            daily_performance,
+@dataclass(frozen=True)
+class Model:
+    """What the simulator knows of a source whose metadata Plex publishes only as counts: the inputs it
+    applies and the columns it fills (the rest of the counts are invented: `Input_NN`, `Column_NN`)."""
+
+    inputs: tuple[Field, ...]
+    columns: tuple[Field, ...]
+    rows: Callable[[Plant, int, Inputs], list[Row]]
+
+
+_DATES = "Start_Date:datetime End_Date:datetime"
+MODELS: dict[int, Model] = {
+    18765: Model(
+        _fields(
+            f"{_DATES} Part_Key:int Workcenter_Code:varchar Workcenter_Keys:varchar Building_Key:int "
+            " Workcenter_Group:varchar Workcenter_Type:varchar Part_Status:varchar"
         ),
-        Source(
-            22870,
-            "Workcenter_Performance_Simple_Get",
-            "Current performance and status per workcenter.",
-            (Field("Workcenter_Key", "int32"),),
-            _columns(
-                "Part_No_Revision:string Performance:decimal Performance_Color:string Workcenter_Code:string "
-                "Workcenter_Status:string Workcenter_Status_Color:string"
-            ),
-            workcenter_performance,
+        (),
+        daily_performance,
+    ),
+    22870: Model(_fields("Workcenter_Key:int"), (), workcenter_performance),
+    4142: Model(
+        _fields(f"{_DATES} Part_Key:int Workcenter_Key:int Job_Key:int"),
+        _fields(
+            "Checksheet_No:int Checksheet_Date:datetime Checksheet_Type:varchar Inspection_Mode:varchar "
+            "Part_Key:int Part_No:varchar Part_Revision:varchar Operation_No:int Operation_Code:varchar "
+            "Workcenter_Key:int Workcenter_Code:varchar Job_Key:int Job_No:varchar Inspector:varchar "
+            "Out_Of_Spec:bit Note:varchar"
         ),
-        Source(
-            4142,
-            "Checksheets_Get",
-            "Checksheets in a date range.",
-            (
-                *_dates(),
-                Field("Part_Key", "int32"),
-                Field("Workcenter_Key", "int32"),
-                Field("Job_Key", "int32"),
-            ),
-            _columns(
-                "Checksheet_No:int32 Checksheet_Date:date Checksheet_Type:string Inspection_Mode:string "
-                "Part_Key:int32 Part_No:string Part_Revision:string Operation_No:int32 Operation_Code:string "
-                "Workcenter_Key:int32 Workcenter_Code:string Job_Key:int32 Job_No:string Inspector:string "
-                "Out_Of_Spec:bool Note:string"
-            ),
-            checksheets,
-            5000,
+        checksheets,
+    ),
+    6429: Model(
+        _fields("Part_Key:int"),
+        _fields(
+            "Specification_Key:int Specification_No:varchar Part_Key:int Part_No:varchar "
+            "Part_Revision:varchar Description:varchar Target:decimal Upper_Limit:decimal "
+            "Lower_Limit:decimal Unit:varchar Gage_Type:varchar Customer_Specified:bit Update_Date:datetime"
         ),
-        Source(
-            6429,
-            "Specification_Get",
-            "Part specifications.",
-            (Field("Part_Key", "int32"), Field("Specification_No", "string")),
-            _columns(
-                "Specification_Key:int32 Specification_No:string Part_Key:int32 Part_No:string "
-                "Part_Revision:string Description:string Target:decimal Upper_Limit:decimal "
-                "Lower_Limit:decimal Unit:string Gage_Type:string Customer_Specified:bool Update_Date:date"
-            ),
-            specifications,
+        specifications,
+    ),
+    19938: Model(
+        _fields(f"{_DATES} Workcenter_Key:int Status:varchar"),
+        _fields(
+            "Problem_Log_Key:int Problem_Date:datetime Problem_Type:varchar Problem_Category:varchar "
+            "Description:varchar Status:varchar Severity:int Part_Key:int Part_No:varchar "
+            "Workcenter_Key:int Workcenter_Code:varchar Job_No:varchar Reported_By:varchar "
+            "Closed_Date:datetime"
         ),
-        Source(
-            19938,
-            "Problem_Logs_Get",
-            "Problem logs (NCR-like) in a date range.",
-            (*_dates(), Field("Workcenter_Key", "int32"), Field("Status", "string")),
-            _columns(
-                "Problem_Log_Key:int32 Problem_Date:date Problem_Type:string Problem_Category:string "
-                "Description:string Status:string Severity:int32 Part_Key:int32 Part_No:string "
-                "Workcenter_Key:int32 Workcenter_Code:string Job_No:string Reported_By:string "
-                "Closed_Date:date"
-            ),
-            problem_logs,
-        ),
-    )
+        problem_logs,
+    ),
 }
+
+
+def _padded(known: tuple[Field, ...], count: int, filler: str) -> tuple[Field, ...]:
+    """The known fields, then invented ones up to Plex's published count."""
+    if len(known) > count:
+        raise ValueError(f"{len(known)} fields modelled where Plex publishes {count}")
+    return known + tuple(Field(f"{filler}_{n:02d}", "varchar") for n in range(len(known) + 1, count + 1))
+
+
+def _no_rows(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
+    return []
+
+
+def _source(spec: DataSourceSpec) -> Source:
+    model = MODELS.get(spec.id)
+    if spec.inputs is not None:
+        inputs = tuple(Field(name, kind, required) for name, kind, required in spec.inputs)
+    else:
+        inputs = _padded(model.inputs if model else (), spec.input_count, "Input")
+    if spec.columns is not None:
+        columns = tuple(Field(name, kind) for name, kind in spec.columns)
+    else:
+        columns = _padded(model.columns if model else (), spec.output_count, "Column")
+    return Source(
+        spec.id,
+        spec.name,
+        f"{spec.database}: {spec.name}",
+        inputs,
+        columns,
+        model.rows if model else _no_rows,
+        spec.row_limit,
+        frozenset(f.name for f in model.inputs) if model else frozenset(),
+    )
+
+
+SOURCES: dict[int, Source] = {source_id: _source(spec) for source_id, spec in datasource_specs().items()}
+MODELLED = frozenset(MODELS)
+_INTEGER_RANGE = {"smallint": 2**15, "int": 2**31, "bigint": 2**63}
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    """Whether a JSON value converts to the input's published type, as Plex requires."""
+    if kind in _INTEGER_RANGE:
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        bound = _INTEGER_RANGE[kind]
+        return isinstance(value, int) and not isinstance(value, bool) and -bound <= value < bound
+    if kind == "bit":
+        return isinstance(value, bool) or str(value).lower() in ("true", "false", "0", "1")
+    if kind == "decimal":
+        if isinstance(value, str):
+            return bool(re.fullmatch(r"-?\d+(\.\d+)?", value))
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str | int | float) and not isinstance(value, bool)  # varchar
 
 
 def _check_input(source: Source, spec: Field, value: Any, transaction: str) -> None:
@@ -362,7 +402,7 @@ def _check_input(source: Source, spec: Field, value: Any, transaction: str) -> N
         if not spec.nullable:
             raise fail("DATA_SOURCE_INPUT_NOT_NULLABLE", f"Input '{spec.name}' cannot be null.")
         return
-    if spec.type == "date":
+    if spec.type == "datetime":
         if not isinstance(value, str):
             raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be a date string.")
         try:
@@ -371,15 +411,14 @@ def _check_input(source: Source, spec: Field, value: Any, transaction: str) -> N
             raise fail(
                 "DATA_SOURCE_INPUT_FORMAT_INVALID", f"Input '{spec.name}' is not a valid date: {value!r}."
             ) from None
-    elif spec.type == "int32" and not (
-        (isinstance(value, int) and not isinstance(value, bool))
-        or (isinstance(value, str) and re.fullmatch(r"-?\d+", value))
-    ):
-        raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be an int32, got {value!r}.")
-    elif spec.type == "bool" and not (
-        isinstance(value, bool) or str(value).lower() in ("true", "false", "0", "1")
-    ):
-        raise fail("DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be a bool, got {value!r}.")
+    elif not _type_ok(spec.type, value):
+        raise fail(
+            "DATA_SOURCE_INPUT_TYPE_MISMATCH", f"Input '{spec.name}' must be a {spec.type}, got {value!r}."
+        )
+    if spec.name not in source.applied and value not in ("", False, 0, "0", "false"):
+        raise fail(
+            "DATA_SOURCE_INPUT_NOT_ACCESSIBLE", f"not supported by the simulated Plex: input '{spec.name}'"
+        )
 
 
 def validate(source: Source, inputs: Inputs, transaction: str) -> dict[str, Any]:
@@ -422,15 +461,12 @@ class DataSources:
         self.plant = plant
         self.clock_ms = clock_ms
         self.users = {user: password}
-        self.grants: dict[str, set[int]] = {user: set(SOURCES)}
+        self.grants: dict[str, set[int]] = {user: set(MODELLED)}
         self.flag = flag
-        self._counter = itertools.count(1)
-        self._lock = threading.Lock()
 
     def transaction(self) -> str:
-        with self._lock:
-            number = next(self._counter)
-        return make_uuid(self.plant.seed, 99, number)
+        """Plex gives every request its own transaction number, across restarts too: a random UUID."""
+        return str(uuid.uuid4())
 
     def authenticate(self, header: str | None) -> str:
         found = basic_user(header)
@@ -443,13 +479,13 @@ class DataSources:
     def rows(self, source_id: int, inputs: Inputs) -> list[Row]:
         """Every row the source answers now, without the row limit (validated like an execute)."""
         source = self._source(source_id, self.transaction())
-        return source.rows(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+        return source.answer(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
 
     def _source(self, source_id: int, transaction: str) -> Source:
         source = SOURCES.get(source_id)
-        if source is None:
+        if source is None:  # not in the catalogue; the Data Source API documents no 404
             raise errors.datasource_error(
-                404, "DATA_SOURCE_NOT_FOUND", f"Data source '{source_id}' was not found.", transaction
+                400, "DATA_SOURCE_NOT_FOUND", f"Data source '{source_id}' was not found.", transaction
             )
         return source
 
@@ -498,13 +534,13 @@ class DataSources:
             raise errors.datasource_error(
                 400, "DATA_SOURCE_INPUT_FORMAT_INVALID", "Inputs must be an object.", transaction
             )
-        rows = source.rows(self.plant, self.clock_ms(), validate(source, inputs, transaction))
+        rows = source.answer(self.plant, self.clock_ms(), validate(source, inputs, transaction))
         exceeded = len(rows) > source.row_limit
         rows = rows[: source.row_limit]
+        columns = [c.name for c in source.columns]
         if flat:
             answer: Row = {"outputs": {}, "rows": rows, "transactionNo": transaction}
         else:
-            columns = [c.name for c in source.columns]
             table: Row = {"columns": columns, "rows": [[row[c] for c in columns] for row in rows]}
             if self.flag == "limitExceeded":
                 table["limitExceeded"] = exceeded

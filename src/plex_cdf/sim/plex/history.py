@@ -309,7 +309,7 @@ class History:
                 "locationId": location["locationId"],
                 "location": location["locationCode"],
                 "quantity": float(quantity),
-                "quantityInventoryUnit": float(quantity),
+                "quantityInventoryUnit": "Ea",  # documented as text: the unit of `quantity`
                 "netWeight": net,
                 "grossWeight": round(net + row["tareWeight"], 3),
                 "updateDateTime": emit(updated, style_of(self.seed, MOVE, container.index, updated))

@@ -390,7 +390,7 @@ def _customer(seed: int, i: int, origin_ms: int) -> Row:
             "trackingNoOnWeighScaleRequired": False,
             "multipleOrdersPerShipper": True,
             "newShipperPerReleaseNo": False,
-            "defaultBackOrder": True,
+            "defaultBackOrder": "Yes",
             "createdDate": emit(created, style_of(seed, CUSTOMER, i)),
             "modifiedDate": emit(created + 5 * DAY, style_of(seed, CUSTOMER, i, 1)),
         }
@@ -627,6 +627,11 @@ def _specs(seed: int, parts: list[PartBase], origin_ms: int) -> list[Row]:
                         "unit": "mm",
                         "oneSidedMinimum": None,
                         "oneSidedMaximum": None,
+                        "measurementText": None,
+                        "compareValue": None,
+                        "referenceDisplayPopup": False,
+                        "referencePopupMessage": None,
+                        "bonusTolerances": [],
                     },
                     "note": None,
                     "functionRequirementType": None,
@@ -641,8 +646,14 @@ def _specs(seed: int, parts: list[PartBase], origin_ms: int) -> list[Row]:
 
 
 def _equipment(
-    seed: int, workcenters: list[Row], buildings: list[Row], locations: list[Row], employees: list[Row]
+    seed: int,
+    workcenters: list[Row],
+    buildings: list[Row],
+    locations: list[Row],
+    employees: list[Row],
+    made_here: list[list[PartBase]],
 ) -> list[Row]:
+    """One machine per workcenter; its `parts` are the parts whose jobs run there."""
     rows = []
     by_building = {b["id"]: b for b in buildings}
     for i, wc in enumerate(workcenters):
@@ -659,7 +670,7 @@ def _equipment(
                 "equipmentTypeId": make_uuid(seed, EQUIPMENT, 10_000 + i % len(WORKCENTER_TYPES)),
                 "equipmentGroup": wc["workcenterGroup"],
                 "equipmentCategory": "Production",
-                "equipmentPriority": 1 + i % 3,
+                "equipmentPriority": str(1 + i % 3),
                 "location": location["locationCode"],
                 "locationId": location["locationId"],
                 "building": building["name"],
@@ -673,7 +684,16 @@ def _equipment(
                 "serialNo": f"SN{mix(seed, EQUIPMENT, i, 3) % 10**8:08d}",
                 "active": True,
                 "equipmentAttributes": [],
-                "parts": [],
+                "parts": [
+                    {
+                        "id": part.row["id"],
+                        "partNo": part.row["number"],
+                        "revision": part.row["revision"],
+                        "partName": part.row["name"],
+                        "partType": part.type,
+                    }
+                    for part in made_here[i]
+                ],
             }
         )
     return rows
@@ -736,7 +756,9 @@ def build_master(seed: int, scale: Scale, origin_ms: int, pcn: str, tenant_id: s
         lots=lots,
         containers=_containers(seed, scale, parts, lots, locations, inventory, origin_ms),
         specs=_specs(seed, parts, origin_ms),
-        equipment=_equipment(seed, workcenters, buildings, locations, employees),
+        equipment=_equipment(
+            seed, workcenters, buildings, locations, employees, [[parts[p] for p in ps] for ps in parts_of_wc]
+        ),
         made_parts=made,
         parts_of_workcenter=parts_of_wc,
         part_by_id={p.row["id"]: p.index for p in parts},

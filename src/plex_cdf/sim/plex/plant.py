@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from plex_cdf.sim.plex.commerce import Commerce, build_commerce
 from plex_cdf.sim.plex.history import History
 from plex_cdf.sim.plex.jobs import JobTable, build_jobs, render_job, visible_jobs
 from plex_cdf.sim.plex.master import (
@@ -30,6 +31,7 @@ class Plant:
     _jobs_cache: tuple[int, list[Row]] | None = None
     _ids: dict[str, int] | None = None
     _keys: dict[str, dict[str, int]] = field(default_factory=dict)
+    _commerce: Commerce | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -109,6 +111,13 @@ class Plant:
             if self._ids is None:
                 self._ids = {job_id: i for i, job_id in enumerate(self.jobs.ids)}
             return self._ids.get(job_id.lower())
+
+    def commerce(self) -> Commerce:
+        """Supply items, contacts, orders and lookups (built on first use; they do not change)."""
+        with self._lock:
+            if self._commerce is None:
+                self._commerce = build_commerce(self.master)
+            return self._commerce
 
     # -- the Data Source world's integer keys ----------------------------------------------------------
     def keys(self, kind: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import anyio.to_thread
 import orjson
@@ -39,6 +40,21 @@ class Faults:
     fault_429: float = 0.0
     latency_ms: int = 0
     moves_400: bool = False
+
+
+BAD_ANSWER_KINDS = ("empty", "object", "404")
+
+
+@dataclass
+class BadAnswer:
+    """A fault injection (not Plex's normal behaviour): GETs of `path` whose decoded query contains `query`
+    get a 200 with an empty body ("empty"), the list wrapped in an object ("object"), or a 404 ("404"),
+    `times` times (None: until cleared)."""
+
+    path: str
+    kind: str
+    query: str = ""
+    times: int | None = None
 
 
 @dataclass
@@ -172,6 +188,13 @@ class PlexApp:
         template, result = await anyio.to_thread.run_sync(self.sim.answer_connect, path, params, key, tenant)
         if self.sim.empty_as_404 and result == []:
             raise errors.not_found("no data")
+        bad = self.sim.take_bad_answer(path, unquote(request.url.query))
+        if bad == "404":
+            raise errors.not_found("no data")
+        if bad == "empty":
+            return template, b""
+        if bad == "object":
+            result = {"data": result}
         return template, await anyio.to_thread.run_sync(orjson.dumps, result)
 
     async def _datasource(self, request: Request, path: str, user: str) -> tuple[str, bytes]:

@@ -21,7 +21,7 @@ from plex_cdf.sim.plex.master import TENANT
 from plex_cdf.sim.plex.mix import make_uuid
 from plex_cdf.sim.plex.plant import Plant, build_plant
 from plex_cdf.sim.plex.scales import scale_named
-from plex_cdf.sim.plex.server import Faults, LogEntry, PlexApp, Traffic
+from plex_cdf.sim.plex.server import BAD_ANSWER_KINDS, BadAnswer, Faults, LogEntry, PlexApp, Traffic
 
 DEFAULT_API_KEY = "sim-key"
 DEFAULT_PCN = "340884"
@@ -113,6 +113,7 @@ class SimPlex:
         self.empty_as_404 = empty_as_404
         self.faults = checked(Faults(fault_5xx, fault_429, latency_ms, moves_400))
         self.traffic = Traffic()
+        self.bad_answers: list[BadAnswer] = []
         self.datasources = DataSources(self.plant, self.clock.now_ms, ds_user, ds_password, row_limit_flag)
         tenant = str(self.plant.master.tenant["id"])
         self._pcns: dict[str, str] = {pcn: tenant}
@@ -137,6 +138,29 @@ class SimPlex:
                 current.moves_400 if moves_400 is None else moves_400,
             )
         )
+
+    def inject_bad_answer(self, path: str, kind: str, *, query: str = "", times: int | None = None) -> None:
+        """Fault injection: GETs of `path` (decoded query containing `query`) answer a 200 with an empty body
+        (`empty`), the list wrapped in an object (`object`) or a 404 (`404`), `times` times or until
+        `clear_bad_answers()`."""
+        if kind not in BAD_ANSWER_KINDS:
+            raise ValueError(f"bad answer kind {kind!r}: expected one of {', '.join(BAD_ANSWER_KINDS)}")
+        with self.traffic.lock:
+            self.bad_answers.append(BadAnswer(path, kind, query, times))
+
+    def clear_bad_answers(self) -> None:
+        with self.traffic.lock:
+            self.bad_answers.clear()
+
+    def take_bad_answer(self, path: str, query: str) -> str | None:
+        """The kind of bad answer injected for this GET, if any (one use of it is spent)."""
+        with self.traffic.lock:
+            for bad in self.bad_answers:
+                if bad.path == path and bad.query in query and bad.times != 0:
+                    if bad.times is not None:
+                        bad.times -= 1
+                    return bad.kind
+        return None
 
     def grant_datasource(self, user: str, source_id: int, granted: bool = True) -> None:
         grants = self.datasources.grants.setdefault(user, set())
