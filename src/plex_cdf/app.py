@@ -9,22 +9,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite
 
-from plex_cdf.cdf.client import CdfSettings, build_client
+from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
+from plex_cdf.cdf.remote import RemoteConfiguration
 from plex_cdf.cdf.writer import DryRunSink, Writer
-from plex_cdf.config import Config, ConfigError, Tenant
+from plex_cdf.config import CogniteConfig, Config, ConfigError, Tenant
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.domains.configured import check_against_metadata, domain_rows, rows_with
-from plex_cdf.domains.resource import Domain, TimeRange
+from plex_cdf.domains.resource import Domain, Resource, TimeRange
+from plex_cdf.health import BEAT_EVERY_S, Health
 from plex_cdf.items import DATA_SETS, DataSetKey
 from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
@@ -55,10 +58,20 @@ class PassMetrics:
         self.metrics = metrics
         self._plex_seen: dict[tuple[str, str], int] = {}
 
-    def record(self, pcn: str, reports: Sequence[ResourceReport], state: StateStore, now: datetime) -> None:
+    def record(
+        self,
+        pcn: str,
+        reports: Sequence[ResourceReport],
+        state: StateStore,
+        now: datetime,
+        interval: timedelta | None = None,
+    ) -> None:
         m = self.metrics
         for r in reports:
             labels = (pcn, r.resource)
+            m.resource_failed.labels(*labels).set(1 if r.status == "failed" else 0)
+            if interval is not None:
+                m.interval_seconds.labels(*labels).set(interval.total_seconds())
             m.records_fetched.labels(*labels).inc(r.fetched)
             m.records_written.labels(*labels).inc(r.write.written)
             m.records_unchanged.labels(*labels).inc(r.write.unchanged)
@@ -77,10 +90,43 @@ class PassMetrics:
         self.metrics.plex_retries.labels(pcn).inc(self._delta((pcn, "retries"), stats.retries))
         self.metrics.plex_budget_used_ratio.labels(pcn).set(stats.budget_use)
 
+    def on_report(self, pcn: str) -> Callable[[str, bool], None]:
+        """Per extraction-pipeline report: when CDF last took one (the heartbeat alert), or a failure."""
+        self.metrics.pipeline_report_failures.labels(pcn)  # shown as 0 from the start, for rate() and alerts
+
+        def reported(status: str, taken: bool) -> None:
+            if taken:
+                self.metrics.pipeline_last_report_timestamp.labels(pcn).set_to_current_time()
+            else:
+                self.metrics.pipeline_report_failures.labels(pcn).inc()
+
+        return reported
+
+    def on_window(self, pcn: str, now: Callable[[], datetime]) -> Callable[[Resource, TimeRange], None]:
+        """Per committed window (so a long first pass shows progress): its lag and the window count."""
+
+        def committed(resource: Resource, window: TimeRange) -> None:
+            labels = (pcn, resource.name)
+            self.metrics.windows_committed.labels(*labels).inc()
+            self.metrics.lag_seconds.labels(*labels).set(max(0.0, (now() - window.end).total_seconds()))
+
+        return committed
+
     def _delta(self, slot: tuple[str, str], total: int) -> int:
         previous = self._plex_seen.get(slot, 0)
         self._plex_seen[slot] = total
         return max(0, total - previous)
+
+
+def _key_problem_of(plex: PlexClient) -> Callable[[], str | None]:
+    return lambda: plex.key_problem
+
+
+async def _beat(health: Health) -> None:
+    """Liveness: the event loop turns as long as this keeps beating."""
+    while True:
+        health.beat()
+        await asyncio.sleep(BEAT_EVERY_S)
 
 
 class SetupNeeded(RuntimeError):
@@ -88,18 +134,22 @@ class SetupNeeded(RuntimeError):
 
 
 def cdf_settings(config: Config) -> CdfSettings:
-    idp = config.cognite.idp_authentication
+    return cdf_settings_of(config.cognite)
+
+
+def cdf_settings_of(cognite: CogniteConfig) -> CdfSettings:
+    idp = cognite.idp_authentication
     return CdfSettings(
-        host=str(config.cognite.host),
-        project=config.cognite.project,
+        host=str(cognite.host),
+        project=cognite.project,
         token_url=str(idp.token_url),
         client_id=idp.client_id,
         client_secret=idp.secret.get_secret_value(),
         scopes=tuple(idp.scopes or ()),
         audience=idp.audience,
         resource=idp.resource,
-        timeout_s=max(1, int(config.cognite.timeout.total_seconds())),
-        max_workers=config.cognite.max_concurrency,
+        timeout_s=max(1, int(cognite.timeout.total_seconds())),
+        max_workers=cognite.max_concurrency,
     )
 
 
@@ -108,7 +158,7 @@ def plex_settings(config: Config, tenant: Tenant) -> PlexSettings:
     ds = tenant.data_source
     return PlexSettings(
         connect_url=str(plex.connect_url),
-        datasource_url=str(plex.datasource_url),
+        datasource_url=plex.datasource_url_for(tenant),
         api_key=plex.api_key.get_secret_value(),
         api_secret=None if plex.api_secret is None else plex.api_secret.get_secret_value(),
         customer_id=None if tenant.tenant_id is not None else tenant.pcn,
@@ -202,6 +252,7 @@ class Service:
     ) -> None:
         self.config = config
         self.pass_metrics = None if metrics is None else PassMetrics(metrics)
+        self.health = None if metrics is None else metrics.health
         self.once = once  # one coherent run: the domains of a tenant share their fetches
         self.dry_run = dry_run or config.extractor.dry_run
         self.domains: tuple[Domain, ...] = tuple(only) if only else config.extractor.enabled_domains()
@@ -219,7 +270,26 @@ class Service:
         self.data_set_ids = await self._data_sets()
         for tenant in self.config.plex.tenants:
             self.tenants.append(await self._open_tenant(tenant))
+        if self.health is not None:
+            self._watch_health(self.health)
         return self
+
+    def _watch_health(self, health: Health) -> None:
+        """Readiness checks (each tenant's Plex key, the CDF token) and the liveness beat."""
+        secrets = self.config.secrets()
+
+        def masked(check: Callable[[], str | None]) -> Callable[[], str | None]:
+            return lambda: None if (problem := check()) is None else mask_secrets(problem, secrets)
+
+        for tenant in self.tenants:
+            health.add_check(f"PCN {tenant.pcn} Plex key", masked(_key_problem_of(tenant.plex)))
+        credentials = self.client.config.credentials
+        if isinstance(credentials, RenewableCredentials):
+            health.add_check("CDF token", masked(lambda: credentials.last_error))
+        beat = asyncio.get_running_loop().create_task(_beat(health))
+        self._stack.callback(beat.cancel)
+        self._stack.callback(health.opened, False)
+        health.opened()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
@@ -250,7 +320,7 @@ class Service:
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
         for domain in self.domains:
-            runtime.runners[domain] = Runner(
+            runner = runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
                 source=plex,
                 sink=sink,
@@ -264,8 +334,12 @@ class Service:
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
             )
+            if self.pass_metrics is not None:
+                runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))
+            if self.pass_metrics is not None:
+                runtime.pipeline.on_report = self.pass_metrics.on_report(tenant.pcn)
         return runtime
 
     async def _check_configured_sources(self, plex: PlexClient) -> None:
@@ -303,7 +377,8 @@ class Service:
             reports = await runner.run(names, backfill)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
-                self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock())
+                interval = self.config.extractor.domain(domain).interval
+                self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock(), interval)
                 self.pass_metrics.record_plex(tenant.pcn, tenant.plex)
             linked = await tenant.sink.link_pending()
             if linked.written or linked.write_calls:
@@ -325,6 +400,7 @@ class Service:
 # ------------------------------------------------------------------------------------ run orchestration
 
 STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
+STOP_REQUESTED = threading.Event()  # set by SIGTERM/SIGINT: the run ends cleanly (exit 0)
 
 
 @dataclass
@@ -366,8 +442,10 @@ async def extract(
     client: AsyncCogniteClient | None = None,
     progress: Progress | None = None,
     metrics: Metrics | None = None,
+    remote: RemoteConfiguration | None = None,
 ) -> dict[str, DomainResult]:
-    """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
+    """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT, or a new revision of the `remote`
+    configuration); returns the last pass by task."""
     results: dict[str, DomainResult] = {}
 
     one_shot = once or backfill is not None
@@ -389,6 +467,8 @@ async def extract(
                 for t in service.tenants
                 if t.pipeline is not None and not once and config.cognite.extraction_pipeline is not None
             ]
+            if remote is not None:  # a new configuration revision stops the domains at a safe point
+                heartbeats.append(asyncio.create_task(remote.watch(lambda _: _restart(scheduler, service))))
             try:
                 await scheduler.run()
             except Exception as err:  # fatal (bad key, ungranted tenant, ...): the pipeline hears of it too
@@ -410,6 +490,11 @@ async def extract(
                 message = _failures(failed) or "run completed"
                 await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
     return results
+
+
+def _restart(scheduler: Scheduler, service: Service) -> None:
+    scheduler.request_stop()
+    service.request_stop()
 
 
 async def _report_pass(service: Service, task: DomainTask, reports: list[ResourceReport]) -> None:
@@ -445,6 +530,7 @@ def _stopping_on_signals(scheduler: Scheduler, service: Service) -> Iterator[Non
                 main.cancel()
             return
         log.warning("stop requested: finishing the current window, then exiting")
+        STOP_REQUESTED.set()
         scheduler.request_stop()
         service.request_stop()
         if main is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -35,7 +37,19 @@ app.add_typer(sim_app, name="sim")
 sim_app.command("cdf")(cdf_command)
 sim_app.command("plex")(plex_command)
 
-console = Console()
+PIPED_WIDTH = 1000  # columns when stdout is not a terminal: no row is cut for a file, pipe or collector
+
+
+def _stdout_console() -> Console:
+    """The terminal's width on a terminal (or COLUMNS when set); full width when piped or redirected,
+    where rich would otherwise assume 80 columns and cut or wrap the tables."""
+    probe = Console()
+    if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return probe
+    return Console(width=PIPED_WIDTH)
+
+
+console = _stdout_console()
 err_console = Console(stderr=True)
 log = logging.getLogger("plex_cdf")
 T = TypeVar("T")
@@ -57,12 +71,29 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def load(path: Path | None) -> Config:
+    return load_with_remote(path)[0]
+
+
+def load_with_remote(path: Path | None) -> tuple[Config, Any]:
+    """The configuration, and for a `type: remote` file the RemoteConfiguration it came from (else None)."""
+    from plex_cdf.config.loader import load_config_file
+
     if path is not None and not path.is_file():
         fail(f"config file not found: {path}")
     try:
-        return load_config(path)
+        loaded = load_config(None) if path is None else load_config_file(path)
     except ConfigError as err:
         fail(f"config error: {err}")
+    if isinstance(loaded, Config):
+        return loaded, None
+    from plex_cdf.app import cdf_settings_of
+    from plex_cdf.cdf.client import build_client
+    from plex_cdf.cdf.remote import RemoteConfiguration
+
+    remote = RemoteConfiguration(loaded, build_client(cdf_settings_of(loaded.cognite)))
+    secret = loaded.cognite.idp_authentication.secret.get_secret_value()
+    revision = guarded(None, remote.load(), secrets=[secret])
+    return revision.config, remote
 
 
 def parse_only(only: str | None) -> tuple[Domain, ...] | None:
@@ -85,25 +116,43 @@ def parse_day(text: str, option: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def guarded(config: Config | None, work: Awaitable[T]) -> T:
+def guarded(config: Config | None, work: Awaitable[T], secrets: Sequence[str] = ()) -> T:
     """Run a coroutine; turn every failure a user can cause into one masked line and an exit code."""
     from plex_cdf.app import SetupNeeded
-    from plex_cdf.cdf.client import CdfSettingsError
+    from plex_cdf.cdf.client import CdfAuthUnavailable, CdfSettingsError
     from plex_cdf.observe import mask_secrets
     from plex_cdf.plex.errors import PlexError
-    from plex_cdf.state.sqlite import StateCorrupt
+    from plex_cdf.state.lock import StateInUse
+    from plex_cdf.state.sqlite import StateCorrupt, StateUnavailable
 
-    secrets = config.secrets() if config is not None else []
+    secrets = [*secrets, *(config.secrets() if config is not None else [])]
     try:
         return asyncio.run(_as_coroutine(work))
-    except (SetupNeeded, CdfSettingsError, StateCorrupt, ValueError) as err:
+    except (SetupNeeded, CdfSettingsError, StateCorrupt, StateUnavailable, StateInUse, ValueError) as err:
         fail(mask_secrets(str(err), secrets), 2)
     except PlexError as err:
         fail(mask_secrets(f"Plex: {err}", secrets), 1)
+    except CdfAuthUnavailable as err:
+        fail(mask_secrets(f"CDF: {err}", secrets), 1)
     except Exception as err:
         if type(err).__module__.startswith("cognite"):
-            fail(mask_secrets(f"CDF: {type(err).__name__}: {err}", secrets), 1)
+            fail(mask_secrets(_cdf_problem(config, err), secrets), 1)
         raise
+
+
+def _cdf_problem(config: Config | None, err: Exception) -> str:
+    """One line for an SDK error: where CDF could not be reached, or what it answered."""
+    from cognite.client.exceptions import CogniteConnectionError, CogniteReadTimeout
+
+    host = config.cognite.host if config is not None else "CDF"
+    if isinstance(err, CogniteConnectionError | CogniteReadTimeout):
+        cause = err.__cause__ or err
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        return (
+            f"CDF: cannot reach {host} ({type(err).__name__}: {detail}); fix: check cognite.host and the"
+            " network, or retry later"
+        )
+    return "CDF: " + " ".join(f"{type(err).__name__}: {err}".split())
 
 
 async def _as_coroutine(work: Awaitable[T]) -> T:
@@ -115,12 +164,18 @@ def start_observing(config: Config) -> Any:
     from plex_cdf.observe import Metrics, setup_logging, start_metrics_server
 
     setup_logging(config.logger, secrets=config.secrets())
+    if not config.plex.verify_tls:
+        log.warning(
+            "plex.verify-tls is false: Plex's TLS certificate is not checked, so anyone on the network path"
+            " could read the API key and the data; fix: set plex.verify-tls: true"
+        )
     server = config.metrics.server
     if server is None:
         return None
     metrics = Metrics()
-    started = start_metrics_server(server.host, server.port, metrics.registry)
+    started = start_metrics_server(server.host, server.port, metrics.registry, metrics.health)
     log.info("metrics on http://%s:%d/metrics", server.host, started.port)
+    log.info("health on http://%s:%d/healthz and /readyz", server.host, started.port)
     return metrics
 
 
@@ -137,17 +192,50 @@ def run(
     only: OnlyOption = None,
 ) -> None:
     """Extract continuously (or once) into CDF."""
-    config = load(config_path)
+    config, remote = load_with_remote(config_path)
     domains = parse_only(only)
     metrics = start_observing(config)
     once = once or config.extractor.run_once
-    from plex_cdf.app import extract
+    from plex_cdf.app import STOP_REQUESTED, extract
 
-    summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
+    with _one_run_per_state(config):
+        while True:
+            watch = None if once else remote
+            summary = guarded(
+                config,
+                extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics, remote=watch),
+            )
+            if watch is None or watch.pending is None or STOP_REQUESTED.is_set():
+                break
+            config = watch.take().config  # a new revision of the remote configuration: run with it
     if once:
         render.summary(console, summary)
-    if any(result.failed() for result in summary.values()):
+    # A stop by signal is a clean end (what failed before it was logged and reported to the pipeline):
+    # exit 0, so a service manager does not count an asked-for stop as a crash.
+    if not STOP_REQUESTED.is_set() and any(result.failed() for result in summary.values()):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _one_run_per_state(config: Config) -> Iterator[None]:
+    """Hold the local state file's lock while this `run` works; a second `run` on it exits at once."""
+    from plex_cdf.state.lock import StateInUse, state_lock
+
+    local = config.state_store.local
+    if local is None:
+        yield
+        return
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(state_lock(local.path))
+        except StateInUse as err:
+            fail(str(err), 2)
+        except OSError as err:
+            problem = err.strerror or err
+            fail(
+                f"cannot lock the state file {local.path} ({problem}); fix: let this user write to its folder"
+            )
+        yield
 
 
 # -------------------------------------------------------------------------------------------- backfill

@@ -7,24 +7,42 @@ import io
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any, Literal
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+    make_wsgi_app,
+)
 
 from plex_cdf.config import LoggerConfig
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.config.models import ConsoleLog, FileLog
 from plex_cdf.files import create_private
+from plex_cdf.health import Health, health_app
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _HANDLER_MARK = "_plex_cdf_handler"
+# Libraries that log every HTTP request at INFO (httpx, its transport, the cognite-sdk and its httpx2):
+# below WARNING their records are DEBUG for us, so an INFO console shows what an operator acts on and a
+# DEBUG file keeps them.
+CHATTY_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2", "cognite", "urllib3", "uvicorn.access")
+
+# `_created` series double the metric count and say nothing a scrape's own timestamps do not.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +68,24 @@ class MaskingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self._mask(record.stack_info)
         return True
+
+
+class DemoteChattyLibraries(logging.Filter):
+    """Turns the per-request chatter of CHATTY_LIBRARIES (below WARNING) into DEBUG records, and lets a
+    handler keep them only when it is at DEBUG."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING and is_chatty(record.name):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self._handler.level
+
+
+def is_chatty(logger_name: str) -> bool:
+    return any(logger_name == name or logger_name.startswith(f"{name}.") for name in CHATTY_LIBRARIES)
 
 
 class UtcTextFormatter(logging.Formatter):
@@ -102,6 +138,7 @@ def setup_logging(config: LoggerConfig, secrets: Sequence[str] = ()) -> None:
     handlers = [_console_handler(config.console, masker)] if config.console else []
     handlers += [_file_handler(config.file, masker)] if config.file else []
     for handler in handlers:
+        handler.addFilter(DemoteChattyLibraries(handler))
         handler.addFilter(MaskingFilter(masker))
         setattr(handler, _HANDLER_MARK, True)
         root.addHandler(handler)
@@ -161,6 +198,24 @@ class Metrics:
         self.last_success_timestamp = self._gauge(
             "last_success_timestamp", "Unix time in seconds of the resource's last successful run", each
         )
+        self.resource_failed = self._gauge(
+            "resource_failed", "1 when the resource's last run failed, else 0", each
+        )
+        self.interval_seconds = self._gauge(
+            "interval_seconds", "The resource's extraction interval, in seconds (its domain's)", each
+        )
+        self.pipeline_last_report_timestamp = self._gauge(
+            "pipeline_last_report_timestamp",
+            "Unix time in seconds of the last run (seen, success or failure) CDF took for the pipeline",
+            ("pcn",),
+        )
+        self.pipeline_report_failures = self._counter(
+            "pipeline_report_failures", "Pipeline runs (heartbeats included) CDF did not take", ("pcn",)
+        )
+        self.windows_committed = self._counter(
+            "windows_committed", "Windows whose watermark moved (counted as each commits)", each
+        )
+        self.health = Health()  # what /healthz and /readyz answer beside /metrics
 
     def _counter(self, name: str, documentation: str, labels: Sequence[str]) -> Counter:
         return Counter(f"plex_cdf_{name}", documentation, labels, registry=self.registry)
@@ -185,9 +240,21 @@ class MetricsServer:
         self._stop()
 
 
-def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> MetricsServer:
-    """Serve the registry over HTTP on a daemon thread; port 0 picks a free port."""
-    server, thread = start_http_server(port, addr=host, registry=registry)
+def start_metrics_server(
+    host: str, port: int, registry: CollectorRegistry, health: Health | None = None
+) -> MetricsServer:
+    """Serve `/metrics` (and, given `health`, `/healthz` and `/readyz`) on a daemon thread; port 0 picks
+    a free port."""
+    app = make_wsgi_app(registry)
+    server = make_server(
+        host,
+        port,
+        health_app(health, app) if health is not None else app,
+        ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="plex-cdf-metrics")
+    thread.start()
 
     def stop() -> None:
         server.shutdown()
@@ -195,6 +262,19 @@ def start_metrics_server(host: str, port: int, registry: CollectorRegistry) -> M
         thread.join(timeout=5)
 
     return MetricsServer(host=host, port=int(server.server_port), _stop=stop)
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """One thread per scrape or probe, so a slow scraper never blocks a liveness probe."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Probes every few seconds must not fill the log with access lines."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
 
 __all__ = [

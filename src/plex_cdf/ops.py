@@ -1,4 +1,4 @@
-"""Operations beside the extraction itself: setup, check, status and cleanup.
+"""Operations beside the extraction itself: setup, check, status, cleanup and discover.
 
 Each returns data (rows, results); the command line renders them.
 """
@@ -22,11 +22,13 @@ from plex_cdf.app import (
     resolve_data_sets,
 )
 from plex_cdf.config import Config
-from plex_cdf.domains.registry import BY_DOMAIN
+from plex_cdf.domains.configured import domain_rows
 from plex_cdf.domains.resource import PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
+from plex_cdf.plex.discover import Discovery, SourceMetadata, source_metadata
+from plex_cdf.plex.discover import discover as discover_tenant
 from plex_cdf.ports import StateStore
 from plex_cdf.runner import own_key
 
@@ -108,7 +110,7 @@ async def check(config: Config, client: AsyncCogniteClient) -> list[CheckResult]
 
 
 def _plex_surface(config: Config) -> tuple[list[str], list[int]]:
-    rows = [r for d in config.extractor.enabled_domains() for r in BY_DOMAIN[d]]
+    rows = [r for d in config.extractor.enabled_domains() for r in domain_rows(config.resources, d)]
     endpoints = sorted({r.path for r in rows if r.api == "connect" and r.path})
     sources = sorted({r.datasource_id for r in rows if r.datasource_id is not None})
     return endpoints, sources
@@ -182,7 +184,7 @@ def status_rows(config: Config, state: StateStore, now: datetime) -> list[Status
     rows = []
     for tenant in config.plex.tenants:
         for domain in config.extractor.enabled_domains():
-            for resource in BY_DOMAIN[domain]:
+            for resource in domain_rows(config.resources, domain):
                 mark = state.get_watermark(tenant.pcn, resource.name)
                 last = state.get_value(tenant.pcn, own_key(resource.name, "last_run"))
                 lag = None if mark is None else (now - mark).total_seconds()
@@ -301,7 +303,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
             runner = next(iter(runtime.runners.values()))
             now = service.clock()
             for domain in domains:
-                for resource in BY_DOMAIN[domain]:
+                for resource in domain_rows(config.resources, domain):
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
                     windows: list[TimeRange | None] = [None]
@@ -335,3 +337,25 @@ async def _existing(api: Any, external_ids: list[str]) -> set[str]:
         got = await api.retrieve_multiple(external_ids=chunk, ignore_unknown_ids=True)
         found.update(x.external_id for x in got)
     return found
+
+
+# ---------------------------------------------------------------------------------------------- discover
+
+
+async def discover(config: Config) -> list[Discovery]:
+    """Per configured tenant: the Connect products its key reaches and the data sources it is granted.
+    Plex only: a CDF that is down or misconfigured does not hide what Plex offers."""
+    found: list[Discovery] = []
+    for tenant in config.plex.tenants:
+        async with PlexClient(plex_settings(config, tenant)) as plex:
+            found.append(await discover_tenant(plex, tenant.pcn))
+    return found
+
+
+async def discover_source(config: Config, source_id: int, pcn: str | None = None) -> SourceMetadata:
+    """One data source's published metadata, read as the tenant `pcn` (default: the first) reads it."""
+    tenants = [t for t in config.plex.tenants if pcn is None or t.pcn == pcn]
+    if not tenants:
+        raise ValueError(f"--pcn {pcn}: no such tenant in the configuration")
+    async with PlexClient(plex_settings(config, tenants[0])) as plex:
+        return await source_metadata(plex, source_id)

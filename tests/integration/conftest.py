@@ -51,6 +51,18 @@ class LocalCdfHandle:
     def client(self) -> CogniteClient:
         return CogniteClient(self.client_config())
 
+    def product_settings(self) -> Any:
+        """The product's own CDF settings (plex_cdf.cdf.client.CdfSettings) for this local CDF."""
+        from plex_cdf.cdf.client import CdfSettings
+
+        return CdfSettings(
+            host=self.server.base_url,
+            project=LOCAL_CDF_PROJECT,
+            token_url=self.server.token_url,
+            client_id=LOCAL_CDF_CLIENT_ID,
+            client_secret=LOCAL_CDF_SECRET,
+        )
+
     def async_client(self) -> AsyncCogniteClient:
         return AsyncCogniteClient(self.client_config())
 

@@ -5,25 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from plex_cdf.cdf.client import CdfSettings, build_client
+from plex_cdf.cdf.client import build_client
 from plex_cdf.state.raw import RawStateStore
 from tests.integration.conftest import (
-    LOCAL_CDF_CLIENT_ID,
-    LOCAL_CDF_PROJECT,
-    LOCAL_CDF_SECRET,
     LocalCdfHandle,
 )
 
 
 def store_of(local_cdf: LocalCdfHandle) -> RawStateStore:
-    settings = CdfSettings(
-        host=local_cdf.server.base_url,
-        project=LOCAL_CDF_PROJECT,
-        token_url=local_cdf.server.token_url,
-        client_id=LOCAL_CDF_CLIENT_ID,
-        client_secret=LOCAL_CDF_SECRET,
-    )
-    return RawStateStore(build_client(settings), "plex_state", "state")
+    return RawStateStore(build_client(local_cdf.product_settings()), "plex_state", "state")
 
 
 def test_everything_written_is_read_back_by_a_fresh_store(local_cdf: LocalCdfHandle) -> None:

@@ -212,10 +212,11 @@ def test_a_variable_in_an_unquoted_value_is_substituted_and_converted(tmp_path: 
 
 
 def test_a_substituted_value_cannot_change_the_yaml_structure(tmp_path: Path) -> None:
-    text = yaml.safe_dump(MINIMAL).replace("project: plant-data", "project: ${PROJECT}")
-    config = load(tmp_path, text, {"PROJECT": "a: b\nc: ${NOT_EXPANDED}"})
+    text = yaml.safe_dump(MINIMAL).replace("client-id: extractor", "client-id: ${CLIENT}")
+    config = load(tmp_path, text, {"CLIENT": "a: b\nc: ${NOT_EXPANDED}"})
 
-    assert config.cognite.project == "a: b\nc: ${NOT_EXPANDED}", "variable values are text, not YAML"
+    client_id = config.cognite.idp_authentication.client_id
+    assert client_id == "a: b\nc: ${NOT_EXPANDED}", "variable values are text, not YAML"
 
 
 def test_a_doubled_dollar_writes_a_literal_reference(tmp_path: Path) -> None:

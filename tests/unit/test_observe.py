@@ -276,6 +276,16 @@ def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> N
         httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
 
 
+def test_metrics_carry_no_created_series_that_would_double_their_count() -> None:
+    metrics = Metrics()
+    metrics.records_fetched.labels("340884", "parts").inc(3)
+
+    text = metrics.exposition()
+
+    assert "plex_cdf_records_fetched_total" in text
+    assert "_created" not in text, "prometheus-client's _created series are still exported"
+
+
 def test_the_log_file_and_its_rotated_successors_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "logs" / "plex-cdf.log"
     setup_logging(LoggerConfig.model_validate({"console": None, "file": {"path": str(path)}}))

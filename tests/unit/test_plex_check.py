@@ -152,7 +152,8 @@ def test_an_unreachable_plex_fails_with_a_network_fix() -> None:
         return await check_plex(client, [], [])
 
     (result,) = run(down, scenario, max_retries=1)
-    assert not result.ok and "ConnectError" in result.detail and result.fix
+    assert not result.ok and "cannot reach Plex at" in result.detail and "connection refused" in result.detail
+    assert "network" in result.fix
 
 
 @pytest.mark.parametrize("answer", [200, 400])

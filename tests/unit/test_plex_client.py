@@ -319,7 +319,7 @@ def test_5xx_and_connection_errors_are_retried_with_jittered_backoff() -> None:
     vt = VirtualTime()
     failures: list[httpx.Response | Exception] = [
         json(500, {"code": "REQUEST_PROCESSING_ERROR", "message": "boom"}),
-        httpx.ConnectError("refused"),
+        httpx.ReadError("connection reset by peer"),
         json(503, {}),
     ]
 
@@ -557,3 +557,82 @@ def test_stats_count_calls_per_endpoint_and_budget_use() -> None:
     assert summary["calls"] == 2 and summary["throttled_waits"] == 0
     assert summary["per_endpoint"] == {"connect:/scheduling/v1/jobs/{id}/operations": 2}
     assert summary["budget_use"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.ConnectError("[Errno -2] Name or service not known"),
+    ],
+)
+def test_a_host_that_refuses_or_does_not_resolve_fails_at_once_and_the_next_calls_do_not_try(
+    refusal: Exception,
+) -> None:
+    vt = VirtualTime()
+    attempts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        raise refusal
+
+    async def scenario(c: PlexClient) -> list[str]:
+        messages = []
+        for path in ("/mdm/v1/parts", "/mdm/v1/suppliers", "/scheduling/v1/jobs"):
+            with pytest.raises(PlexUnavailable) as error:
+                await c.get_list(path)
+            messages.append(str(error.value))
+        return messages
+
+    messages = run(handler, scenario, vt)
+    assert attempts == ["/mdm/v1/parts"], f"an unreachable host was tried {len(attempts)} times: {attempts}"
+    assert vt.slept == [], f"an unreachable host was waited for: {vt.slept}"
+    for message in messages:
+        assert "cannot reach Plex at https://connect.example" in message and "fix:" in message, message
+
+
+def test_an_unreachable_host_is_tried_again_after_the_cooldown() -> None:
+    vt = VirtualTime()
+    answers: list[httpx.Response | Exception] = [httpx.ConnectError("[Errno 111] Connection refused")]
+
+    async def scenario(c: PlexClient) -> list[dict[str, Any]]:
+        with pytest.raises(PlexUnavailable):
+            await c.get_list("/mdm/v1/parts")
+        await vt.sleep(c.settings.breaker_cooldown_s + 1)
+        return await c.get_list("/mdm/v1/parts")
+
+    assert run(flaky(answers, [{"id": 1}]), scenario, vt) == [{"id": 1}]
+
+
+@pytest.mark.parametrize(("key_ok", "tenant_ok"), [(False, True), (True, False)])
+def test_a_refused_key_or_tenant_is_kept_for_readiness_until_a_good_answer(
+    key_ok: bool, tenant_ok: bool
+) -> None:
+    state = {"refusing": True}
+    refusing = auth_world(key_ok, tenant_ok, subscribed=set())
+    good = auth_world(True, True, subscribed=set())
+
+    def plex(request: httpx.Request) -> httpx.Response:
+        return refusing(request) if state["refusing"] else good(request)
+
+    async def scenario(c: PlexClient) -> tuple[str | None, str | None]:
+        with pytest.raises(PlexConfigError):
+            await c.get_list("/mdm/v1/parts")
+        while_refused = c.key_problem
+        state["refusing"] = False
+        await c.get_list("/mdm/v1/parts")
+        return while_refused, c.key_problem
+
+    while_refused, after = run(plex, scenario)
+    assert while_refused is not None and "fix" in while_refused, while_refused
+    assert_masked(while_refused)
+    assert after is None, "readiness stays false after Plex accepted the key again"
+
+
+def test_an_unsubscribed_product_does_not_make_the_key_look_refused() -> None:
+    async def scenario(c: PlexClient) -> str | None:
+        with pytest.raises(PlexConfigError):
+            await c.get_list("/production/v1/production-definitions/workcenters")
+        return c.key_problem
+
+    assert run(auth_world(True, True, subscribed=set()), scenario) is None

@@ -10,7 +10,7 @@ from plex_cdf.sim.cdf.routes import ROUTES
 
 # The classic API, datapoints, runs and RAW; data modeling and pipeline config check their own keys.
 CLASSIC_PREFIXES = ("/assets", "/events", "/timeseries", "/relationships", "/datasets", "/extpipes", "/raw")
-OWNED_ELSEWHERE = {"GET /extpipes/config", "POST /extpipes/config"}
+OWNED_ELSEWHERE = {"GET /extpipes/config", "POST /extpipes/config", "GET /extpipes/config/revisions"}
 
 
 def test_every_classic_route_says_what_it_accepts() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from cognite.client import AsyncCogniteClient
@@ -36,6 +37,8 @@ class PipelineReporter:
         self.external_id = external_id
         self.reported = 0
         self.failed_reports = 0
+        # Told of every report and whether CDF took it (the metrics watch the heartbeat with it).
+        self.on_report: Callable[[RunStatus, bool], None] = lambda status, taken: None
 
     async def report(self, status: RunStatus, message: str | None = None) -> bool:
         """True when CDF took the run; a failure to report is logged, not raised."""
@@ -53,8 +56,10 @@ class PipelineReporter:
             log.warning(
                 "could not report a %s run to extraction pipeline %s: %s", status, self.external_id, err
             )
+            self.on_report(status, False)
             return False
         self.reported += 1
+        self.on_report(status, True)
         return True
 
     async def heartbeat(self, interval_s: float = DEFAULT_HEARTBEAT_S) -> None:

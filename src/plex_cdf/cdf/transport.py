@@ -18,8 +18,11 @@ from cognite.client.exceptions import (
     CogniteConnectionError,
     CogniteDuplicatedError,
     CogniteNotFoundError,
+    CogniteProjectAccessError,
     CogniteReadTimeout,
 )
+
+from plex_cdf.cdf.client import CdfAuthRefused, RenewableCredentials
 
 Json = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -91,12 +94,44 @@ class SdkApi:
 
     async def post(self, path: str, body: Json, params: Mapping[str, str] | None = None) -> Json:
         try:
-            response = await self._client.post(
-                self._prefix + path, json=body, params=dict(params) if params else None
-            )
+            try:
+                response = await self._send(path, body, params)
+            except CogniteProjectAccessError:  # the SDK's 401
+                if not _renewed(self._client):
+                    raise
+                response = await self._send_with_fresh_token(path, body, params)
         except Exception as err:
             raise _translated(err) from err
         return _json_of(response.content)
+
+    async def _send(self, path: str, body: Json, params: Mapping[str, str] | None) -> Any:
+        return await self._client.post(
+            self._prefix + path, json=body, params=dict(params) if params else None
+        )
+
+    async def _send_with_fresh_token(self, path: str, body: Json, params: Mapping[str, str] | None) -> Any:
+        """Once more with a new token (CDF forgets tokens, e.g. after an outage); a second 401 is loud."""
+        try:
+            return await self._send(path, body, params)
+        except CogniteProjectAccessError:
+            project = self._client.config.project
+            refused = CdfAuthRefused(
+                f"CDF refused a freshly issued token (401) for project {project!r}; fix: check that the"
+                " client is a member of the project's groups and that cognite.project is right"
+            )
+            credentials = self._client.config.credentials
+            if isinstance(credentials, RenewableCredentials):
+                credentials.last_error = str(refused)
+            raise refused from None
+
+
+def _renewed(client: AsyncCogniteClient) -> bool:
+    """Tell the client's credentials their token was refused; False when they cannot get a new one."""
+    credentials = client.config.credentials
+    if not isinstance(credentials, RenewableCredentials):
+        return False
+    credentials.renew()
+    return True
 
 
 def _json_of(content: bytes) -> Json:

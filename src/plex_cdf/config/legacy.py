@@ -40,6 +40,7 @@ LEGACY_VARIABLES: tuple[tuple[str, Loc], ...] = (
     ("PLEX_DATASOURCE_URL", ("plex", "datasource-url")),
     ("PLEX_CUSTOMER_ID", (*_TENANT, "pcn")),
     ("PLEX_PCN_CODE", (*_TENANT, "name")),
+    ("PLEX_PCN_CODE", (*_TENANT, "code")),  # the predecessor built the Data Source host from it
     ("PLEX_DS_USERNAME", (*_TENANT, "data-source", "username")),
     ("PLEX_DS_PASSWORD", (*_TENANT, "data-source", "password")),
     ("STATE_STORE_PATH", ("state-store", "local", "path")),
@@ -49,7 +50,7 @@ LEGACY_VARIABLES: tuple[tuple[str, Loc], ...] = (
     *((f"ENABLE_{d.upper()}_EXTRACTOR", ("extractor", hyphenated(d), "enabled")) for d in DOMAINS),
     *((variable, ("extractor", "data-sets", key, "id")) for key, variable in _DATA_SET_VARIABLES.items()),
 )
-LEGACY_NAMES = tuple(name for name, _ in LEGACY_VARIABLES)
+LEGACY_NAMES = tuple(dict.fromkeys(name for name, _ in LEGACY_VARIABLES))
 
 
 def uses_legacy(environ: Mapping[str, str]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from dotenv import dotenv_values
@@ -20,7 +20,9 @@ from plex_cdf.config.envsub import substitute
 from plex_cdf.config.errors import ConfigError, first_error_line
 from plex_cdf.config.legacy import LEGACY_NAMES, legacy_error_line, legacy_tree, uses_legacy
 from plex_cdf.config.masking import mask_secrets, secrets_in_tree
-from plex_cdf.config.models import Config
+from plex_cdf.config.models import Config, RemoteConfig
+
+M = TypeVar("M", Config, RemoteConfig)
 
 
 def load_config(
@@ -39,6 +41,47 @@ def load_config(
         return Config.model_validate(tree)
     except ValidationError as error:
         line = first_error_line(error, Config, where=f"{path}: ")
+        raise ConfigError(mask_secrets(line, secrets_in_tree(tree))) from None
+
+
+def load_config_file(
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Path | None = Path(".env"),
+) -> Config | RemoteConfig:
+    """A local configuration, or a `type: remote` one (the CDF connection only) whose configuration text
+    `config_from_revision` turns into a Config once fetched from the extraction pipeline."""
+    variables = merged_environment(os.environ if environ is None else environ, dotenv)
+    tree = substitute(read_yaml(path), variables, where=f"{path}: ")
+    if tree.get("type") != "remote":
+        return _validated(Config, tree, f"{path}: ")
+    return _validated(RemoteConfig, tree, f"{path}: ")
+
+
+def config_from_revision(
+    text: str,
+    local: RemoteConfig,
+    where: str,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Path | None = Path(".env"),
+) -> Config:
+    """The configuration a pipeline's revision holds, `${VAR}` filled from this machine's environment and
+    the local file's `cognite` keys put over the revision's (they say how this process reaches CDF)."""
+    variables = merged_environment(os.environ if environ is None else environ, dotenv)
+    tree = substitute(parse_yaml(text, where), variables, where=where)
+    tree.pop("type", None)
+    cognite = local.cognite.model_dump(by_alias=True, exclude_unset=True)
+    cognite["idp-authentication"]["secret"] = local.cognite.idp_authentication.secret.get_secret_value()
+    remote_cognite = tree.get("cognite")
+    tree["cognite"] = {**(remote_cognite if isinstance(remote_cognite, dict) else {}), **cognite}
+    return _validated(Config, tree, where)
+
+
+def _validated(model: type[M], tree: dict[str, Any], where: str) -> M:
+    try:
+        return model.model_validate(tree)
+    except ValidationError as error:
+        line = first_error_line(error, model, where=where)
         raise ConfigError(mask_secrets(line, secrets_in_tree(tree))) from None
 
 
@@ -86,19 +129,68 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 
+# Values the document holds once aliases are expanded. A real configuration has a few hundred; an alias
+# bomb ("billion laughs") has billions, which substitution and validation would walk one by one.
+MAX_EXPANDED_NODES = 100_000
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping; ConfigError naming the file (and line) otherwise."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{error.object[error.start]:02x} at offset {error.start});"
+            " fix: save the file as UTF-8"
+        ) from None
+    return parse_yaml(text, f"{path}: ")
+
+
+def parse_yaml(text: str, where: str) -> dict[str, Any]:
+    """A configuration text's top-level mapping; ConfigError starting with `where` otherwise."""
     try:
-        tree = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+        tree = _load_bounded(text, where)
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: {_yaml_problem(error)}") from None
+        raise ConfigError(f"{where}{_yaml_problem(error)}") from None
     if not isinstance(tree, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections (cognite, plex, ...) at the top level")
+        raise ConfigError(f"{where}expected a mapping of sections (cognite, plex, ...) at the top level")
     return tree
+
+
+def _load_bounded(text: str, where: str) -> Any:
+    """Safe YAML (a SafeLoader subclass: no arbitrary objects) whose aliases expand to at most
+    MAX_EXPANDED_NODES values, checked on the node graph before anything is built from it."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"{where}its aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?);"
+                " fix: write the values out or use fewer nested aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """How many values the node stands for with every alias written out (each shared node counted once
+    per use, computed once)."""
+    known = seen.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    seen[id(node)] = size = min(size, MAX_EXPANDED_NODES + 1)
+    return size
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:

@@ -10,14 +10,15 @@ from urllib.parse import urlsplit
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from plex_cdf.config.resources import ConfiguredResource, section_problems
 from plex_cdf.config.section import Section, hyphenated
-from plex_cdf.config.types import BaseUrl, Duration, LogLevel, Pcn
+from plex_cdf.config.types import BaseUrl, Duration, LogLevel, OneWord, Pcn
 from plex_cdf.domains.resource import DOMAINS, Domain
 from plex_cdf.items import DataSetKey
 from plex_cdf.plant import WEEKDAYS, PlantTime, Shift
+from plex_cdf.plex.settings import datasource_host_url
 
 DEFAULT_CDF_HOST = "https://api.cognitedata.com"
 PLEX_CONNECT_URLS = {False: "https://connect.plex.com", True: "https://test.connect.plex.com"}
@@ -44,6 +45,8 @@ class IdpAuthentication(Section):
 class ExtractionPipeline(Section):
     external_id: str = Field(min_length=1)
     heartbeat: Duration = timedelta(minutes=10)
+    # With `type: remote`: how often the pipeline's configuration is checked for a new revision.
+    config_poll: Duration = timedelta(minutes=5)
 
 
 class DataSetRef(Section):
@@ -61,7 +64,7 @@ class DataSetRef(Section):
 
 class CogniteConfig(Section):
     host: BaseUrl = DEFAULT_CDF_HOST
-    project: str = Field(min_length=1)
+    project: OneWord = Field(min_length=1)
     idp_authentication: IdpAuthentication
     extraction_pipeline: ExtractionPipeline | None = None
     # Fallback for every data-set key that `extractor.data-sets` does not name.
@@ -156,11 +159,14 @@ def zone_of(name: str) -> ZoneInfo:
 
 
 class Tenant(Section):
-    """One Plex tenant (PCN): its own external-id prefix `PCN{pcn}_`, state and call budget."""
+    """One Plex tenant (PCN): its own external-id prefix `PCN{pcn}_`, state, call budget and Data Source
+    host (`datasource-url`, else built from `code`: `https://{code}.on.plex.com`)."""
 
     pcn: Pcn
     tenant_id: UUID | None = None
     name: str | None = None
+    code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$")
+    datasource_url: BaseUrl | None = None
     data_source: DataSourceCredentials | None = None
     calls_per_minute: int | None = Field(default=None, gt=0)
     plant: PlantSection = Field(default_factory=PlantSection)
@@ -177,16 +183,28 @@ class PlexConfig(Section):
     timeout: Duration = timedelta(seconds=300)  # per read: a 100,000-row body can take tens of seconds
     verify_tls: bool = True
     tenants: list[Tenant] = Field(min_length=1)
+    _shared_datasource_url: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _defaults_and_unique_pcns(self) -> PlexConfig:
         self.connect_url = self.connect_url or PLEX_CONNECT_URLS[self.use_test]
+        self._shared_datasource_url = self.datasource_url  # given for every tenant, or None
         self.datasource_url = self.datasource_url or PLEX_DATASOURCE_URLS[self.use_test]
         pcns = [tenant.pcn for tenant in self.tenants]
         duplicated = sorted({pcn for pcn in pcns if pcns.count(pcn) > 1})
         if duplicated:
             raise ValueError(f"PCN {duplicated[0]} is listed more than once in tenants")
         return self
+
+    def datasource_url_for(self, tenant: Tenant) -> str:
+        """The tenant's Data Source host: its own `datasource-url`, else `plex.datasource-url` when given
+        (a proxy, the simulator), else built from its `code` (`https://{code}.on.plex.com`, `.test.` with
+        `use-test`), else the shared `cloud.plex.com` host."""
+        if tenant.datasource_url:
+            return tenant.datasource_url
+        if self._shared_datasource_url:
+            return self._shared_datasource_url
+        return datasource_host_url(tenant.code, test=self.use_test)
 
     def budget(self, tenant: Tenant) -> int:
         """Plex calls per minute for one tenant (its override, else the shared setting)."""
@@ -354,3 +372,26 @@ class Config(Section):
             if tenant.data_source is not None:
                 values += [tenant.data_source.password.get_secret_value(), tenant.data_source.basic_token()]
         return [value for value in values if value]
+
+
+class RemoteConfig(Section):
+    """A `type: remote` file: only the CDF connection; the rest of the configuration is the extraction
+    pipeline's configuration revision in CDF (as Cognite's extractors keep it)."""
+
+    type: Literal["remote"]
+    version: Literal[1] = 1
+    cognite: CogniteConfig
+
+    @model_validator(mode="after")
+    def _needs_a_pipeline(self) -> RemoteConfig:
+        if self.cognite.extraction_pipeline is None:
+            raise ValueError(
+                "type: remote needs cognite.extraction-pipeline.external-id (the pipeline whose configuration"
+                " to run)"
+            )
+        return self
+
+    @property
+    def pipeline(self) -> ExtractionPipeline:
+        assert self.cognite.extraction_pipeline is not None  # checked by the validator
+        return self.cognite.extraction_pipeline

@@ -72,6 +72,8 @@ def check_base_url(value: Any) -> str:
     so credentials never cross a network in clear text."""
     if not isinstance(value, str):
         raise ValueError(f"expected a URL, got {value!r}")
+    if _has_break(value.strip()):
+        raise ValueError(f"a URL is one line without spaces, got {value!r}")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {value!r}")
@@ -90,6 +92,25 @@ BaseUrl = Annotated[
             "description": "https URL (http only for localhost)",
         }
     ),
+]
+
+
+def _has_break(text: str) -> bool:
+    """A space, line break or other control character: never part of a URL or a CDF project name."""
+    return any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def check_one_word(value: Any) -> Any:
+    """A name sent in URLs and headers (a CDF project): a line break or space there is a typo."""
+    if isinstance(value, str) and _has_break(value.strip()):
+        raise ValueError(f"must be one word without spaces or line breaks, got {value!r}")
+    return value.strip() if isinstance(value, str) else value
+
+
+OneWord = Annotated[
+    str,
+    BeforeValidator(check_one_word),
+    WithJsonSchema({"type": "string", "pattern": "^\\S+$", "minLength": 1}),
 ]
 
 

@@ -86,10 +86,12 @@ async def _check_datasource(client: PlexClient, source_id: int) -> CheckResult:
         return CheckResult(
             name,
             False,
-            f"'{title}' exists but web-service user '{user}' is not granted it",
+            f"'{title}' exists at {client.settings.datasource_url} but web-service user '{user}' is not"
+            " granted it",
             grant_fix(source_id, user),
         )
-    return CheckResult(name, True, f"'{title}' granted; inputs: {_inputs_text(metadata)}")
+    host = client.settings.datasource_url
+    return CheckResult(name, True, f"'{title}' granted at {host}; inputs: {_inputs_text(metadata)}")
 
 
 async def _attempt(call: Callable[[], Awaitable[T]]) -> T | PlexError:

@@ -70,6 +70,8 @@ class PlexClient:
         self._rng = rng or random.Random()
         self._diagnosis_lock = asyncio.Lock()
         self._diagnosed: dict[str, PlexConfigError] = {}
+        # While Plex refuses the key or the tenant: the diagnosis (for readiness); None after a good answer.
+        self.key_problem: str | None = None
 
     async def __aenter__(self) -> PlexClient:
         return self
@@ -140,6 +142,7 @@ class PlexClient:
         answer = await self._requester.exchange(call)
         action = action_for(answer.status, CONNECT_STATUS)
         if action is Action.OK:
+            self.key_problem = None
             return answer
         if action is Action.NO_DATA:
             return None
@@ -164,7 +167,10 @@ class PlexClient:
         async with self._diagnosis_lock:
             if namespace not in self._diagnosed:
                 self._diagnosed[namespace] = await self._diagnosis(path)
-            return self._diagnosed[namespace]
+            found = self._diagnosed[namespace]
+            if found.problem in ("bad_key", "tenant"):
+                self.key_problem = str(found)
+            return found
 
     async def _diagnosis(self, path: str) -> PlexConfigError:
         tenants = diagnostics.TENANTS_PATH

@@ -4,6 +4,7 @@
 - `PlexNotOffered`: this tenant does not offer the resource; an optional resource warns and is skipped.
 - `PlexRequestError`: Plex rejected the request itself (400); the message names the request.
 - `PlexUnavailable`: Plex kept failing (retries exhausted) or the endpoint's circuit is open.
+- `PlexUnreachable`: the host refused the connection or does not resolve; not retried.
 - `PlexRowLimitError`: a data source answer was truncated at its row limit; narrow the inputs.
 """
 
@@ -47,6 +48,10 @@ class PlexRequestError(PlexError):
 
 class PlexUnavailable(PlexError):
     """Plex did not answer usefully within the retry budget, or the endpoint's circuit breaker is open."""
+
+
+class PlexUnreachable(PlexUnavailable):
+    """Plex's host refused the connection or its name did not resolve: fail fast, not retried."""
 
 
 class PlexRowLimitError(PlexError):

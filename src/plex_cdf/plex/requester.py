@@ -12,7 +12,7 @@ import httpx
 
 from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
 from plex_cdf.plex.budget import CallBudget, Clock, Sleep
-from plex_cdf.plex.errors import Masker, PlexUnavailable
+from plex_cdf.plex.errors import Masker, PlexUnavailable, PlexUnreachable
 from plex_cdf.plex.policy import (
     CONNECT_STATUS,
     DATASOURCE_STATUS,
@@ -48,7 +48,11 @@ class Requester:
         self._sleep = sleep
         self._rng = rng
         self._mask = Masker(settings.secrets)
+        self._clock = clock
         self._breakers = CircuitBreakers(settings.breaker_threshold, settings.breaker_cooldown_s, clock)
+        # An API whose host refused the connection or did not resolve, until when, and what it said: every
+        # call meanwhile fails at once instead of each resource retrying its way through the same outage.
+        self._unreachable: dict[Api, tuple[float, PlexUnreachable]] = {}
         self._concurrency = asyncio.Semaphore(settings.max_concurrency)
         self._http: dict[Api, httpx.AsyncClient] = {
             "connect": self._http_client(settings.connect_url, self._connect_headers(), None, transport),
@@ -66,12 +70,16 @@ class Requester:
         endpoint = f"{call.api}:{endpoint_of(call.path) if call.api == 'connect' else call.path}"
         problem = "no answer"
         for attempt in range(self.settings.max_retries + 1):
+            self._check_reachable(call.api)
             self._check_circuit(endpoint, problem)
             try:
                 outcome = await self._attempt(call, endpoint)
             except BaseException:
                 self._breakers.inconclusive(endpoint)
                 raise
+            if isinstance(outcome, httpx.ConnectError):
+                raise self._mark_unreachable(call.api, outcome)
+            self._unreachable.pop(call.api, None)
             if isinstance(outcome, Answer):
                 action = _action(call.api, outcome)
                 if action not in (Action.RETRY, Action.THROTTLED):
@@ -126,6 +134,22 @@ class Requester:
             self.stats.circuit_opens += 1
             log.warning("plex circuit open for %s after repeated failures", endpoint)
         await self._sleep(delay)
+
+    def _check_reachable(self, api: Api) -> None:
+        down = self._unreachable.get(api)
+        if down is not None and self._clock() < down[0]:
+            raise down[1]
+
+    def _mark_unreachable(self, api: Api, error: httpx.ConnectError) -> PlexUnreachable:
+        """Connection refused or a name that does not resolve: retrying in seconds will not help."""
+        base = self.settings.connect_url if api == "connect" else self.settings.datasource_url
+        setting = "plex.connect-url" if api == "connect" else "the tenant's datasource-url (or its code)"
+        reason = self._mask.text(" ".join(str(error).split())) or type(error).__name__
+        failure = PlexUnreachable(
+            f"cannot reach Plex at {base} ({reason}); fix: check {setting}, DNS and the network"
+        )
+        self._unreachable[api] = (self._clock() + self.settings.breaker_cooldown_s, failure)
+        return failure
 
     def _check_circuit(self, endpoint: str, problem: str) -> None:
         remaining = self._breakers.blocked_for(endpoint)

@@ -39,6 +39,26 @@ class StateCorrupt(RuntimeError):
     """The state file cannot be trusted; the message names it and what to do."""
 
 
+class StateUnavailable(RuntimeError):
+    """The state file cannot be opened or created where it is configured (not a corrupt file)."""
+
+
+def _check_place(path: Path) -> None:
+    """The state path names a file whose folder exists or can be made; else StateUnavailable with the fix."""
+    if path.is_dir():
+        raise StateUnavailable(
+            f"state path {path} is a folder, not a file; fix: set state-store.local.path to a file in it,"
+            f" e.g. {path / 'plex-cdf-state.db'}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StateUnavailable(
+            f"cannot create the state folder {path.parent} ({err.strerror or err}); fix: create it, let this"
+            " user write there, or set state-store.local.path"
+        ) from None
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -49,13 +69,19 @@ class SqliteStateStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _check_place(self.path)
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         try:
             create_private(self.path)  # run messages and digests are the operator's alone
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.OperationalError as err:  # no permission to create or open: not a corrupt file
+            raise StateUnavailable(
+                f"cannot open the state file {self.path} ({err}); fix: let this user write there, or set"
+                " state-store.local.path"
+            ) from None
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]

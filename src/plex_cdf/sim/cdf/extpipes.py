@@ -109,3 +109,46 @@ def get_config(store: Store, params: Mapping[str, str]) -> Json:
                 return revision
         raise CdfError(404, f"No configuration revision {wanted}")
     return revisions[-1]
+
+
+CONFIG_PARAMS = frozenset({"externalId", "revision"})
+REVISION_PARAMS = frozenset({"externalId", "limit", "cursor"})
+
+
+def _refuse_unsupported(params: Mapping[str, str], supported: frozenset[str]) -> None:
+    unknown = sorted(set(params) - supported)
+    if unknown:
+        raise bad_request(f"not supported by the local CDF: {unknown[0]}")
+
+
+def get_config_strictly(store: Store, params: Mapping[str, str]) -> Json:
+    """GET /extpipes/config: the latest revision, or `revision=N`; `externalId` is required, and what the
+    local CDF does not implement (`activeAtTime`) is refused rather than ignored."""
+    _refuse_unsupported(params, CONFIG_PARAMS)
+    if not params.get("externalId"):
+        raise bad_request("externalId: required")
+    if params.get("revision") and not params["revision"].isdigit():
+        raise bad_request(f"revision: not an integer: {params['revision']!r}")
+    return get_config(store, params)
+
+
+def list_config_revisions(store: Store, params: Mapping[str, str]) -> Json:
+    """GET /extpipes/config/revisions: each revision's metadata (no `config` text), newest first, paged."""
+    _refuse_unsupported(params, REVISION_PARAMS)
+    external_id = params.get("externalId")
+    if not external_id:
+        raise bad_request("externalId: required")
+    if external_id not in store.extpipes.by_external_id:
+        raise missing([{"externalId": external_id}], "Extraction pipeline not found")
+    revisions = [
+        {k: v for k, v in revision.items() if k != "config"}
+        for revision in reversed(store.extpipe_configs.get(external_id, []))
+    ]
+    if params.get("limit") and not params["limit"].isdigit():
+        raise bad_request(f"limit: not an integer: {params['limit']!r}")
+    limit = resources.list_limit({"limit": int(params["limit"])} if params.get("limit") else {})
+    start = resources.decode_cursor(params["cursor"]) if params.get("cursor") else 0
+    answer: Json = {"items": revisions[start : start + limit]}
+    if start + limit < len(revisions):
+        answer["nextCursor"] = resources.encode_cursor(start + limit)
+    return answer
