@@ -6,6 +6,7 @@ runner per domain, all sharing one state store. The scheduler runs the domains; 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -21,7 +22,7 @@ from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import Config, Tenant
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
-from plex_cdf.domains.resource import Domain, TimeRange
+from plex_cdf.domains.resource import Domain, PerParent, TimeRange
 from plex_cdf.items import DATA_SETS, DataSetKey
 from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
@@ -113,6 +114,7 @@ def plex_settings(config: Config, tenant: Tenant) -> PlexSettings:
         ds_username=None if ds is None else ds.username,
         ds_password=None if ds is None else ds.password.get_secret_value(),
         calls_per_minute=plex.budget(tenant),
+        fan_out_share=plex.fan_out_share,
         max_concurrency=plex.max_concurrency,
         timeout_s=plex.timeout.total_seconds(),
         verify_tls=plex.verify_tls,
@@ -254,6 +256,7 @@ class Service:
                 clock=self.clock,
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
+                poll_calls_per_minute=self.config.plex.poll_share * self.config.plex.budget(tenant),
                 cache=shared,
             )
         if not self.dry_run:
@@ -264,25 +267,39 @@ class Service:
         tasks = []
         for tenant in self.tenants:
             for domain, runner in tenant.runners.items():
+                ready = asyncio.Event()
+                name = f"{tenant.pcn}/{domain}"
                 tasks.append(
                     DomainTask(
-                        name=f"{tenant.pcn}/{domain}",
+                        name=name,
                         interval=self.config.extractor.domain(domain).interval,
-                        run_pass=self._pass(f"{tenant.pcn}/{domain}", tenant, domain, runner, backfill),
+                        run_pass=self._pass(name, tenant, domain, runner, backfill, ready),
                         first=domain == "master_data" and backfill is None,
+                        ready=ready,
                     )
                 )
         return tasks
 
     def _pass(
-        self, task: str, tenant: TenantRuntime, domain: Domain, runner: Runner, backfill: TimeRange | None
+        self,
+        task: str,
+        tenant: TenantRuntime,
+        domain: Domain,
+        runner: Runner,
+        backfill: TimeRange | None,
+        ready: asyncio.Event,
     ) -> Callable[[], Any]:
-        names = [r.name for r in BY_DOMAIN[domain]]
+        # Lists first, then the per-parent rows (one call per part, per workcenter): once the lists are
+        # written the other domains may start, while the per-parent calls go on in the fan-out lane.
+        lists = [r.name for r in BY_DOMAIN[domain] if not isinstance(r.mode, PerParent)]
+        per_parent = [r.name for r in BY_DOMAIN[domain] if isinstance(r.mode, PerParent)]
 
         async def run_pass() -> list[ResourceReport]:
             runner.new_pass()
             calls_before = runner.plex_calls
-            reports = await runner.run(names, backfill)
+            reports = await runner.run(lists, backfill)
+            ready.set()
+            reports += await runner.run(per_parent, backfill)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 self.pass_metrics.record(tenant.pcn, reports, self.state, self.clock())
@@ -299,6 +316,8 @@ class Service:
         return run_pass
 
     def request_stop(self) -> None:
+        """Stop at the next safe point; Plex calls waiting for the budget or in flight end at once."""
         for tenant in self.tenants:
             for runner in tenant.runners.values():
                 runner.should_stop = lambda: True
+            tenant.plex.stop()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -33,14 +33,16 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Item, RawRow
+from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
-from plex_cdf.windows import split, window_start
+from plex_cdf.windows import refresh_due, split, window_start
 
 log = logging.getLogger("plex_cdf.runner")
+T = TypeVar("T")
 
-Status = Literal["ok", "not_offered", "failed"]
+Status = Literal["ok", "not_offered", "failed", "stopped"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
@@ -51,6 +53,7 @@ NOT_OBJECT_KEYS = (POINTS_KEY, "raw:")  # state keys of points and RAW rows; any
 FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
+FIRST_BATCH = 10
 QUARANTINE_LOG_LIMIT = 5
 
 
@@ -127,6 +130,7 @@ class Runner:
         clock: Callable[[], datetime],
         first_reach: timedelta = timedelta(days=7),
         raw_copy: bool = False,
+        poll_calls_per_minute: float | None = None,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
     ) -> None:
@@ -138,6 +142,8 @@ class Runner:
         self.clock = clock
         self.first_reach = first_reach
         self.raw_copy = raw_copy
+        # The budget share polled per-record rows may use (None: poll every pass).
+        self.poll_calls_per_minute = poll_calls_per_minute
         self.classify = classify
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
@@ -179,6 +185,9 @@ class Runner:
         started = time.perf_counter()
         try:
             await self._dispatch(resource, report, backfill)
+        except BudgetClosed:  # stopping: what was written is committed, the rest waits for the next run
+            report.status = "stopped"
+            report.message = "stopped before it finished; the next run carries on"
         except Exception as exc:
             kind = self.classify(exc, resource)
             if kind == "fatal":
@@ -330,31 +339,69 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
-        parents = await self.records_of(mode.parent)
-        digests_key = f"{resource.name}#parents"
-        refresh_key = f"{resource.name}#full_refresh_at"
+        parents = [p for p in await self.records_of(mode.parent) if not _without_children(p, mode)]
         now = self.clock()
-        last_full = self.state.get_value(self.pcn, refresh_key)
-        full = not mode.only_changed or _due(last_full, mode.full_refresh, now)
-        known = {} if full else self.state.get_hashes(self.pcn, digests_key)
-        todo = [(p, record_digest(p)) for p in parents]
-        todo = [(p, d) for p, d in todo if known.get(str(p.get(mode.parent_key))) != d]
-        for batch in _chunks(todo, PARENT_BATCH):
+        if not mode.only_changed:
+            await self._poll(resource, mode, parents, now, report)
+            return
+        digests_key = f"{resource.name}#parents"
+        refresh_key = f"{resource.name}#full_refresh_at"  # the end of the last pass's refresh slice
+        since = _instant(self.state.get_value(self.pcn, refresh_key))
+        known = self.state.get_hashes(self.pcn, digests_key)
+        todo = [(p, str(p.get(mode.parent_key)), record_digest(p)) for p in parents]
+        todo = [
+            (p, k, d)
+            for p, k, d in todo
+            if known.get(k) != d
+            or (mode.full_refresh is not None and refresh_due(k, since, now, mode.full_refresh))
+        ]
+        if await self._fetch_children_of(resource, mode, [p for p, _, _ in todo], report, digests_key):
+            self.state.set_value(self.pcn, refresh_key, now.isoformat())
+
+    async def _poll(
+        self,
+        resource: Resource,
+        mode: PerParent,
+        parents: Sequence[Record],
+        now: datetime,
+        report: ResourceReport,
+    ) -> None:
+        """Every parent, at most as often as the polling share of the budget allows (every pass without
+        a budget): N parents at P calls a minute are polled every N/P minutes."""
+        polled_key = f"{resource.name}#polled_at"
+        last = _instant(self.state.get_value(self.pcn, polled_key))
+        every = poll_every(len(parents), self.poll_calls_per_minute)
+        if last is not None and now - last < every:
+            return
+        if await self._fetch_children_of(resource, mode, parents, report, None):
+            self.state.set_value(self.pcn, polled_key, now.isoformat())
+
+    async def _fetch_children_of(
+        self,
+        resource: Resource,
+        mode: PerParent,
+        parents: Sequence[Record],
+        report: ResourceReport,
+        digests_key: str | None,
+    ) -> bool:
+        """Fetch, write and commit the parents' children in batches (in the fan-out lane); False when a
+        stop request ended it early."""
+        for batch in _ramped(parents):
             if self.should_stop():
-                return
-            answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p, _ in batch))
+                return False
+            with fan_out_lane():
+                answers = await asyncio.gather(*(self._children_of(resource, mode, p) for p in batch))
             items: list[Item] = []
-            for (parent, _), children in zip(batch, answers, strict=True):
+            for parent, children in zip(batch, answers, strict=True):
                 report.fetched += len(children)
                 ctx = await self._context(resource, None, parent=parent)
                 items.extend(self._items(resource, children, ctx, report))
             report.write.add(await self.sink.write(resource.name, items))
-            if mode.only_changed:
+            if digests_key is not None:
                 self.state.commit_hashes(
-                    self.pcn, digests_key, {str(p.get(mode.parent_key)): d for p, d in batch}
+                    self.pcn, digests_key, {str(p.get(mode.parent_key)): record_digest(p) for p in batch}
                 )
-        if full and mode.only_changed:
-            self.state.set_value(self.pcn, refresh_key, now.isoformat())
+        return True
 
     async def _run_with_children(
         self,
@@ -372,15 +419,18 @@ class Runner:
                 self._quarantine(resource, record, _not_an_object(record), report)
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
-        for batch in _chunks(todo, PARENT_BATCH):
+        for batch in _ramped(todo):
             if self.should_stop():
                 return
-            subs = await asyncio.gather(
-                *(
-                    self._fetch_path(children.path.format(parent=_segment(r.get(children.parent_key))), None)
-                    for r, _, _ in batch
+            with fan_out_lane():
+                subs = await asyncio.gather(
+                    *(
+                        self._fetch_path(
+                            children.path.format(parent=_segment(r.get(children.parent_key))), None
+                        )
+                        for r, _, _ in batch
+                    )
                 )
-            )
             enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
             report.write.add(
                 await self.sink.write(resource.name, self._items(resource, enriched, ctx, report))
@@ -526,14 +576,26 @@ def _source_id(resource: Resource) -> int:
     return resource.datasource_id
 
 
-def _due(last: object, every: timedelta | None, now: datetime) -> bool:
-    if every is None:
-        return last is None
-    if not isinstance(last, str):
-        return True
-    return now - datetime.fromisoformat(last) >= every
+def poll_every(parents: int, calls_per_minute: float | None) -> timedelta:
+    """How often `parents` can all be polled within `calls_per_minute` (every pass when None)."""
+    if calls_per_minute is None or parents == 0:
+        return timedelta(0)
+    return timedelta(minutes=parents / calls_per_minute)
 
 
-def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
+def _instant(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _without_children(parent: Record, mode: PerParent) -> bool:
+    """A parent whose kind has no children by definition (e.g. a raw-material part has no BOM)."""
+    return any(parent.get(name) in values for name, values in mode.skip_when.items())
+
+
+def _ramped(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH: the first children are written after a few
+    calls, later ones in full batches."""
+    start, size = 0, FIRST_BATCH
+    while start < len(values):
         yield values[start : start + size]
+        start, size = start + size, min(size * 2, PARENT_BATCH)

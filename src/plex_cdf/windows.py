@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -37,3 +38,14 @@ def split(
         stop = min(stop, end)
         yield TimeRange(cursor, stop)
         cursor = stop
+
+
+def refresh_due(key: str, since: datetime | None, now: datetime, period: timedelta) -> bool:
+    """Whether the parent `key` is due for its periodic refresh in (since, now]: each key has its own
+    instant in every period (from a hash of the key), so a weekly refresh of many parents is spread over
+    the week. Due whenever there is no earlier pass or a whole period has gone by."""
+    if since is None or now - since >= period:
+        return True
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    offset = period * (digest / 2**64)
+    return (now - EPOCH - offset) // period > (since - EPOCH - offset) // period

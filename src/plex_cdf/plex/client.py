@@ -57,7 +57,11 @@ class PlexClient:
     ) -> None:
         self.settings = settings
         self.budget = budget or CallBudget(
-            settings.calls_per_minute, settings.window_seconds, clock=clock, sleep=sleep
+            settings.calls_per_minute,
+            settings.window_seconds,
+            fan_out_share=settings.fan_out_share,
+            clock=clock,
+            sleep=sleep,
         )
         self.stats = PlexStats(self.budget)
         self._mask = Masker(settings.secrets)
@@ -77,6 +81,10 @@ class PlexClient:
 
     async def aclose(self) -> None:
         await self._requester.aclose()
+
+    def stop(self) -> None:
+        """The process is stopping: calls waiting for the budget or in flight end with BudgetClosed."""
+        self.budget.close()
 
     # -- Connect ------------------------------------------------------------------------------------
 
