@@ -339,7 +339,7 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
-        parents = [p for p in await self.records_of(mode.parent) if not _without_children(p, mode)]
+        parents = [p for p in await self.records_of(mode.parent) if not without_children(p, mode)]
         now = self.clock()
         if not mode.only_changed:
             await self._poll(resource, mode, parents, now, report)
@@ -587,7 +587,7 @@ def _instant(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-def _without_children(parent: Record, mode: PerParent) -> bool:
+def without_children(parent: Record, mode: PerParent) -> bool:
     """A parent whose kind has no children by definition (e.g. a raw-material part has no BOM)."""
     return any(parent.get(name) in values for name, values in mode.skip_when.items())
 
