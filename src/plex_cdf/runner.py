@@ -345,7 +345,9 @@ class Runner:
             await self._poll(resource, mode, parents, now, report)
             return
         digests_key = f"{resource.name}#parents"
-        refresh_key = f"{resource.name}#full_refresh_at"  # the end of the last pass's refresh slice
+        # The end of the last completed pass's refresh slice; none yet means the first pass is still to
+        # complete, and parents it already fetched (an interrupted cold start) are not fetched again.
+        refresh_key = f"{resource.name}#full_refresh_at"
         since = _instant(self.state.get_value(self.pcn, refresh_key))
         known = self.state.get_hashes(self.pcn, digests_key)
         todo = [(p, str(p.get(mode.parent_key)), record_digest(p)) for p in parents]
@@ -353,7 +355,11 @@ class Runner:
             (p, k, d)
             for p, k, d in todo
             if known.get(k) != d
-            or (mode.full_refresh is not None and refresh_due(k, since, now, mode.full_refresh))
+            or (
+                since is not None
+                and mode.full_refresh is not None
+                and refresh_due(k, since, now, mode.full_refresh)
+            )
         ]
         if await self._fetch_children_of(resource, mode, [p for p, _, _ in todo], report, digests_key):
             self.state.set_value(self.pcn, refresh_key, now.isoformat())
