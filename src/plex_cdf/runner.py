@@ -139,6 +139,11 @@ class Runner:
         self.sink = sink
         self.state = state
         self.resources = {r.name: r for r in resources}
+        # Lists other rows read (lookups, parents of per-parent rows): kept for the run when shared; any
+        # other list is let go once its own row is done, so a run does not hold every list at once.
+        self._referenced = {name for r in resources for name in r.lookup} | {
+            r.mode.parent for r in resources if isinstance(r.mode, PerParent)
+        }
         self.clock = clock
         self.first_reach = first_reach
         self.raw_copy = raw_copy
@@ -254,12 +259,15 @@ class Runner:
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
         records = await self.records_of(resource.name)
+        if resource.name not in self._referenced:
+            self._cache.pop((resource.name, None), None)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
         if resource.children is not None:
             await self._run_with_children(resource, resource.children, records, ctx, report)
             return
         items = self._items(resource, records, ctx, report)
+        del records  # let go before the write (a large list and its items would otherwise both stay)
         report.write.add(await self.sink.write(resource.name, items))
         if not mode.mark_inactive and mode.vanished_value is None:
             return
@@ -312,6 +320,9 @@ class Runner:
                 self._commit_windows(WindowBatch(resource, key, [window]))
                 continue
             batch.add(window, _segmented(self._items(resource, records, ctx, report), window))
+            # Transformed, a window's records (and lookups) are let go before the write and the next fetch:
+            # a large plant's day of entries would otherwise stay in memory beside its items.
+            del records, ctx
             if len(batch.items) >= self.flush_items:
                 await self._flush(batch, report)
                 batch = WindowBatch(resource, key)
@@ -339,7 +350,11 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
-        parents = [p for p in await self.records_of(mode.parent) if not without_children(p, mode)]
+        listed = await self.records_of(mode.parent)
+        # One call per distinct parent (a list may repeat a row), none for a kind that has no children.
+        parents = list(
+            {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
+        )
         now = self.clock()
         if not mode.only_changed:
             await self._poll(resource, mode, parents, now, report)
