@@ -28,7 +28,7 @@ from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
-from plex_cdf.runner import FetchCache, ResourceReport, Runner
+from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, ResourceReport, Runner
 from plex_cdf.scheduler import DomainTask
 from plex_cdf.state.sqlite import SqliteStateStore
 
@@ -246,6 +246,7 @@ class Service:
             sink = Writer(self.client, tenant.pcn, self.data_set_ids, self.state, raw_database=raw_db)
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
+        gate = asyncio.Semaphore(WINDOWS_IN_HAND)
         for domain in self.domains:
             runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
@@ -258,6 +259,7 @@ class Service:
                 raw_copy=self.config.extractor.raw_copy,
                 poll_calls_per_minute=self.config.plex.poll_share * self.config.plex.budget(tenant),
                 cache=shared,
+                window_gate=gate,
             )
         if not self.dry_run:
             runtime.pipeline = PipelineReporter(self.client, pipeline_external_id(self.config, tenant.pcn))

@@ -54,6 +54,9 @@ FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 FIRST_BATCH = 10
+# Windows of a tenant between fetch and transform at once (their bodies and records are the bulk of a
+# large plant's memory); the domains still fetch, write and wait on Plex concurrently.
+WINDOWS_IN_HAND = 2
 QUARANTINE_LOG_LIMIT = 5
 
 
@@ -133,6 +136,7 @@ class Runner:
         poll_calls_per_minute: float | None = None,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
+        window_gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -149,6 +153,8 @@ class Runner:
         self.raw_copy = raw_copy
         # The budget share polled per-record rows may use (None: poll every pass).
         self.poll_calls_per_minute = poll_calls_per_minute
+        # Shared by a tenant's runners: how many windows may be between fetch and transform at once.
+        self.window_gate = window_gate or asyncio.Semaphore(WINDOWS_IN_HAND)
         self.classify = classify
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
@@ -310,23 +316,33 @@ class Runner:
         for window in split(begin, end, mode.max_span, mode.align or mode.max_span):
             if self.should_stop():
                 break
-            records = await self.records_of(resource.name, window)
-            report.fetched += len(records)
-            report.windows += 1
-            ctx = await self._context(resource, window)
-            self._cache.pop((resource.name, window), None)
             if resource.children is not None:
+                records, ctx = await self._window_records(resource, window, report)
                 await self._run_with_children(resource, resource.children, records, ctx, report)
                 self._commit_windows(WindowBatch(resource, key, [window]))
                 continue
-            batch.add(window, _segmented(self._items(resource, records, ctx, report), window))
-            # Transformed, a window's records (and lookups) are let go before the write and the next fetch:
-            # a large plant's day of entries would otherwise stay in memory beside its items.
-            del records, ctx
+            # A window's body, records and lookups are in memory only between its fetch and its transform,
+            # and only for as many windows at once as the tenant's gate lets in (a large plant's day of
+            # entries is tens of MB): then they are let go, before the write and the next fetch.
+            async with self.window_gate:
+                records, ctx = await self._window_records(resource, window, report)
+                items = _segmented(self._items(resource, records, ctx, report), window)
+                del records, ctx
+            batch.add(window, items)
             if len(batch.items) >= self.flush_items:
                 await self._flush(batch, report)
                 batch = WindowBatch(resource, key)
         await self._flush(batch, report)
+
+    async def _window_records(
+        self, resource: Resource, window: TimeRange, report: ResourceReport
+    ) -> tuple[list[dict[str, Any]], Context]:
+        records = await self.records_of(resource.name, window)
+        report.fetched += len(records)
+        report.windows += 1
+        ctx = await self._context(resource, window)
+        self._cache.pop((resource.name, window), None)
+        return records, ctx
 
     async def _flush(self, batch: WindowBatch, report: ResourceReport) -> None:
         """Write the buffered windows' items together (full CDF batches), then commit their watermark."""
