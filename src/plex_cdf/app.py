@@ -318,8 +318,14 @@ class Service:
         return run_pass
 
     def request_stop(self) -> None:
-        """Stop at the next safe point; Plex calls waiting for the budget or in flight end at once."""
+        """Stop at the next safe point; Plex calls that would wait for the budget end at once, calls in
+        flight finish (their window is written and committed)."""
         for tenant in self.tenants:
             for runner in tenant.runners.values():
                 runner.should_stop = lambda: True
             tenant.plex.stop()
+
+    def abandon_reads(self) -> None:
+        """The grace period is running out: Plex reads still in flight end now."""
+        for tenant in self.tenants:
+            tenant.plex.abandon()

@@ -42,6 +42,7 @@ err_console = Console(stderr=True)
 log = logging.getLogger("plex_cdf")
 T = TypeVar("T")
 
+ABANDON_READS_BEFORE_S = 10.0  # a Plex read still in flight this long before the grace ends is abandoned
 STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
 
 ConfigOption = Annotated[
@@ -251,6 +252,7 @@ def _stopping_on_signals(scheduler: Any, service: Any) -> Iterator[None]:
         log.warning("stop requested: finishing the current window, then exiting")
         scheduler.request_stop()
         service.request_stop()
+        loop.call_later(STOP_GRACE_S - ABANDON_READS_BEFORE_S, service.abandon_reads)
         if main is not None:
             loop.call_later(STOP_GRACE_S, main.cancel)
 

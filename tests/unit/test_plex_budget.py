@@ -232,20 +232,38 @@ def test_a_stop_ends_a_budget_wait_at_once() -> None:
         waiting = asyncio.ensure_future(budget.acquire())
         await asyncio.sleep(0)
         assert not waiting.done(), "the third call should wait for the window"
-        budget.close()
+        budget.stop()
         with pytest.raises(BudgetClosed):
             await waiting
         with pytest.raises(BudgetClosed):
             await budget.acquire("fan-out")
+        with pytest.raises(BudgetClosed):
+            await budget.unless_stopping(vt.sleep(30))  # a retry's backoff
 
     vt.run(waits_then_stops())
     assert vt.now == 0.0, "the stop waited for the window to age out"
 
 
-def test_a_stop_abandons_a_call_in_flight() -> None:
+def test_a_stop_lets_calls_that_fit_and_calls_in_flight_finish() -> None:
     budget = CallBudget(10, 60.0)
 
-    async def long_read_then_stop() -> None:
+    async def read_in_flight_then_stop() -> None:
+        answer = asyncio.get_running_loop().create_future()
+        reading = asyncio.ensure_future(budget.interruptible(answer))
+        await asyncio.sleep(0)
+        budget.stop()
+        await budget.acquire()  # fits: granted, a stop only refuses waiting
+        budget.release()
+        answer.set_result("rows")
+        assert await reading == "rows", "a stop abandoned a read in flight (its window would be lost)"
+
+    asyncio.run(read_in_flight_then_stop())
+
+
+def test_closing_abandons_a_call_in_flight() -> None:
+    budget = CallBudget(10, 60.0)
+
+    async def long_read_then_close() -> None:
         never = asyncio.get_running_loop().create_future()  # a read whose answer never comes
         reading = asyncio.ensure_future(budget.interruptible(never))
         await asyncio.sleep(0)
@@ -254,7 +272,7 @@ def test_a_stop_abandons_a_call_in_flight() -> None:
             await reading
         assert never.cancelled(), "the read in flight was left running"
 
-    asyncio.run(long_read_then_stop())
+    asyncio.run(long_read_then_close())
 
 
 def test_a_nonsense_fan_out_share_is_refused() -> None:

@@ -10,8 +10,10 @@ The fan-out lane (one call per parent or per record: BOMs per part, operations p
 workcenter) is granted a slot only while no main-lane call waits, and never holds more than
 `fan_out_share` of the window, so a backlog of per-parent calls can never delay history.
 
-`close()` ends every wait at once (SIGTERM): a waiting or later acquire raises `BudgetClosed`, and
-`interruptible` ends a call in flight the same way, so a stop never waits for a window to age out.
+`stop()` ends every wait at once (SIGTERM): an acquire that would have to wait (for a slot, a 429 pause
+or, through `unless_stopping`, a retry backoff) raises `BudgetClosed`, so a stop never waits for a window
+to age out, while calls that fit go on and calls in flight finish. `close()` also abandons the calls in
+flight (`interruptible`), for when the grace period is running out.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class CallBudget:
         self._main_idle = asyncio.Event()
         self._main_idle.set()
         self._released = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._closed = asyncio.Event()
         self._paused_until = 0.0
         self._first_grant: float | None = None
@@ -152,7 +155,6 @@ class CallBudget:
     async def _acquire_fan_out(self) -> None:
         async with self._fan_out_lock:
             while True:
-                self._check_open()
                 if self._main_waiting:
                     await self._interruptible_wait(self._main_idle)
                     continue
@@ -173,8 +175,8 @@ class CallBudget:
         return (self._all, self._fan_out) if lane == "fan-out" else (self._all,)
 
     async def _fits_or_wait(self, lane: Lane) -> bool:
-        """True when a call of `lane` fits now; otherwise waits for the next moment one might, False."""
-        self._check_open()
+        """True when a call of `lane` fits now; otherwise waits for the next moment one might, False
+        (BudgetClosed instead of waiting once the budget is stopping)."""
         now = self._clock()
         if now < self._paused_until:
             wait = self._paused_until - now
@@ -199,40 +201,32 @@ class CallBudget:
 
     # -- stopping ---------------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """No more waiting: every wait ends with BudgetClosed; a call that fits is still granted."""
+        self._stopping.set()
+
     def close(self) -> None:
-        """No more calls: every wait ends with BudgetClosed, and so does every call made through
-        `interruptible`."""
+        """No more calls: as `stop`, and every call in flight through `interruptible` is abandoned."""
+        self._stopping.set()
         self._closed.set()
 
     @property
-    def closed(self) -> bool:
-        return self._closed.is_set()
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     async def interruptible(self, work: Awaitable[T]) -> T:
-        """`work`'s result, unless the budget is closed first: then it is cancelled and BudgetClosed
-        raised."""
-        self._check_open()
-        task = asyncio.ensure_future(work)
-        closing = asyncio.ensure_future(self._closed.wait())
-        try:
-            await asyncio.wait((task, closing), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closing.cancel()
-            if not task.done():
-                task.cancel()
-        if task.cancelled() or not task.done():
-            raise BudgetClosed("the Plex call was abandoned: the process is stopping")
-        return task.result()
+        """`work`'s result (a call in flight), unless the budget is closed first: then BudgetClosed."""
+        return await _unless(self._closed, work, "the Plex call was abandoned: the process is stopping")
 
-    def _check_open(self) -> None:
-        if self._closed.is_set():
-            raise BudgetClosed("no further Plex call: the process is stopping")
+    async def unless_stopping(self, work: Awaitable[T]) -> T:
+        """`work`'s result (a wait), unless a stop comes first: then BudgetClosed."""
+        return await _unless(self._stopping, work, "no further Plex call: the process is stopping")
 
     async def _nap(self, seconds: float) -> None:
-        await self.interruptible(self._sleep(seconds))
+        await self.unless_stopping(self._sleep(seconds))
 
     async def _interruptible_wait(self, event: asyncio.Event) -> None:
-        await self.interruptible(event.wait())
+        await self.unless_stopping(event.wait())
 
     # -- figures ----------------------------------------------------------------------------------
 
@@ -251,3 +245,21 @@ class CallBudget:
             return 0.0
         windows = max(1.0, (self._clock() - self._first_grant) / self.window_s)
         return min(1.0, self.stats.granted / (windows * self.limit))
+
+
+async def _unless(event: asyncio.Event, work: Awaitable[T], message: str) -> T:
+    """`work`'s result, unless `event` is set first: then `work` is cancelled and BudgetClosed raised."""
+    task = asyncio.ensure_future(work)
+    if event.is_set():
+        task.cancel()
+        raise BudgetClosed(message)
+    ending = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait((task, ending), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ending.cancel()
+        if not task.done():
+            task.cancel()
+    if task.cancelled() or not task.done():
+        raise BudgetClosed(message)
+    return task.result()

@@ -83,7 +83,12 @@ class PlexClient:
         await self._requester.aclose()
 
     def stop(self) -> None:
-        """The process is stopping: calls waiting for the budget or in flight end with BudgetClosed."""
+        """The process is stopping: calls that would wait for the budget (or a backoff) end with
+        BudgetClosed; calls in flight finish."""
+        self.budget.stop()
+
+    def abandon(self) -> None:
+        """The grace period is running out: calls in flight end with BudgetClosed too."""
         self.budget.close()
 
     # -- Connect ------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ class Requester:
         if self._breakers.failed(endpoint):
             self.stats.circuit_opens += 1
             log.warning("plex circuit open for %s after repeated failures", endpoint)
-        await self.budget.interruptible(self._sleep(delay))
+        await self.budget.unless_stopping(self._sleep(delay))
 
     def _check_circuit(self, endpoint: str, problem: str) -> None:
         remaining = self._breakers.blocked_for(endpoint)
