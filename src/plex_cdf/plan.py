@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from plex_cdf.config import Config
-from plex_cdf.domains.registry import BY_DOMAIN, by_name
-from plex_cdf.domains.resource import Context, DataSourceWindow, PerParent, Record, Resource, Snapshot, Window
+from plex_cdf.domains.configured import domain_rows
+from plex_cdf.domains.registry import by_name
+from plex_cdf.domains.resource import Context, PerParent, Record, Resource, Snapshot, Window
+from plex_cdf.plant import PlantTime
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.runner import poll_every, without_children
-from plex_cdf.windows import split
+from plex_cdf.windows import plan as plan_windows
 
 DAY = timedelta(days=1)
 # The lists the plan reads: the parents of the per-parent rows and the jobs whose operations are fetched.
@@ -88,12 +90,14 @@ def plan_tenant(config: Config, pcn: str, limit: int, sizes: Sizes, now: datetim
     """Every enabled row's expected calls, from the tenant's sizes and the configured intervals; a row
     whose records each get a sub-list (a job's operations) has a second, fan-out line for those."""
     lines = []
+    plant = next(t.plant.plant_time() for t in config.plex.tenants if t.pcn == pcn)
     for domain in config.extractor.enabled_domains():
-        interval = config.extractor.domain(domain).interval
-        for row in BY_DOMAIN[domain]:
+        for row in domain_rows(config.resources, domain):
             if row.fallback_for is not None:
                 continue  # runs only in place of a row the tenant does not offer
-            lines.append(_line(config, row, interval, limit, sizes, now, pcn))
+            # A row with its own, longer interval runs only in the domain's passes once it is due.
+            interval = max(config.extractor.domain(domain).interval, row.interval or timedelta(0))
+            lines.append(_line(config, row, interval, limit, sizes, now, pcn, plant))
             if row.children is not None:
                 per_pass, cold = _children(row, interval, config.extractor.first_run_reach, sizes)
                 minutes = interval.total_seconds() / 60
@@ -112,7 +116,14 @@ def plan_tenant(config: Config, pcn: str, limit: int, sizes: Sizes, now: datetim
 
 
 def _line(
-    config: Config, row: Resource, interval: timedelta, limit: int, sizes: Sizes, now: datetime, pcn: str
+    config: Config,
+    row: Resource,
+    interval: timedelta,
+    limit: int,
+    sizes: Sizes,
+    now: datetime,
+    pcn: str,
+    plant: PlantTime,
 ) -> Line:
     minutes = interval.total_seconds() / 60
     knob = f"raise extractor.{row.domain.replace('_', '-')}.interval (now {_duration(interval)})"
@@ -128,20 +139,26 @@ def _line(
             per_minute = len(parents) / refresh
             knob = "the refresh is spread over the week; nothing to tune"
         return Line(row.name, row.domain, "fan-out", per_minute, len(parents), knob)
-    per_pass, cold = _list_calls(config, row, interval, sizes, now, pcn)
+    per_pass, cold = _list_calls(config, row, interval, sizes, now, pcn, plant)
     return Line(row.name, row.domain, "main", per_pass / minutes, cold, knob)
 
 
 def _list_calls(
-    config: Config, row: Resource, interval: timedelta, sizes: Sizes, now: datetime, pcn: str
+    config: Config,
+    row: Resource,
+    interval: timedelta,
+    sizes: Sizes,
+    now: datetime,
+    pcn: str,
+    plant: PlantTime,
 ) -> tuple[int, int]:
-    """(calls a pass, calls a cold start) of the row's own list or windows."""
+    """(calls a pass, calls a cold start) of the row's own list or windows (cut as a run cuts them: plant
+    days, shift days or aligned spans)."""
     mode = row.mode
-    if isinstance(mode, Window | DataSourceWindow):
+    if isinstance(mode, Window):
         reach = mode.first_reach or config.extractor.first_run_reach
-        align = mode.align or mode.max_span
-        per_pass = len(list(split(now - interval - mode.lookback, now, mode.max_span, align)))
-        return per_pass, len(list(split(now - reach, now, mode.max_span, align)))
+        per_pass = len(list(plan_windows(now - interval - mode.lookback, now, mode, plant)))
+        return per_pass, len(list(plan_windows(now - reach, now, mode, plant)))
     if isinstance(mode, Snapshot) and row.post_bodies is not None:
         lookups = {name: sizes.lists.get(name, ()) for name in row.lookup}
         bodies = len(row.post_bodies(Context(pcn, row.name, now, lookups=lookups))) or 1
