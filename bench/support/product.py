@@ -1,10 +1,11 @@
 """One plex-cdf run in its own process, measured: `python bench/support/product.py SPEC.json`.
 
 Run by bench/support/harness.py. SPEC names the configuration (a config tree), the clock instant, an
-optional backfill range and domain list, an optional Plex rate window, and where to write the figures and
-(optionally) every HTTP request the product sent. The product runs through its real code path,
-`plex_cdf.app.extract(config, once=True, clock=..., backfill=...)`; `ops.setup` runs first when asked
-and is neither timed nor recorded.
+optional backfill range and domain list, an optional Plex rate window, `once` (default true; false runs
+the service until SIGTERM), `clock_rate` (the product's clock runs that many times wall time), and
+where to write the figures and (optionally) every HTTP request the product sent. The product runs
+through its real code path, `plex_cdf.app.extract(config, once=..., clock=..., backfill=...)`;
+`ops.setup` runs first when asked and is neither timed nor recorded.
 
 Recording wraps `send` of httpx (the Plex client) and httpx2 (the cognite-sdk) and streams each request
 (method, URL, headers, body bytes) to a pickle file as it is sent, so the
@@ -20,7 +21,8 @@ import pickle
 import resource
 import sys
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 import httpx
@@ -67,6 +69,15 @@ def narrow_plex_window(seconds: float) -> None:
     service_module.plex_settings = settings
 
 
+def following(start: datetime, rate: float) -> Callable[[], datetime]:
+    """The product's clock: still at `start`, or running `rate` times wall time from it (as the simulated
+    Plex's clock does when a benchmark compresses time)."""
+    if not rate:
+        return lambda: start
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=(time.monotonic() - began) * rate)
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -91,7 +102,12 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         record_requests(recording)
     cpu, began = cpu_seconds(), time.perf_counter()
     results = await extract(
-        config, once=True, clock=lambda: now, client=client, only=spec.get("only"), backfill=backfill
+        config,
+        once=spec.get("once", True),
+        clock=following(now, spec.get("clock_rate") or 0.0),
+        client=client,
+        only=spec.get("only"),
+        backfill=backfill,
     )
     wall, cpu = time.perf_counter() - began, cpu_seconds() - cpu
     if recording is not None:

@@ -8,6 +8,11 @@ connections, then answers one JSON line per command read from stdin:
   {"cmd": "clear_cdf"}                -> empties the local CDF store (for a floor replay into a fresh CDF)
   {"cmd": "idle"}                     -> {"seconds": since the last Plex request, or null}
   {"cmd": "advance", "seconds": S}    -> moves the simulated Plex clock forward
+  {"cmd": "clock", "rate": R}         -> the simulated clock runs R times wall time from now; {"now": ISO}
+  {"cmd": "budget", "calls": N, "window_s": W} -> the simulated Plex's rate limit from now on
+  {"cmd": "first_data"}               -> {"production": n, "job": n}: events of each type with asset links
+                                          (counting stops at one of each, so the poll stays cheap)
+  {"cmd": "sizes"}                    -> the tenant's sizes: parts by type, workcenters, jobs
   {"cmd": "quit"}
 Keeping both servers here means the product's RSS and CPU seconds, measured in its own process, are its own.
 """
@@ -57,11 +62,44 @@ def serve_commands(sim: SimPlex, cdf: LocalCdf) -> None:
                 answer({"seconds": time.monotonic() - log[-1][0] if log else None})
             case "advance":
                 answer({"now": sim.clock.advance(timedelta(seconds=command["seconds"])).isoformat()})
+            case "clock":
+                answer({"now": sim.clock.set_rate(float(command["rate"])).isoformat()})
+            case "budget":
+                sim.rate_limit_per_minute = int(command["calls"])
+                sim.rate_limit_window_s = float(command["window_s"])
+                answer({"ok": True})
+            case "first_data":
+                answer(linked_events(cdf))
+            case "sizes":
+                answer(sizes(sim))
             case "quit":
                 answer({"ok": True})
                 return
             case other:
                 answer({"error": f"unknown command {other!r}"})
+
+
+def linked_events(cdf: LocalCdf) -> dict[str, int]:
+    """Whether production-entry and job events with asset links are in the local CDF yet (at most one of
+    each is counted; the store is read in place, as copying a large plant's events each poll would not do)."""
+    found = {"production": 0, "job": 0}
+    store = cdf._store  # the bench's own world process: a read under the store's lock
+    with store.lock:
+        for event in store.events.items.values():
+            kind = event.get("type")
+            if kind in found and not found[kind] and event.get("assetIds"):
+                found[kind] = 1
+                if all(found.values()):
+                    break
+    return found
+
+
+def sizes(sim: SimPlex) -> dict[str, object]:
+    master = sim.plant.master
+    types: dict[str, int] = {}
+    for part in master.parts:
+        types[part.type] = types.get(part.type, 0) + 1
+    return {"parts": types, "workcenters": len(master.workcenters), "jobs": len(sim.plant.jobs.created)}
 
 
 def main() -> None:

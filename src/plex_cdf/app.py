@@ -26,14 +26,14 @@ from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import CogniteConfig, Config, ConfigError, Tenant
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.domains.configured import check_against_metadata, domain_rows, rows_with
-from plex_cdf.domains.resource import Domain, Resource, TimeRange
+from plex_cdf.domains.resource import Domain, PerParent, Resource, TimeRange
 from plex_cdf.health import BEAT_EVERY_S, Health
 from plex_cdf.items import DATA_SETS, DataSetKey
 from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
-from plex_cdf.runner import FetchCache, ResourceReport, Runner
+from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, ResourceReport, Runner
 from plex_cdf.scheduler import DomainTask, Scheduler
 from plex_cdf.state.sqlite import SqliteStateStore
 
@@ -166,6 +166,7 @@ def plex_settings(config: Config, tenant: Tenant) -> PlexSettings:
         ds_username=None if ds is None else ds.username,
         ds_password=None if ds is None else ds.password.get_secret_value(),
         calls_per_minute=plex.budget(tenant),
+        fan_out_share=plex.fan_out_share,
         max_concurrency=plex.max_concurrency,
         timeout_s=plex.timeout.total_seconds(),
         verify_tls=plex.verify_tls,
@@ -319,6 +320,7 @@ class Service:
         await self._check_configured_sources(plex)
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
+        gate = asyncio.Semaphore(WINDOWS_IN_HAND)
         for domain in self.domains:
             runner = runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
@@ -329,10 +331,12 @@ class Service:
                 clock=self.clock,
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
+                poll_calls_per_minute=self.config.plex.poll_share * self.config.plex.budget(tenant),
                 cache=shared,
                 plant=tenant.plant.plant_time(),
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
+                window_gate=gate,
             )
             if self.pass_metrics is not None:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
@@ -356,25 +360,40 @@ class Service:
         tasks = []
         for tenant in self.tenants:
             for domain, runner in tenant.runners.items():
+                ready = asyncio.Event()
+                name = f"{tenant.pcn}/{domain}"
                 tasks.append(
                     DomainTask(
-                        name=f"{tenant.pcn}/{domain}",
+                        name=name,
                         interval=self.config.extractor.domain(domain).interval,
-                        run_pass=self._pass(f"{tenant.pcn}/{domain}", tenant, domain, runner, backfill),
+                        run_pass=self._pass(name, tenant, domain, runner, backfill, ready),
                         first=domain == "master_data" and backfill is None,
+                        ready=ready,
                     )
                 )
         return tasks
 
     def _pass(
-        self, task: str, tenant: TenantRuntime, domain: Domain, runner: Runner, backfill: TimeRange | None
+        self,
+        task: str,
+        tenant: TenantRuntime,
+        domain: Domain,
+        runner: Runner,
+        backfill: TimeRange | None,
+        ready: asyncio.Event,
     ) -> Callable[[], Any]:
-        names = [r.name for r in domain_rows(self.config.resources, domain)]
+        rows = domain_rows(self.config.resources, domain)
+        # Lists first, then the per-parent rows (one call per part, per workcenter): once the lists are
+        # written the other domains may start, while the per-parent calls go on in the fan-out lane.
+        lists = [r.name for r in rows if not isinstance(r.mode, PerParent)]
+        per_parent = [r.name for r in rows if isinstance(r.mode, PerParent)]
 
         async def run_pass() -> list[ResourceReport]:
             runner.new_pass()
             calls_before = runner.plex_calls
-            reports = await runner.run(names, backfill)
+            reports = await runner.run(lists, backfill)
+            ready.set()
+            reports += await runner.run(per_parent, backfill)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 interval = self.config.extractor.domain(domain).interval
@@ -392,13 +411,22 @@ class Service:
         return run_pass
 
     def request_stop(self) -> None:
+        """Stop at the next safe point; Plex calls that would wait for the budget end at once, calls in
+        flight finish (their window is written and committed)."""
         for tenant in self.tenants:
             for runner in tenant.runners.values():
                 runner.should_stop = lambda: True
+            tenant.plex.stop()
+
+    def abandon_reads(self) -> None:
+        """The grace period is running out: Plex reads still in flight end now."""
+        for tenant in self.tenants:
+            tenant.plex.abandon()
 
 
 # ------------------------------------------------------------------------------------ run orchestration
 
+ABANDON_READS_BEFORE_S = 10.0  # a Plex read still in flight this long before the grace ends is abandoned
 STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
 STOP_REQUESTED = threading.Event()  # set by SIGTERM/SIGINT: the run ends cleanly (exit 0)
 
@@ -533,6 +561,7 @@ def _stopping_on_signals(scheduler: Scheduler, service: Service) -> Iterator[Non
         STOP_REQUESTED.set()
         scheduler.request_stop()
         service.request_stop()
+        loop.call_later(STOP_GRACE_S - ABANDON_READS_BEFORE_S, service.abandon_reads)
         if main is not None:
             loop.call_later(STOP_GRACE_S, main.cancel)
 

@@ -335,6 +335,19 @@ def status(
 
 
 @app.command()
+def plan(config_path: ConfigOption = None) -> None:
+    """Expected Plex calls a minute per resource, budget share and cold-start time, from Plex's sizes now."""
+    from plex_cdf import plan as planning
+
+    config = load(config_path)
+    start_observing(config)
+    plans = guarded(config, planning.plans(config, datetime.now(UTC)))
+    for one in plans:
+        for line in planning.report(one):
+            console.print(line, markup=False, highlight=False)
+
+
+@app.command()
 def cleanup(
     config_path: ConfigOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Delete what is listed (otherwise only list).")] = False,

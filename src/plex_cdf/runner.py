@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import orjson
@@ -34,14 +34,16 @@ from plex_cdf.domains.resource import (
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
 from plex_cdf.plant import UTC_PLANT, PlantTime
+from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import Params, PlexSource, Sink, StateStore, WriteReport
-from plex_cdf.windows import plan, window_start
+from plex_cdf.windows import plan, refresh_due, window_start
 
 log = logging.getLogger("plex_cdf.runner")
+T = TypeVar("T")
 
-Status = Literal["ok", "not_offered", "failed"]
+Status = Literal["ok", "not_offered", "failed", "stopped"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
@@ -50,6 +52,10 @@ FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, A
 FLUSH_ITEMS = 8000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
+FIRST_BATCH = 10
+# Windows of a tenant between fetch and transform at once (their bodies and records are the bulk of a
+# large plant's memory); the domains still fetch, write and wait on Plex concurrently.
+WINDOWS_IN_HAND = 2
 QUARANTINE_LOG_LIMIT = 5
 # A snapshot losing more than this share of its records at once is read a second time before it is used.
 SNAPSHOT_LOSS_THRESHOLD = 0.2
@@ -140,11 +146,13 @@ class Runner:
         clock: Callable[[], datetime],
         first_reach: timedelta = timedelta(days=7),
         raw_copy: bool = False,
+        poll_calls_per_minute: float | None = None,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
         plant: PlantTime = UTC_PLANT,
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
         mask: Callable[[str], str] = str,
+        window_gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -152,9 +160,18 @@ class Runner:
         self.sink = sink
         self.state = state
         self.resources = {r.name: r for r in resources}
+        # Lists other rows read (lookups, parents of per-parent rows): kept for the run when shared; any
+        # other list is let go once its own row is done, so a run does not hold every list at once.
+        self._referenced = {name for r in resources for name in r.lookup} | {
+            r.mode.parent for r in resources if isinstance(r.mode, PerParent)
+        }
         self.clock = clock
         self.first_reach = first_reach
         self.raw_copy = raw_copy
+        # The budget share polled per-record rows may use (None: poll every pass).
+        self.poll_calls_per_minute = poll_calls_per_minute
+        # Shared by a tenant's runners: how many windows may be between fetch and transform at once.
+        self.window_gate = window_gate or asyncio.Semaphore(WINDOWS_IN_HAND)
         self.classify = classify
         self.plant = plant
         self.snapshot_loss_threshold = snapshot_loss_threshold
@@ -205,6 +222,9 @@ class Runner:
         started = time.perf_counter()
         try:
             await self._dispatch(resource, report, backfill)
+        except BudgetClosed:  # stopping: what was written is committed, the rest waits for the next run
+            report.status = "stopped"
+            report.message = "stopped before it finished; the next run carries on"
         except Exception as exc:
             kind = self.classify(exc, resource)
             if kind == "fatal":
@@ -280,12 +300,15 @@ class Runner:
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
         records = await self._confirmed_snapshot(resource)
+        if resource.name not in self._referenced:
+            self._cache.pop((resource.name, None), None)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
         if resource.children is not None:
             await self._run_with_children(resource, resource.children, records, ctx, report)
             return
         items = self._items(resource, records, ctx, report)
+        del records  # let go before the write (a large list and its items would otherwise both stay)
         report.write.add(await self.sink.write(resource.name, items))
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
@@ -356,19 +379,23 @@ class Runner:
         for window in [*retried, *planned]:
             if self.should_stop():
                 break
-            records = await self.records_of(resource.name, window)
-            report.fetched += len(records)
-            report.windows += 1
-            ctx = await self._context(resource, window)
-            self._cache.pop((resource.name, window), None)
-            quarantined = report.quarantined
             if resource.children is not None:
+                records, ctx = await self._window_records(resource, window, report)
+                quarantined = report.quarantined
                 written = await self._run_with_children(resource, resource.children, records, ctx, report)
                 single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
                 single.troubled |= report.quarantined > quarantined
                 self._commit_windows(single, pending, retry=window in retried)
                 continue
-            batch.add(window, _segmented(self._items(resource, records, ctx, report), window))
+            # A window's body, records and lookups are in memory only between its fetch and its transform,
+            # and only for as many windows at once as the tenant's gate lets in (a large plant's day of
+            # entries is tens of MB): then they are let go, before the write and the next fetch.
+            quarantined = report.quarantined
+            async with self.window_gate:
+                records, ctx = await self._window_records(resource, window, report)
+                items = _segmented(self._items(resource, records, ctx, report), window)
+                del records, ctx
+            batch.add(window, items)
             if report.quarantined > quarantined:
                 batch.troubled_windows.add(window)
             if window in retried:
@@ -380,6 +407,16 @@ class Runner:
             report.pending = len(pending)
         await self._flush(batch, report, pending)
         report.pending = len(pending)
+
+    async def _window_records(
+        self, resource: Resource, window: TimeRange, report: ResourceReport
+    ) -> tuple[list[dict[str, Any]], Context]:
+        records = await self.records_of(resource.name, window)
+        report.fetched += len(records)
+        report.windows += 1
+        ctx = await self._context(resource, window)
+        self._cache.pop((resource.name, window), None)
+        return records, ctx
 
     async def _flush(
         self, batch: WindowBatch, report: ResourceReport, pending: set[TimeRange], retry: bool = False
@@ -430,25 +467,74 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
-        parents = await self.records_of(mode.parent)
-        digests_key = own_key(resource.name, "parents")
-        refresh_key = own_key(resource.name, "full_refresh_at")
+        listed = await self.records_of(mode.parent)
+        # One call per distinct parent (a list may repeat a row), none for a kind that has no children.
+        parents = list(
+            {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
+        )
         now = self.clock()
-        last_full = self.state.get_value(self.pcn, refresh_key)
-        full = not mode.only_changed or _due(last_full, mode.full_refresh, now)
-        known = {} if full else self.state.get_hashes(self.pcn, digests_key)
-        todo = [(p, record_digest(p)) for p in parents]
-        todo = [(p, d) for p, d in todo if known.get(str(p.get(mode.parent_key))) != d]
-        for batch in _chunks(todo, PARENT_BATCH):
-            if self.should_stop():
-                return
-            answers = await asyncio.gather(
-                *(self._children_of(resource, mode, p) for p, _ in batch), return_exceptions=True
+        if not mode.only_changed:
+            await self._poll(resource, mode, parents, now, report)
+            return
+        digests_key = own_key(resource.name, "parents")
+        # The end of the last completed pass's refresh slice; none yet means the first pass is still to
+        # complete, and parents it already fetched (an interrupted cold start) are not fetched again.
+        refresh_key = own_key(resource.name, "full_refresh_at")
+        since = _instant(self.state.get_value(self.pcn, refresh_key))
+        known = self.state.get_hashes(self.pcn, digests_key)
+        todo = [(p, str(p.get(mode.parent_key)), record_digest(p)) for p in parents]
+        todo = [
+            (p, k, d)
+            for p, k, d in todo
+            if known.get(k) != d
+            or (
+                since is not None
+                and mode.full_refresh is not None
+                and refresh_due(k, since, now, mode.full_refresh)
             )
+        ]
+        if await self._fetch_children_of(resource, mode, [p for p, _, _ in todo], report, digests_key):
+            self.state.set_value(self.pcn, refresh_key, now.isoformat())
+
+    async def _poll(
+        self,
+        resource: Resource,
+        mode: PerParent,
+        parents: Sequence[Record],
+        now: datetime,
+        report: ResourceReport,
+    ) -> None:
+        """Every parent, at most as often as the polling share of the budget allows (every pass without
+        a budget): N parents at P calls a minute are polled every N/P minutes."""
+        polled_key = own_key(resource.name, "polled_at")
+        last = _instant(self.state.get_value(self.pcn, polled_key))
+        every = poll_every(len(parents), self.poll_calls_per_minute)
+        if last is not None and now - last < every:
+            return
+        if await self._fetch_children_of(resource, mode, parents, report, None):
+            self.state.set_value(self.pcn, polled_key, now.isoformat())
+
+    async def _fetch_children_of(
+        self,
+        resource: Resource,
+        mode: PerParent,
+        parents: Sequence[Record],
+        report: ResourceReport,
+        digests_key: str | None,
+    ) -> bool:
+        """Fetch, write and commit the parents' children in batches (in the fan-out lane); False when a
+        stop request ended it early."""
+        for batch in _ramped(parents):
+            if self.should_stop():
+                return False
+            with fan_out_lane():
+                answers = await asyncio.gather(
+                    *(self._children_of(resource, mode, p) for p in batch), return_exceptions=True
+                )
             refusals = _refusals(answers)
             items: list[Item] = []
             clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
-            for (parent, digest), children in zip(batch, answers, strict=True):
+            for parent, children in zip(batch, answers, strict=True):
                 if isinstance(children, BaseException):
                     # Plex refused this parent's value (e.g. a malformed part id): that parent is
                     # quarantined, the others go on; it is asked again next run.
@@ -461,18 +547,17 @@ class Runner:
                 quarantined = report.quarantined
                 items.extend(self._items(resource, children, ctx, report))
                 if report.quarantined == quarantined:
-                    clean[str(parent.get(mode.parent_key))] = digest
+                    clean[str(parent.get(mode.parent_key))] = record_digest(parent)
             if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
                 raise next(a for a in answers if isinstance(a, BaseException))
             written = await self.sink.write(resource.name, items)
             report.write.add(written)
             report.pending += len(batch) - (0 if written.refused else len(clean))
-            if mode.only_changed and not written.refused:
+            if digests_key is not None and not written.refused:
                 # A parent with a quarantined child (or a batch with a refused item) stays changed: its
                 # children are fetched again next run, until they land.
                 self.state.commit_hashes(self.pcn, digests_key, clean)
-        if full and mode.only_changed:
-            self.state.set_value(self.pcn, refresh_key, now.isoformat())
+        return True
 
     async def _run_with_children(
         self,
@@ -491,15 +576,16 @@ class Runner:
                 self._quarantine(resource, record, _not_an_object(record), report)
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
-        for batch in _chunks(todo, PARENT_BATCH):
+        for batch in _ramped(todo):
             if self.should_stop():
                 return total
-            subs = await asyncio.gather(
-                *(
-                    self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
-                    for r, _, _ in batch
+            with fan_out_lane():
+                subs = await asyncio.gather(
+                    *(
+                        self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
+                        for r, _, _ in batch
+                    )
                 )
-            )
             enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
             failed: set[int] = set()
             written = await self.sink.write(
@@ -737,6 +823,26 @@ def _due(last: object, every: timedelta | None, now: datetime) -> bool:
     return now - datetime.fromisoformat(last) >= every
 
 
-def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
+def poll_every(parents: int, calls_per_minute: float | None) -> timedelta:
+    """How often `parents` can all be polled within `calls_per_minute` (every pass when None)."""
+    if calls_per_minute is None or parents == 0:
+        return timedelta(0)
+    return timedelta(minutes=parents / calls_per_minute)
+
+
+def _instant(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def without_children(parent: Record, mode: PerParent) -> bool:
+    """A parent whose kind has no children by definition (e.g. a raw-material part has no BOM)."""
+    return any(parent.get(name) in values for name, values in mode.skip_when.items())
+
+
+def _ramped(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH: the first children are written after a few
+    calls, later ones in full batches."""
+    start, size = 0, FIRST_BATCH
+    while start < len(values):
         yield values[start : start + size]
+        start, size = start + size, min(size * 2, PARENT_BATCH)

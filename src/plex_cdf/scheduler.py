@@ -1,7 +1,9 @@
 """Intervals, dependencies, run-once and shutdown.
 
-Master data runs first (the other domains link to its assets); then every domain runs on its own interval,
-concurrently, within the tenant's shared Plex budget. A failing domain backs off exponentially (capped at
+Master data's lists run first (the other domains link to its assets): a first task signals `ready` once
+its lists are written (its per-parent calls, BOMs, carry on in the budget's fan-out lane while the others
+start), or at the latest when its pass ends. Then every domain runs on its own interval, concurrently,
+within the tenant's shared Plex budget. A failing domain backs off exponentially (capped at
 its interval) and never stops the others. A stop request lets the current window finish, then the loop
 ends; state is committed after every acknowledged write, so stopping at any instant loses nothing.
 """
@@ -28,7 +30,9 @@ class DomainTask:
     name: str  # e.g. "340884/production"
     interval: timedelta
     run_pass: Callable[[], Awaitable[list[ResourceReport]]]
-    first: bool = False  # master data: the others start only after its first pass
+    first: bool = False  # master data: the others start only once it is ready
+    # Set by the pass once what the others link to is written (else the scheduler sets it after the pass).
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     failures: int = field(default=0, init=False)
 
     def next_delay(self, failed: bool) -> float:
@@ -59,25 +63,41 @@ class Scheduler:
 
     async def run(self) -> None:
         """Run until stopped (or one pass each with once=True). Raises what a pass raised as fatal."""
-        for task in (t for t in self.tasks if t.first):
-            await self._pass(task)
-        if self.stop.is_set():
-            return
         try:
             async with asyncio.TaskGroup() as group:
                 for task in self.tasks:
-                    if self.once and not task.first:
-                        group.create_task(self._pass(task))
-                    elif not self.once:
-                        group.create_task(self._loop(task, skip_first=task.first))
+                    group.create_task(self._run_task(task))
         except ExceptionGroup as failures:
             raise failures.exceptions[0] from None
+
+    async def _run_task(self, task: DomainTask) -> None:
+        if not task.first:
+            await self._firsts_ready()
+            if self.stop.is_set():
+                return
+        if self.once:
+            await self._pass(task)
+        else:
+            await self._loop(task)
+
+    async def _firsts_ready(self) -> None:
+        """Until every first task is ready, or a stop is requested."""
+        waits = [asyncio.ensure_future(t.ready.wait()) for t in self.tasks if t.first]
+        if not waits:
+            return
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            ready = asyncio.gather(*waits)
+            await asyncio.wait((ready, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in (*waits, stopping):
+                wait.cancel()
 
     def request_stop(self) -> None:
         self.stop.set()
 
-    async def _loop(self, task: DomainTask, *, skip_first: bool) -> None:
-        delay = task.next_delay(False) if skip_first else 0.0
+    async def _loop(self, task: DomainTask) -> None:
+        delay = 0.0
         while not self.stop.is_set():
             if await self._wait(delay):
                 return
@@ -98,6 +118,7 @@ class Scheduler:
     async def _pass(self, task: DomainTask) -> list[ResourceReport] | None:
         try:
             reports = await task.run_pass()
+            task.ready.set()
         except Exception as exc:
             log.error("%s: pass failed: %s", task.name, exc)
             if self.on_pass is not None:

@@ -3,6 +3,7 @@ and the clock to the windows to fetch."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -70,3 +71,14 @@ def plan(begin: datetime, end: datetime, mode: Windowed, plant: PlantTime) -> It
     if mode.shift_days:
         return shift_days(begin, end, plant)
     return split(begin, end, mode.max_span, mode.align or mode.max_span)
+
+
+def refresh_due(key: str, since: datetime | None, now: datetime, period: timedelta) -> bool:
+    """Whether the parent `key` is due for its periodic refresh in (since, now]: each key has its own
+    instant in every period (from a hash of the key), so a weekly refresh of many parents is spread over
+    the week. Due whenever there is no earlier pass or a whole period has gone by."""
+    if since is None or now - since >= period:
+        return True
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    offset = period * (digest / 2**64)
+    return (now - EPOCH - offset) // period > (since - EPOCH - offset) // period

@@ -30,6 +30,15 @@ def test_live_and_fast_clocks_follow_wall_time(mode: str, after_10s: timedelta) 
     assert clock.now() == START + after_10s
 
 
+def test_a_new_rate_continues_from_the_current_instant() -> None:
+    wall = [0.0]
+    clock = SimClock(START, parse_clock("live"), monotonic=lambda: wall[0])
+    wall[0] += 10
+    assert clock.set_rate(12.0) == START + timedelta(seconds=10)
+    wall[0] += 10
+    assert clock.now() == START + timedelta(seconds=130), "12 times faster after the change"
+
+
 @pytest.mark.parametrize("bad", ["fast", "fast=0", "fast=x", "slow"])
 def test_bad_clock_modes_are_named_in_the_error(bad: str) -> None:
     with pytest.raises(ValueError, match=repr(bad)):

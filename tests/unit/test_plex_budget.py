@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from plex_cdf.plex.budget import CallBudget
+from plex_cdf.plex.budget import BudgetClosed, CallBudget, Lane
 
 T = TypeVar("T")
 
@@ -149,3 +149,132 @@ def test_an_idle_budget_grants_at_once_and_reports_its_use() -> None:
 def test_a_nonsense_budget_is_refused_with_its_figures() -> None:
     with pytest.raises(ValueError, match="0 per 60"):
         CallBudget(0, 60)
+
+
+def lane_backlog(
+    vt: VirtualTime, budget: CallBudget, calls: int, workers: int, lane: Lane, arrivals: list[float]
+) -> Coroutine[Any, Any, None]:
+    queue = iter(range(calls))
+
+    async def worker() -> None:
+        for _ in queue:
+            await budget.acquire(lane)
+            try:
+                await vt.sleep(0.01)
+                arrivals.append(vt.now)
+            finally:
+                budget.release(lane)
+
+    async def all_workers() -> None:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    return all_workers()
+
+
+def test_the_fan_out_lane_never_holds_more_than_its_share_of_the_window() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(40, 2.0, fan_out_share=0.25, clock=vt.clock, sleep=vt.sleep)
+    arrivals: list[float] = []
+    vt.run(lane_backlog(vt, budget, 100, 8, "fan-out", arrivals))
+    assert len(arrivals) == 100
+    assert max_in_any_window(arrivals, 2.0) <= 10, "per-parent calls took more than their 25% share"
+    assert budget.stats.granted_fan_out == 100
+
+
+def test_history_within_the_rest_of_the_budget_never_waits_behind_a_fan_out_backlog() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(40, 2.0, fan_out_share=0.5, clock=vt.clock, sleep=vt.sleep)
+    fan_out: list[float] = []
+    waits: list[float] = []
+
+    async def history_trickle() -> None:  # 8 calls a window, a fifth of the budget
+        for _ in range(40):
+            asked = vt.now
+            await budget.acquire("main")
+            waits.append(vt.now - asked)
+            await vt.sleep(0.01)
+            budget.release("main")
+            await vt.sleep(0.24)
+
+    async def both() -> None:
+        await asyncio.gather(lane_backlog(vt, budget, 400, 8, "fan-out", fan_out), history_trickle())
+
+    vt.run(both())
+    assert max(waits) == 0.0, f"a history call waited {max(waits):.2f} s behind per-parent calls"
+    assert max_in_any_window(fan_out, 2.0) <= 20
+
+
+def test_a_history_backlog_gets_the_budget_the_fan_out_lane_leaves() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(40, 2.0, fan_out_share=0.5, clock=vt.clock, sleep=vt.sleep)
+    main: list[float] = []
+    fan_out: list[float] = []
+
+    async def both() -> None:
+        await asyncio.gather(
+            lane_backlog(vt, budget, 400, 8, "fan-out", fan_out),
+            lane_backlog(vt, budget, 120, 4, "main", main),
+        )
+
+    vt.run(both())
+    assert max(main) <= 120 / 20 * 2.0, f"120 history calls took {max(main):.2f} s with half the budget"
+    assert max_in_any_window(main + fan_out, 2.0) <= 40
+
+
+def test_a_stop_ends_a_budget_wait_at_once() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(2, 60.0, clock=vt.clock, sleep=vt.sleep)
+
+    async def waits_then_stops() -> None:
+        for _ in range(2):
+            await budget.acquire()
+            budget.release()
+        waiting = asyncio.ensure_future(budget.acquire())
+        await asyncio.sleep(0)
+        assert not waiting.done(), "the third call should wait for the window"
+        budget.stop()
+        with pytest.raises(BudgetClosed):
+            await waiting
+        with pytest.raises(BudgetClosed):
+            await budget.acquire("fan-out")
+        with pytest.raises(BudgetClosed):
+            await budget.unless_stopping(vt.sleep(30))  # a retry's backoff
+
+    vt.run(waits_then_stops())
+    assert vt.now == 0.0, "the stop waited for the window to age out"
+
+
+def test_a_stop_lets_calls_that_fit_and_calls_in_flight_finish() -> None:
+    budget = CallBudget(10, 60.0)
+
+    async def read_in_flight_then_stop() -> None:
+        answer = asyncio.get_running_loop().create_future()
+        reading = asyncio.ensure_future(budget.interruptible(answer))
+        await asyncio.sleep(0)
+        budget.stop()
+        await budget.acquire()  # fits: granted, a stop only refuses waiting
+        budget.release()
+        answer.set_result("rows")
+        assert await reading == "rows", "a stop abandoned a read in flight (its window would be lost)"
+
+    asyncio.run(read_in_flight_then_stop())
+
+
+def test_closing_abandons_a_call_in_flight() -> None:
+    budget = CallBudget(10, 60.0)
+
+    async def long_read_then_close() -> None:
+        never = asyncio.get_running_loop().create_future()  # a read whose answer never comes
+        reading = asyncio.ensure_future(budget.interruptible(never))
+        await asyncio.sleep(0)
+        budget.close()
+        with pytest.raises(BudgetClosed):
+            await reading
+        assert never.cancelled(), "the read in flight was left running"
+
+    asyncio.run(long_read_then_close())
+
+
+def test_a_nonsense_fan_out_share_is_refused() -> None:
+    with pytest.raises(ValueError, match="fan-out share"):
+        CallBudget(10, 60, fan_out_share=0)

@@ -30,6 +30,7 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import external_id
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, identity, item_id
+from plex_cdf.plex.budget import BudgetClosed
 from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
 from plex_cdf.ports import Point, WriteReport
@@ -772,3 +773,55 @@ def test_a_quarantine_still_quarantines_and_the_run_stays_ok() -> None:
     plex.lists["/things"] = [{"id": 1}, {"name": "no id"}]
     report = run(runner, ["things"])[0]
     assert report.status == "ok" and report.quarantined == 1 and report.write.written == 1
+
+
+def test_parents_of_a_kind_without_children_cost_no_call() -> None:
+    mode = PerParent("things", "id", param="partId", skip_when={"type": ("Raw Material",)})
+    boms = Resource("boms", "master_data", Get("/boms"), mode, ("line",), bom_of)
+    runner, plex, _sink, _ = make_runner([THINGS, boms])
+    kinds = ["Finished Good", "Raw Material", "Sub Assembly", "Raw Material"]
+    plex.lists["/things"] = [{"id": i, "name": "x", "type": kind} for i, kind in enumerate(kinds)]
+    run(runner, ["things", "boms"])
+    asked = sorted(p["partId"] for p in plex.params_seen if "partId" in p)
+    assert asked == ["0", "2"], "a raw-material part has no BOM: asking for one wastes a call"
+
+
+def test_the_weekly_refresh_is_spread_over_the_week_and_reaches_every_parent_once() -> None:
+    clock = [NOW]
+    runner, plex, _sink, _ = make_runner([THINGS, BOMS], clock)
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(700)]
+    run(runner, ["things", "boms"])
+    plex.params_seen.clear()
+    per_day = []
+    for _ in range(7):
+        clock[0] += timedelta(days=1)
+        before = len(plex.params_seen)
+        run(runner, ["things", "boms"])
+        per_day.append(len(plex.params_seen) - before - 1)  # less the parents list itself
+    refreshed = Counter(p["partId"] for p in plex.params_seen if "partId" in p)
+    assert len(refreshed) == 700 and set(refreshed.values()) == {1}, "each part once a week"
+    assert max(per_day) <= 160, f"BOM calls per day {per_day}: the weekly refresh came as one spike"
+
+
+def test_polled_parents_are_polled_at_the_cadence_the_budget_share_allows() -> None:
+    clock = [NOW]
+    mode = PerParent("things", "id", only_changed=False, full_refresh=None, object=True)
+    status = Resource("status", "production", Get("/status/{parent}"), mode, ("id",), bom_of)
+    runner, plex, _sink, _ = make_runner([THINGS, status], clock)
+    runner.poll_calls_per_minute = 1.0  # five parents: every five minutes
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(5)]
+    polled = []
+    for minute in (0, 2, 4, 6, 8, 12):
+        clock[0] = NOW + timedelta(minutes=minute)
+        before = sum(n for path, n in plex.calls.items() if path.startswith("/status/"))
+        run(runner, ["things", "status"])
+        if sum(n for path, n in plex.calls.items() if path.startswith("/status/")) > before:
+            polled.append(minute)
+    assert polled == [0, 6, 12]
+
+
+def test_a_run_stopped_while_waiting_for_the_budget_is_reported_stopped_not_failed() -> None:
+    runner, plex, _sink, _state = make_runner([THINGS])
+    plex.path_errors["/things"] = BudgetClosed("no further Plex call: the process is stopping")
+    [report] = run(runner, ["things"])
+    assert report.status == "stopped", "a SIGTERM is not a failure of the resource"

@@ -81,3 +81,28 @@ def test_a_fatal_error_stops_everything_with_that_error() -> None:
     )
     with pytest.raises(PermissionError, match="bad key"):
         asyncio.run(asyncio.wait_for(scheduler.run(), timeout=30))
+
+
+def test_the_others_start_once_master_data_is_ready_not_when_its_per_parent_calls_end() -> None:
+    order: list[str] = []
+    ready = asyncio.Event()
+    boms_may_finish = asyncio.Event()
+
+    async def master() -> list[ResourceReport]:
+        order.append("master:lists")
+        ready.set()
+        await boms_may_finish.wait()  # BOMs per part, still running while the others start
+        order.append("master:boms")
+        return report()
+
+    async def production() -> list[ResourceReport]:
+        order.append("production")
+        boms_may_finish.set()
+        return report()
+
+    tasks = [
+        DomainTask("production", timedelta(minutes=5), production),
+        DomainTask("master", timedelta(minutes=5), master, first=True, ready=ready),
+    ]
+    asyncio.run(asyncio.wait_for(Scheduler(tasks, once=True).run(), timeout=30))
+    assert order == ["master:lists", "production", "master:boms"]

@@ -179,6 +179,12 @@ class PlexConfig(Section):
     api_key: SecretStr
     api_secret: SecretStr | None = None
     calls_per_minute: int = Field(default=200, gt=0)
+    # The most of the budget per-parent and per-record calls (BOMs per part, operations per job, status
+    # per workcenter) may hold; lists and history always go first.
+    fan_out_share: float = Field(default=0.5, gt=0, le=1)
+    # The share of the budget polling per-record rows (workcenter control status) may use on average:
+    # N workcenters are polled every N / (share x calls-per-minute) minutes.
+    poll_share: float = Field(default=0.05, gt=0, le=1)
     max_concurrency: int = Field(default=8, gt=0, le=64)
     timeout: Duration = timedelta(seconds=300)  # per read: a 100,000-row body can take tens of seconds
     verify_tls: bool = True

@@ -182,11 +182,6 @@ RESOURCES: tuple[Resource, ...] = (
         OPEN_JOB_STATUSES,
         "jobs not yet completed, listed whole every interval (leaving the list means completed)",
     ),
-    _jobs_listed(
-        "jobs_canceled",
-        CANCELED_JOB_STATUSES,
-        "canceled jobs (they never get a completed date); only changed ones are written",
-    ),
     Resource(
         name="jobs_completed",
         domain="jobs",
@@ -201,5 +196,10 @@ RESOURCES: tuple[Resource, ...] = (
         transform=job,
         children=JOB_OPERATIONS,
         description="jobs by completed-date windows; same event ids as jobs_open",
+    ),
+    _jobs_listed(
+        "jobs_canceled",
+        CANCELED_JOB_STATUSES,
+        "canceled jobs (they never get a completed date); only changed ones are written",
     ),
 )

@@ -250,6 +250,9 @@ GROUPS: tuple[tuple[str, str], ...] = (
 """Group assets under the root: (key, name). `inventory` is the inventory domain's parent for locations."""
 
 BOM_FULL_REFRESH = timedelta(days=7)
+# The part `type` Plex gives a part that is bought, never built: it has no BOM (Plex lists part types
+# Finished Good, Sub Assembly and Raw Material), so no BOM call is made for it.
+RAW_MATERIAL = "Raw Material"
 BOM_TABLE = "bom_lines"
 """RAW table of BOM quantities; apart from the optional raw copies, which use the row's name (`boms`)."""
 
@@ -592,10 +595,17 @@ RESOURCES: tuple[Resource, ...] = (
         name="boms",
         domain="master_data",
         source=Get("/engineering/v1/boms"),
-        mode=PerParent(parent="parts", parent_key="id", param="partId", full_refresh=BOM_FULL_REFRESH),
+        mode=PerParent(
+            parent="parts",
+            parent_key="id",
+            param="partId",
+            full_refresh=BOM_FULL_REFRESH,
+            skip_when={"type": (RAW_MATERIAL,)},
+        ),
         key=("id",),
         transform=bom_line,
-        description="BOM lines of parts new or changed since the last run, all of them weekly",
+        description="BOM lines of parts new or changed since the last run, each part again once a week"
+        " (spread over the week); none for raw-material parts, which are bought, not built",
     ),
     Resource(
         name="suppliers",

@@ -492,6 +492,7 @@ RESOURCES: tuple[Resource, ...] = (
         ),
         key=("id",),
         transform=workcenter_current_status,
-        description="each workcenter's current status, polled every run",
+        description="each workcenter's current status, polled at the cadence the budget's polling share"
+        " allows (every workcenter once per workcenters / (share x calls a minute) minutes)",
     ),
 )

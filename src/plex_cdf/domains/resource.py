@@ -113,9 +113,15 @@ class Window:
 @dataclass(frozen=True)
 class PerParent:
     """One call per parent record, e.g. BOMs per part: only for parents new or changed since the last run,
-    plus a full refresh every `full_refresh`. The parent's value goes into `param`, or into `{parent}` in
+    plus a refresh of every parent once per `full_refresh`, spread over that period (each parent on its
+    own day of the week, not all at once). The parent's value goes into `param`, or into `{parent}` in
     the path when param is None. The transform is called per child record with `Context.parent` set;
-    `object=True` means the path answers one object (e.g. a workcenter's control status), not a list."""
+    `object=True` means the path answers one object (e.g. a workcenter's control status), not a list.
+
+    `skip_when`: parents whose field holds one of the listed values have no children, so no call is made
+    for them (e.g. raw-material parts have no BOM). With `only_changed=False` every parent is polled, at
+    the cadence the runner derives from the budget share for polling. These calls run in the call
+    budget's fan-out lane, behind lists and history."""
 
     parent: str
     parent_key: str
@@ -123,6 +129,7 @@ class PerParent:
     only_changed: bool = True
     full_refresh: timedelta | None = timedelta(days=7)
     object: bool = False
+    skip_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 DataSourceWindow = Window  # one window mode for every source (the name reads well in Data Source rows)

@@ -59,7 +59,11 @@ class PlexClient:
     ) -> None:
         self.settings = settings
         self.budget = budget or CallBudget(
-            settings.calls_per_minute, settings.window_seconds, clock=clock, sleep=sleep
+            settings.calls_per_minute,
+            settings.window_seconds,
+            fan_out_share=settings.fan_out_share,
+            clock=clock,
+            sleep=sleep,
         )
         self.stats = PlexStats(self.budget)
         self._mask = Masker(settings.secrets)
@@ -83,6 +87,15 @@ class PlexClient:
 
     async def aclose(self) -> None:
         await self._requester.aclose()
+
+    def stop(self) -> None:
+        """The process is stopping: calls that would wait for the budget (or a backoff) end with
+        BudgetClosed; calls in flight finish."""
+        self.budget.stop()
+
+    def abandon(self) -> None:
+        """The grace period is running out: calls in flight end with BudgetClosed too."""
+        self.budget.close()
 
     # -- Connect ------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import random
 import httpx
 
 from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
-from plex_cdf.plex.budget import CallBudget, Clock, Sleep
+from plex_cdf.plex.budget import CallBudget, Clock, Sleep, current_lane
 from plex_cdf.plex.errors import Masker, PlexUnavailable, PlexUnreachable
 from plex_cdf.plex.policy import (
     CONNECT_STATUS,
@@ -97,23 +97,28 @@ class Requester:
         )
 
     async def _attempt(self, call: Call, endpoint: str) -> Answer | Exception:
-        async with self._concurrency:
-            await self.budget.acquire()
-            try:
+        # The budget comes before a connection: a fan-out call waiting for its lane must not hold one of
+        # the connections a main-lane call needs. A stop (budget closed) abandons the read in flight.
+        lane = current_lane()
+        await self.budget.acquire(lane)
+        try:
+            async with self._concurrency:
                 self.stats.calls += 1
                 self.stats.per_endpoint[endpoint] += 1
-                response = await self._http[call.api].request(
-                    call.method,
-                    call.path,
-                    params=query(call.params),
-                    content=call.body,
-                    headers=self._call_headers(call),
+                response = await self.budget.interruptible(
+                    self._http[call.api].request(
+                        call.method,
+                        call.path,
+                        params=query(call.params),
+                        content=call.body,
+                        headers=self._call_headers(call),
+                    )
                 )
-            except RETRYABLE_EXCEPTIONS as err:
-                self.stats.transport_errors += 1
-                return err
-            finally:
-                self.budget.release()
+        except RETRYABLE_EXCEPTIONS as err:
+            self.stats.transport_errors += 1
+            return err
+        finally:
+            self.budget.release(lane)
         return answer_of(response)
 
     async def _back_off(self, action: Action, attempt: int, endpoint: str, outcome: object) -> None:
@@ -133,7 +138,7 @@ class Requester:
         if self._breakers.failed(endpoint):
             self.stats.circuit_opens += 1
             log.warning("plex circuit open for %s after repeated failures", endpoint)
-        await self._sleep(delay)
+        await self.budget.unless_stopping(self._sleep(delay))
 
     def _check_reachable(self, api: Api) -> None:
         down = self._unreachable.get(api)

@@ -36,6 +36,7 @@ class PlexSettings:
     ds_password: str | None = field(default=None, repr=False)
     calls_per_minute: int = 200  # calls allowed per window (named for Plex's documented 200 a minute)
     window_seconds: float = 60.0
+    fan_out_share: float = 0.5  # the most of the budget per-parent and per-record calls may hold
     max_concurrency: int = 8
     timeout_s: float = 300.0  # per read: a 100,000-row body can take tens of seconds to arrive
     connect_timeout_s: float = 15.0
@@ -56,6 +57,8 @@ class PlexSettings:
         for name, least in _LOWER_BOUNDS.items():
             if getattr(self, name) < least:
                 raise ValueError(f"plex {name} must be at least {least}, got {getattr(self, name)}")
+        if not 0 < self.fan_out_share <= 1:
+            raise ValueError(f"plex fan_out_share must be in (0, 1], got {self.fan_out_share}")
         for name in ("window_seconds", "timeout_s", "connect_timeout_s", "backoff_base_s", "backoff_cap_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"plex {name} must be positive, got {getattr(self, name)}")

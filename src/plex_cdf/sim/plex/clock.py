@@ -30,6 +30,17 @@ class SimClock:
     def now(self) -> datetime:
         return from_ms(self.now_ms())
 
+    def set_rate(self, rate: float) -> datetime:
+        """Run at `rate` from now on (0 still, 1 wall time, N times faster), continuing from the current
+        instant: a benchmark compresses simulated time by the factor it compresses the call budget by."""
+        if rate < 0:
+            raise ValueError(f"the simulated clock's rate must be 0 or more, not {rate}")
+        with self._lock:
+            now = self._monotonic()
+            self._base_ms += int((now - self._wall_base) * 1000 * self._rate)
+            self._wall_base, self._rate = now, rate
+            return from_ms(self._base_ms)
+
     def advance(self, delta: timedelta) -> datetime:
         """Move simulated time forward; new history, job changes, moves and edits appear."""
         if delta < timedelta(0):
