@@ -130,16 +130,6 @@ def plant(client: CogniteClient) -> None:
             {"items": [{"id": 1, "ignoreBadDataPoints": False}]},
             "items[0].ignoreBadDataPoints",
         ),
-        (
-            "/timeseries/data/list",
-            {"items": [{"instanceId": {"space": "s", "externalId": "x"}}]},
-            "items[0].instanceId",
-        ),
-        (
-            "/timeseries/data",
-            {"items": [{"instanceId": {"space": "s", "externalId": "x"}}]},
-            "items[0].instanceId",
-        ),
         ("/assets", {"items": [{"name": "a", "geoLocation": {"type": "Feature"}}]}, "items[0].geoLocation"),
         ("/timeseries", {"items": [{"securityCategories": [1]}]}, "items[0].securityCategories"),
     ],

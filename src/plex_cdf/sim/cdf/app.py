@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from plex_cdf.sim.cdf.auth import TokenIssuer
+from plex_cdf.sim.cdf.dms.states import protobuf_body
 from plex_cdf.sim.cdf.errors import CdfError, Json
 from plex_cdf.sim.cdf.routes import ROUTES, Call, Router
 from plex_cdf.sim.cdf.store import Store
@@ -231,6 +232,8 @@ async def _body(request: Request) -> Json:
             raise CdfError(400, "Request body is not valid gzip") from exc
     if not raw:
         return {}
+    if request.headers.get("content-type", "").startswith("application/protobuf"):
+        return protobuf_body(raw)  # datapoints inserts (the SDK sends state datapoints this way)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -13,12 +13,15 @@ from typing import Any
 
 from cognite.client._proto.data_point_list_response_pb2 import (
     TIMESERIES_TYPE_NUMERIC,
+    TIMESERIES_TYPE_STATE,
     TIMESERIES_TYPE_STRING,
     DataPointListItem,
     DataPointListResponse,
 )
 
 from plex_cdf.sim.cdf import aggregates, resources
+from plex_cdf.sim.cdf.dms import states
+from plex_cdf.sim.cdf.dms.instances import series_for_instance
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request, missing
 from plex_cdf.sim.cdf.keys import check_item_keys, check_keys, unsupported
 from plex_cdf.sim.cdf.store import Series, Store, Value, now_ms
@@ -31,10 +34,11 @@ MIN_TIMESTAMP = -2_208_988_800_000  # 1900-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_799_999  # 2099-12-31T23:59:59.999Z
 MAX_NUMERIC = 1e100
 MAX_STRING_BYTES = 1023
+SERIES_KEYS = ("id", "externalId", "instanceId")
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 # What each request implements; anything else (targetUnit, timeZone, includeStatus, instanceId, a point's
-# status, ...) is refused by name.
-IDENTIFIERS = frozenset({"id", "externalId"})
+# status, ...) is refused by name; instanceId addresses CogniteTimeSeries nodes.
+IDENTIFIERS = frozenset({"id", "externalId", "instanceId"})
 QUERY_KEYS = frozenset({"start", "end", "limit", "includeOutsidePoints", "aggregates", "granularity"})
 RETRIEVE_KEYS = QUERY_KEYS | {"items", "ignoreUnknownIds"}
 RETRIEVE_ITEM_KEYS = QUERY_KEYS | IDENTIFIERS | {"cursor"}
@@ -44,8 +48,10 @@ POINT_KEYS = frozenset({"timestamp", "value"})
 
 
 def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
-    if "instanceId" in item:
-        raise unsupported(f"items[{index}].instanceId")
+    if "instanceId" in item and "id" not in item and "externalId" not in item:
+        return {"instanceId": item["instanceId"]}, series_for_instance(
+            store, item["instanceId"], f"items[{index}].instanceId"
+        )
     ident = resources.identifier(item, index)
     return ident, store.time_series.resolve(ident)
 
@@ -69,8 +75,11 @@ def insert(store: Store, body: Json) -> Json:
         if internal in seen:
             repeated.append(ident)
         seen[internal] = ident
-        is_string = bool(store.time_series.items[internal]["isString"])
-        targets.append((internal, _checked_points(item.get("datapoints"), is_string, index)))
+        meta = store.time_series.items[internal]
+        if states.is_state(meta):
+            targets.append((internal, states.checked_points(store, meta, item.get("datapoints"), index)))
+            continue
+        targets.append((internal, _checked_points(item.get("datapoints"), bool(meta["isString"]), index)))
     if absent:
         raise missing(absent, "Time series not found")
     if repeated:
@@ -182,6 +191,8 @@ def _page(store: Store, internal: int, query: Json) -> Page:
     series = store.datapoints.get(internal) or Series()
     stamps = series.timestamps()
     if is_aggregate:
+        if states.is_state(meta):
+            raise bad_request("not supported by the local CDF: aggregates of state time series")
         if meta["isString"]:
             raise bad_request(
                 f"aggregates: time series {meta.get('externalId') or meta['id']} is a string series"
@@ -207,9 +218,7 @@ def _queries(store: Store, body: Json, item_keys: frozenset[str]) -> Iterable[tu
     found: list[tuple[int, Json]] = []
     for index, item in enumerate(items):
         query = {**defaults, **item}
-        ident, internal = _series_id(
-            store, {k: v for k, v in item.items() if k in ("id", "externalId")}, index
-        )
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
         if internal is None:
             absent.append(ident)
         else:
@@ -224,12 +233,17 @@ def retrieve_pages(store: Store, body: Json) -> list[Page]:
     return [_page(store, internal, query) for internal, query in _queries(store, body, RETRIEVE_ITEM_KEYS)]
 
 
-def pages_to_json(pages: list[Page]) -> Json:
+def pages_to_json(store: Store, pages: list[Page]) -> Json:
     items = []
     for page in pages:
         item = _meta_json(page.meta)
         if page.buckets is not None:
             item["datapoints"] = page.buckets
+        elif states.is_state(page.meta):
+            names = states.states_of(store, page.meta)
+            item["datapoints"] = [
+                states.point_json(store, page.meta, ts, float(v), names) for ts, v in page.points
+            ]
         else:
             item["datapoints"] = [{"timestamp": ts, "value": _json_value(v)} for ts, v in page.points]
         if page.next_cursor:
@@ -245,28 +259,39 @@ def _json_value(value: Value) -> Value:
 
 
 def _meta_json(meta: Json) -> Json:
-    kind = "string" if meta["isString"] else "numeric"
+    kind = meta.get("type") or ("string" if meta["isString"] else "numeric")
     item: Json = {"id": meta["id"], "isString": meta["isString"], "isStep": meta["isStep"], "type": kind}
-    for key in ("externalId", "unit", "unitExternalId"):
+    for key in ("externalId", "instanceId", "unit", "unitExternalId"):
         if meta.get(key) is not None:
             item[key] = meta[key]
     return item
 
 
-def pages_to_protobuf(pages: list[Page]) -> bytes:
+def pages_to_protobuf(store: Store, pages: list[Page]) -> bytes:
     response = DataPointListResponse()
     for page in pages:
         item: DataPointListItem = response.items.add()
         for key, value in _meta_json(page.meta).items():
-            if key != "type":
+            if key == "instanceId":
+                item.instanceId.space, item.instanceId.externalId = value["space"], value["externalId"]
+            elif key != "type":
                 setattr(item, key, value)
         item.type = TIMESERIES_TYPE_STRING if page.meta["isString"] else TIMESERIES_TYPE_NUMERIC
+        if states.is_state(page.meta):
+            item.type = TIMESERIES_TYPE_STATE
         if page.next_cursor:
             item.nextCursor = page.next_cursor
         if page.buckets is not None:
             item.aggregateDatapoints.SetInParent()
             for bucket in page.buckets:
                 item.aggregateDatapoints.datapoints.add(**bucket)
+        elif states.is_state(page.meta):
+            item.stateDatapoints.SetInParent()
+            names = states.states_of(store, page.meta)
+            for ts, value in page.points:
+                item.stateDatapoints.datapoints.add(
+                    **states.point_json(store, page.meta, ts, float(value), names)
+                )
         elif page.meta["isString"]:
             item.stringDatapoints.SetInParent()
             strings = item.stringDatapoints.datapoints
@@ -291,9 +316,13 @@ def latest(store: Store, body: Json) -> Json:
         index = bisect.bisect_left(stamps, before) - 1
         item = _meta_json(store.time_series.items[internal])
         ts = stamps[index] if index >= 0 else None
-        item["datapoints"] = (
-            [] if ts is None else [{"timestamp": ts, "value": _json_value(series.points[ts])}]
-        )
+        if ts is None:
+            item["datapoints"] = []
+        elif states.is_state(store.time_series.items[internal]):
+            meta = store.time_series.items[internal]
+            item["datapoints"] = [states.point_json(store, meta, ts, float(series.points[ts]), None)]
+        else:
+            item["datapoints"] = [{"timestamp": ts, "value": _json_value(series.points[ts])}]
         answers.append(item)
     return {"items": answers}
 
@@ -305,9 +334,7 @@ def delete_ranges(store: Store, body: Json) -> Json:
     ranges: list[tuple[int, int, int]] = []
     absent: list[Json] = []
     for index, item in enumerate(items):
-        ident, internal = _series_id(
-            store, {k: v for k, v in item.items() if k in ("id", "externalId")}, index
-        )
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
         if internal is None:
             absent.append(ident)
             continue

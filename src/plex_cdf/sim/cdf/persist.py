@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from plex_cdf.sim.cdf.dms import persist as dms_persist
 from plex_cdf.sim.cdf.store import Series, Store, Value
 
 OBJECT_KINDS = ("assets", "events", "timeseries", "relationships", "datasets", "extpipes")
@@ -41,6 +42,7 @@ def save_snapshot(store: Store, path: Path) -> None:
         _save_objects(store, db)
         _save_datapoints(store, db)
         _save_raw(store, db)
+        dms_persist.save(store.dms, db)
         db.executemany(
             "INSERT INTO extpipe_runs VALUES (?, ?)",
             ((xid, orjson.dumps(run).decode()) for xid, runs in store.extpipe_runs.items() for run in runs),
@@ -121,5 +123,6 @@ def load_snapshot(store: Store, path: Path) -> None:
             highest = max(highest, orjson.loads(run)["id"])
         for xid, revision in db.execute("SELECT external_id, revision FROM extpipe_configs"):
             store.extpipe_configs.setdefault(xid, []).append(orjson.loads(revision))
+        dms_persist.load(store.dms, db)
     db.close()
     store.bump_ids_past(highest)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from plex_cdf.sim.cdf import assets, datapoints, extpipes, raw, resources
+from plex_cdf.sim.cdf.dms.routes import ROUTE_TABLE as DMS_ROUTES
 from plex_cdf.sim.cdf.errors import Json
 from plex_cdf.sim.cdf.keys import check_route
 from plex_cdf.sim.cdf.resources import Spec
@@ -98,7 +99,9 @@ def _list_params(params: Mapping[str, str]) -> Json:
 
 def _retrieve(c: Call) -> Answer:
     pages = datapoints.retrieve_pages(c.store, c.body)
-    return datapoints.pages_to_protobuf(pages) if c.wants_protobuf else datapoints.pages_to_json(pages)
+    if c.wants_protobuf:
+        return datapoints.pages_to_protobuf(c.store, pages)
+    return datapoints.pages_to_json(c.store, pages)
 
 
 RAW_TABLE = "/raw/dbs/{db}/tables/{table}"
@@ -156,6 +159,7 @@ ROUTES: list[Route] = [
     Route(
         "GET", f"{RAW_TABLE}/cursors", lambda c: raw.cursors(c.store, c.args["db"], c.args["table"], c.params)
     ),
+    *(Route(method, template, handler, writes=writes) for method, template, handler, writes in DMS_ROUTES),
 ]
 
 

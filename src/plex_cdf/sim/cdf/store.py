@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from plex_cdf.sim.cdf.dms import DmsState
+from plex_cdf.sim.cdf.dms import install as install_dms
 from plex_cdf.sim.cdf.errors import Json
 
 Value = float | str
@@ -110,6 +112,8 @@ class Store:
         self.raw: dict[str, dict[str, dict[str, Json]]] = {}
         self.extpipe_runs: dict[str, list[Json]] = {}
         self.extpipe_configs: dict[str, list[Json]] = {}
+        self.dms: DmsState
+        install_dms(self)  # Data Modeling: spaces, views, instances; system models present from the start
         self._by_route = {
             "assets": self.assets,
             "events": self.events,
