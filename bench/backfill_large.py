@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/backfill_large.py [--days 20]
 After a first master-data run (as in a deployment; production events link to its assets),
 `plex-cdf backfill --only production` over the last `--days` days of the large plant (150 workcenters, an
 entry every ~6 minutes per running job; the simulator holds 90 days), through the product's real path
-(`plex_cdf.cli.extract(..., backfill=TimeRange)`) in its own process, against the simulated Plex and the
+(`plex_cdf.app.extract(..., backfill=TimeRange)`) in its own process, against the simulated Plex and the
 local CDF in another. 100,000 calls a minute on both sides, so the limiter stays out of the figure.
 
 Targets (exit code 1 when one is missed): peak RSS at most 400 MB; at least 900 items per CDF write call.

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/extract_medium.py [--rounds 2]
 The simulated Plex (medium plant, 100,000 calls a minute so the limiter stays out of the figure) and the
-local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.cli.extract`, once), so
+local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.app.extract`, once), so
 its wall time, CPU seconds and peak RSS are its own. The floor replays the cold run's exact Plex requests
 and CDF write bodies with a bare httpx client (no logic: Plex reads at the product's 8-way concurrency,
 assets in order, other writes 4-way, both sides overlapping) into a CDF emptied and set up again.

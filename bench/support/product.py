@@ -3,7 +3,7 @@
 Run by bench/support/harness.py. SPEC names the configuration (a config tree), the clock instant, an
 optional backfill range and domain list, an optional Plex rate window, and where to write the figures and
 (optionally) every HTTP request the product sent. The product runs through its real code path,
-`plex_cdf.cli.extract(config, once=True, clock=..., backfill=...)`; `ops.setup` runs first when asked
+`plex_cdf.app.extract(config, once=True, clock=..., backfill=...)`; `ops.setup` runs first when asked
 and is neither timed nor recorded.
 
 Recording wraps `send` of httpx (the Plex client) and httpx2 (the cognite-sdk) and streams each request
@@ -27,8 +27,8 @@ import httpx
 import httpx2
 
 from plex_cdf import app as service_module
+from plex_cdf.app import extract
 from plex_cdf.cdf.client import build_client
-from plex_cdf.cli import extract
 from plex_cdf.config import Config
 from plex_cdf.domains.resource import TimeRange
 from plex_cdf.ops import setup

@@ -6,12 +6,14 @@ runner per domain, all sharing one state store. The scheduler runs the domains; 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite
@@ -20,7 +22,7 @@ from plex_cdf.cdf.client import CdfSettings, build_client
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import Config, Tenant
-from plex_cdf.config.masking import SecretMasker
+from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import Domain, TimeRange
 from plex_cdf.items import DATA_SETS, DataSetKey
@@ -29,7 +31,7 @@ from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
 from plex_cdf.runner import FetchCache, ResourceReport, Runner
-from plex_cdf.scheduler import DomainTask
+from plex_cdf.scheduler import DomainTask, Scheduler
 from plex_cdf.state.sqlite import SqliteStateStore
 
 log = logging.getLogger("plex_cdf.app")
@@ -306,3 +308,148 @@ class Service:
         for tenant in self.tenants:
             for runner in tenant.runners.values():
                 runner.should_stop = lambda: True
+
+
+# ------------------------------------------------------------------------------------ run orchestration
+
+STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
+
+
+@dataclass
+class DomainResult:
+    """One domain pass of one tenant."""
+
+    task: str  # "{pcn}/{domain}"
+    reports: list[ResourceReport]
+    plex_calls: int
+
+    def failed(self) -> list[ResourceReport]:
+        return [r for r in self.reports if r.status == "failed"]
+
+    def totals(self) -> dict[str, float]:
+        return {
+            "fetched": sum(r.fetched for r in self.reports),
+            "written": sum(r.write.written for r in self.reports),
+            "unchanged": sum(r.write.unchanged for r in self.reports),
+            "quarantined": sum(r.quarantined for r in self.reports),
+            "cdf_calls": sum(r.write.write_calls for r in self.reports),
+            "seconds": sum(r.seconds for r in self.reports),
+        }
+
+
+class Progress(Protocol):
+    """Follows a run's windows (the backfill progress bars)."""
+
+    def attach(self, service: Service) -> None: ...
+
+
+async def extract(
+    config: Config,
+    *,
+    once: bool,
+    dry_run: bool = False,
+    only: Sequence[Domain] | None = None,
+    backfill: TimeRange | None = None,
+    clock: Callable[[], datetime] | None = None,
+    client: AsyncCogniteClient | None = None,
+    progress: Progress | None = None,
+    metrics: Metrics | None = None,
+) -> dict[str, DomainResult]:
+    """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
+    results: dict[str, DomainResult] = {}
+
+    one_shot = once or backfill is not None
+    async with Service(
+        config, dry_run=dry_run, only=only, clock=clock, client=client, metrics=metrics, once=one_shot
+    ) as service:
+
+        async def on_pass(task: DomainTask, outcome: list[ResourceReport] | BaseException) -> None:
+            if isinstance(outcome, list):
+                results[task.name] = DomainResult(task.name, outcome, service.plex_calls.get(task.name, 0))
+                await _report_pass(service, task, outcome)
+
+        scheduler = Scheduler(service.tasks(backfill), once=one_shot, on_pass=on_pass)
+        if progress is not None:
+            progress.attach(service)
+        with _stopping_on_signals(scheduler, service):
+            heartbeats = [
+                t.pipeline.start_heartbeat(config.cognite.extraction_pipeline.heartbeat.total_seconds())
+                for t in service.tenants
+                if t.pipeline is not None and not once and config.cognite.extraction_pipeline is not None
+            ]
+            try:
+                await scheduler.run()
+            except Exception as err:  # fatal (bad key, ungranted tenant, ...): the pipeline hears of it too
+                for tenant in service.tenants:
+                    if tenant.pipeline is not None:
+                        await tenant.pipeline.report("failure", _masked(config, f"run stopped: {err}"))
+                raise
+            finally:
+                for beat in heartbeats:
+                    beat.cancel()
+        for tenant in service.tenants:
+            if tenant.pipeline is not None and (once or backfill is not None):
+                failed = [
+                    r
+                    for name, result in results.items()
+                    if name.startswith(f"{tenant.pcn}/")
+                    for r in result.failed()
+                ]
+                message = _failures(failed) or "run completed"
+                await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
+    return results
+
+
+async def _report_pass(service: Service, task: DomainTask, reports: list[ResourceReport]) -> None:
+    failed = [r for r in reports if r.status == "failed"]
+    if not failed:
+        return
+    pcn = task.name.split("/", 1)[0]
+    for tenant in service.tenants:
+        if tenant.pcn == pcn and tenant.pipeline is not None:
+            message = _failures(failed)
+            await tenant.pipeline.report("failure", _masked(service.config, message))
+
+
+def _failures(reports: Sequence[ResourceReport]) -> str:
+    """What failed, one `resource: reason` per failed resource, for an extraction-pipeline run."""
+    return "; ".join(f"{r.resource}: {r.message}" for r in reports)
+
+
+def _masked(config: Config, message: str) -> str:
+    return mask_secrets(message, config.secrets())
+
+
+@contextmanager
+def _stopping_on_signals(scheduler: Scheduler, service: Service) -> Iterator[None]:
+    """SIGTERM and SIGINT stop fetching at the next safe point; a second signal or the grace period
+    cancels what is still running (state is committed only after acknowledged writes, so nothing is lost)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def stop() -> None:
+        if scheduler.stop.is_set():
+            if main is not None:
+                main.cancel()
+            return
+        log.warning("stop requested: finishing the current window, then exiting")
+        scheduler.request_stop()
+        service.request_stop()
+        if main is not None:
+            loop.call_later(STOP_GRACE_S, main.cancel)
+
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        yield
+    except asyncio.CancelledError:
+        if not scheduler.stop.is_set():
+            raise
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -41,8 +39,6 @@ console = Console()
 err_console = Console(stderr=True)
 log = logging.getLogger("plex_cdf")
 T = TypeVar("T")
-
-STOP_GRACE_S = 30.0  # after SIGTERM: how long the current window may take to finish before it is cancelled
 
 ConfigOption = Annotated[
     Path | None,
@@ -145,130 +141,13 @@ def run(
     domains = parse_only(only)
     metrics = start_observing(config)
     once = once or config.extractor.run_once
+    from plex_cdf.app import extract
+
     summary = guarded(config, extract(config, once=once, dry_run=dry_run, only=domains, metrics=metrics))
     if once:
         render.summary(console, summary)
     if any(result.failed() for result in summary.values()):
         raise typer.Exit(1)
-
-
-async def extract(
-    config: Config,
-    *,
-    once: bool,
-    dry_run: bool = False,
-    only: Sequence[Domain] | None = None,
-    backfill: TimeRange | None = None,
-    clock: Callable[[], datetime] | None = None,
-    client: Any = None,
-    progress: Any = None,
-    metrics: Any = None,
-) -> dict[str, render.DomainResult]:
-    """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT); returns the last pass by task."""
-    from plex_cdf.app import Service
-    from plex_cdf.scheduler import DomainTask, Scheduler
-
-    results: dict[str, render.DomainResult] = {}
-
-    one_shot = once or backfill is not None
-    async with Service(
-        config, dry_run=dry_run, only=only, clock=clock, client=client, metrics=metrics, once=one_shot
-    ) as service:
-
-        async def on_pass(task: DomainTask, outcome: Any) -> None:
-            if isinstance(outcome, list):
-                results[task.name] = render.DomainResult(
-                    task.name, outcome, service.plex_calls.get(task.name, 0)
-                )
-                await _report_pass(service, task, outcome)
-
-        scheduler = Scheduler(service.tasks(backfill), once=one_shot, on_pass=on_pass)
-        if progress is not None:
-            progress.attach(service)
-        with _stopping_on_signals(scheduler, service):
-            heartbeats = [
-                t.pipeline.start_heartbeat(config.cognite.extraction_pipeline.heartbeat.total_seconds())
-                for t in service.tenants
-                if t.pipeline is not None and not once and config.cognite.extraction_pipeline is not None
-            ]
-            try:
-                await scheduler.run()
-            except Exception as err:  # fatal (bad key, ungranted tenant, ...): the pipeline hears of it too
-                for tenant in service.tenants:
-                    if tenant.pipeline is not None:
-                        await tenant.pipeline.report("failure", _masked(config, f"run stopped: {err}"))
-                raise
-            finally:
-                for beat in heartbeats:
-                    beat.cancel()
-        for tenant in service.tenants:
-            if tenant.pipeline is not None and (once or backfill is not None):
-                failed = [
-                    r
-                    for name, result in results.items()
-                    if name.startswith(f"{tenant.pcn}/")
-                    for r in result.failed()
-                ]
-                message = _failures(failed) or "run completed"
-                await tenant.pipeline.report("failure" if failed else "success", _masked(config, message))
-    return results
-
-
-async def _report_pass(service: Any, task: Any, reports: list[Any]) -> None:
-    failed = [r for r in reports if r.status == "failed"]
-    if not failed:
-        return
-    pcn = task.name.split("/", 1)[0]
-    for tenant in service.tenants:
-        if tenant.pcn == pcn and tenant.pipeline is not None:
-            message = _failures(failed)
-            await tenant.pipeline.report("failure", _masked(service.config, message))
-
-
-def _failures(reports: Sequence[Any]) -> str:
-    """What failed, one `resource: reason` per failed resource, for an extraction-pipeline run."""
-    return "; ".join(f"{r.resource}: {r.message}" for r in reports)
-
-
-def _masked(config: Config, message: str) -> str:
-    from plex_cdf.observe import mask_secrets
-
-    return mask_secrets(message, config.secrets())
-
-
-@contextmanager
-def _stopping_on_signals(scheduler: Any, service: Any) -> Iterator[None]:
-    """SIGTERM and SIGINT stop fetching at the next safe point; a second signal or the grace period
-    cancels what is still running (state is committed only after acknowledged writes, so nothing is lost)."""
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-
-    def stop() -> None:
-        if scheduler.stop.is_set():
-            if main is not None:
-                main.cancel()
-            return
-        log.warning("stop requested: finishing the current window, then exiting")
-        scheduler.request_stop()
-        service.request_stop()
-        if main is not None:
-            loop.call_later(STOP_GRACE_S, main.cancel)
-
-    installed = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError):
-            pass
-    try:
-        yield
-    except asyncio.CancelledError:
-        if not scheduler.stop.is_set():
-            raise
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 # -------------------------------------------------------------------------------------------- backfill
@@ -289,6 +168,8 @@ def backfill(
         fail(f"--from ({begin:%Y-%m-%d %H:%M}) must be before --to ({end:%Y-%m-%d %H:%M})")
     domains = parse_only(only)
     start_observing(config)
+    from plex_cdf.app import extract
+
     with render.BackfillProgress(console, TimeRange(begin, end)) as progress:
         summary = guarded(
             config,
@@ -405,4 +286,13 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "extract", "main"]
+def __getattr__(name: str) -> Any:
+    """`extract` moved to `plex_cdf.app` (run orchestration is not the CLI's); still importable from here."""
+    if name == "extract":
+        from plex_cdf.app import extract
+
+        return extract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["app", "main"]

@@ -119,9 +119,8 @@ def run_async(coroutine: Any) -> Any:
 def run_demo(console: Any, *, serve: bool = False, scale: str = "small") -> int:
     """Exit code 0 when every domain ran; the summary table and a tree excerpt are printed either way."""
     from plex_cdf import render
-    from plex_cdf.app import cdf_settings
+    from plex_cdf.app import cdf_settings, extract
     from plex_cdf.cdf.client import build_client
-    from plex_cdf.cli import extract
     from plex_cdf.observe import setup_logging
     from plex_cdf.ops import setup
 

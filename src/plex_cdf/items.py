@@ -103,6 +103,16 @@ class RawRow:
 Item = Asset | Event | TimeSeries | Datapoints | Relationship | RawRow
 
 
+def identity(item: Item) -> tuple[str, str, str]:
+    """What makes two items the same write: kind, what names it in CDF, and the slice (a RAW row's table,
+    the window points were computed over)."""
+    if isinstance(item, RawRow):
+        return ("RawRow", item.key, item.table)
+    if isinstance(item, Datapoints):
+        return ("Datapoints", item.external_id, item.segment)
+    return (type(item).__name__, item.external_id, "")
+
+
 def item_id(item: Item) -> str:
     """What names an item in CDF: its external id (a series' for points), or a RAW row's key."""
     return item.key if isinstance(item, RawRow) else item.external_id

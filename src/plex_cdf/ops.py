@@ -28,6 +28,7 @@ from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.ports import StateStore
+from plex_cdf.runner import own_key
 
 # What the extractor needs from CDF, as ACL names in token/inspect's capabilities.
 NEEDED_ACLS = (
@@ -183,7 +184,7 @@ def status_rows(config: Config, state: StateStore, now: datetime) -> list[Status
         for domain in config.extractor.enabled_domains():
             for resource in BY_DOMAIN[domain]:
                 mark = state.get_watermark(tenant.pcn, resource.name)
-                last = state.get_value(tenant.pcn, f"{resource.name}#last_run")
+                last = state.get_value(tenant.pcn, own_key(resource.name, "last_run"))
                 lag = None if mark is None else (now - mark).total_seconds()
                 rows.append(StatusRow(tenant.pcn, resource.name, domain, mark, lag, last))
     return rows

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from plex_cdf.domains.resource import TimeRange
 from plex_cdf.items import Item
+from plex_cdf.windows import TimeRange
 
 Params = Mapping[str, str | Sequence[str]]
+Point = tuple[int, float]  # epoch ms, value
 
 
 class PlexSource(Protocol):
@@ -78,6 +79,14 @@ class Sink(Protocol):
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """Records that vanished from a Plex snapshot: flagged inactive in CDF, never deleted."""
+        ...
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        """What this resource wrote before and a snapshot's items (`kept`) no longer make: its assets and
+        events flagged inactive (when `mark_inactive`), its latest-only series given `end_point` (e.g. WIP
+        0 now) when one is given. The sink alone knows how it keeps what it wrote."""
         ...
 
     async def link_pending(self) -> WriteReport:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -14,30 +13,10 @@ from rich.table import Table
 from rich.tree import Tree
 
 from plex_cdf.domains.resource import DataSourceWindow, Resource, TimeRange, Window
-from plex_cdf.runner import ResourceReport
 from plex_cdf.windows import split
 
-
-@dataclass
-class DomainResult:
-    """One domain pass of one tenant."""
-
-    task: str  # "{pcn}/{domain}"
-    reports: list[ResourceReport]
-    plex_calls: int
-
-    def failed(self) -> list[ResourceReport]:
-        return [r for r in self.reports if r.status == "failed"]
-
-    def totals(self) -> dict[str, float]:
-        return {
-            "fetched": sum(r.fetched for r in self.reports),
-            "written": sum(r.write.written for r in self.reports),
-            "unchanged": sum(r.write.unchanged for r in self.reports),
-            "quarantined": sum(r.quarantined for r in self.reports),
-            "cdf_calls": sum(r.write.write_calls for r in self.reports),
-            "seconds": sum(r.seconds for r in self.reports),
-        }
+if TYPE_CHECKING:  # annotations only: the CLI's tables do not need the CDF client loaded
+    from plex_cdf.app import DomainResult
 
 
 def summary(console: Console, results: Mapping[str, DomainResult]) -> None:

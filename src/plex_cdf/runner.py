@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 import orjson
 
-from plex_cdf.cdf.hashing import state_key
 from plex_cdf.domains.resource import (
     Children,
     Context,
@@ -33,8 +32,8 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Event, Item, RawRow, item_id
-from plex_cdf.plex.dates import format_plex_datetime, to_epoch_ms
+from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
+from plex_cdf.plex.dates import to_epoch_ms, window_params
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import split, window_start
@@ -45,8 +44,6 @@ Status = Literal["ok", "not_offered", "failed"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
-POINTS_KEY = "datapoints:"
-NOT_OBJECT_KEYS = (POINTS_KEY, "raw:")  # state keys of points and RAW rows; any other key is an external id
 # Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
 # instead of one part-filled call per kind and window. Their watermark moves only after that write.
 FLUSH_ITEMS = 8000
@@ -83,9 +80,9 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
 
     Plex lists may repeat a row, and CDF rejects a request that names one external id twice.
     """
-    merged: dict[tuple[str, str], Item] = {}
+    merged: dict[tuple[str, str, str], Item] = {}
     for item in items:
-        slot = (type(item).__name__, state_key(item))  # a series' points per segment (window)
+        slot = identity(item)  # a series' points per segment (window)
         previous = merged.get(slot)
         if isinstance(item, Datapoints) and isinstance(previous, Datapoints):
             points = dict(previous.points)
@@ -207,8 +204,8 @@ class Runner:
             if kind == "not_offered":
                 self.not_offered.add(resource.name)
                 self._warn_once(resource.name, f"{resource.name}: not offered by this tenant, skipped: {exc}")
-            else:
-                log.error("%s: failed: %s", resource.name, exc)
+            else:  # a transform's bug carries its traceback into the log
+                log.error("%s: failed: %s", resource.name, exc, exc_info=isinstance(exc, TransformFailed))
         report.seconds = time.perf_counter() - started
         self._remember(report)
         return report
@@ -217,7 +214,7 @@ class Runner:
         """The last run of each resource, for `plex-cdf status`."""
         self.state.set_value(
             self.pcn,
-            f"{report.resource}#last_run",
+            own_key(report.resource, "last_run"),
             {
                 "at": self.clock().isoformat(),
                 "status": report.status,
@@ -274,21 +271,13 @@ class Runner:
         report.write.add(await self.sink.write(resource.name, items))
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
-        if not mode.mark_inactive and mode.vanished_value is None:
-            return
-        # Compared in the sink's own state keys (external ids; `datapoints:{id}` for series' points).
-        vanished = set(self.state.get_hashes(self.pcn, resource.name)) - {state_key(i) for i in items}
-        objects = sorted(k for k in vanished if not k.startswith(NOT_OBJECT_KEYS))
-        if mode.mark_inactive and objects:
-            report.write.add(await self.sink.mark_inactive(resource.name, objects))
-        if mode.vanished_value is not None:
-            now = to_epoch_ms(ctx.now)
-            gone = sorted(
-                k.removeprefix(POINTS_KEY) for k in vanished if k.startswith(POINTS_KEY) and "@" not in k
+        if mode.mark_inactive or mode.vanished_value is not None:
+            end = None if mode.vanished_value is None else (to_epoch_ms(ctx.now), mode.vanished_value)
+            report.write.add(
+                await self.sink.retire_vanished(
+                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end
+                )
             )
-            ends = [Datapoints(xid, ((now, mode.vanished_value),), latest_only=True) for xid in gone]
-            if ends:
-                report.write.add(await self.sink.write(resource.name, ends))
 
     async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
         """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
@@ -296,7 +285,7 @@ class Runner:
         read is used, so a suspicious answer never marks anything inactive, zeroes a figure or writes a
         value. The count of the answer used is kept for the next run's comparison."""
         records = await self.records_of(resource.name)
-        count_key = f"{resource.name}#count"
+        count_key = own_key(resource.name, "count")
         before = self.state.get_value(self.pcn, count_key)
         if (
             isinstance(before, int)
@@ -398,7 +387,7 @@ class Runner:
             self.on_window(batch.resource, window)
 
     def _pending_windows(self, key: str) -> set[TimeRange]:
-        stored = self.state.get_value(self.pcn, f"{key}#pending")
+        stored = self.state.get_value(self.pcn, own_key(key, "pending"))
         if not isinstance(stored, list):
             return set()
         return {
@@ -406,7 +395,7 @@ class Runner:
         }
 
     def _save_pending(self, key: str, pending: set[TimeRange]) -> None:
-        slot = f"{key}#pending"
+        slot = own_key(key, "pending")
         if pending or self.state.get_value(self.pcn, slot):
             ordered = sorted(pending, key=lambda w: w.begin)
             self.state.set_value(self.pcn, slot, [[w.begin.isoformat(), w.end.isoformat()] for w in ordered])
@@ -414,7 +403,7 @@ class Runner:
     def _reach(self, resource: Resource, mark: datetime | None, begin: datetime) -> datetime:
         """Never before where the first run began: a lookback longer than the first run's reach must not
         fetch (and write) history the first run chose to leave to `backfill`."""
-        reach_key = f"{resource.name}#reach"
+        reach_key = own_key(resource.name, "reach")
         if mark is None:
             self.state.set_value(self.pcn, reach_key, begin.isoformat())
             return begin
@@ -423,8 +412,8 @@ class Runner:
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
         parents = await self.records_of(mode.parent)
-        digests_key = f"{resource.name}#parents"
-        refresh_key = f"{resource.name}#full_refresh_at"
+        digests_key = own_key(resource.name, "parents")
+        refresh_key = own_key(resource.name, "full_refresh_at")
         now = self.clock()
         last_full = self.state.get_value(self.pcn, refresh_key)
         full = not mode.only_changed or _due(last_full, mode.full_refresh, now)
@@ -476,7 +465,7 @@ class Runner:
     ) -> WriteReport:
         """Only records new or changed since the last run get their sub-list fetched and are written."""
         total = WriteReport()
-        digests_key = f"{resource.name}#records"
+        digests_key = own_key(resource.name, "records")
         known = self.state.get_hashes(self.pcn, digests_key)
         for record in records:
             if not isinstance(record, Mapping):  # no key, no sub-list to fetch: quarantined here
@@ -525,8 +514,7 @@ class Runner:
             return [row for rows in answers for row in rows]
         params: dict[str, str | Sequence[str]] = dict(resource.params)
         if isinstance(mode, Window) and window is not None:
-            params[mode.begin_param] = format_plex_datetime(window.begin)
-            params[mode.end_param] = format_plex_datetime(window.end)
+            params.update(window_params(window, mode.begin_param, mode.end_param))
         return await self._fetch_path(resource.path, params)
 
     async def _fetch_path(
@@ -579,11 +567,13 @@ class Runner:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
                 items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
-            except Exception as exc:
+            except Quarantine as exc:
                 self._quarantine(resource, record, exc, report)
                 if failed is not None:
                     failed.add(position)
                 continue
+            except Exception as exc:  # a bug, not bad data: the resource fails, loudly
+                raise TransformFailed(resource.name, joined_key(record, resource.key), exc) from exc
             if self.raw_copy:
                 items.append(RawRow(resource.name, _raw_key(resource, record, ctx), record))
         if resource.finish is not None:
@@ -591,8 +581,10 @@ class Runner:
             objects = unique_records([r for r in records if isinstance(r, Mapping)], resource.key)
             try:
                 items.extend(resource.finish(objects, ctx))
-            except Exception as exc:
+            except Quarantine as exc:
                 self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
+            except Exception as exc:
+                raise TransformFailed(resource.name, f"aggregate over {ctx.window}", exc) from exc
         return dedupe(items)
 
     def _quarantine(
@@ -641,8 +633,19 @@ def _dated_since_1970(items: list[Item]) -> list[Item]:
     return items
 
 
-def _not_an_object(record: object) -> TypeError:
-    return TypeError(f"record is a {type(record).__name__}, not an object")
+def _not_an_object(record: object) -> Quarantine:
+    return Quarantine(f"record is a {type(record).__name__}, not an object")
+
+
+class TransformFailed(RuntimeError):
+    """A transform raised something other than Quarantine: a bug. Names the record by its key only (never
+    its content, which may hold what must not be logged); the traceback is the cause's."""
+
+    def __init__(self, resource: str, key: str, error: Exception) -> None:
+        super().__init__(
+            f"{resource}: the transform failed on record {key[:200]!r} with {type(error).__name__}: {error}"
+            " (a bug, not bad data: fix the transform)"
+        )
 
 
 @dataclass
@@ -671,9 +674,15 @@ class WindowBatch:
         self.troubled_windows.update(w for w, ids in self.ids.items() if ids & refused)
 
 
+def own_key(resource: str, what: str) -> str:
+    """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`."""
+    return f"{resource}#{what}"
+
+
 def backfill_key(resource: str, window: TimeRange) -> str:
     """The watermark key of one backfill range, so an interrupted backfill resumes where it stopped."""
-    return f"{resource}#backfill:{window.begin.isoformat()}:{window.end.isoformat()}"
+    return own_key(resource, f"backfill:{window.begin.isoformat()}:{window.end.isoformat()}")
 
 
 def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:

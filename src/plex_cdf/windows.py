@@ -1,11 +1,23 @@
-"""Date-window planning: pure functions from a watermark and the clock to the windows to fetch."""
+"""Time and record types shared by every room, and date-window planning: pure functions from a watermark
+and the clock to the windows to fetch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from plex_cdf.domains.resource import TimeRange
+Record = Mapping[str, Any]  # one Plex record as it arrived (a JSON object)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open UTC window [begin, end)."""
+
+    begin: datetime
+    end: datetime
+
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

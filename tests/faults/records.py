@@ -23,7 +23,7 @@ from plex_cdf.domains.resource import DataSourceWindow, PerParent, Resource, Tim
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
-from plex_cdf.ports import WriteReport
+from plex_cdf.ports import Point, WriteReport
 from plex_cdf.runner import Runner
 from plex_cdf.sim.cdf import limits as cdf_limits
 from plex_cdf.sim.cdf.datapoints import _checked_points
@@ -303,6 +303,11 @@ class CheckingSink:
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         return WriteReport(written=len(external_ids))
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        return WriteReport()
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

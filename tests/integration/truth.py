@@ -18,7 +18,7 @@ from plex_cdf.domains.resource import DOMAINS, TimeRange
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
-from plex_cdf.ports import WriteReport
+from plex_cdf.ports import Point, WriteReport
 from plex_cdf.runner import Runner
 from tests.memory import MemoryState
 
@@ -119,6 +119,11 @@ class RecordingSink:
         return WriteReport(written=len(items))
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        return WriteReport()
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
         return WriteReport()
 
     async def link_pending(self) -> WriteReport:

@@ -242,6 +242,21 @@ def test_asset_whose_parent_is_nowhere_waits_and_never_fails_the_run(
     assert writer.counters.assets_waiting == 0
 
 
+def test_the_writer_retires_what_a_snapshot_no_longer_makes(cdf: FakeCdf, state: SqliteStateStore) -> None:
+    writer = make_writer(cdf, state)
+    kept, gone = (Asset(f"PCN{PCN}_container_{n}", f"C{n}", ROOT, "inventory") for n in (1, 2))
+    series = [TimeSeries(f"PCN{PCN}_wip_{n}", f"W{n}", "inventory") for n in (1, 2)]
+    points = [Datapoints(s.external_id, ((1000, 5.0),), latest_only=True) for s in series]
+    run(writer.write("containers", [root(), kept, gone, *series, *points]))
+    still = [root(), kept, *series, points[0]]
+    report = run(writer.retire_vanished("containers", still, mark_inactive=True, end_point=(2000, 0.0)))
+    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plex_active": "false"}
+    assert "plex_active" not in (cdf.stores["assets"][kept.external_id].get("metadata") or {})
+    assert cdf.datapoints[f"PCN{PCN}_wip_2"] == {1000: 5.0, 2000: 0.0}
+    assert cdf.datapoints[f"PCN{PCN}_wip_1"] == {1000: 5.0}
+    assert report.written == 2
+
+
 def test_mark_inactive_flags_and_never_deletes(cdf: FakeCdf, state: SqliteStateStore) -> None:
     writer = make_writer(cdf, state)
     part = Asset(f"PCN{PCN}_part_1", "P1", ROOT, "master", metadata={"a": "1"})
@@ -373,3 +388,21 @@ def test_points_cdf_refuses_are_isolated_per_series(cdf: FakeCdf, state: SqliteS
     assert len(cdf.datapoints) == 5, "one bad series must not keep the others' points out"
     assert writer.counters.rejected["datapoints"] == 1 and report.by_kind["datapoints_rejected"] == 1
     assert report.refused_ids == [f"PCN{PCN}_ts_4"], "the runner keeps the refused points' window pending"
+
+
+def test_one_retry_sends_an_unknown_outcome_again_four_times_in_all_then_raises() -> None:
+    from plex_cdf.cdf.transport import ATTEMPTS, OutcomeUnknown, resend_on_unknown
+
+    sent: list[int] = []
+
+    async def flaky(fail: int) -> str:
+        sent.append(1)
+        if len(sent) <= fail:
+            raise OutcomeUnknown("CDF answered 503")
+        return "ok"
+
+    assert run(resend_on_unknown(lambda: flaky(ATTEMPTS - 1))) == "ok" and len(sent) == ATTEMPTS
+    sent.clear()
+    with pytest.raises(OutcomeUnknown):
+        run(resend_on_unknown(lambda: flaky(ATTEMPTS)))
+    assert len(sent) == ATTEMPTS == 4

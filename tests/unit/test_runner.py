@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import pytest
 
-from plex_cdf.cdf.hashing import state_key
 from plex_cdf.domains.resource import (
     Children,
     Context,
@@ -28,10 +27,10 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import external_id
-from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow
+from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, identity, item_id
 from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
-from plex_cdf.ports import WriteReport
+from plex_cdf.ports import Point, WriteReport
 from plex_cdf.runner import Runner, dedupe, record_digest
 from tests.memory import MemoryState
 
@@ -42,7 +41,8 @@ PCN = "1"
 
 
 class MemorySink:
-    """Writes what changed by content hash, like the real writer, and can be told to fail."""
+    """Writes what changed by content hash, like the real writer, and can be told to fail. Keeps its own
+    record of what it wrote (never the real writer's key grammar)."""
 
     def __init__(self, state: MemoryState) -> None:
         self.state = state
@@ -51,7 +51,8 @@ class MemorySink:
         self.inactive: list[str] = []
         self.fail_on_call: int | None = None
         self.calls = 0
-        self.refuse: set[str] = set()  # state keys CDF refuses (400): counted, never committed
+        self.refuse: set[str] = set()  # ids CDF refuses (400): counted, never committed
+        self.held: dict[str, dict[str, bool]] = {}  # per resource: id -> a latest-only series?
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         self.calls += 1
@@ -61,19 +62,22 @@ class MemorySink:
         fresh = {}
         report = WriteReport()
         for item in items:
-            xid = state_key(item)  # the real writer's state keys
-            if xid in self.refuse:
+            name = item_id(item)
+            if name in self.refuse:
                 report.refused += 1
-                report.refused_ids.append(item.key if isinstance(item, RawRow) else item.external_id)
+                report.refused_ids.append(name)
                 continue
+            slot = "|".join(identity(item))
             digest = hashlib.sha256(orjson.dumps(repr(item))).hexdigest()
-            if known.get(xid) == digest:
+            if known.get(slot) == digest:
                 report.unchanged += 1
                 continue
-            fresh[xid] = digest
-            self.store[item.key if isinstance(item, RawRow) else item.external_id] = item
-            self.written[xid] += 1
+            fresh[slot] = digest
+            self.store[name] = item
+            self.written[name] += 1
             report.written += 1
+            if not isinstance(item, RawRow) and (not isinstance(item, Datapoints) or item.latest_only):
+                self.held.setdefault(resource, {})[name] = isinstance(item, Datapoints)
         if fresh:
             report.write_calls += 1
         self.state.commit_hashes(PCN, resource, fresh)
@@ -83,6 +87,20 @@ class MemorySink:
         fresh = [x for x in external_ids if x not in self.inactive]
         self.inactive.extend(fresh)
         return WriteReport(written=len(fresh))
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        held = self.held.get(resource, {})
+        gone = sorted(set(held) - {item_id(i) for i in kept})
+        report = WriteReport()
+        objects = [x for x in gone if not held[x] and isinstance(self.store[x], Asset | Event)]
+        if mark_inactive and objects:
+            report.add(await self.mark_inactive(resource, objects))
+        if end_point is not None:
+            ends = [Datapoints(x, (end_point,), latest_only=True) for x in gone if held[x]]
+            report.add(await self.write(resource, ends))
+        return report
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()
@@ -726,3 +744,28 @@ def test_every_part_refused_is_a_wrong_call_and_fails_the_resource() -> None:
     for part in ("p1", "p2"):
         plex.path_errors[f"/boms/{part}"] = PlexRequestError("unknown parameter", 400, "ARGUMENT_INVALID")
     assert run(runner, ["things", "part_boms"])[1].status == "failed"
+
+
+def test_a_transform_raising_keyerror_fails_its_resource_loudly_with_the_key_and_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def buggy(record: Record, ctx: Context) -> Iterable[Item]:
+        if record["id"] == 2:
+            return [record["no such field"]]  # a bug: KeyError
+        return asset_of(record, ctx)
+
+    runner, plex, _sink, _ = make_runner([replace(THINGS, transform=buggy)])
+    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": 2, "name": "password=hunter2"}]
+    report = run(runner, ["things"])[0]
+    assert report.status == "failed" and report.quarantined == 0
+    assert "record '2'" in report.message and "KeyError" in report.message
+    assert "hunter2" not in report.message, "the record's content is never in the message"
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and "things" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None, "the traceback goes to the log"
+
+
+def test_a_quarantine_still_quarantines_and_the_run_stays_ok() -> None:
+    runner, plex, _sink, _ = make_runner([THINGS])
+    plex.lists["/things"] = [{"id": 1}, {"name": "no id"}]
+    report = run(runner, ["things"])[0]
+    assert report.status == "ok" and report.quarantined == 1 and report.write.written == 1

@@ -14,10 +14,18 @@ from collections.abc import Mapping
 
 from plex_cdf.cdf.payloads import replace_update
 from plex_cdf.cdf.plan import WRITE_OPS
-from plex_cdf.cdf.transport import CdfApi, Duplicated, Json, Missing, OutcomeUnknown, Rejected
+from plex_cdf.cdf.transport import (
+    ATTEMPTS,
+    CdfApi,
+    Duplicated,
+    Json,
+    Missing,
+    OutcomeUnknown,
+    Rejected,
+    resend_on_unknown,
+)
 from plex_cdf.ports import WriteReport
 
-MAX_ATTEMPTS = 4  # sends of one batch after unknown outcomes before the error is raised
 PATHS: Mapping[str, str] = {
     "asset": "/assets",
     "event": "/events",
@@ -64,8 +72,8 @@ class CdfCalls:
             return await self._split(kind, bodies, set(err.external_ids), report, attempt)
         except Missing as err:
             raise Rejected(str(err)) from err
-        except OutcomeUnknown:
-            if attempt >= MAX_ATTEMPTS:
+        except OutcomeUnknown:  # never sent again blind: what CDF holds now decides update or create
+            if attempt >= ATTEMPTS:
                 raise
             held = await self.held(kind, [b["externalId"] for b in bodies], report)
             return await self._split(kind, bodies, held, report, attempt)
@@ -74,18 +82,17 @@ class CdfCalls:
         self, kind: str, bodies: list[Json], report: WriteReport, attempt: int = 1
     ) -> list[Json]:
         items = [replace_update(kind, b) for b in bodies]
-        try:
-            answer = await self.call(kind, "update", PATHS[kind] + "/update", {"items": items}, report)
+        path = PATHS[kind] + "/update"
+        try:  # an update is idempotent: an unknown outcome is simply sent again
+            answer = await resend_on_unknown(
+                lambda: self.call(kind, "update", path, {"items": items}, report), ATTEMPTS - attempt + 1
+            )
             return list(answer.get("items", []))
         except Missing as err:
-            if attempt >= MAX_ATTEMPTS:
+            if attempt >= ATTEMPTS:
                 raise
             present = {b["externalId"] for b in bodies} - set(err.external_ids)
             return await self._split(kind, bodies, present, report, attempt)
-        except OutcomeUnknown:
-            if attempt >= MAX_ATTEMPTS:
-                raise
-            return await self.update(kind, bodies, report, attempt + 1)
 
     async def _split(
         self, kind: str, bodies: list[Json], existing: set[str], report: WriteReport, attempt: int
@@ -99,12 +106,7 @@ class CdfCalls:
     async def held(self, kind: str, external_ids: list[str], report: WriteReport) -> set[str]:
         """Which of these CDF holds now."""
         body = {"items": [{"externalId": x} for x in external_ids], "ignoreUnknownIds": True}
-        # A read changes nothing: an unknown outcome (a 500, which the SDK never retries) is asked again.
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                answer = await self.call(kind, "byids", PATHS[kind] + "/byids", body, report)
-                break
-            except OutcomeUnknown:
-                if attempt == MAX_ATTEMPTS:
-                    raise
+        answer = await resend_on_unknown(
+            lambda: self.call(kind, "byids", PATHS[kind] + "/byids", body, report)
+        )
         return {str(item["externalId"]) for item in answer.get("items", [])}

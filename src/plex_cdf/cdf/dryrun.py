@@ -11,10 +11,17 @@ from collections.abc import Mapping, Sequence
 
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.payloads import asset_body, event_body, relationship_body, time_series_body
-from plex_cdf.cdf.plan import WriterCounters, count_kind, data_set_id, inactive_due, plan_changes
+from plex_cdf.cdf.plan import (
+    WriterCounters,
+    count_kind,
+    data_set_id,
+    inactive_due,
+    plan_changes,
+    retire_vanished,
+)
 from plex_cdf.cdf.points import datapoints_body
 from plex_cdf.items import Asset, Datapoints, Event, Item, Relationship, TimeSeries
-from plex_cdf.ports import StateStore, WriteReport
+from plex_cdf.ports import Point, StateStore, WriteReport
 
 
 class DryRunSink:
@@ -33,7 +40,7 @@ class DryRunSink:
         plan = plan_changes(
             resource, items, self._hashes(resource), self._data_set_ids, self.counters, report
         )
-        for kind, entries in plan.items():
+        for kind, entries in plan.by_kind():
             for entry in entries:
                 before = sum(self.counters.alterations.values())
                 _preview(entry.item, data_set_id(entry.item, self._data_set_ids), self.counters.alterations)
@@ -49,6 +56,14 @@ class DryRunSink:
         due = [xid for kind in ("asset", "event") for xid in inactive_due(hashes, external_ids, kind)]
         self.planned["inactive"] += len(due)
         return WriteReport(written=len(due), by_kind={"inactive": len(due)} if due else {})
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        hashes = self._hashes(resource)
+        return await retire_vanished(
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+        )
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

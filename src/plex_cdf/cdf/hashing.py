@@ -10,13 +10,18 @@ the kind (`asset:3f2a...`), which is how `mark_inactive` knows what an external 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 
+POINTS_PREFIX = "datapoints:"
+NOT_OBJECT_PREFIXES = (
+    POINTS_PREFIX,
+    "raw:",
+)  # state keys of points and RAW rows; the others are external ids
 PENDING_SUFFIX = "~pending"  # written, but some asset links still wait for their assets
 INACTIVE_PREFIX = "inactive:"  # flagged plex_active=false after vanishing from a snapshot
 
@@ -45,7 +50,7 @@ def state_key(item: Item) -> str:
         return f"raw:{item.table}/{item.key}"
     if isinstance(item, Datapoints):
         suffix = f"@{item.segment}" if item.segment else ""
-        return f"datapoints:{item.external_id}{suffix}"
+        return f"{POINTS_PREFIX}{item.external_id}{suffix}"
     return item.external_id
 
 
@@ -69,3 +74,13 @@ def content_hash(item: Item, data_set_id: int | None) -> str:
     else:
         digest = _digest([type(item).__name__, item, data_set_id])
     return f"{kind_of(item)}:{digest}"
+
+
+def vanished_since(hashes: Mapping[str, str], kept: Iterable[Item]) -> tuple[list[str], list[str]]:
+    """(object external ids, latest-only series ids) held in `hashes` that the `kept` items no longer make."""
+    gone = set(hashes) - {state_key(item) for item in kept}
+    objects = sorted(k for k in gone if not k.startswith(NOT_OBJECT_PREFIXES))
+    series = sorted(
+        k.removeprefix(POINTS_PREFIX) for k in gone if k.startswith(POINTS_PREFIX) and "@" not in k
+    )
+    return objects, series

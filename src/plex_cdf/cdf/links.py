@@ -48,7 +48,7 @@ class PendingLinks:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def remember(self, kind: str, written: Iterable[Planned]) -> None:
+    def remember(self, kind: str, written: Iterable[Planned[Any]]) -> None:
         """Record which of these items still miss links (and forget those that no longer do)."""
         added: dict[str, dict[str, Any]] = {}
         resolved: list[str] = []

@@ -8,20 +8,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from plex_cdf.cdf.hashing import (
     INACTIVE_PREFIX,
     PENDING_SUFFIX,
     content_hash,
-    kind_of,
     kind_of_hash,
     state_key,
+    vanished_since,
 )
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.transport import Json
-from plex_cdf.items import DataSetKey, Item
-from plex_cdf.ports import WriteReport
+from plex_cdf.items import Asset, Datapoints, DataSetKey, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.ports import Point, Sink, WriteReport
 
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
 WRITE_OPS = frozenset({"create", "update", "insert"})
@@ -42,14 +42,17 @@ class WriterCounters:
         return sum(n for name, n in self.calls.items() if name.rsplit(".", 1)[-1] in WRITE_OPS)
 
 
+ItemT = TypeVar("ItemT", Asset, Event, TimeSeries, Relationship, Datapoints, RawRow)
+
+
 @dataclass(slots=True)
-class Planned:
+class Planned(Generic[ItemT]):
     """One changed item on its way: where its hash goes and the body to send."""
 
     resource: str
     key: str  # the item's key in the state (see hashing.state_key)
     digest: str
-    item: Item
+    item: ItemT
     body: Json = field(default_factory=dict)
     missing_links: tuple[str, ...] = ()
     known: bool = False  # written before (its key has a hash): updated, not created
@@ -64,6 +67,21 @@ def data_set_id(item: Item, data_set_ids: Mapping[str, int]) -> int | None:
     return None if key is None else data_set_ids.get(key)
 
 
+@dataclass
+class Plan:
+    """The changed items of one write, per kind, typed, in dependency order (KIND_ORDER)."""
+
+    asset: list[Planned[Asset]] = field(default_factory=list)
+    timeseries: list[Planned[TimeSeries]] = field(default_factory=list)
+    event: list[Planned[Event]] = field(default_factory=list)
+    relationship: list[Planned[Relationship]] = field(default_factory=list)
+    datapoints: list[Planned[Datapoints]] = field(default_factory=list)
+    raw: list[Planned[RawRow]] = field(default_factory=list)
+
+    def by_kind(self) -> list[tuple[str, Sequence[Planned[Any]]]]:
+        return [(kind, getattr(self, kind)) for kind in KIND_ORDER]
+
+
 def plan_changes(
     resource: str,
     items: Sequence[Item],
@@ -71,23 +89,35 @@ def plan_changes(
     data_set_ids: Mapping[str, int],
     counters: WriterCounters,
     report: WriteReport,
-) -> dict[str, list[Planned]]:
-    """Changed items by kind (in KIND_ORDER), the last one winning when a key repeats in the batch."""
-    latest: dict[str, Planned] = {}
+) -> Plan:
+    """Changed items by kind, the last one winning when a key repeats in the batch."""
+    latest: dict[str, Item] = {}
     for item in items:
         key = state_key(item)
         if key in latest:
             counters.alterations["duplicate_in_batch"] += 1
             report.altered += 1
-        latest[key] = Planned(resource, key, content_hash(item, data_set_id(item, data_set_ids)), item)
-    planned: dict[str, list[Planned]] = {kind: [] for kind in KIND_ORDER}
-    for entry in latest.values():
-        if hashes.get(entry.key) == entry.digest:
+        latest[key] = item
+    plan = Plan()
+    for key, item in latest.items():
+        digest = content_hash(item, data_set_id(item, data_set_ids))
+        if hashes.get(key) == digest:
             report.unchanged += 1
+            continue
+        known = key in hashes
+        if isinstance(item, Asset):
+            plan.asset.append(Planned(resource, key, digest, item, known=known))
+        elif isinstance(item, TimeSeries):
+            plan.timeseries.append(Planned(resource, key, digest, item, known=known))
+        elif isinstance(item, Event):
+            plan.event.append(Planned(resource, key, digest, item, known=known))
+        elif isinstance(item, Relationship):
+            plan.relationship.append(Planned(resource, key, digest, item, known=known))
+        elif isinstance(item, Datapoints):
+            plan.datapoints.append(Planned(resource, key, digest, item, known=known))
         else:
-            entry.known = entry.key in hashes
-            planned[kind_of(entry.item)].append(entry)
-    return planned
+            plan.raw.append(Planned(resource, key, digest, item, known=known))
+    return plan
 
 
 def inactive_due(hashes: Mapping[str, str], external_ids: Sequence[str], kind: str) -> list[str]:
@@ -107,3 +137,24 @@ def chunks(seq: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def count_kind(report: WriteReport, name: str, n: int) -> None:
     report.by_kind[name] = report.by_kind.get(name, 0) + n
+
+
+async def retire_vanished(
+    sink: Sink,
+    hashes: Mapping[str, str],
+    resource: str,
+    kept: Sequence[Item],
+    *,
+    mark_inactive: bool,
+    end_point: Point | None,
+) -> WriteReport:
+    """`Sink.retire_vanished` over the hashes a sink keeps for `resource`."""
+    objects, series = vanished_since(hashes, kept)
+    report = WriteReport()
+    if mark_inactive and objects:
+        report.add(await sink.mark_inactive(resource, objects))
+    if end_point is not None and series:
+        report.add(
+            await sink.write(resource, [Datapoints(x, (end_point,), latest_only=True) for x in series])
+        )
+    return report

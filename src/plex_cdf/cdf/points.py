@@ -27,8 +27,8 @@ def datapoints_body(item: Datapoints, alterations: Alterations) -> Json:
     }
 
 
-def datapoint_batches(planned: list[Planned]) -> list[list[Planned]]:
-    batches: list[list[Planned]] = [[]]
+def datapoint_batches(planned: list[Planned[Datapoints]]) -> list[list[Planned[Datapoints]]]:
+    batches: list[list[Planned[Datapoints]]] = [[]]
     points = 0
     for entry in planned:
         for part in chunks(entry.body["datapoints"], POINTS_PER_CALL):

@@ -7,8 +7,9 @@ substitute any object with the same `post`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from cognite.client import AsyncCogniteClient
@@ -21,6 +22,7 @@ from cognite.client.exceptions import (
 )
 
 Json = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class Duplicated(Exception):
@@ -54,18 +56,26 @@ class CdfApi(Protocol):
         ...
 
 
-READ_ATTEMPTS = 4  # sends of one read by id before an unknown outcome is raised
+ATTEMPTS = 4  # sends of one request, after unknown outcomes (5xx, timeouts), before the error is raised
+T = TypeVar("T")
+
+
+async def resend_on_unknown(send: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS) -> T:
+    """The one retry of the writer: a request whose outcome is unknown (a 5xx, which the SDK never retries
+    for a POST, or a timeout) is sent again, `attempts` sends in all, then the error is raised. Only for
+    requests that may be applied twice (reads, updates, points and RAW inserts); a create is re-read by
+    external id instead (`CdfCalls.create`)."""
+    for attempt in range(1, attempts):
+        try:
+            return await send()
+        except OutcomeUnknown:
+            log.debug("unknown outcome, sending again (%d of %d)", attempt + 1, attempts)
+    return await send()
 
 
 async def read(api: CdfApi, path: str, body: Json) -> Json:
-    """POST a read by id: it changes nothing, so an unknown outcome (a 500, which the SDK never retries) is
-    simply asked again."""
-    for _ in range(READ_ATTEMPTS - 1):
-        try:
-            return await api.post(path, body)
-        except OutcomeUnknown:
-            continue
-    return await api.post(path, body)
+    """POST a read by id: it changes nothing, so an unknown outcome is simply asked again."""
+    return await resend_on_unknown(lambda: api.post(path, body))
 
 
 def _external_ids(entries: list[Any] | None) -> list[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from cognite.client import AsyncCogniteClient
 
-from plex_cdf.cdf.calls import MAX_ATTEMPTS, PATHS, CdfCalls
+from plex_cdf.cdf.calls import PATHS, CdfCalls
 from plex_cdf.cdf.dryrun import DryRunSink
 from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
 from plex_cdf.cdf.hierarchy import hierarchy_order
@@ -30,12 +31,13 @@ from plex_cdf.cdf.plan import (
     data_set_id,
     inactive_due,
     plan_changes,
+    retire_vanished,
 )
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.resolver import AssetIds
-from plex_cdf.cdf.transport import CdfApi, Missing, OutcomeUnknown, Rejected, SdkApi
+from plex_cdf.cdf.transport import ATTEMPTS, CdfApi, Missing, Rejected, SdkApi, resend_on_unknown
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries, item_id
-from plex_cdf.ports import StateStore, WriteReport
+from plex_cdf.ports import Point, StateStore, WriteReport
 
 __all__ = ["DryRunSink", "Writer", "WriterCounters"]
 
@@ -65,7 +67,7 @@ class Writer:
         self._raw_database = raw_database
         self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
         self._assets = AssetIds(api, self.counters.calls)
-        self._waiting: dict[str, Planned] = {}  # asset external id -> asset whose parent is not in CDF
+        self._waiting: dict[str, Planned[Asset]] = {}  # asset external id -> asset whose parent is not in CDF
         self._pending = PendingLinks(state, pcn)
 
     # -- Sink -------------------------------------------------------------------------------------------
@@ -75,12 +77,12 @@ class Writer:
         # Only this batch's hashes are read: memory stays bounded however long the history.
         hashes = self._state.get_hashes_for(self.pcn, resource, [state_key(item) for item in items])
         plan = plan_changes(resource, items, hashes, self._data_set_ids, self.counters, report)
-        await self._write_assets(plan["asset"], report)
-        await self._write_time_series(plan["timeseries"], report)
-        await self._write_events(plan["event"], report)
-        await self._write_relationships(plan["relationship"], report)
-        await self._write_datapoints(plan["datapoints"], report)
-        await self._write_raw(plan["raw"], report)
+        await self._write_assets(plan.asset, report)
+        await self._write_time_series(plan.timeseries, report)
+        await self._write_events(plan.event, report)
+        await self._write_relationships(plan.relationship, report)
+        await self._write_datapoints(plan.datapoints, report)
+        await self._write_raw(plan.raw, report)
         self._note_unresolved(report)
         return report
 
@@ -92,6 +94,14 @@ class Writer:
             for chunk in chunks(inactive_due(hashes, external_ids, kind), ITEMS_PER_CALL):
                 await self._flag_inactive(resource, kind, list(chunk), report)
         return report
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        hashes = self._state.get_hashes(self.pcn, resource)
+        return await retire_vanished(
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+        )
 
     async def link_pending(self) -> WriteReport:
         """Retry waiting assets, then set the asset links of items written before their assets."""
@@ -114,7 +124,7 @@ class Writer:
 
     # -- state ------------------------------------------------------------------------------------------
 
-    def _commit(self, entries: Iterable[Planned]) -> None:
+    def _commit(self, entries: Iterable[Planned[Any]]) -> None:
         """Record acknowledged writes: their hashes, per resource, in one state commit each."""
         by_resource: dict[str, dict[str, str]] = {}
         for entry in entries:
@@ -122,7 +132,7 @@ class Writer:
         for resource, hashes in by_resource.items():
             self._state.commit_hashes(self.pcn, resource, hashes)
 
-    def _acknowledged(self, kind: str, entries: list[Planned], report: WriteReport) -> None:
+    def _acknowledged(self, kind: str, entries: list[Planned[Any]], report: WriteReport) -> None:
         self._commit(entries)
         report.written += len(entries)
         count_kind(report, kind, len(entries))
@@ -137,10 +147,9 @@ class Writer:
 
     # -- assets -----------------------------------------------------------------------------------------
 
-    async def _write_assets(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_assets(self, planned: list[Planned[Asset]], report: WriteReport) -> None:
         """Parents first, 1,000 per call, one call after the other; orphans wait for their parents."""
         for entry in planned:
-            assert isinstance(entry.item, Asset)
             before = self._alteration_total()
             entry.body = asset_body(
                 entry.item, data_set_id(entry.item, self._data_set_ids), self.counters.alterations
@@ -159,10 +168,9 @@ class Writer:
 
     # -- events, time series, relationships -------------------------------------------------------------
 
-    async def _write_events(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_events(self, planned: list[Planned[Event]], report: WriteReport) -> None:
         await self._assets.look_up(a for e in planned for a in links_of(e.item))
         for entry in planned:
-            assert isinstance(entry.item, Event)
             links = links_of(entry.item)
             entry.missing_links = tuple(a for a in links if not self._assets.known(a))
             ids = [i for a in links if (i := self._assets.get(a)) is not None]
@@ -172,10 +180,9 @@ class Writer:
             self._note_altered(report, before)
         await self._send_concurrently("event", planned, report)
 
-    async def _write_time_series(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_time_series(self, planned: list[Planned[TimeSeries]], report: WriteReport) -> None:
         await self._assets.look_up(a for e in planned for a in links_of(e.item))
         for entry in planned:
-            assert isinstance(entry.item, TimeSeries)
             link = next(iter(links_of(entry.item)), None)
             entry.missing_links = (link,) if link and not self._assets.known(link) else ()
             asset_id = self._assets.get(link) if link else None
@@ -185,20 +192,19 @@ class Writer:
             self._note_altered(report, before)
         await self._send_concurrently("timeseries", planned, report)
 
-    async def _write_relationships(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_relationships(self, planned: list[Planned[Relationship]], report: WriteReport) -> None:
         for entry in planned:
-            assert isinstance(entry.item, Relationship)
             before = self._alteration_total()
             data_set = data_set_id(entry.item, self._data_set_ids)
             entry.body = relationship_body(entry.item, data_set, self.counters.alterations)
             self._note_altered(report, before)
         await self._send_concurrently("relationship", planned, report)
 
-    async def _send_concurrently(self, kind: str, planned: list[Planned], report: WriteReport) -> None:
+    async def _send_concurrently(self, kind: str, planned: list[Planned[Any]], report: WriteReport) -> None:
         batches = chunks(planned, ITEMS_PER_CALL)
         await asyncio.gather(*(self._send_upserts(kind, list(batch), report) for batch in batches))
 
-    async def _send_upserts(self, kind: str, entries: list[Planned], report: WriteReport) -> None:
+    async def _send_upserts(self, kind: str, entries: list[Planned[Any]], report: WriteReport) -> None:
         """Create the never-seen, update the seen; then record pending links and hashes. A batch CDF
         rejects for its content is halved until the invalid items are found; they are counted, logged and
         left uncommitted (so tried again next run), and the rest land."""
@@ -219,7 +225,7 @@ class Writer:
         self._pending.remember(kind, entries)
         self._acknowledged(kind, entries, report)
 
-    def _reject(self, kind: str, entry: Planned, err: Rejected, report: WriteReport) -> None:
+    def _reject(self, kind: str, entry: Planned[Any], err: Rejected, report: WriteReport) -> None:
         self.counters.rejected[kind] += 1
         report.refused += 1
         report.refused_ids.append(item_id(entry.item))
@@ -266,9 +272,8 @@ class Writer:
 
     # -- datapoints -------------------------------------------------------------------------------------
 
-    async def _write_datapoints(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_datapoints(self, planned: list[Planned[Datapoints]], report: WriteReport) -> None:
         for entry in planned:
-            assert isinstance(entry.item, Datapoints)
             before = self._alteration_total()
             entry.body = datapoints_body(entry.item, self.counters.alterations)
             self._note_altered(report, before)
@@ -276,11 +281,16 @@ class Writer:
         sendable = [e for e in planned if e.body["datapoints"]]
         await asyncio.gather(*(self._insert_datapoints(b, report) for b in datapoint_batches(sendable)))
 
-    async def _insert_datapoints(self, batch: list[Planned], report: WriteReport, attempt: int = 1) -> None:
+    async def _insert_datapoints(
+        self, batch: list[Planned[Datapoints]], report: WriteReport, attempt: int = 1
+    ) -> None:
         """Points of series CDF does not hold are left out (counted, not committed: tried next run)."""
         body = {"items": merged_by_series(e.body for e in batch)}
-        try:
-            await self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
+        try:  # inserting the same points again is harmless: an unknown outcome is simply sent again
+            await resend_on_unknown(
+                lambda: self._cdf.call("datapoints", "insert", "/timeseries/data", body, report),
+                ATTEMPTS - attempt + 1,
+            )
         except Missing as err:
             unknown = set(err.external_ids)
             self.counters.alterations["datapoints.series_missing"] += len(unknown)
@@ -288,13 +298,8 @@ class Writer:
             report.refused += len(unknown)
             report.refused_ids.extend(item_id(e.item) for e in batch if e.body["externalId"] in unknown)
             rest = [e for e in batch if e.body["externalId"] not in unknown]
-            if rest and attempt < MAX_ATTEMPTS:
+            if rest and attempt < ATTEMPTS:
                 await self._insert_datapoints(rest, report, attempt + 1)
-            return
-        except OutcomeUnknown:  # inserting the same points again is harmless
-            if attempt >= MAX_ATTEMPTS:
-                raise
-            await self._insert_datapoints(batch, report, attempt + 1)
             return
         except Rejected as err:  # e.g. text for a numeric series: find the series, let the rest land
             if len(batch) == 1:
@@ -308,16 +313,15 @@ class Writer:
 
     # -- RAW --------------------------------------------------------------------------------------------
 
-    async def _write_raw(self, planned: list[Planned], report: WriteReport) -> None:
+    async def _write_raw(self, planned: list[Planned[RawRow]], report: WriteReport) -> None:
         if not planned:
             return
         if self._raw_database is None:
             count_kind(report, "raw_skipped", len(planned))
             return
-        by_table: dict[str, list[Planned]] = {}
+        by_table: dict[str, list[Planned[RawRow]]] = {}
         for entry in planned:
             row = entry.item
-            assert isinstance(row, RawRow)
             key = row.key if len(row.key) <= RAW_KEY_MAX else fit_external_id(row.key)
             if key != row.key:
                 self.counters.alterations["raw.key"] += 1
@@ -331,15 +335,11 @@ class Writer:
         ]
         await asyncio.gather(*sends)
 
-    async def _insert_rows(self, table: str, entries: list[Planned], report: WriteReport) -> None:
+    async def _insert_rows(self, table: str, entries: list[Planned[RawRow]], report: WriteReport) -> None:
         """RAW inserts are upserts, so an unknown outcome is simply sent again."""
         path = f"/raw/dbs/{quote(str(self._raw_database), safe='')}/tables/{quote(table, safe='')}/rows"
         body = {"items": [e.body for e in entries]}
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                await self._cdf.call("raw", "insert", path, body, report, {"ensureParent": "true"})
-                break
-            except OutcomeUnknown:
-                if attempt == MAX_ATTEMPTS:
-                    raise
+        await resend_on_unknown(
+            lambda: self._cdf.call("raw", "insert", path, body, report, {"ensureParent": "true"})
+        )
         self._acknowledged("raw", entries, report)

@@ -9,25 +9,33 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from plex_cdf.items import Item
+from plex_cdf.windows import Record, TimeRange
 
-Record = Mapping[str, Any]
+__all__ = [
+    "DOMAINS",
+    "Children",
+    "Context",
+    "DataSourceWindow",
+    "Domain",
+    "Mode",
+    "PerParent",
+    "Quarantine",
+    "Record",
+    "Resource",
+    "Snapshot",
+    "TimeRange",
+    "Window",
+]
+
 Domain = Literal["master_data", "jobs", "production", "inventory", "quality", "performance"]
 DOMAINS: tuple[Domain, ...] = ("master_data", "jobs", "production", "inventory", "quality", "performance")
 
 
 class Quarantine(ValueError):
     """Raised by a transform for a record it cannot map; the message names the field and the value."""
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    """A half-open UTC window [begin, end)."""
-
-    begin: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)

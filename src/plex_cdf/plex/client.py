@@ -16,11 +16,10 @@ from typing import Any
 import httpx
 import orjson
 
-from plex_cdf.domains.resource import TimeRange
 from plex_cdf.plex import diagnostics
 from plex_cdf.plex.budget import CallBudget, Clock, Sleep
 from plex_cdf.plex.datasource import DataSourceAnswer, UnexpectedShape, read_answer, split_window
-from plex_cdf.plex.dates import format_plex_datetime
+from plex_cdf.plex.dates import format_plex_datetime, window_params
 from plex_cdf.plex.errors import (
     Masker,
     PlexConfigError,
@@ -34,6 +33,7 @@ from plex_cdf.plex.requester import Requester
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.plex.stats import PlexStats
 from plex_cdf.plex.wire import Answer, Call, Params, blames_request, error_detail
+from plex_cdf.windows import TimeRange
 
 __all__ = ["PlexClient", "PlexSettings"]
 
@@ -193,11 +193,7 @@ class PlexClient:
     ) -> list[dict[str, Any]]:
         """Every row of [begin, end): a window whose answer hit the row limit is halved (its truncated rows
         dropped) until each part fits, so every row comes back exactly once, in window order."""
-        bounded = {
-            **inputs,
-            begin_input: format_plex_datetime(window.begin),
-            end_input: format_plex_datetime(window.end),
-        }
+        bounded = {**inputs, **window_params(window, begin_input, end_input)}
         answer = await self._execute(source_id, bounded)
         if not answer.row_limit_hit:
             return answer.rows

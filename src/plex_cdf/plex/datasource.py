@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from plex_cdf.domains.resource import TimeRange
+from plex_cdf.windows import TimeRange
 
 # Plex's own pages spell the flag two ways at the top level; a table may carry its own.
 ROW_LIMIT_FLAGS = ("rowLimitExceeded", "rowLimitedExceeded", "limitExceeded")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from plex_cdf.windows import TimeRange
+
 _LENIENT = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
     r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
@@ -64,3 +66,9 @@ def parse_datasource_datetime(text: str) -> datetime:
         except ValueError:
             continue
     raise ValueError(f"not a Plex date-time: {text!r}")
+
+
+def window_params(window: TimeRange, begin: str, end: str) -> dict[str, str]:
+    """A window as the request parameters (Connect) or inputs (Data Source API) that bound it: the one
+    place a window becomes Plex dates."""
+    return {begin: format_plex_datetime(window.begin), end: format_plex_datetime(window.end)}

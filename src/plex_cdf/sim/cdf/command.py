@@ -9,8 +9,6 @@ from types import FrameType
 
 import typer
 
-from plex_cdf.sim.cdf.server import LocalCdf
-
 
 def cdf_command(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
@@ -27,6 +25,8 @@ def cdf_command(
     token_ttl_s: int = typer.Option(3600, help="Lifetime of issued tokens, in seconds."),
 ) -> None:
     """Serve the local CDF (a CDF-compatible API for the unmodified cognite-sdk) until stopped."""
+    from plex_cdf.sim.cdf.server import LocalCdf  # loaded only when serving
+
     if (client_id is None) != (client_secret is None):
         raise typer.BadParameter("give both --client-id and --client-secret, or neither")
     try:

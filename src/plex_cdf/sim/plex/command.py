@@ -8,14 +8,7 @@ from datetime import datetime
 
 import typer
 
-from plex_cdf.sim.plex.clock import parse_clock
-from plex_cdf.sim.plex.simulator import (
-    DEFAULT_API_KEY,
-    DEFAULT_DS_PASSWORD,
-    DEFAULT_DS_USER,
-    DEFAULT_PCN,
-    SimPlex,
-)
+from plex_cdf.sim.plex.defaults import DEFAULT_API_KEY, DEFAULT_DS_PASSWORD, DEFAULT_DS_USER, DEFAULT_PCN
 
 
 def plex_command(
@@ -43,6 +36,9 @@ def plex_command(
     now: str = typer.Option("", help="Start instant (ISO 8601, UTC); default: wall time."),
 ) -> None:
     """Serve the simulated Plex until stopped."""
+    from plex_cdf.sim.plex.clock import parse_clock
+    from plex_cdf.sim.plex.simulator import SimPlex  # loaded only when serving
+
     try:
         rate = parse_clock(clock)
         start = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else None

@@ -11,9 +11,9 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 import anyio.to_thread
@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from plex_cdf.sim.plex import connect, errors
 
 if TYPE_CHECKING:
-    from plex_cdf.sim.plex.simulator import SimPlex
+    from plex_cdf.sim.plex.datasources import DataSources
 
 LogEntry = tuple[float, str, str, str, int]
 LOG = logging.getLogger(__name__)
@@ -104,10 +104,48 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
-class PlexApp:
-    """ASGI app over one SimPlex."""
+class TenantId(Protocol):
+    @property
+    def tenant_id(self) -> str: ...
 
-    def __init__(self, sim: SimPlex) -> None:
+
+class Tenant(Protocol):
+    """What the HTTP face needs of the simulated tenant (`SimPlex` has it): its switches, traffic and
+    answers. A protocol, so this module never imports the simulator that serves it."""
+
+    seed: int
+    faults: Faults
+    traffic: Traffic
+    datasources: DataSources
+    rate_limit_per_minute: int
+    rate_limit_window_s: float
+    retry_after: bool
+    empty_as_404: bool
+
+    @property
+    def truth(self) -> TenantId: ...
+
+    def tenant_for(
+        self, api_key: str | None, customer_id: str | None, tenant_id: str | None
+    ) -> str | None: ...
+
+    def subscriptions(self, api_key: str) -> set[str]: ...
+
+    def take_bad_answer(self, path: str, query: str) -> str | None: ...
+
+    def answer_connect(
+        self,
+        path: str,
+        params: Mapping[str, Sequence[str]],
+        api_key: str | None = None,
+        tenant: str | None = None,
+    ) -> tuple[str, Any]: ...
+
+
+class PlexApp:
+    """ASGI app over one simulated tenant."""
+
+    def __init__(self, sim: Tenant) -> None:
         self.sim = sim
         self.random = random.Random(sim.seed ^ 0x5EED)
 

@@ -17,16 +17,22 @@ import uvicorn
 from plex_cdf.sim.plex import connect
 from plex_cdf.sim.plex.clock import SimClock
 from plex_cdf.sim.plex.datasources import DataSources
+from plex_cdf.sim.plex.defaults import DEFAULT_API_KEY, DEFAULT_DS_PASSWORD, DEFAULT_DS_USER, DEFAULT_PCN
 from plex_cdf.sim.plex.master import TENANT
 from plex_cdf.sim.plex.mix import make_uuid
 from plex_cdf.sim.plex.plant import Plant, build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from plex_cdf.sim.plex.server import BAD_ANSWER_KINDS, BadAnswer, Faults, LogEntry, PlexApp, Traffic
 
-DEFAULT_API_KEY = "sim-key"
-DEFAULT_PCN = "340884"
-DEFAULT_DS_USER = "sim-user"
-DEFAULT_DS_PASSWORD = "sim-password"
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_DS_PASSWORD",
+    "DEFAULT_DS_USER",
+    "DEFAULT_PCN",
+    "Server",
+    "SimPlex",
+    "Truth",
+]
 ROW_LIMIT_FLAGS = ("rowLimitExceeded", "rowLimitedExceeded", "limitExceeded")
 
 
