@@ -21,6 +21,7 @@ from plex_cdf.app import (
     raw_database,
     resolve_data_sets,
 )
+from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.config import Config
 from plex_cdf.domains.registry import BY_DOMAIN
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, TimeRange, Window
@@ -74,6 +75,10 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
             done.append(f"RAW database {database}: created")
         else:
             done.append(f"RAW database {database}: exists")
+    if config.destination.data_modeling:
+        destination = config.destination
+        spaces = [destination.instance_space_of(t.pcn) for t in config.plex.tenants]
+        done += await apply_schema(client, destination.schema_space, spaces)
     async with Service(config, client=client, only=("master_data",)) as service:
         for runtime in service.tenants:
             runner = runtime.runners["master_data"]

@@ -24,7 +24,7 @@ from plex_cdf.items import Asset, Datapoints, DataSetKey, Event, Item, RawRow, R
 from plex_cdf.ports import Point, Sink, WriteReport
 
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
-WRITE_OPS = frozenset({"create", "update", "insert"})
+WRITE_OPS = frozenset({"create", "update", "insert", "apply"})
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
-from cognite.client.data_classes.data_modeling import ViewApply
+from cognite.client.data_classes.data_modeling import NodeApply, ViewApply
 from cognite.client.data_classes.data_modeling.cdm.v1 import CogniteSourceSystemApply
 
 from plex_cdf.cdf.dm import model
@@ -80,6 +80,7 @@ async def apply_schema(
     done.append(f"views {model.VERSION}: {len(new)} created, {len(wanted) - len(new)} unchanged")
     await dm.data_models.apply(model.data_model(schema_space))
     done.append(f"data model {schema_space}:{model.DATA_MODEL}/{model.VERSION}: applied")
-    await dm.instances.apply([source_system(space) for space in instance_spaces])
+    edge_types = [NodeApply(schema_space, name) for name in model.EDGE_TYPES]
+    await dm.instances.apply([*edge_types, *(source_system(space) for space in instance_spaces)])
     done.append(f"source system {model.SOURCE_SYSTEM_NAME!r}: in {', '.join(instance_spaces)}")
     return done
