@@ -212,7 +212,7 @@ class DataModelingSink:
 
     # -- reconcile --------------------------------------------------------------------------------------
 
-    async def placeholders(self) -> int:
+    async def placeholders(self) -> list[str]:
         """Nodes of the instance space without plex-cdf data: made for a link, never filled (yet)."""
         record = {"type": "container", "space": self.spaces.schema, "externalId": model.RECORD.name}
         body: Json = {
@@ -230,11 +230,11 @@ class DataModelingSink:
                 ]
             },
         }
-        count = 0
+        found: list[str] = []
         while True:
             answer = await read(self._api, INSTANCES_PATH + "/list", body)
-            count += len(answer.get("items", []))
+            found += [str(item["externalId"]) for item in answer.get("items", [])]
             cursor = answer.get("nextCursor")
             if not cursor:
-                return count
+                return found
             body = {**body, "cursor": cursor}
