@@ -29,6 +29,7 @@ from tests.integration.conftest import LocalCdfHandle
 SPACE = "plex_test"
 CONTAINER = dm.ContainerId(SPACE, "Machine")
 VIEW = dm.ViewId(SPACE, "Machine", "v1")
+MACHINE_PROPERTIES = ("code", "rate", "count", "running", "since", "day", "extra", "tags", "line", "mode")
 
 
 def make_schema(client: CogniteClient) -> None:
@@ -60,21 +61,7 @@ def make_schema(client: CogniteClient) -> None:
             SPACE,
             "Machine",
             "v1",
-            properties={
-                name: dm.MappedPropertyApply(CONTAINER, name)
-                for name in (
-                    "code",
-                    "rate",
-                    "count",
-                    "running",
-                    "since",
-                    "day",
-                    "extra",
-                    "tags",
-                    "line",
-                    "mode",
-                )
-            },
+            properties={name: dm.MappedPropertyApply(CONTAINER, name) for name in MACHINE_PROPERTIES},
         )
     )
     client.data_modeling.data_models.apply(dm.DataModelApply(SPACE, "Plant", "v1", views=[VIEW]))
@@ -103,18 +90,7 @@ def test_schema_round_trips_through_the_sdk(client: CogniteClient) -> None:
     assert container.properties["code"].nullable is False
     assert isinstance(container.properties["mode"].type, dm.data_types.Enum)
     view = client.data_modeling.views.retrieve(VIEW)[0]
-    assert set(view.properties) == {
-        "code",
-        "rate",
-        "count",
-        "running",
-        "since",
-        "day",
-        "extra",
-        "tags",
-        "line",
-        "mode",
-    }
+    assert set(view.properties) == set(MACHINE_PROPERTIES)
     model = client.data_modeling.data_models.retrieve((SPACE, "Plant", "v1"), inline_views=True)[0]
     assert [v.as_id() for v in model.views] == [VIEW]
     listed = client.data_modeling.containers.list(space=SPACE, limit=-1)

@@ -34,10 +34,9 @@ MIN_TIMESTAMP = -2_208_988_800_000  # 1900-01-01T00:00:00Z
 MAX_TIMESTAMP = 4_102_444_799_999  # 2099-12-31T23:59:59.999Z
 MAX_NUMERIC = 1e100
 MAX_STRING_BYTES = 1023
-SERIES_KEYS = ("id", "externalId", "instanceId")
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-# What each request implements; anything else (targetUnit, timeZone, includeStatus, instanceId, a point's
-# status, ...) is refused by name; instanceId addresses CogniteTimeSeries nodes.
+# What each request implements; anything else (targetUnit, timeZone, includeStatus, a point's status, ...)
+# is refused by name. instanceId names the time series of a CogniteTimeSeries node (see dms/).
 IDENTIFIERS = frozenset({"id", "externalId", "instanceId"})
 QUERY_KEYS = frozenset({"start", "end", "limit", "includeOutsidePoints", "aggregates", "granularity"})
 RETRIEVE_KEYS = QUERY_KEYS | {"items", "ignoreUnknownIds"}
@@ -218,7 +217,7 @@ def _queries(store: Store, body: Json, item_keys: frozenset[str]) -> Iterable[tu
     found: list[tuple[int, Json]] = []
     for index, item in enumerate(items):
         query = {**defaults, **item}
-        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in IDENTIFIERS}, index)
         if internal is None:
             absent.append(ident)
         else:
@@ -334,7 +333,7 @@ def delete_ranges(store: Store, body: Json) -> Json:
     ranges: list[tuple[int, int, int]] = []
     absent: list[Json] = []
     for index, item in enumerate(items):
-        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in SERIES_KEYS}, index)
+        ident, internal = _series_id(store, {k: v for k, v in item.items() if k in IDENTIFIERS}, index)
         if internal is None:
             absent.append(ident)
             continue

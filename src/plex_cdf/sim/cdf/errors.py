@@ -49,10 +49,10 @@ def duplicated(identifiers: Sequence[Json], message: str = "Duplicate external i
 
 
 def _unique(identifiers: Sequence[Json]) -> list[Json]:
-    seen: set[tuple[tuple[str, Any], ...]] = set()
+    seen: set[str] = set()
     out: list[Json] = []
     for ident in identifiers:
-        key = tuple(sorted(ident.items()))
+        key = repr(sorted(ident.items()))  # an instanceId is itself an object
         if key not in seen:
             seen.add(key)
             out.append(ident)

@@ -220,45 +220,61 @@ def _selects(state: DmsState, body: Json) -> dict[str, tuple[list[Any], Any, Any
     return out
 
 
-def query(store: Store, body: Json) -> Json:
-    state = store.dms
-    _refuse_unknown(body, ALLOWED)
-    ev = Evaluator(state, body, sync=False)
-    selects = _selects(state, body)
-    items: Json = {}
-    cursors: Json = {}
-    all_sources = []
-    for name in ev.sets:
-        kind, _spec, expr = ev.expression(name)
-        members = ev.members(name)
-        limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
-        sort = expr.get("sort") or (selects[name][1] if name in selects else None)
-        cursor = ev.cursors.get(name)
-        page, next_cursor = select(
-            state, kind[:-1], lambda _i: True, sort, limit, cursor, ev.resolver, candidates=members
-        )
-        if name in selects:
-            sources = selects[name][0]
-            all_sources.extend(sources)
-            render = renderer(state, sources)
-            items[name] = [render(i) for i in page]
-        cursors[name] = next_cursor
-    answer: Json = {"items": items, "nextCursor": cursors}
-    if body.get("includeTyping"):
-        answer["typing"] = typing(state, all_sources)
-    return answer
+Pager = Callable[[str, str, Json, Json], tuple[list[Instance], str | None]]
 
 
-def sync(store: Store, body: Json) -> Json:
-    state = store.dms
-    _refuse_unknown(body, SYNC_ALLOWED)
-    ev = Evaluator(state, body, sync=True)
+def _answer(state: DmsState, body: Json, ev: Evaluator, page_of: Pager) -> Json:
+    """Every result set paged by `page_of(name, kind, spec, expr)`; those in `select` rendered."""
     selects = _selects(state, body)
     items: Json = {}
     cursors: Json = {}
     all_sources = []
     for name in ev.sets:
         kind, spec, expr = ev.expression(name)
+        page, cursors[name] = page_of(name, kind, spec, expr)
+        if name in selects:
+            sources = selects[name][0]
+            all_sources.extend(sources)
+            render = renderer(state, sources)
+            items[name] = [render(i) for i in page]
+    answer: Json = {"items": items, "nextCursor": cursors}
+    if body.get("includeTyping"):
+        answer["typing"] = typing(state, all_sources)
+    return answer
+
+
+def query(store: Store, body: Json) -> Json:
+    state = store.dms
+    _refuse_unknown(body, ALLOWED)
+    ev = Evaluator(state, body, sync=False)
+    raw_select = body.get("select")
+    selects: Json = raw_select if isinstance(raw_select, dict) else {}
+
+    def page_of(name: str, kind: str, _spec: Json, expr: Json) -> tuple[list[Instance], str | None]:
+        limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
+        chosen = selects.get(name)
+        sort = expr.get("sort") or (chosen.get("sort") if isinstance(chosen, dict) else None)
+        members = ev.members(name)
+        return select(
+            state,
+            kind[:-1],
+            lambda _i: True,
+            sort,
+            limit,
+            ev.cursors.get(name),
+            ev.resolver,
+            candidates=members,
+        )
+
+    return _answer(state, body, ev, page_of)
+
+
+def sync(store: Store, body: Json) -> Json:
+    state = store.dms
+    _refuse_unknown(body, SYNC_ALLOWED)
+    ev = Evaluator(state, body, sync=True)
+
+    def page_of(name: str, kind: str, spec: Json, expr: Json) -> tuple[list[Instance], str | None]:
         if expr.get("sort"):
             raise bad_request(f"with.{name}.sort: sync does not sort")
         limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
@@ -270,16 +286,9 @@ def sync(store: Store, body: Json) -> Json:
         else:
             members = {i.key for i in ev.members(name)}
             page, last = _changes(state, kind[:-1], _member_of(members), after, limit, include_deleted=False)
-        if name in selects:
-            sources = selects[name][0]
-            all_sources.extend(sources)
-            render = renderer(state, sources)
-            items[name] = [render(i) for i in page]
-        cursors[name] = encode_cursor("c", last)
-    answer: Json = {"items": items, "nextCursor": cursors}
-    if body.get("includeTyping"):
-        answer["typing"] = typing(state, all_sources)
-    return answer
+        return page, encode_cursor("c", last)
+
+    return _answer(state, body, ev, page_of)
 
 
 def _member_of(members: set[InstanceKey]) -> Callable[[Instance], bool]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from plex_cdf.sim.cdf.dms.model import ContainerKey, DmsState, ViewKey, key_text
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
+from plex_cdf.sim.cdf.resources import body_items
 from plex_cdf.sim.cdf.store import now_ms
 
 MAX_WRITE = 100
@@ -52,15 +53,7 @@ CONTAINER_PROPERTY_FIELDS = (
 
 
 def _items(body: Json, maximum: int = MAX_WRITE) -> list[Json]:
-    items = body.get("items")
-    if not isinstance(items, list) or not items:
-        raise bad_request("items: must be a non-empty list")
-    if len(items) > maximum:
-        raise bad_request(f"items: size must be between 1 and {maximum}, got {len(items)}")
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise bad_request(f"items[{index}]: expected an object")
-    return items
+    return body_items(body, maximum)
 
 
 def _only(item: Json, allowed: Iterable[str], where: str) -> None:
@@ -379,17 +372,24 @@ def apply_views(state: DmsState, body: Json) -> Json:
     return {"items": [read_view(state, key, True) for key in keys]}
 
 
+DATA_MODEL_FIELDS = ("space", "externalId", "version", "name", "description", "views")
+
+
+def _versioned_identity(state: DmsState, item: Json, where: str, fields: tuple[str, ...]) -> ViewKey:
+    """(space, externalId, version) of a view or data model to write, checked as CDF does."""
+    _only(item, fields, where)
+    _sizes(item)
+    space = _text(item, "space", where, SPACE_RE)
+    _writable_space(state, space, where)
+    return space, _text(item, "externalId", where, XID_RE), _text(item, "version", where, VERSION_RE)
+
+
 def _view_id(item: Json) -> tuple[Any, Any, Any]:
     return (item.get("space"), item.get("externalId"), item.get("version"))
 
 
 def _put_view(state: DmsState, item: Json, where: str, batch: set[tuple[Any, Any, Any]]) -> ViewKey:
-    _only(item, VIEW_FIELDS, where)
-    _sizes(item)
-    space = _text(item, "space", where, SPACE_RE)
-    _writable_space(state, space, where)
-    xid = _text(item, "externalId", where, XID_RE)
-    version = _text(item, "version", where, VERSION_RE)
+    space, xid, version = _versioned_identity(state, item, where, VIEW_FIELDS)
     implements = []
     for n, parent in enumerate(item.get("implements") or []):
         pkey = state.view_key(parent, f"{where}.implements[{n}]")
@@ -563,10 +563,25 @@ def _latest_only(keys: list[ViewKey]) -> list[ViewKey]:
     return [k for k in keys if latest[k[:2]] == k]
 
 
+def _listed(objects: Mapping[ViewKey, Json], params: Mapping[str, Any]) -> list[ViewKey]:
+    """Keys of visible views or data models; only each one's latest version unless allVersions."""
+    keys = [k for k, v in objects.items() if _visible(v, params)]
+    return keys if _flag(params, "allVersions", False) else _latest_only(keys)
+
+
+def _delete_versioned(state: DmsState, objects: dict[ViewKey, Json], body: Json, what: str) -> Json:
+    keys = _matching(objects, _view_ids(state, body))
+    for key in keys:
+        if state.is_system(key[0]):
+            raise bad_request(f"{what} {key_text(key)} is a system {what} and cannot be deleted")
+    for key in keys:
+        del objects[key]
+    state.schema_changed()
+    return {"items": [{"space": k[0], "externalId": k[1], "version": k[2]} for k in keys]}
+
+
 def list_views(state: DmsState, params: Mapping[str, Any]) -> Json:
-    keys = [k for k, v in state.views.items() if _visible(v, params)]
-    if not _flag(params, "allVersions", False):
-        keys = _latest_only(keys)
+    keys = _listed(state.views, params)
     inherited = _flag(params, "includeInheritedProperties", True)
     return page([read_view(state, k, inherited) for k in keys], params)
 
@@ -577,14 +592,7 @@ def views_by_ids(state: DmsState, body: Json, params: Mapping[str, Any]) -> Json
 
 
 def delete_views(state: DmsState, body: Json) -> Json:
-    keys = _matching(state.views, _view_ids(state, body))
-    for key in keys:
-        if state.is_system(key[0]):
-            raise bad_request(f"view {key_text(key)} is a system view and cannot be deleted")
-    for key in keys:
-        del state.views[key]
-    state.schema_changed()
-    return {"items": [{"space": k[0], "externalId": k[1], "version": k[2]} for k in keys]}
+    return _delete_versioned(state, state.views, body, "view")
 
 
 # Data models ------------------------------------------------------------------------------------------
@@ -595,12 +603,7 @@ def apply_data_models(state: DmsState, body: Json) -> Json:
     out_keys = []
     for index, item in enumerate(items):
         where = f"items[{index}]"
-        _only(item, ("space", "externalId", "version", "name", "description", "views"), where)
-        _sizes(item)
-        space = _text(item, "space", where, SPACE_RE)
-        _writable_space(state, space, where)
-        xid = _text(item, "externalId", where, XID_RE)
-        version = _text(item, "version", where, VERSION_RE)
+        space, xid, version = _versioned_identity(state, item, where, DATA_MODEL_FIELDS)
         refs = []
         for n, view in enumerate(item.get("views") or []):
             if isinstance(view, dict) and "properties" in view:
@@ -639,9 +642,7 @@ def _read_model(state: DmsState, key: ViewKey, inline: bool) -> Json:
 
 
 def list_data_models(state: DmsState, params: Mapping[str, Any]) -> Json:
-    keys = [k for k, m in state.data_models.items() if _visible(m, params)]
-    if not _flag(params, "allVersions", False):
-        keys = _latest_only(keys)
+    keys = _listed(state.data_models, params)
     inline = _flag(params, "inlineViews", False)
     return page([_read_model(state, k, inline) for k in keys], params)
 
@@ -653,13 +654,7 @@ def data_models_by_ids(state: DmsState, body: Json, params: Mapping[str, Any]) -
 
 
 def delete_data_models(state: DmsState, body: Json) -> Json:
-    keys = _matching(state.data_models, _view_ids(state, body))
-    for key in keys:
-        if state.is_system(key[0]):
-            raise bad_request(f"data model {key_text(key)} is a system data model and cannot be deleted")
-    for key in keys:
-        del state.data_models[key]
-    return {"items": [{"space": k[0], "externalId": k[1], "version": k[2]} for k in keys]}
+    return _delete_versioned(state, state.data_models, body, "data model")
 
 
 Handler = Callable[[DmsState, Json], Json]
