@@ -24,7 +24,7 @@ from plex_cdf.app import (
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.config import Config
 from plex_cdf.domains.registry import BY_DOMAIN
-from plex_cdf.domains.resource import DataSourceWindow, PerParent, TimeRange, Window
+from plex_cdf.domains.resource import PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
@@ -297,7 +297,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
     """For each snapshot resource (and windowed ones over the first-run reach), the assets and events Plex's
     records map to, and which of them CDF lacks."""
     from plex_cdf.items import Asset, Event
-    from plex_cdf.windows import window_start
+    from plex_cdf.windows import floor_to, window_start
 
     out: list[Reconciled] = []
     domains = config.extractor.enabled_domains()
@@ -310,10 +310,12 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
                     window = None
-                    if isinstance(resource.mode, Window | DataSourceWindow):
+                    if isinstance(resource.mode, Window):
                         begin = window_start(
                             None, now, resource.mode.lookback, config.extractor.first_run_reach
                         )
+                        if resource.mode.align is not None:  # e.g. daily figures need whole UTC days
+                            begin = floor_to(begin, resource.mode.align)
                         window = TimeRange(begin, now)
                     try:
                         items = await runner.expected_items(resource, window)

@@ -22,7 +22,7 @@ import orjson
 from plex_cdf.domains.resource import (
     Children,
     Context,
-    DataSourceWindow,
+    Get,
     PerParent,
     Quarantine,
     Record,
@@ -33,9 +33,9 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
-from plex_cdf.plex.dates import to_epoch_ms, window_params
+from plex_cdf.plex.dates import to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
-from plex_cdf.ports import PlexSource, Sink, StateStore, WriteReport
+from plex_cdf.ports import Params, PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import split, window_start
 
 log = logging.getLogger("plex_cdf.runner")
@@ -146,6 +146,7 @@ class Runner:
     ) -> None:
         self.pcn = pcn
         self.source = source
+        self._plex = CountedSource(source)  # every Plex call of this runner counted once
         self.sink = sink
         self.state = state
         self.resources = {r.name: r for r in resources}
@@ -160,13 +161,17 @@ class Runner:
         self.should_stop: Callable[[], bool] = lambda: False
         # Called after each committed window (backfill progress bars).
         self.on_window: Callable[[Resource, TimeRange], None] = lambda resource, window: None
-        self.plex_calls = 0
         self.flush_items = FLUSH_ITEMS
         self._warned: set[str] = set()
         # Given a cache, runners share one fetch per list for the whole run (e.g. the parts list that master
         # data writes and quality looks up); without one, every pass fetches afresh.
         self._shared = cache is not None
         self._cache: FetchCache = {} if cache is None else cache
+
+    @property
+    def plex_calls(self) -> int:
+        """Plex calls made so far (a data-source window split by the row limit counts once)."""
+        return self._plex.calls
 
     # ---------------------------------------------------------------- the public surface
 
@@ -185,7 +190,7 @@ class Runner:
             resource = self.resources[name]
             if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
                 continue
-            if backfill is not None and not isinstance(resource.mode, Window | DataSourceWindow):
+            if backfill is not None and not isinstance(resource.mode, Window):
                 continue
             reports.append(await self.run_resource(resource, backfill))
         return reports
@@ -230,7 +235,7 @@ class Runner:
     async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
         """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones)."""
         resource = self.resources[name]
-        if not isinstance(resource.mode, Window | DataSourceWindow):
+        if not isinstance(resource.mode, Window):
             window = None
         slot = (name, window)
         pending = self._cache.get(slot)
@@ -309,7 +314,7 @@ class Runner:
     async def _run_windows(
         self,
         resource: Resource,
-        mode: Window | DataSourceWindow,
+        mode: Window,
         report: ResourceReport,
         backfill: TimeRange | None,
     ) -> None:
@@ -477,7 +482,7 @@ class Runner:
                 return total
             subs = await asyncio.gather(
                 *(
-                    self._fetch_path(children.path.format(parent=_segment(r.get(children.parent_key))), None)
+                    self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
                     for r, _, _ in batch
                 )
             )
@@ -498,42 +503,14 @@ class Runner:
     # ---------------------------------------------------------------- fetch, transform
 
     async def _fetch(self, resource: Resource, window: TimeRange | None) -> list[dict[str, Any]]:
-        mode = resource.mode
-        if resource.api == "datasource":
-            self.plex_calls += 1
-            source_id = _source_id(resource)
-            if isinstance(mode, DataSourceWindow) and window is not None:
-                return await self.source.execute_datasource_window(
-                    source_id, resource.datasource_inputs, mode.begin_input, mode.end_input, window
-                )
-            return await self.source.execute_datasource(source_id, resource.datasource_inputs)
-        if resource.post_bodies is not None:
-            bodies = resource.post_bodies(await self._context(resource, window))
-            self.plex_calls += len(bodies)
-            answers = await asyncio.gather(*(self.source.post_list(resource.path, body) for body in bodies))
-            return [row for rows in answers for row in rows]
-        params: dict[str, str | Sequence[str]] = dict(resource.params)
-        if isinstance(mode, Window) and window is not None:
-            params.update(window_params(window, mode.begin_param, mode.end_param))
-        return await self._fetch_path(resource.path, params)
-
-    async def _fetch_path(
-        self, path: str, params: Mapping[str, str | Sequence[str]] | None
-    ) -> list[dict[str, Any]]:
-        self.plex_calls += 1
-        return await self.source.get_list(path, params)
+        """A resource's records of one window (or all of them): its source knows the call."""
+        return await resource.source.fetch(self._plex, resource.mode, _Needs(self, resource, window))
 
     async def _children_of(self, resource: Resource, mode: PerParent, parent: Record) -> list[dict[str, Any]]:
-        value = str(parent.get(mode.parent_key))
-        params: dict[str, str | Sequence[str]] = dict(resource.params)
-        if mode.param is not None:
-            params[mode.param] = value
-        path = resource.path.format(parent=_segment(value))
-        self.plex_calls += 1
-        if mode.object:
-            answer = await self.source.get_object(path, params or None)
-            return [] if answer is None else [answer]
-        return await self.source.get_list(path, params)
+        source = resource.source
+        if not isinstance(source, Get):  # a row cannot be made so (Resource checks it)
+            raise TypeError(f"{resource.name}: one call per parent needs a Connect GET source")
+        return await source.for_parent(self._plex, mode, str(parent.get(mode.parent_key)))
 
     async def _context(
         self, resource: Resource, window: TimeRange | None, parent: Record | None = None
@@ -648,6 +625,46 @@ class TransformFailed(RuntimeError):
         )
 
 
+class CountedSource:
+    """The PlexSource, counting calls."""
+
+    def __init__(self, plex: PlexSource) -> None:
+        self.plex = plex
+        self.calls = 0
+
+    async def get_list(self, path: str, params: Params | None = None) -> list[dict[str, Any]]:
+        self.calls += 1
+        return await self.plex.get_list(path, params)
+
+    async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
+        self.calls += 1
+        return await self.plex.post_list(path, body)
+
+    async def get_object(self, path: str, params: Params | None = None) -> dict[str, Any] | None:
+        self.calls += 1
+        return await self.plex.get_object(path, params)
+
+    async def execute_datasource(self, source_id: int, inputs: Mapping[str, object]) -> list[dict[str, Any]]:
+        self.calls += 1
+        return await self.plex.execute_datasource(source_id, inputs)
+
+    async def execute_datasource_window(self, *args: Any, **named: Any) -> list[dict[str, Any]]:
+        self.calls += 1  # one call however often the row limit splits the window
+        return await self.plex.execute_datasource_window(*args, **named)
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """What a source may ask while making its call: the window, and the full context (POST bodies)."""
+
+    runner: Runner
+    resource: Resource
+    window: TimeRange | None
+
+    async def full(self) -> Context:
+        return await self.runner._context(self.resource, self.window)
+
+
 @dataclass
 class WindowBatch:
     """Consecutive windows of one resource whose items are written together."""
@@ -695,12 +712,6 @@ def _raw_key(resource: Resource, record: Record, ctx: Context) -> str:
 def _segment(value: object) -> str:
     """A record's value as one URL path segment (escaped, so an odd id cannot reach another path)."""
     return quote(str(value), safe="")
-
-
-def _source_id(resource: Resource) -> int:
-    if resource.datasource_id is None:
-        raise ValueError(f"{resource.name}: a data-source row needs datasource_id")
-    return resource.datasource_id
 
 
 def _due(last: object, every: timedelta | None, now: datetime) -> bool:

@@ -17,7 +17,9 @@ import pytest
 from plex_cdf.domains.resource import (
     Children,
     Context,
+    DataSource,
     DataSourceWindow,
+    Get,
     PerParent,
     Quarantine,
     Record,
@@ -178,11 +180,11 @@ def run(runner: Runner, names: Sequence[str], backfill: RunnerTimeRange | None =
     return asyncio.run(runner.run(names, backfill))
 
 
-THINGS = Resource("things", "master_data", "/things", Snapshot(), ("id",), asset_of)
+THINGS = Resource("things", "master_data", Get("/things"), Snapshot(), ("id",), asset_of)
 ENTRIES = Resource(
     "entries",
     "production",
-    "/entries",
+    Get("/entries"),
     Window("beginDate", "endDate", max_span=timedelta(days=1), lookback=timedelta(hours=2)),
     ("key",),
     event_of,
@@ -254,7 +256,7 @@ def _levels(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
 
 
 LEVELS = Resource(
-    "levels", "inventory", "/levels", Snapshot(vanished_value=0.0), ("id",), _level_of, finish=_levels
+    "levels", "inventory", Get("/levels"), Snapshot(vanished_value=0.0), ("id",), _level_of, finish=_levels
 )
 
 
@@ -348,7 +350,9 @@ def bom_of(record: Record, ctx: Context) -> Iterable[Item]:
     yield Event(external_id(ctx.pcn, "bom", f"{ctx.parent['id']}-{record['line']}"), "master", "bom")
 
 
-BOMS = Resource("boms", "master_data", "/boms", PerParent("things", "id", param="partId"), ("line",), bom_of)
+BOMS = Resource(
+    "boms", "master_data", Get("/boms"), PerParent("things", "id", param="partId"), ("line",), bom_of
+)
 
 
 def test_per_parent_calls_only_for_new_or_changed_parents() -> None:
@@ -370,7 +374,7 @@ def checked_entry_of(record: Record, ctx: Context) -> Iterable[Item]:
     yield Event(external_id(ctx.pcn, "entry", record["key"]), "production", "entry")
 
 
-CHECKED = replace(ENTRIES, name="checked", path="/checked", transform=checked_entry_of)
+CHECKED = replace(ENTRIES, name="checked", source=Get("/checked"), transform=checked_entry_of)
 
 
 def test_a_window_with_a_quarantined_record_stays_pending_until_plex_corrects_it() -> None:
@@ -440,7 +444,7 @@ def job_of(record: Record, ctx: Context) -> Iterable[Item]:
 JOBS = Resource(
     "jobs",
     "jobs",
-    "/jobs",
+    Get("/jobs"),
     Snapshot(mark_inactive=False),
     ("number",),
     job_of,
@@ -471,17 +475,15 @@ def oee_of(record: Record, ctx: Context) -> Iterable[Item]:
 OEE_DS = Resource(
     "oee",
     "performance",
-    "",
+    DataSource(18765),
     DataSourceWindow("Begin", "End"),
     ("k",),
     oee_of,
-    api="datasource",
-    datasource_id=18765,
 )
 OEE_CONNECT = Resource(
     "oee_connect",
     "performance",
-    "/entries",
+    Get("/entries"),
     Snapshot(mark_inactive=False),
     ("key",),
     event_of,
@@ -505,7 +507,7 @@ def test_fallback_does_not_run_when_its_target_works() -> None:
 
 
 def test_an_optional_resource_refused_by_the_tenant_warns_once(caplog: pytest.LogCaptureFixture) -> None:
-    moves = Resource("moves", "inventory", "/moves", Snapshot(), ("id",), asset_of, optional=True)
+    moves = Resource("moves", "inventory", Get("/moves"), Snapshot(), ("id",), asset_of, optional=True)
     runner, plex, _, _ = make_runner([moves, THINGS])
     plex.path_errors["/moves"] = PlexRequestError("400 from Plex", 400, "REQUEST_VALIDATION_FAILED")
     plex.lists["/things"] = [{"id": 1}]
@@ -544,7 +546,7 @@ def wip_of(record: Record, ctx: Context) -> Iterable[Item]:
 
 
 def test_a_series_that_vanishes_from_a_snapshot_takes_its_vanished_value() -> None:
-    wip = Resource("wip", "inventory", "/wip", Snapshot(vanished_value=0.0), ("id",), wip_of)
+    wip = Resource("wip", "inventory", Get("/wip"), Snapshot(vanished_value=0.0), ("id",), wip_of)
     runner, plex, sink, _ = make_runner([wip])
     plex.lists["/wip"] = [{"id": "a", "qty": 3}, {"id": "b", "qty": 5}]
     run(runner, ["wip"])
@@ -559,7 +561,7 @@ def test_a_lookback_longer_than_the_first_reach_never_reaches_before_the_first_r
     weekly = Resource(
         "ncr",
         "quality",
-        "/entries",
+        Get("/entries"),
         Window("beginDate", "endDate", max_span=timedelta(days=1), lookback=timedelta(days=7)),
         ("key",),
         event_of,
@@ -607,7 +609,7 @@ def test_a_record_value_put_into_a_path_is_one_escaped_segment() -> None:
     odd = Resource(
         "ops",
         "jobs",
-        "/jobs",
+        Get("/jobs"),
         Snapshot(mark_inactive=False),
         ("number",),
         job_of,
@@ -711,7 +713,7 @@ def test_a_production_entry_dated_1965_is_quarantined() -> None:
 
 
 PER_PART = Resource(
-    "part_boms", "master_data", "/boms/{parent}", PerParent("things", "id"), ("line",), bom_of
+    "part_boms", "master_data", Get("/boms/{parent}"), PerParent("things", "id"), ("line",), bom_of
 )
 
 

@@ -24,7 +24,7 @@ from plex_cdf.domains.common import (
     text,
     unique,
 )
-from plex_cdf.domains.resource import Context, Quarantine, Record, Resource, Snapshot, Window
+from plex_cdf.domains.resource import Context, Get, Quarantine, Record, Resource, Snapshot, Window
 from plex_cdf.ids import external_id
 from plex_cdf.items import Asset, Datapoints, Event, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
@@ -267,7 +267,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=LOCATIONS,
         domain="inventory",
-        path="/inventory/v1/inventory-definitions/locations",
+        source=Get("/inventory/v1/inventory-definitions/locations"),
         mode=Snapshot(),
         key=("locationId",),
         transform=location_to_asset,
@@ -276,7 +276,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=CONTAINERS,
         domain="inventory",
-        path="/inventory/v1/inventory-tracking/containers",
+        source=Get("/inventory/v1/inventory-tracking/containers"),
         mode=Snapshot(vanished_value=0.0),  # WIP where no container is left is zero, not its last value
         key=("serialNo",),
         transform=container_to_asset,
@@ -286,7 +286,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=CONTAINER_MOVES,
         domain="inventory",
-        path="/inventory/v1/inventory-history/container-location-moves",
+        source=Get("/inventory/v1/inventory-history/container-location-moves"),
         mode=Window(begin_param="beginDate", end_param="endDate"),
         key=MOVE_KEY,
         transform=move_to_event,
@@ -296,7 +296,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=CONTAINER_ADJUSTMENTS,
         domain="inventory",
-        path="/inventory/v1/inventory-history/container-adjustments",
+        source=Get("/inventory/v1/inventory-history/container-adjustments"),
         mode=Window(begin_param="beginDate", end_param="endDate"),
         key=ADJUSTMENT_KEY,
         transform=adjustment_to_event,

@@ -21,7 +21,7 @@ from plex_cdf.domains.common import (
     text,
     unique,
 )
-from plex_cdf.domains.resource import Children, Context, Quarantine, Record, Resource, Snapshot, Window
+from plex_cdf.domains.resource import Children, Context, Get, Quarantine, Record, Resource, Snapshot, Window
 from plex_cdf.ids import external_id
 from plex_cdf.items import Event, Item
 
@@ -167,11 +167,10 @@ def _jobs_listed(name: str, statuses: tuple[str, ...], description: str) -> Reso
     return Resource(
         name=name,
         domain="jobs",
-        path="/scheduling/v1/jobs",
+        source=Get("/scheduling/v1/jobs", {"jobStatuses": statuses}),
         mode=Snapshot(mark_inactive=False),
         key=("jobNumber",),
         transform=job,
-        params={"jobStatuses": statuses},
         children=JOB_OPERATIONS,
         description=description,
     )
@@ -191,7 +190,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="jobs_completed",
         domain="jobs",
-        path="/scheduling/v1/jobs",
+        source=Get("/scheduling/v1/jobs"),
         mode=Window(
             begin_param="completedDateBegin",
             end_param="completedDateEnd",

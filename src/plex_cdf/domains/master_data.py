@@ -22,7 +22,7 @@ from plex_cdf.domains.common import (
     readable_name,
     text,
 )
-from plex_cdf.domains.resource import Context, PerParent, Record, Resource, Snapshot
+from plex_cdf.domains.resource import Context, Get, PerParent, Record, Resource, Snapshot
 from plex_cdf.ids import external_id, root_external_id
 from plex_cdf.items import SOURCE, Asset, DataSetKey, Item, RawRow, Relationship
 
@@ -522,7 +522,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="tenants",
         domain="master_data",
-        path="/mdm/v1/tenants",
+        source=Get("/mdm/v1/tenants"),
         mode=Snapshot(mark_inactive=False),
         key=("id",),
         transform=no_items,
@@ -532,7 +532,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="buildings",
         domain="master_data",
-        path="/mdm/v1/buildings",
+        source=Get("/mdm/v1/buildings"),
         mode=Snapshot(),
         key=("id",),
         transform=building,
@@ -540,7 +540,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="workcenters",
         domain="master_data",
-        path="/production/v1/production-definitions/workcenters",
+        source=Get("/production/v1/production-definitions/workcenters"),
         mode=Snapshot(),
         key=("workcenterId",),
         transform=workcenter,
@@ -548,7 +548,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="production_lines",
         domain="master_data",
-        path="/production/v1/production-definitions/production-lines",
+        source=Get("/production/v1/production-definitions/production-lines"),
         mode=Snapshot(),
         key=("id",),
         transform=production_line,
@@ -556,7 +556,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="workcenter_statuses",
         domain="master_data",
-        path="/production/v1/production-definitions/workcenter-statuses",
+        source=Get("/production/v1/production-definitions/workcenter-statuses"),
         mode=Snapshot(),
         key=("id",),
         transform=workcenter_status,
@@ -564,7 +564,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="parts",
         domain="master_data",
-        path="/mdm/v1/parts",
+        source=Get("/mdm/v1/parts"),
         mode=Snapshot(),
         key=("id",),
         transform=part,
@@ -572,7 +572,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="operations",
         domain="master_data",
-        path="/mdm/v1/operations",
+        source=Get("/mdm/v1/operations"),
         mode=Snapshot(mark_inactive=False),
         key=("id",),
         transform=no_items,
@@ -581,7 +581,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="part_operations",
         domain="master_data",
-        path="/mdm/v1/part-operations",
+        source=Get("/mdm/v1/part-operations"),
         mode=Snapshot(),
         key=("id",),
         transform=part_operation,
@@ -591,7 +591,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="boms",
         domain="master_data",
-        path="/engineering/v1/boms",
+        source=Get("/engineering/v1/boms"),
         mode=PerParent(parent="parts", parent_key="id", param="partId", full_refresh=BOM_FULL_REFRESH),
         key=("id",),
         transform=bom_line,
@@ -600,7 +600,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="suppliers",
         domain="master_data",
-        path="/mdm/v1/suppliers",
+        source=Get("/mdm/v1/suppliers"),
         mode=Snapshot(),
         key=("id",),
         transform=supplier,
@@ -608,7 +608,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="customers",
         domain="master_data",
-        path="/mdm/v1/customers",
+        source=Get("/mdm/v1/customers"),
         mode=Snapshot(),
         key=("id",),
         transform=customer,
@@ -616,7 +616,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="equipment",
         domain="master_data",
-        path="/maintenance/v1/equipment",
+        source=Get("/maintenance/v1/equipment"),
         mode=Snapshot(),
         key=("id",),
         transform=equipment,

@@ -30,15 +30,7 @@ from plex_cdf.domains.common import (
     required_text,
     text,
 )
-from plex_cdf.domains.resource import (
-    Context,
-    DataSourceWindow,
-    Quarantine,
-    Record,
-    Resource,
-    Snapshot,
-    Window,
-)
+from plex_cdf.domains.resource import Context, DataSource, Get, Quarantine, Record, Resource, Snapshot, Window
 from plex_cdf.ids import external_id
 from plex_cdf.items import Datapoints, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
@@ -404,7 +396,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=APPROVED_WORKCENTERS,
         domain="performance",
-        path="/production/v1/production-definitions/approved-workcenters",
+        source=Get("/production/v1/production-definitions/approved-workcenters"),
         mode=Snapshot(mark_inactive=False),
         key=("workcenterId", "partOperationId"),
         transform=check_approved_workcenter,
@@ -413,10 +405,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=DAILY_PERFORMANCE,
         domain="performance",
-        path="",
-        api="datasource",
-        datasource_id=18765,
-        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date", max_span=DAY, align=DAY),
+        source=DataSource(18765),
+        mode=Window("Start_Date", "End_Date", max_span=DAY, align=DAY),
         key=("Workcenter_Key", "Part_Key", "Operation_Code"),
         transform=check_daily_row,
         finish=finish_daily_report,
@@ -427,9 +417,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=WORKCENTER_PERFORMANCE,
         domain="performance",
-        path="",
-        api="datasource",
-        datasource_id=22870,
+        source=DataSource(22870),
         mode=Snapshot(mark_inactive=False),
         key=("Workcenter_Code",),
         transform=current_performance_to_points,
@@ -440,7 +428,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name=OEE_FROM_CONNECT,
         domain="performance",
-        path="/production/v1/production-history/workcenter-status-entries",
+        source=Get("/production/v1/production-history/workcenter-status-entries"),
         mode=Window(begin_param="beginDate", end_param="endDate", max_span=DAY, align=DAY),
         key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
         transform=check_status_entry,

@@ -25,7 +25,7 @@ from plex_cdf.domains.common import (
     text,
     unique,
 )
-from plex_cdf.domains.resource import Context, PerParent, Quarantine, Record, Resource, Window
+from plex_cdf.domains.resource import Context, Get, PerParent, Quarantine, Record, Resource, Window
 from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
@@ -335,7 +335,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="production_entries",
         domain="production",
-        path="/production/v1/production-history/production-entries",
+        source=Get("/production/v1/production-history/production-entries"),
         mode=history_window(),
         key=PRODUCTION_KEY,
         transform=production_entry,
@@ -344,7 +344,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="scrap_entries",
         domain="production",
-        path="/production/v1/production-history/scrap-entries",
+        source=Get("/production/v1/production-history/scrap-entries"),
         mode=history_window(),
         key=SCRAP_KEY,
         transform=scrap_entry,
@@ -353,7 +353,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="workcenter_status_entries",
         domain="production",
-        path="/production/v1/production-history/workcenter-status-entries",
+        source=Get("/production/v1/production-history/workcenter-status-entries"),
         mode=history_window(),
         key=STATUS_KEY,
         transform=workcenter_status_entry,
@@ -361,7 +361,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="labor_entries",
         domain="production",
-        path="/production/v1/production-history/labor-entries",
+        source=Get("/production/v1/production-history/labor-entries"),
         mode=history_window(),
         key=LABOR_KEY,
         transform=labor_entry,
@@ -369,7 +369,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="workcenter_control_status",
         domain="production",
-        path="/production/v1/control/workcenters/{parent}",
+        source=Get("/production/v1/control/workcenters/{parent}"),
         mode=PerParent(
             parent="workcenters",
             parent_key="workcenterId",

@@ -32,11 +32,14 @@ from plex_cdf.domains.common import (
 )
 from plex_cdf.domains.resource import (
     Context,
-    DataSourceWindow,
+    DataSource,
+    Get,
+    Post,
     Quarantine,
     Record,
     Resource,
     Snapshot,
+    Window,
 )
 from plex_cdf.ids import external_id
 from plex_cdf.items import Asset, Event, Item
@@ -300,11 +303,10 @@ def _key_map(name: str) -> Resource:
     return Resource(
         name=name,
         domain="quality",
-        path=IDENTITY_MAPPING_PATH,
+        source=Post(IDENTITY_MAPPING_PATH, partial(identity_mapping_bodies, name)),
         mode=Snapshot(mark_inactive=False),
         key=("key",),
         transform=check_key_map_entry,
-        post_bodies=partial(identity_mapping_bodies, name),
         lookup=(source.ids_from,),
         description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )
@@ -317,10 +319,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="checksheets",
         domain="quality",
-        path="",
-        api="datasource",
-        datasource_id=4142,
-        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date"),
+        source=DataSource(4142),
+        mode=Window("Start_Date", "End_Date"),
         key=("Checksheet_No",),
         transform=checksheet_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),
@@ -330,7 +330,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="part_specifications",
         domain="quality",
-        path="/quality/v1/part-specifications",
+        source=Get("/quality/v1/part-specifications"),
         mode=Snapshot(),
         key=("id",),
         transform=part_specification_to_asset,
@@ -340,9 +340,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="specifications",
         domain="quality",
-        path="",
-        api="datasource",
-        datasource_id=6429,
+        source=DataSource(6429),
         mode=Snapshot(),
         key=("Specification_Key",),
         transform=specification_row_to_asset,
@@ -354,11 +352,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         name="problem_logs",
         domain="quality",
-        path="",
-        api="datasource",
-        datasource_id=19938,
+        source=DataSource(19938),
         # A problem log is closed days after it is opened: a week's lookback picks the close up.
-        mode=DataSourceWindow(begin_input="Start_Date", end_input="End_Date", max_span=WEEK, lookback=WEEK),
+        mode=Window("Start_Date", "End_Date", max_span=WEEK, lookback=WEEK),
         key=("Problem_Log_Key",),
         transform=problem_log_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),

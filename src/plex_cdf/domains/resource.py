@@ -1,31 +1,41 @@
 """A resource row: one Plex endpoint spelled out as data.
 
-The runner reads a row to know what to call (path, params, mode), how to recognise a record (key) and what
-to make of it (transform, finish). Nothing here does I/O.
+A row says where its records come from (`source`: a Connect GET, Connect POSTs that read, or a Data Source),
+how often and over what (`mode`: a snapshot, date windows, one call per parent), how to recognise a record
+(`key`) and what to make of it (`transform`, `finish`). A source makes its calls through the `PlexSource`
+port the runner hands it; nothing here opens a connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
 from plex_cdf.items import Item
+from plex_cdf.plex.dates import window_params
+from plex_cdf.ports import PlexSource
 from plex_cdf.windows import Record, TimeRange
 
 __all__ = [
     "DOMAINS",
     "Children",
     "Context",
+    "DataSource",
     "DataSourceWindow",
     "Domain",
+    "Get",
     "Mode",
     "PerParent",
+    "Post",
     "Quarantine",
     "Record",
     "Resource",
     "Snapshot",
+    "Source",
     "TimeRange",
     "Window",
 ]
@@ -67,7 +77,9 @@ class Snapshot:
 class Window:
     """Date windows from the watermark: [watermark - lookback, now), cut into spans of at most max_span.
 
-    first_reach None means the configured default (7 days) for a first run; align cuts windows at
+    `begin_param`/`end_param` name the request parameters (Connect) or inputs (Data Source) that bound a
+    window; a Data Source window whose answer hit the row limit is split in two until every row is
+    fetched. first_reach None means the configured default (7 days) for a first run; align cuts windows at
     multiples of that span (UTC), e.g. whole days for daily figures.
     """
 
@@ -94,17 +106,7 @@ class PerParent:
     object: bool = False
 
 
-@dataclass(frozen=True)
-class DataSourceWindow:
-    """A Data Source API source executed over date windows; a window whose answer hit the row limit is
-    split in two until every row is fetched."""
-
-    begin_input: str
-    end_input: str
-    max_span: timedelta = timedelta(days=1)
-    lookback: timedelta = timedelta(hours=2)
-    first_reach: timedelta | None = None
-    align: timedelta | None = None
+DataSourceWindow = Window  # one window mode for every source (the name reads well in Data Source rows)
 
 
 @dataclass(frozen=True)
@@ -119,33 +121,127 @@ class Children:
     attach_as: str
 
 
-Mode = Snapshot | Window | PerParent | DataSourceWindow
+Mode = Snapshot | Window | PerParent
 Transform = Callable[[Record, Context], Iterable[Item]]
 PostBodies = Callable[[Context], Sequence[Mapping[str, object]]]
 Finish = Callable[[Sequence[Record], Context], Iterable[Item]]
+Rows = list[dict[str, Any]]
+
+
+def _bounded(window: TimeRange | None, mode: Mode) -> dict[str, str]:
+    """The request parameters that bound a windowed call; none for other modes."""
+    if window is None or not isinstance(mode, Window):
+        return {}
+    return window_params(window, mode.begin_param, mode.end_param)
+
+
+@dataclass(frozen=True)
+class Get:
+    """A Connect GET answering a list (`{parent}` in the path for one call per parent)."""
+
+    path: str
+    params: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+
+    async def fetch(self, plex: PlexSource, mode: Mode, context: Contextual) -> Rows:
+        return await plex.get_list(self.path, {**self.params, **_bounded(context.window, mode)})
+
+    async def for_parent(self, plex: PlexSource, mode: PerParent, value: str) -> Rows:
+        """One parent's records; the value goes into `mode.param`, or into `{parent}` in the path."""
+        params: dict[str, str | Sequence[str]] = dict(self.params)
+        if mode.param is not None:
+            params[mode.param] = value
+        path = self.path.format(parent=quote(value, safe=""))  # escaped: an odd id reaches no other path
+        if mode.object:
+            answer = await plex.get_object(path, params or None)
+            return [] if answer is None else [answer]
+        return await plex.get_list(path, params)
+
+
+@dataclass(frozen=True)
+class Post:
+    """A Connect POST that only reads (the identity mappings): one call per body, answers concatenated."""
+
+    path: str
+    bodies: PostBodies
+
+    async def fetch(self, plex: PlexSource, mode: Mode, context: Contextual) -> Rows:
+        bodies = self.bodies(await context.full())
+        answers = await asyncio.gather(*(plex.post_list(self.path, body) for body in bodies))
+        return [row for rows in answers for row in rows]
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A Data Source API source (a stored procedure, by id) with fixed inputs; windowed by `Window`."""
+
+    id: int
+    inputs: Mapping[str, object] = field(default_factory=dict)
+
+    async def fetch(self, plex: PlexSource, mode: Mode, context: Contextual) -> Rows:
+        window = context.window
+        if isinstance(mode, Window) and window is not None:
+            return await plex.execute_datasource_window(
+                self.id, self.inputs, mode.begin_param, mode.end_param, window
+            )
+        return await plex.execute_datasource(self.id, self.inputs)
+
+
+Source = Get | Post | DataSource
+
+
+class Contextual(Protocol):
+    """What a source may need to make its call: the window, and (for POST bodies) the transform context."""
+
+    @property
+    def window(self) -> TimeRange | None: ...
+
+    async def full(self) -> Context: ...
 
 
 @dataclass(frozen=True)
 class Resource:
     name: str  # stable state key; never derived from a function name
     domain: Domain
-    path: str  # Connect path (may hold `{parent}`), or "" for a data source
-    mode: Mode
+    source: Source  # where the records come from
+    mode: Mode  # how often and over what
     key: tuple[str, ...]  # fields that identify a record: the Plex id, or the documented composite key
     transform: Transform
-    params: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
-    api: Literal["connect", "datasource"] = "connect"
-    datasource_id: int | None = None
-    datasource_inputs: Mapping[str, object] = field(default_factory=dict)
     # Applied once to all records of a run (or of a window): aggregates such as WIP or OEE.
     finish: Finish | None = None
     lookup: tuple[str, ...] = ()
     children: Children | None = None
-    # A Connect call that reads by POST (the identity mappings): one call per body, answers concatenated.
-    post_bodies: PostBodies | None = None
     # A failure that means "this tenant does not offer it" warns once and the rest carries on.
     optional: bool = False
     # Runs only when the named resource is not offered (e.g. OEE from Connect when the data source is not
     # granted).
     fallback_for: str | None = None
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.mode, PerParent) and not isinstance(self.source, Get):
+            raise TypeError(f"{self.name}: one call per parent needs a Connect GET source")
+
+    # What the row reads, for those who ask (checks, docs, benchmarks, tests).
+    @property
+    def api(self) -> Literal["connect", "datasource"]:
+        return "datasource" if isinstance(self.source, DataSource) else "connect"
+
+    @property
+    def path(self) -> str:
+        return "" if isinstance(self.source, DataSource) else self.source.path
+
+    @property
+    def params(self) -> Mapping[str, str | tuple[str, ...]]:
+        return self.source.params if isinstance(self.source, Get) else {}
+
+    @property
+    def datasource_id(self) -> int | None:
+        return self.source.id if isinstance(self.source, DataSource) else None
+
+    @property
+    def datasource_inputs(self) -> Mapping[str, object]:
+        return self.source.inputs if isinstance(self.source, DataSource) else {}
+
+    @property
+    def post_bodies(self) -> PostBodies | None:
+        return self.source.bodies if isinstance(self.source, Post) else None

@@ -134,11 +134,7 @@ class Tenant(Protocol):
     def take_bad_answer(self, path: str, query: str) -> str | None: ...
 
     def answer_connect(
-        self,
-        path: str,
-        params: Mapping[str, Sequence[str]],
-        api_key: str | None = None,
-        tenant: str | None = None,
+        self, path: str, params: Mapping[str, Sequence[str]], api_key: str | None, tenant: str | None
     ) -> tuple[str, Any]: ...
 
 

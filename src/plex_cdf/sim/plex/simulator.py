@@ -24,15 +24,6 @@ from plex_cdf.sim.plex.plant import Plant, build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from plex_cdf.sim.plex.server import BAD_ANSWER_KINDS, BadAnswer, Faults, LogEntry, PlexApp, Traffic
 
-__all__ = [
-    "DEFAULT_API_KEY",
-    "DEFAULT_DS_PASSWORD",
-    "DEFAULT_DS_USER",
-    "DEFAULT_PCN",
-    "Server",
-    "SimPlex",
-    "Truth",
-]
 ROW_LIMIT_FLAGS = ("rowLimitExceeded", "rowLimitedExceeded", "limitExceeded")
 
 
