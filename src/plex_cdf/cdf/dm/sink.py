@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
@@ -29,12 +29,13 @@ from plex_cdf.cdf.plan import (
     Planned,
     WriterCounters,
     chunks,
+    commit_planned,
     count_kind,
     inactive_due,
     plan_changes,
     retire_vanished,
 )
-from plex_cdf.cdf.points import datapoint_batches, datapoints_body
+from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
 from plex_cdf.items import Datapoints, Item, item_id
 from plex_cdf.ports import Point, StateStore, WriteReport
@@ -43,6 +44,7 @@ INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
 INSTANCES_PATH = "/models/instances"
 
 log = logging.getLogger(__name__)
+Send = Callable[[list[Any], WriteReport], Awaitable[None]]
 
 
 class DataModelingSink:
@@ -90,7 +92,8 @@ class DataModelingSink:
         for rel in plan.relationship:
             rel.body = mapping.relationship_edge(rel.item, self.spaces).dump()
             instances.append(rel)
-        sends = [self._apply(list(batch), report) for batch in chunks(instances, INSTANCES_PER_CALL)]
+        batches = chunks(instances, INSTANCES_PER_CALL)
+        sends = [self._halving(self._apply, list(batch), report) for batch in batches]
         await asyncio.gather(*sends)
         await self._write_datapoints(plan.datapoints, report)
         if plan.raw:  # RAW rows are the classic target's side copies; this target keeps none
@@ -138,34 +141,36 @@ class DataModelingSink:
         await resend_on_unknown(lambda: self._cdf.call("instance", "apply", INSTANCES_PATH, body, report))
 
     async def _apply(self, entries: list[Planned[Any]], report: WriteReport) -> None:
-        try:
-            await self._send([e.body for e in entries], report)
-        except Rejected as err:
-            if len(entries) == 1:
-                self._quarantine(entries[0], err, report)
-                return
-            half = len(entries) // 2
-            await self._apply(entries[:half], report)
-            await self._apply(entries[half:], report)
-            return
+        await self._send([e.body for e in entries], report)
         self._commit(entries)
         report.written += len(entries)
         for entry in entries:
             count_kind(report, str(entry.body["instanceType"]), 1)
 
+    async def _halving(self, send: Send, entries: list[Planned[Any]], report: WriteReport) -> None:
+        """`send` the entries; a batch CDF refuses for its content is halved until the refused ones are
+        found and quarantined, and the rest land."""
+        try:
+            await send(entries, report)
+        except (Missing, Rejected) as err:
+            if len(entries) == 1:
+                self._quarantine(entries[0], err, report)
+                return
+            half = len(entries) // 2
+            await self._halving(send, entries[:half], report)
+            await self._halving(send, entries[half:], report)
+
     def _quarantine(self, entry: Planned[Any], err: Exception, report: WriteReport) -> None:
-        self.counters.rejected[str(entry.body["instanceType"])] += 1
+        """A refused instance (or series' points): counted, named in the report, left uncommitted."""
+        kind = "datapoints" if isinstance(entry.item, Datapoints) else str(entry.body["instanceType"])
+        self.counters.rejected[kind] += 1
         report.refused += 1
         report.refused_ids.append(item_id(entry.item))
-        count_kind(report, "instance_refused", 1)
-        log.warning("CDF refused instance %s of %s: %s", entry.body.get("externalId"), entry.resource, err)
+        count_kind(report, f"{kind}_refused", 1)
+        log.warning("CDF refused %s %s of %s: %s", kind, item_id(entry.item), entry.resource, err)
 
     def _commit(self, entries: Iterable[Planned[Any]]) -> None:
-        by_resource: dict[str, dict[str, str]] = {}
-        for entry in entries:
-            by_resource.setdefault(entry.resource, {})[entry.key] = entry.committed_digest
-        for resource, hashes in by_resource.items():
-            self._state.commit_hashes(self.pcn, resource, hashes)
+        commit_planned(self._state, self.pcn, entries)
 
     # -- datapoints -------------------------------------------------------------------------------------
 
@@ -175,40 +180,19 @@ class DataModelingSink:
             entry.body = {"instanceId": self.spaces.ref(entry.item.external_id), **body}
         self._commit(e for e in planned if not e.body["datapoints"])
         sendable = [e for e in planned if e.body["datapoints"]]
-        await asyncio.gather(*(self._insert(batch, report) for batch in datapoint_batches(sendable)))
+        batches = datapoint_batches(sendable)
+        await asyncio.gather(*(self._halving(self._insert, batch, report) for batch in batches))
 
     async def _insert(self, batch: list[Planned[Datapoints]], report: WriteReport) -> None:
-        merged: dict[str, Json] = {}
-        for entry in batch:
-            xid = str(entry.body["externalId"])
-            points = entry.body["datapoints"]
-            if xid in merged:
-                merged[xid]["datapoints"] = [*merged[xid]["datapoints"], *points]
-            else:
-                merged[xid] = {"instanceId": entry.body["instanceId"], "datapoints": list(points)}
-        body = {"items": list(merged.values())}
-        try:  # inserting the same points again is harmless
-            await resend_on_unknown(
-                lambda: self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
-            )
-        except (Missing, Rejected) as err:
-            if len(batch) == 1:
-                self._quarantine_points(batch[0], err, report)
-                return
-            half = len(batch) // 2
-            await self._insert(batch[:half], report)
-            await self._insert(batch[half:], report)
-            return
+        merged = merged_by_series(e.body for e in batch)
+        body = {"items": [{"instanceId": m["instanceId"], "datapoints": m["datapoints"]} for m in merged]}
+        # inserting the same points again is harmless
+        await resend_on_unknown(
+            lambda: self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
+        )
         self._commit(batch)
         report.written += len(batch)
         count_kind(report, "datapoints", len(batch))
-
-    def _quarantine_points(self, entry: Planned[Datapoints], err: Exception, report: WriteReport) -> None:
-        self.counters.rejected["datapoints"] += 1
-        report.refused += 1
-        report.refused_ids.append(item_id(entry.item))
-        count_kind(report, "datapoints_refused", 1)
-        log.warning("CDF refused points of %s: %s", entry.item.external_id, err)
 
     # -- reconcile --------------------------------------------------------------------------------------
 
