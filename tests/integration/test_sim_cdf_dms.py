@@ -562,6 +562,13 @@ def test_unimplemented_dms_answers_400_not_supported(client: CogniteClient) -> N
     assert error.value.code == 400
     with pytest.raises(CogniteAPIError, match="not supported by the local CDF"):
         client.data_modeling.graphql.query(("s", "m", "v1"), "{ listX { items { a } } }")
+    with pytest.raises(CogniteAPIError, match="not supported by the local CDF: query parameter sortBy"):
+        client.get(f"/api/v1/projects/{client.config.project}/models/spaces", params={"sortBy": "space"})
+    with pytest.raises(CogniteAPIError, match="not supported by the local CDF: debug"):
+        client.post(
+            f"/api/v1/projects/{client.config.project}/models/instances/list",
+            json={"instanceType": "node", "debug": {"emitResults": True}},
+        )
 
 
 def test_the_async_client_works_too(local_cdf: LocalCdfHandle) -> None:

@@ -183,7 +183,7 @@ class CdfApp:
         call = Call(
             store=self.store,
             body=await _body(request) if request.method == "POST" else {},
-            params=dict(parse_qsl(request.url.query, keep_blank_values=True)),
+            params=_params(request.url.query),
             args=args,
             wants_protobuf="application/protobuf" in request.headers.get("accept", ""),
         )
@@ -223,6 +223,14 @@ class CdfApp:
             raise CdfError(429, "Too many requests: the project's request rate is over its limit (injected)")
         if draw < self.faults.fault_429 + self.faults.fault_5xx:
             raise CdfError(self._random.choice(self.faults.server_errors), "Server error (injected)")
+
+
+def _params(query: str) -> dict[str, str]:
+    """Query parameters; a repeated one (e.g. the SDK's `usedFor=node&usedFor=edge`) joined by commas."""
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params[key] = f"{params[key]},{value}" if key in params else value
+    return params
 
 
 async def _body(request: Request) -> Json:

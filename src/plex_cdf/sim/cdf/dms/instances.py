@@ -25,6 +25,7 @@ from plex_cdf.sim.cdf.dms.model import (
     settle_heap,
 )
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
+from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.store import Store, now_ms
 
 MAX_APPLY = 1000
@@ -526,6 +527,7 @@ def series_for_instance(store: Store, ref: Any, where: str) -> int | None:
 
 def delete(store: Store, body: Json) -> Json:
     state = store.dms
+    check_keys(body, {"items"})
     keys = _ids(body, MAX_DELETE)
     for index, (_kind, key) in enumerate(keys):
         if state.is_system(key[0]):
@@ -674,6 +676,7 @@ def typing(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> 
 
 def by_ids(store: Store, body: Json) -> Json:
     state = store.dms
+    check_keys(body, {"items", "sources", "includeTyping"})
     keys = _ids(body, MAX_LIST)
     sources = sources_of(state, body.get("sources"))
     render = renderer(state, sources)
@@ -797,6 +800,7 @@ def aggregate(store: Store, body: Json) -> Json:
     for name in ("targetUnits", "properties"):
         if body.get(name):
             raise bad_request(f"not supported by the local CDF: {name} in aggregate")
+    check_keys(body, {"view", "instanceType", "aggregates", "groupBy", "filter", "limit"})
     vkey = state.view_key(body.get("view"), "view")
     if vkey not in state.views:
         raise bad_request(f"view: One or more views do not exist: {key_text(vkey)}")

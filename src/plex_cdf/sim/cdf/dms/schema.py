@@ -14,6 +14,7 @@ from typing import Any
 
 from plex_cdf.sim.cdf.dms.model import ContainerKey, DmsState, ViewKey, key_text
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
+from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.resources import body_items
 from plex_cdf.sim.cdf.store import now_ms
 
@@ -139,6 +140,8 @@ def page(rows: list[Json], params: Mapping[str, Any]) -> Json:
 def _visible(item: Json, params: Mapping[str, Any]) -> bool:
     if "space" in params and item["space"] != params["space"]:
         return False
+    if "usedFor" in params and item.get("usedFor", "node") not in str(params["usedFor"]).split(","):
+        return False
     return _flag(params, "includeGlobal", False) or not item.get("isGlobal")
 
 
@@ -163,7 +166,11 @@ def apply_spaces(state: DmsState, body: Json) -> Json:
     return {"items": out}
 
 
+LIST_PARAMS = frozenset({"limit", "cursor", "includeGlobal"})
+
+
 def list_spaces(state: DmsState, params: Mapping[str, Any]) -> Json:
+    check_keys(params, LIST_PARAMS, "query parameter ")
     rows = [
         dict(s) for s in state.spaces.values() if _flag(params, "includeGlobal", False) or not s["isGlobal"]
     ]
@@ -171,6 +178,7 @@ def list_spaces(state: DmsState, params: Mapping[str, Any]) -> Json:
 
 
 def _space_ids(body: Json) -> list[str]:
+    check_keys(body, {"items"})
     out = []
     for index, item in enumerate(_items(body)):
         if not isinstance(item.get("space"), str):
@@ -313,6 +321,7 @@ def _check_container_property(name: str, spec: Any, where: str) -> Json:
 
 
 def _container_ids(body: Json) -> list[ContainerKey]:
+    check_keys(body, {"items"})
     out = []
     for index, item in enumerate(_items(body, MAX_LIST)):
         if not isinstance(item.get("space"), str) or not isinstance(item.get("externalId"), str):
@@ -322,6 +331,7 @@ def _container_ids(body: Json) -> list[ContainerKey]:
 
 
 def list_containers(state: DmsState, params: Mapping[str, Any]) -> Json:
+    check_keys(params, LIST_PARAMS | {"space", "usedFor"}, "query parameter ")
     return page([dict(c) for c in state.containers.values() if _visible(c, params)], params)
 
 
@@ -581,12 +591,18 @@ def _delete_versioned(state: DmsState, objects: dict[ViewKey, Json], body: Json,
 
 
 def list_views(state: DmsState, params: Mapping[str, Any]) -> Json:
-    keys = _listed(state.views, params)
+    allowed = LIST_PARAMS | {"space", "allVersions", "includeInheritedProperties", "usedFor"}
+    check_keys(params, allowed, "query parameter ")
+    keys = _listed(state.views, {k: v for k, v in params.items() if k != "usedFor"})
     inherited = _flag(params, "includeInheritedProperties", True)
-    return page([read_view(state, k, inherited) for k in keys], params)
+    rows = [read_view(state, k, inherited) for k in keys]  # a view's usedFor follows from its containers
+    wanted = str(params.get("usedFor", "node,edge,all")).split(",")
+    return page([r for r in rows if r["usedFor"] in wanted], params)
 
 
 def views_by_ids(state: DmsState, body: Json, params: Mapping[str, Any]) -> Json:
+    check_keys(params, {"includeInheritedProperties"}, "query parameter ")
+    check_keys(body, {"items", "includeInheritedProperties"})
     inherited = _flag({**params, **body}, "includeInheritedProperties", True)
     return {"items": [read_view(state, k, inherited) for k in _matching(state.views, _view_ids(state, body))]}
 
@@ -642,12 +658,15 @@ def _read_model(state: DmsState, key: ViewKey, inline: bool) -> Json:
 
 
 def list_data_models(state: DmsState, params: Mapping[str, Any]) -> Json:
+    check_keys(params, LIST_PARAMS | {"space", "allVersions", "inlineViews"}, "query parameter ")
     keys = _listed(state.data_models, params)
     inline = _flag(params, "inlineViews", False)
     return page([_read_model(state, k, inline) for k in keys], params)
 
 
 def data_models_by_ids(state: DmsState, body: Json, params: Mapping[str, Any]) -> Json:
+    check_keys(params, {"inlineViews"}, "query parameter ")
+    check_keys(body, {"items"})
     inline = _flag(params, "inlineViews", False)
     keys = _matching(state.data_models, _view_ids(state, body))
     return {"items": [_read_model(state, k, inline) for k in keys]}
