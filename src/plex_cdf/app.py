@@ -271,6 +271,7 @@ class Service:
                 first_reach=self.config.extractor.first_run_reach,
                 raw_copy=self.config.extractor.raw_copy,
                 cache=shared,
+                plant=tenant.plant.plant_time(),
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +38,7 @@ def demo_config(
     interval_s: int = 30,
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
     target: str = "classic",
+    plant: Mapping[str, Any] | None = None,
 ) -> Config:
     """A configuration pointing at the local world, shaped like a user's YAML file."""
     tree: dict[str, Any] = {
@@ -57,7 +58,11 @@ def demo_config(
             "api-key": DEMO_API_KEY,
             "calls-per-minute": calls_per_minute,
             "tenants": [
-                {"pcn": DEMO_PCN, "data-source": {"username": DEMO_DS_USER, "password": DEMO_DS_PASSWORD}}
+                {
+                    "pcn": DEMO_PCN,
+                    "data-source": {"username": DEMO_DS_USER, "password": DEMO_DS_PASSWORD},
+                    **({"plant": dict(plant)} if plant else {}),
+                }
             ],
         },
         "extractor": {
@@ -87,8 +92,11 @@ def local_world(
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
     state_dir: Path | None = None,
     target: str = "classic",
+    plant: Mapping[str, Any] | None = None,
 ) -> Iterator[LocalWorld]:
-    """Start the simulated Plex and the local CDF in this process, on free loopback ports."""
+    """Start the simulated Plex and the local CDF in this process, on free loopback ports. `plant` (the
+    tenant's `plant` section as YAML would give it) puts the tenant on a plant clock: the simulated Plex's
+    data-source dates come out as local text in its `time-zone`, and the configuration names the same."""
     from plex_cdf.sim.cdf import LocalCdf
     from plex_cdf.sim.plex import SimPlex
 
@@ -101,6 +109,7 @@ def local_world(
         ds_password=DEMO_DS_PASSWORD,
         clock_rate=clock_rate,
         rate_limit_per_minute=calls_per_minute,
+        plant_zone=(plant or {}).get("time-zone"),
     )
     cdf = LocalCdf(project=DEMO_PROJECT, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with (
@@ -116,6 +125,7 @@ def local_world(
             state_path,
             calls_per_minute=calls_per_minute,
             target=target,
+            plant=plant,
         )
         yield LocalWorld(config, sim.clock.now, sim, cdf)
 

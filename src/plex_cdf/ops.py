@@ -345,7 +345,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
     """For each snapshot resource (and windowed ones over the first-run reach), the assets and events Plex's
     records map to, and which of them CDF lacks."""
     from plex_cdf.items import Asset, Event
-    from plex_cdf.windows import floor_to, window_start
+    from plex_cdf.windows import plan, window_start
 
     out: list[Reconciled] = []
     domains = config.extractor.enabled_domains()
@@ -357,16 +357,17 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                 for resource in BY_DOMAIN[domain]:
                     if resource.fallback_for is not None or isinstance(resource.mode, PerParent):
                         continue
-                    window = None
-                    if isinstance(resource.mode, Window):
-                        begin = window_start(
-                            None, now, resource.mode.lookback, config.extractor.first_run_reach
+                    windows: list[TimeRange | None] = [None]
+                    mode = resource.mode
+                    if isinstance(mode, Window):
+                        begin = window_start(None, now, mode.lookback, config.extractor.first_run_reach)
+                        # Figures over whole days or shifts are asked for the windows a run plans.
+                        whole = mode.plant_days or mode.shift_days or mode.align is not None
+                        windows = (
+                            [*plan(begin, now, mode, runner.plant)] if whole else [TimeRange(begin, now)]
                         )
-                        if resource.mode.align is not None:  # e.g. daily figures need whole UTC days
-                            begin = floor_to(begin, resource.mode.align)
-                        window = TimeRange(begin, now)
                     try:
-                        items = await runner.expected_items(resource, window)
+                        items = [i for w in windows for i in await runner.expected_items(resource, w)]
                     except Exception as err:  # one resource's trouble must not hide the others
                         out.append(Reconciled(runtime.pcn, resource.name, 0, 0, [f"(not checked: {err})"]))
                         continue

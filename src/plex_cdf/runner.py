@@ -33,10 +33,11 @@ from plex_cdf.domains.resource import (
 )
 from plex_cdf.ids import hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
+from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
 from plex_cdf.ports import Params, PlexSource, Sink, StateStore, WriteReport
-from plex_cdf.windows import split, window_start
+from plex_cdf.windows import plan, window_start
 
 log = logging.getLogger("plex_cdf.runner")
 
@@ -141,6 +142,7 @@ class Runner:
         raw_copy: bool = False,
         classify: Callable[[BaseException, Resource], ErrorKind] = classify_error,
         cache: FetchCache | None = None,
+        plant: PlantTime = UTC_PLANT,
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
         mask: Callable[[str], str] = str,
     ) -> None:
@@ -154,6 +156,7 @@ class Runner:
         self.first_reach = first_reach
         self.raw_copy = raw_copy
         self.classify = classify
+        self.plant = plant
         self.snapshot_loss_threshold = snapshot_loss_threshold
         self.mask = mask  # every message is masked before the state keeps it (SQLite file or CDF RAW)
         self.not_offered: set[str] = set()
@@ -330,9 +333,10 @@ class Runner:
             key = backfill_key(resource.name, backfill)
             begin = self.state.get_watermark(self.pcn, key) or backfill.begin
             end = backfill.end
-        # Windows always start on multiples of their span (UTC): a rerun that reaches back for late rows
-        # then fetches exactly the windows it fetched before, so aggregates over a window come out equal.
-        planned = list(split(begin, end, mode.max_span, mode.align or mode.max_span))
+        # Windows always start on multiples of their span (UTC) or on plant midnights: a rerun that reaches
+        # back for late rows then fetches exactly the windows it fetched before, so aggregates over a window
+        # come out equal.
+        planned = list(plan(begin, end, mode, self.plant))
         pending = self._pending_windows(key)
         # Windows an earlier run left pending (a record quarantined, an item CDF refused) come first; once
         # they go through clean they are no longer pending.
@@ -526,6 +530,7 @@ class Runner:
             window=window,
             lookups=lookups,
             parent=parent,
+            plant=self.plant,
         )
 
     def _items(

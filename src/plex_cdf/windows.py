@@ -4,19 +4,29 @@ and the clock to the windows to fetch."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+
+from plex_cdf.plant import Period, PlantTime, local_days, shift_days
 
 Record = Mapping[str, Any]  # one Plex record as it arrived (a JSON object)
 
 
-@dataclass(frozen=True)
-class TimeRange:
-    """A half-open UTC window [begin, end)."""
+TimeRange = Period
+"""A half-open UTC window [begin, end): the plant clock's period type, so windows and plant days are one."""
 
-    begin: datetime
-    end: datetime
+
+class Windowed(Protocol):
+    """What window planning reads of a windowed mode (`domains.resource.Window`)."""
+
+    @property
+    def max_span(self) -> timedelta: ...
+    @property
+    def align(self) -> timedelta | None: ...
+    @property
+    def plant_days(self) -> bool: ...
+    @property
+    def shift_days(self) -> bool: ...
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,3 +59,14 @@ def split(
         stop = min(stop, end)
         yield TimeRange(cursor, stop)
         cursor = stop
+
+
+def plan(begin: datetime, end: datetime, mode: Windowed, plant: PlantTime) -> Iterator[TimeRange]:
+    """The windows a windowed resource fetches over [begin, end): the plant's local days for per-day
+    figures, its shift days for per-shift figures, else spans of at most max_span cut on multiples of
+    align (or of max_span)."""
+    if mode.plant_days:
+        return local_days(begin, end, plant.zone)
+    if mode.shift_days:
+        return shift_days(begin, end, plant)
+    return split(begin, end, mode.max_span, mode.align or mode.max_span)

@@ -9,8 +9,9 @@ import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from plex_cdf.cdf.points import datapoints_body
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, Resource, TimeRange, Window
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.plant import PlantTime, Shift
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Point, WriteReport
@@ -29,7 +31,7 @@ from plex_cdf.sim.cdf import limits as cdf_limits
 from plex_cdf.sim.cdf.datapoints import _checked_points
 from plex_cdf.sim.cdf.errors import CdfError
 from plex_cdf.sim.plex import SimPlex
-from plex_cdf.windows import split
+from plex_cdf.windows import plan
 from tests.faults.world import NOW, PCN
 from tests.memory import MemoryState
 
@@ -43,11 +45,15 @@ SAMPLES_PER_ROW = 30
 ROWS: Mapping[str, Resource] = {r.name: r for r in ALL}
 
 
+# A UTC plant with two shifts whose shift day is the UTC day, so per-shift rows have windows (and calls).
+PLANT = PlantTime(ZoneInfo("UTC"), (Shift("Day", time(0), time(12)), Shift("Night", time(12), time(0))))
+
+
 def first_window(row: Resource) -> TimeRange | None:
     mode = row.mode
     if not isinstance(mode, Window | DataSourceWindow):
         return None
-    return next(iter(split(DAY.begin, DAY.end, mode.max_span, mode.align)))
+    return next(iter(plan(DAY.begin, DAY.end, mode, PLANT)))
 
 
 @dataclass
@@ -79,7 +85,13 @@ async def _collect(url: str) -> Samples:
     async with PlexClient(settings) as plex:
         state = MemoryState()
         runner = Runner(
-            pcn=PCN, source=plex, sink=CheckingSink(state), state=state, resources=ALL, clock=lambda: NOW
+            pcn=PCN,
+            source=plex,
+            sink=CheckingSink(state),
+            state=state,
+            resources=ALL,
+            clock=lambda: NOW,
+            plant=PLANT,
         )
         for row in ALL:
             if isinstance(row.mode, PerParent):

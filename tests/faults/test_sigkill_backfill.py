@@ -35,7 +35,7 @@ from tests.faults.world import (
     world,
 )
 
-KINDS = ("production", "scrap", "workcenter_status", "labor")
+KINDS = ("production", "scrap", "workcenter_status", "downtime", "labor")
 HISTORY_REQUESTS = "/production/v1/production-history/"
 ATTEMPT_DEADLINE_S = 120.0  # a restarted backfill must reach its next kill point within this time
 KILL_WITHIN_S = 0.5

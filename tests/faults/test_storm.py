@@ -18,7 +18,7 @@ from tests.faults.world import (
     world,
 )
 
-KINDS = ("production", "scrap", "workcenter_status", "labor")
+KINDS = ("production", "scrap", "workcenter_status", "downtime", "labor")
 FAULT_PATHS = "/production/v1/production-history/"
 
 

@@ -23,6 +23,7 @@ from plex_cdf.items import Datapoints, Item
 from plex_cdf.runner import dedupe, unique_records
 from tests.faults.records import (
     DAY,
+    PLANT,
     ROWS,
     CheckingSink,
     GeneratedPlex,
@@ -68,6 +69,7 @@ def run_row(row: Resource, generated: list[Record]) -> tuple[Any, GeneratedPlex,
         resources=ALL,
         clock=lambda: NOW,
         raw_copy=True,
+        plant=PLANT,
     )
     backfill = DAY if first_window(row) is not None else None
     report = asyncio.run(runner.run_resource(row, backfill))
@@ -89,6 +91,7 @@ def expected_of(row: Resource, handed: list[Record]) -> tuple[int, dict[tuple[st
         window=first_window(row),
         lookups={name: s.records.get(name, []) for name in row.lookup},
         parent=parent,
+        plant=PLANT,
     )
     refused = 0
     items: list[Item] = []

@@ -21,6 +21,7 @@ from cognite.client.data_classes.data_modeling import NodeId, ViewId
 from cognite.client.data_classes.filters import HasData
 
 from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
+from plex_cdf.domains.registry import by_name
 from plex_cdf.domains.resource import Context, TimeRange, Window
 from plex_cdf.ids import joined_key
 from plex_cdf.items import Datapoints, Event, TimeSeries
@@ -154,7 +155,7 @@ class Expected:
 
     events: dict[str, Event]
     series: dict[str, TimeSeries]
-    points: dict[str, dict[int, float]]
+    points: dict[str, dict[int, float | str]]
     records: int
 
 
@@ -163,7 +164,7 @@ def production_truth(sim: SimPlex, span: TimeRange) -> Expected:
     transforms; quantity points summed per workcenter and instant, as the product's finish step does."""
     events: dict[str, Event] = {}
     series: dict[str, TimeSeries] = {}
-    points: dict[str, dict[int, float]] = {}
+    points: dict[str, dict[int, float | str]] = {}
     records = 0
     for row in HISTORY_ROWS:
         assert isinstance(row.mode, Window)
@@ -174,7 +175,8 @@ def production_truth(sim: SimPlex, span: TimeRange) -> Expected:
         rows = sim.truth.get(row.path, params)
         assert isinstance(rows, list)
         records += len(rows)
-        ctx = Context(pcn=PCN, resource=row.name, now=NOW, window=span)
+        lookups = {name: sim.truth.get(by_name()[name].path, {}) for name in row.lookup}
+        ctx = Context(pcn=PCN, resource=row.name, now=NOW, window=span, lookups=lookups)
         items = [item for record in rows for item in row.transform(record, ctx)]
         if row.finish is not None:
             items += list(row.finish(rows, ctx))
@@ -184,7 +186,7 @@ def production_truth(sim: SimPlex, span: TimeRange) -> Expected:
             elif isinstance(item, TimeSeries):
                 series[item.external_id] = item
             elif isinstance(item, Datapoints):
-                points.setdefault(item.external_id, {}).update({t: float(v) for t, v in item.points})
+                points.setdefault(item.external_id, {}).update(dict(item.points))
         keys = [joined_key(record, row.key) for record in rows]
         assert len(set(keys)) == len(keys), f"the simulated Plex repeats a {row.name} key"
     return Expected(events, series, points, records)
@@ -220,12 +222,12 @@ def compare_with_cdf(
         )
     if extra:
         problems.append(f"{len(extra)} events in CDF that Plex does not hold, e.g. {extra[0]}")
-    plex_keys: dict[tuple[str, str], list[str]] = {}
+    plex_keys: dict[tuple[str, str, str], list[str]] = {}
     for event in held:
         meta = event.get("metadata") or {}
-        plex_keys.setdefault((meta.get("plex_resource", ""), meta.get("plex_id", "")), []).append(
-            event["externalId"]
-        )
+        # One event per Plex key and type: a down status entry is also its downtime event.
+        slot = (meta.get("plex_resource", ""), meta.get("plex_id", ""), str(event.get("type")))
+        plex_keys.setdefault(slot, []).append(event["externalId"])
     doubled = [k for k, xids in plex_keys.items() if len(xids) > 1]
     if doubled:
         problems.append(f"{len(doubled)} Plex keys written as two events, e.g. {doubled[0]}")
@@ -253,9 +255,16 @@ def compare_with_cdf(
         got = dict(cdf.store.datapoints(xid))
         if len(got) != len(want):
             problems.append(f"{xid}: {len(got)} datapoints in CDF, {len(want)} instants in Plex")
-        elif any(abs(float(got.get(t, float("nan"))) - v) > 1e-9 for t, v in want.items()):
-            problems.append(f"{xid}: datapoint values differ from the quantities booked in Plex")
+        elif any(not _same_point(got.get(t), v) for t, v in want.items()):
+            problems.append(f"{xid}: datapoint values differ from what Plex booked")
     return problems
+
+
+def _same_point(got: object, want: float | str) -> bool:
+    """A number within 1e-9, a status text exactly."""
+    if isinstance(want, str) or isinstance(got, str):
+        return got == want
+    return isinstance(got, int | float) and abs(got - want) <= 1e-9
 
 
 def _event_differs(want: Event, got: dict[str, Any]) -> bool:

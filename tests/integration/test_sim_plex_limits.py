@@ -117,6 +117,7 @@ def test_latency_is_added_to_every_answer() -> None:
         ({"row_limit_flag": "rowsExceeded"}, "row_limit_flag"),
         ({"rate_limit_per_minute": 0}, "rate_limit"),
         ({"scale": "huge"}, "huge"),
+        ({"plant_zone": "Mars/Olympus"}, "plant_zone"),
     ],
 )
 def test_bad_switches_are_refused_with_the_culprit_named(switch: dict[str, object], culprit: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import DOMAINS, TimeRange
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
 from plex_cdf.ports import Point, WriteReport
@@ -137,6 +138,7 @@ def expected_objects(
     first_reach: Any,
     ungranted: frozenset[int] = frozenset(),
     refused: frozenset[str] = frozenset(),
+    plant: PlantTime = UTC_PLANT,
 ) -> Expected:
     """Every domain's rows over the ground truth, domain by domain as the service runs them."""
     expected = Expected()
@@ -150,6 +152,7 @@ def expected_objects(
             resources=ALL,
             clock=clock,
             first_reach=first_reach,
+            plant=plant,
         )
         reports = asyncio.run(runner.run([r.name for r in BY_DOMAIN[domain]]))
         failed = [r for r in reports if r.status == "failed"]

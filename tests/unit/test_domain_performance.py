@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -24,14 +25,19 @@ from plex_cdf.domains.performance import (
     oee_figures,
     quality,
 )
-from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange
+from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource, TimeRange, Window
 from plex_cdf.items import Datapoints, Item, TimeSeries
+from plex_cdf.plant import UTC_PLANT, PlantTime, Shift, day_range
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.sim.plex import connect as sim_connect
 from plex_cdf.sim.plex import datasources
 from plex_cdf.sim.plex.plant import build_plant
 from plex_cdf.sim.plex.scales import scale_named
+from plex_cdf.windows import plan
 from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
+
+ZERO = timedelta(0)
+HISTORY = "/production/v1/production-history/"
 
 DAY_MS = 1_795_737_600_000
 WC_A = "7e1d0c2b-9a8f-4e6d-8c5b-4a3f2e1d0c01"
@@ -170,9 +176,12 @@ def test_a_workcenter_without_planned_time_gets_series_but_no_points() -> None:
     items = run_resource("daily_performance", load("daily_performance"))
     series = {i.external_id for i in items if isinstance(i, TimeSeries)}
     assert f"PCN{PCN}_oee_daily_{WC_B}" in series
-    assert not [i for i in items if isinstance(i, Datapoints) and WC_B in i.external_id], (
-        "WC-B planned nothing that day; a 0 % OEE point would be a lie"
-    )
+    figures = [
+        i
+        for i in items
+        if isinstance(i, Datapoints) and WC_B in i.external_id and "quantity" not in i.external_id
+    ]
+    assert not figures, "WC-B planned nothing that day; a 0 % OEE point would be a lie"
 
 
 def test_daily_series_hang_under_their_workcenter() -> None:
@@ -213,7 +222,7 @@ def test_daily_figures_refuse_a_window_that_does_not_start_at_midnight() -> None
     ctx = Context(pcn=PCN, resource="daily_performance", now=NOW, window=shifted)
     finish = resource("daily_performance").finish
     assert finish is not None
-    with pytest.raises(ValueError, match="00:00 UTC"):
+    with pytest.raises(ValueError, match="local midnight"):
         list(finish([], ctx))
 
 
@@ -226,9 +235,9 @@ def test_current_performance_is_a_latest_only_point_on_the_workcenter_named_by_c
     [dps] = [i for i in items if isinstance(i, Datapoints)]
     assert series.external_id == f"PCN{PCN}_performance_current_{WC_A}"
     assert series.asset_external_id == f"PCN{PCN}_workcenter_{WC_A}"
-    assert series.unit == "%"
+    assert series.unit == "fraction", "OEE and its factors share one scale: fractions"
     assert dps.latest_only, "a sampled current value must be written only when it changes"
-    assert dps.points == ((int(NOW.timestamp() * 1000), 87.5),)
+    assert dps.points == ((int(NOW.timestamp() * 1000), 0.875),), "Plex's 87.5 % is 0.875"
 
 
 def test_current_performance_of_an_unknown_workcenter_code_is_quarantined() -> None:
@@ -249,10 +258,11 @@ def test_current_performance_rejects_anything_but_a_finite_number(bad: object) -
 
 def test_connect_figures_equal_the_formulas_on_the_fixture() -> None:
     items = run_resource("oee_from_connect", load("workcenter_status_entries"))
-    # Statuses (duration in minutes): Off 2 h and Idle 0.5 h are not planned; Setup 1, Production 4 + 2,
-    # Down 0.5 h -> planned 7.5 h, run 6 h. Counts: good 300 + 200 + 200 + 100, scrap 20. Ideal time:
-    # (500 + 20) / 130 + 200 / 200 (standard rate, no ideal rate) + 100 pieces with no rate (0 h) = 5 h.
-    assert_figures(points(items), expected(WC_A, Fraction(12, 15), Fraction(5, 6), Fraction(800, 820)))
+    # Statuses (duration in seconds): Off 2 h and Idle 0.5 h are not planned; Setup 1, Production 4 + 2,
+    # Down 0.5 h -> planned 7.5 h, down 0.5 h, run 7 h (setup runs, as in Plex's daily report). Counts: good
+    # 300 + 200 + 200 + 100, scrap 20. Ideal time: (500 + 20) / 130 + 200 / 200 (standard rate, no ideal
+    # rate) + 100 pieces with no rate (0 h) = 5 h.
+    assert_figures(points(items), expected(WC_A, Fraction(14, 15), Fraction(5, 7), Fraction(800, 820)))
 
 
 def test_connect_and_data_source_routes_write_the_same_series() -> None:
@@ -275,8 +285,8 @@ def test_an_unknown_status_is_quarantined_and_not_counted() -> None:
     with pytest.raises(Quarantine, match="workcenterStatus"):
         list(resource("oee_from_connect").transform(odd, context("oee_from_connect")))
     got = points(run_resource("oee_from_connect", [*entries[:2], *entries[3:]], context("oee_from_connect")))
-    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(2 / 3.5, abs=1e-12), (
-        "without the 4 h production entry, run time is 2 h of 3.5 h planned"
+    assert got[f"PCN{PCN}_availability_daily_{WC_A}"] == pytest.approx(3 / 3.5, abs=1e-12), (
+        "without the 4 h production entry, run time is 3 h of 3.5 h planned"
     )
 
 
@@ -330,7 +340,7 @@ def test_data_source_rows_name_their_ids_and_windows() -> None:
     daily = resource("daily_performance")
     assert (daily.api, daily.datasource_id) == ("datasource", 18765)
     assert resource("workcenter_performance").datasource_id == 22870
-    assert isinstance(daily.mode, DataSourceWindow) and daily.mode.align == performance.DAY
+    assert isinstance(daily.mode, DataSourceWindow) and daily.mode.plant_days
 
 
 def test_no_row_asks_plex_for_pages() -> None:
@@ -412,13 +422,17 @@ class SimulatedPlant:
     start = datetime(2026, 11, 27, 12, tzinfo=UTC)
     day = TimeRange(datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 11, 27, tzinfo=UTC))
 
-    def __init__(self) -> None:
+    def __init__(self, clock: PlantTime = UTC_PLANT, day: TimeRange | None = None) -> None:
         self.now_ms = int(self.start.timestamp() * 1000)
         self.plant = build_plant(7, scale_named("small"), self.now_ms, PCN, None)
+        self.clock = clock
+        self.day = day or self.day
 
-    def connect(self, path: str, windowed: bool = False) -> list[dict[str, Any]]:
+    def connect(
+        self, path: str, windowed: bool = False, reach_back: timedelta = ZERO
+    ) -> list[dict[str, Any]]:
         dates = [
-            ("beginDate", format_plex_datetime(self.day.begin)),
+            ("beginDate", format_plex_datetime(self.day.begin - reach_back)),
             ("endDate", format_plex_datetime(self.day.end)),
         ]
         answer = sim_connect.answer(
@@ -426,6 +440,16 @@ class SimulatedPlant:
         )
         rows: list[dict[str, Any]] = answer[1]
         return rows
+
+    def connect_lookups(self) -> dict[str, list[dict[str, Any]]]:
+        """What the Connect OEE rows look up, for the day."""
+        definitions = "/production/v1/production-definitions/"
+        return {
+            "production_entries": self.connect(HISTORY + "production-entries", windowed=True),
+            "scrap_entries": self.connect(HISTORY + "scrap-entries", windowed=True),
+            "workcenter_statuses": self.connect(definitions + "workcenter-statuses"),
+            "approved_workcenters": self.connect(definitions + "approved-workcenters"),
+        }
 
     def daily_report(self) -> list[dict[str, Any]]:
         inputs = {
@@ -435,14 +459,17 @@ class SimulatedPlant:
         return datasources.SOURCES[18765].rows(self.plant, self.now_ms, inputs)
 
     def context(self, name: str, lookups: dict[str, list[dict[str, Any]]]) -> Context:
-        return Context(pcn=PCN, resource=name, now=self.start, window=self.day, lookups=lookups)
+        return Context(
+            pcn=PCN, resource=name, now=self.start, window=self.day, lookups=lookups, plant=self.clock
+        )
 
 
 def figures_by_workcenter(items: Iterable[Item]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for external_id, value in points(items).items():
         kind, _, workcenter = external_id.removeprefix(f"PCN{PCN}_").partition("_daily_")
-        out.setdefault(workcenter, {})[kind] = float(value)
+        if "quantity" not in kind:
+            out.setdefault(workcenter, {})[kind] = float(value)
     return out
 
 
@@ -480,14 +507,8 @@ def test_daily_report_oee_on_a_simulated_plant_equals_the_formulas() -> None:
 
 def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     sim = SimulatedPlant()
-    history = "/production/v1/production-history/"
-    lookups = {
-        "production_entries": sim.connect(history + "production-entries", windowed=True),
-        "scrap_entries": sim.connect(history + "scrap-entries", windowed=True),
-        "workcenter_statuses": sim.connect("/production/v1/production-definitions/workcenter-statuses"),
-        "approved_workcenters": sim.connect("/production/v1/production-definitions/approved-workcenters"),
-    }
-    entries = sim.connect(history + "workcenter-status-entries", windowed=True)
+    lookups = sim.connect_lookups()
+    entries = sim.connect(HISTORY + "workcenter-status-entries", windowed=True)
     statuses = {s["description"]: s for s in lookups["workcenter_statuses"]}
     rates = {
         (a["workcenterId"], a["partOperationId"]): a["idealRate"] or a["standardProductionRate"]
@@ -497,8 +518,8 @@ def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     for entry in entries:
         status, tally = statuses[entry["workcenterStatus"]], want.setdefault(entry["workcenterId"], Tally())
         if not (status["offStatus"] or status["idleStatus"]):
-            tally.planned += entry["duration"] / 60
-            tally.run += entry["duration"] / 60 if status["productionStatus"] else 0
+            tally.planned += entry["duration"] / 3600
+            tally.run += entry["duration"] / 3600 if not status["downtimeStatus"] else 0
     for name, good in (("production_entries", True), ("scrap_entries", False)):
         for entry in lookups[name]:
             tally = want.setdefault(entry["workcenterId"], Tally())
@@ -511,3 +532,94 @@ def test_connect_oee_on_a_simulated_plant_equals_the_formulas() -> None:
     assert_same_figures(
         figures_by_workcenter(got), {wc: t.figures() for wc, t in want.items() if t.figures()}
     )
+
+
+DETROIT = PlantTime(ZoneInfo("America/Detroit"))
+
+
+def both_routes(sim: SimulatedPlant) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Daily figures of one plant day from data source 18765 and from Connect alone (status entries
+    fetched from a day before, as the row's reach_back asks)."""
+    workcenter_of = {key: plex_id for plex_id, key in sim.plant.keys("Workcenter").items()}
+    key_map: list[dict[str, Any]] = [{"key": key, "id": plex_id} for key, plex_id in workcenter_of.items()]
+    report = run_resource(
+        "daily_performance",
+        sim.daily_report(),
+        sim.context("daily_performance", {"workcenter_key_map": key_map}),
+    )
+    lookups = sim.connect_lookups()
+    entries = sim.connect(HISTORY + "workcenter-status-entries", windowed=True, reach_back=performance.DAY)
+    connect = run_resource("oee_from_connect", entries, sim.context("oee_from_connect", lookups))
+    return figures_by_workcenter(report), figures_by_workcenter(connect)
+
+
+@pytest.mark.parametrize(
+    ("clock", "day"),
+    [
+        (UTC_PLANT, SimulatedPlant.day),
+        (DETROIT, day_range(date(2026, 11, 26), DETROIT.zone)),
+    ],
+    ids=["utc", "america-detroit"],
+)
+def test_availability_from_status_intervals_agrees_with_the_daily_report(
+    clock: PlantTime, day: TimeRange
+) -> None:
+    report, connect = both_routes(SimulatedPlant(clock, day))
+    compared = [wc for wc in report if "availability" in report[wc]]
+    assert compared, "the simulated plant planned no time that day; the test would prove nothing"
+    for workcenter in compared:
+        got, want = connect[workcenter]["availability"], report[workcenter]["availability"]
+        assert math.isclose(got, want, rel_tol=1e-9), (
+            f"{workcenter}: availability {got} from status intervals, {want} from data source 18765"
+        )
+
+
+def test_every_oee_series_is_a_fraction_with_its_unit() -> None:
+    items = [
+        *run_resource("daily_performance", load("daily_performance")),
+        *run_resource("oee_from_connect", load("workcenter_status_entries")),
+    ]
+    units = {i.external_id: i.unit for i in items if isinstance(i, TimeSeries)}
+    figures = {x: u for x, u in units.items() if "quantity" not in x}
+    assert figures and set(figures.values()) == {"fraction"}, figures
+    assert {u for x, u in units.items() if "quantity" in x} == {"pcs"}, "daily good and scrap are pieces"
+    fractions = {x: v for x, v in points(items).items() if "performance" not in x and "quantity" not in x}
+    assert fractions and all(0 <= float(v) <= 1 for v in fractions.values())
+
+
+SHIFTS = PlantTime(
+    ZoneInfo("UTC"),
+    (Shift("Early", time(2), time(6)), Shift("Long", time(6), time(2))),  # Long ends next day
+)
+
+
+def test_per_shift_figures_cut_status_time_at_the_shift_bounds_across_midnight() -> None:
+    mode = resource("oee_per_shift").mode
+    assert isinstance(mode, Window)
+    window, *_ = plan(
+        datetime(2026, 11, 27, 3, tzinfo=UTC), datetime(2026, 11, 28, 3, tzinfo=UTC), mode, SHIFTS
+    )
+    assert (window.begin, window.end) == (
+        datetime(2026, 11, 27, 2, tzinfo=UTC),
+        datetime(2026, 11, 28, 2, tzinfo=UTC),
+    ), "a shift day runs from the earliest shift start to the next day's"
+    ctx = replace(context("oee_per_shift"), window=window, plant=SHIFTS)
+    got: dict[str, dict[int, float | str]] = {}
+    for item in run_resource("oee_per_shift", load("workcenter_status_entries"), ctx):
+        if isinstance(item, Datapoints):
+            got.setdefault(item.external_id, {}).update(dict(item.points))
+    early = int(window.begin.timestamp() * 1000)
+    long = early + 4 * 3_600_000
+    # Early 02-06: setup 1 h + production 3 h, nothing down. Long 06-02 (+1 day): production 1 h, down 0.5 h,
+    # production 2 h; the off and idle entries are not planned.
+    availability = got[f"PCN{PCN}_availability_shift_{WC_A}"]
+    assert availability.keys() == {early, long}, "one point at each shift's start"
+    assert availability[early] == 1.0
+    assert availability[long] == pytest.approx(3 / 3.5, abs=1e-12)
+
+
+def test_a_plant_without_shifts_has_no_shift_windows_and_makes_no_call() -> None:
+    mode = resource("oee_per_shift").mode
+    assert isinstance(mode, Window)
+    begin = datetime(2026, 11, 27, tzinfo=UTC)
+    assert list(plan(begin, begin + timedelta(days=3), mode, UTC_PLANT)) == []

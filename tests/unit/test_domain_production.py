@@ -258,3 +258,27 @@ def test_any_entry_is_mapped_or_quarantined_and_series_never_crash(data: st.Data
         if row.finish is not None:
             made = list(row.finish(records, context(resource)))
             assert all(isinstance(i, TimeSeries | Datapoints) for i in made), f"{resource}: {made}"
+
+
+def test_quantities_in_different_units_are_never_added_up() -> None:
+    entries = [
+        entry("production_entries", 0),
+        dict(entry("production_entries", 0), unit="kg", partId="p-steel", quantity=2.5),
+        dict(entry("production_entries", 0), unit="EA", quantity=1.0),
+    ]
+    items = list(prod.good_quantities(entries, context("production_entries")))
+    series = {i.external_id: i for i in items if isinstance(i, TimeSeries)}
+    points = {i.external_id: i.points for i in items if isinstance(i, Datapoints)}
+    pieces = f"PCN{PCN}_wc_good_quantity_{WC1_ID}"
+    kilos = f"PCN{PCN}_wc_part_good_quantity_{WC1_ID}_p-steel"
+    assert series[pieces].unit == "pcs" and series[kilos].unit == "kg"
+    assert points[kilos][0][1] == 2.5, "kilograms have their own series per workcenter and part"
+    assert points[pieces][0][1] == entries[0]["quantity"] + 1.0, "'ea' and 'EA' are both pieces"
+    assert series[pieces].metadata["measure"] == "quantity per entry", "a per-entry quantity, not a counter"
+
+
+def test_scrap_names_no_unit_so_it_is_per_workcenter_and_part() -> None:
+    items = list(prod.scrap_quantities([entry("scrap_entries")], context("scrap_entries")))
+    [series] = [i for i in items if isinstance(i, TimeSeries)]
+    assert series.external_id.startswith(f"PCN{PCN}_wc_part_scrap_quantity_{WC1_ID}_")
+    assert series.metadata["partId"] == entry("scrap_entries")["partId"]

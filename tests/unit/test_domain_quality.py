@@ -4,7 +4,10 @@ Classic integer keys mapped to Connect ids, from hand-written records in tests/u
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 from plex_cdf.domains.quality import KEY_MAPS, RESOURCES, identity_mapping_bodies
 from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource
 from plex_cdf.items import Asset, Event, Item
+from plex_cdf.plant import PlantTime
 from tests.unit.fixtures.plex_ivq import DAY, NOW, PCN, load
 from tests.unit.nasty import NASTY_VALUES
 
@@ -86,7 +90,7 @@ def test_a_checksheet_whose_part_key_is_not_mapped_keeps_the_key_and_its_other_l
         ({"Checksheet_No": None}, "Checksheet_No"),
         ({"Checksheet_No": [88001]}, "Checksheet_No"),
         ({"Checksheet_Date": None}, "Checksheet_Date"),
-        ({"Checksheet_Date": "11/27/2026 6:30 AM"}, "Checksheet_Date"),
+        ({"Checksheet_Date": "27/11/2026 6:30 AM"}, "Checksheet_Date"),
         ({"Part_Key": "BRK-100"}, "Part_Key"),
         ({"Workcenter_Key": 5.5}, "Workcenter_Key"),
         ({"Out_Of_Spec": "maybe"}, "Out_Of_Spec"),
@@ -283,3 +287,21 @@ def test_any_record_is_mapped_or_quarantined(data: st.DataObject) -> None:
         items = transform(name, record)
         assert all(isinstance(item, Asset | Event) for item in items), f"{name} made {items} from {record}"
         assert len(items) <= 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "zone", "utc"),
+    [
+        ("11/27/2026 06:30:00 AM", "America/Detroit", datetime(2026, 11, 27, 11, 30, tzinfo=UTC)),
+        ("2026-07-01T06:30:00", "America/Detroit", datetime(2026, 7, 1, 10, 30, tzinfo=UTC)),
+        ("2026-07-01T06:30:00Z", "America/Detroit", datetime(2026, 7, 1, 6, 30, tzinfo=UTC)),
+        ("11/27/2026 06:30:00 AM", "UTC", datetime(2026, 11, 27, 6, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_data_source_date_without_a_zone_is_read_on_the_plant_clock(
+    sent: str, zone: str, utc: datetime
+) -> None:
+    ctx = replace(context("checksheets"), plant=PlantTime(ZoneInfo(zone)))
+    [event] = resource("checksheets").transform({**load("checksheets")[0], "Checksheet_Date": sent}, ctx)
+    assert isinstance(event, Event)
+    assert event.start_time == int(utc.timestamp() * 1000), f"{sent} on a {zone} plant is {utc}"

@@ -635,6 +635,7 @@ def test_a_row_plex_repeats_counts_once_in_the_per_workcenter_quantity_series() 
         "serialNo": "S1",
         "partOperationId": "po-1",
         "quantity": 35,
+        "unit": "ea",  # pieces: the workcenter's series (other units go per part)
         "stamp": stamp(at),  # what the fake Plex filters windows on
     }
     plex.lists[production.path] = [entry, dict(entry)]  # Plex repeats the row

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from plex_cdf.config.types import BaseUrl, Duration, LogLevel, Pcn
 from plex_cdf.domains.resource import DOMAINS, Domain
 from plex_cdf.items import DataSetKey
+from plex_cdf.plant import WEEKDAYS, PlantTime, Shift
 
 DEFAULT_CDF_HOST = "https://api.cognitedata.com"
 PLEX_CONNECT_URLS = {False: "https://connect.plex.com", True: "https://test.connect.plex.com"}
@@ -104,6 +106,70 @@ class DataSourceCredentials(Section):
         return base64.b64encode(raw).decode("ascii")
 
 
+class ShiftSection(Section):
+    """One shift of the plant's calendar: local `HH:MM` start and end (an end at or before the start ends
+    the next day) on the days of week it starts."""
+
+    name: str = Field(min_length=1)
+    start: str
+    end: str
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS))
+
+    @model_validator(mode="after")
+    def _times_and_days(self) -> ShiftSection:
+        shift_from(self)
+        return self
+
+
+def shift_from(section: ShiftSection) -> Shift:
+    """The shift as the plant clock uses it; ValueError naming the bad value."""
+    start, end = _clock_time(section.start, "start"), _clock_time(section.end, "end")
+    if start == end:
+        raise ValueError(f"shift {section.name!r}: start and end are both {section.start}")
+    unknown = [day for day in section.days if day.lower() not in WEEKDAYS]
+    if unknown or not section.days:
+        raise ValueError(f"shift {section.name!r}: days must be among {', '.join(WEEKDAYS)}, got {unknown}")
+    return Shift(section.name, start, end, frozenset(WEEKDAYS.index(day.lower()) for day in section.days))
+
+
+def _clock_time(text: str, key: str) -> time:
+    try:
+        parsed = time.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{key} is not a local time like 06:00 or 22:30, got {text!r}") from None
+    if parsed.tzinfo is not None:
+        raise ValueError(f"{key} is a local wall-clock time without a zone, got {text!r}")
+    return parsed
+
+
+class PlantSection(Section):
+    """The plant's clock: an IANA time zone (per-day figures are cut at its local midnight; Data Source
+    dates sent without a zone are read in it) and an optional shift calendar."""
+
+    time_zone: str = "UTC"
+    shifts: list[ShiftSection] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_zone_and_unique_shifts(self) -> PlantSection:
+        zone_of(self.time_zone)
+        names = [shift.name for shift in self.shifts]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"shift {twice[0]!r} is named more than once")
+        return self
+
+    def plant_time(self) -> PlantTime:
+        return PlantTime(zone_of(self.time_zone), tuple(shift_from(s) for s in self.shifts))
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone; ValueError in one line when the name is not one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: give an IANA name such as America/Detroit") from None
+
+
 class Tenant(Section):
     """One Plex tenant (PCN): its own external-id prefix `PCN{pcn}_`, state and call budget."""
 
@@ -112,6 +178,7 @@ class Tenant(Section):
     name: str | None = None
     data_source: DataSourceCredentials | None = None
     calls_per_minute: int | None = Field(default=None, gt=0)
+    plant: PlantSection = Field(default_factory=PlantSection)
 
 
 class PlexConfig(Section):

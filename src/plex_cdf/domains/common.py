@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from plex_cdf.domains.resource import Context, Quarantine, Record
 from plex_cdf.ids import external_id, hashed_key, joined_key
-from plex_cdf.plex.dates import parse_plex_datetime, to_epoch_ms
+from plex_cdf.plex.dates import parse_datasource_datetime, parse_plex_datetime, to_epoch_ms
 
 
 def lineage(resource: str, plex_id: str) -> dict[str, str]:
@@ -46,6 +47,18 @@ def required(record: Record, name: str) -> Any:
 
 def plex_ms(record: Record, name: str, *, required_field: bool = False) -> int | None:
     """A Plex date-time field as epoch milliseconds; Quarantine when present but unparseable."""
+    return _date_ms(record, name, required_field, parse_plex_datetime)
+
+
+def datasource_ms(record: Record, name: str, ctx: Context, *, required_field: bool = False) -> int | None:
+    """A Data Source API date column as epoch milliseconds: with a zone as sent, without one (local text)
+    on the plant's clock; Quarantine when present but unparseable."""
+    return _date_ms(
+        record, name, required_field, lambda text: parse_datasource_datetime(text, ctx.plant.zone)
+    )
+
+
+def _date_ms(record: Record, name: str, required_field: bool, parse: Callable[[str], datetime]) -> int | None:
     value = record.get(name)
     if value is None or value == "":
         if required_field:
@@ -54,7 +67,7 @@ def plex_ms(record: Record, name: str, *, required_field: bool = False) -> int |
     if not isinstance(value, str):
         raise Quarantine(f"{name} is not a date-time: {value!r}")
     try:
-        return to_epoch_ms(parse_plex_datetime(value))
+        return to_epoch_ms(parse(value))
     except ValueError as err:
         raise Quarantine(f"{name}: {err}") from None
 

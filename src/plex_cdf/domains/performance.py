@@ -9,7 +9,8 @@ Three routes, one set of formulas (`oee_figures`):
   (with the status list's flags) for time, production and scrap entries for counts, approved-workcenter
   rates for ideal cycle times.
 
-Units: times in hours, counts in pieces, rates in pieces per hour, figures as fractions (1.0 = 100 %).
+Units: times in hours, counts in pieces, rates in pieces per hour, figures as fractions (1.0 = 100 %) on
+every series, unit `fraction` (22870's percent is divided by 100).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from plex_cdf.domains.common import (
-    flag,
     index_by,
     integer_key,
     lineage,
@@ -30,13 +30,24 @@ from plex_cdf.domains.common import (
     required_text,
     text,
 )
-from plex_cdf.domains.resource import Context, DataSource, Get, Quarantine, Record, Resource, Snapshot, Window
+from plex_cdf.domains.resource import (
+    Context,
+    DataSource,
+    Finish,
+    Get,
+    Quarantine,
+    Record,
+    Resource,
+    Snapshot,
+    Window,
+)
+from plex_cdf.domains.status import classify, entry_start, status_intervals, time_in
 from plex_cdf.ids import external_id
 from plex_cdf.items import Datapoints, Item, TimeSeries
+from plex_cdf.plant import Shift, day_start, local_day, shift_periods
 from plex_cdf.plex.dates import to_epoch_ms
 
 DAY = timedelta(days=1)
-MINUTES_PER_HOUR = 60.0
 
 # Lookup resources this module reads, by their row names: the key map is defined in `quality`, the entries
 # in `production` (fetched again for this resource's daily windows), workcenters and statuses in
@@ -51,6 +62,7 @@ APPROVED_WORKCENTERS = "approved_workcenters"
 DAILY_PERFORMANCE = "daily_performance"
 WORKCENTER_PERFORMANCE = "workcenter_performance"
 OEE_FROM_CONNECT = "oee_from_connect"
+OEE_PER_SHIFT = "oee_per_shift"
 
 
 # --- The formulas (docs/mapping.md, "Performance (OEE)") -------------------------------
@@ -142,16 +154,21 @@ class Figure:
 
 
 DAILY_FIGURES: tuple[Figure, ...] = (
-    Figure("oee_daily", "OEE", "OEE = availability x performance x quality per UTC day; fraction"),
-    Figure("availability_daily", "Availability", "Run time / planned time per UTC day; fraction 0-1"),
+    Figure("oee_daily", "OEE", "OEE = availability x performance x quality per plant day; fraction"),
+    Figure("availability_daily", "Availability", "Run time / planned time per plant day; fraction 0-1"),
     Figure(
-        "performance_daily", "Performance", "Ideal time of counted pieces / run time per UTC day; fraction"
+        "performance_daily", "Performance", "Ideal time of counted pieces / run time per plant day; fraction"
     ),
-    Figure("quality_daily", "Quality", "Good / total pieces per UTC day; fraction 0-1"),
+    Figure("quality_daily", "Quality", "Good / total pieces per plant day; fraction 0-1"),
 )
 CURRENT_PERFORMANCE = Figure(
-    "performance_current", "Performance (current)", "Plex's current performance figure, in percent"
+    "performance_current",
+    "Performance (current)",
+    "Plex's current performance figure (sent in percent), as a fraction like every OEE figure",
 )
+FRACTION = "fraction"
+"""The one scale of OEE and its factors everywhere: 1.0 = 100 %."""
+PERCENT_PER_FRACTION = 100.0
 
 
 @dataclass(frozen=True)
@@ -177,24 +194,64 @@ def _series(wc: Workcenter, figure: Figure, ctx: Context, method: str, unit: str
     )
 
 
+DAILY_QUANTITIES: tuple[Figure, ...] = (
+    Figure("good_quantity_daily", "good pieces", "Good pieces OEE counts per plant day; pieces"),
+    Figure(
+        "scrap_quantity_daily", "scrap pieces", "Scrap and reject pieces OEE counts per plant day; pieces"
+    ),
+)
+PIECES = "pcs"
+
+
+def per_shift(figure: Figure) -> Figure:
+    """The same figure per shift: kind `..._shift`, a point at each shift's start."""
+    return Figure(
+        figure.kind.replace("_daily", "_shift"),
+        f"{figure.label} per shift",
+        figure.description.replace("per plant day", "per shift (points at the shift's start)"),
+    )
+
+
+SHIFT_FIGURES = tuple(per_shift(f) for f in DAILY_FIGURES)
+SHIFT_QUANTITIES = tuple(per_shift(f) for f in DAILY_QUANTITIES)
+
+
 def daily_items(wc: Workcenter, totals: OeeTotals, day_ms: int, ctx: Context, method: str) -> Iterable[Item]:
-    """The four daily series of one workcenter and, for each defined figure, its point at the day's start."""
-    figures = oee_figures(totals)
-    values = (figures.oee, figures.availability, figures.performance, figures.quality)
-    for figure, value in zip(DAILY_FIGURES, values, strict=True):
-        series = _series(wc, figure, ctx, method, unit=None)
+    """The daily series of one workcenter (four OEE figures, good and scrap pieces) and, for each defined
+    figure, its point at the day's start."""
+    return period_items(wc, totals, day_ms, ctx, method, DAILY_FIGURES + DAILY_QUANTITIES)
+
+
+def period_items(
+    wc: Workcenter, totals: OeeTotals, at_ms: int, ctx: Context, method: str, figures: tuple[Figure, ...]
+) -> Iterable[Item]:
+    """One workcenter's figures over one period (a day or a shift): OEE, A, P, Q as fractions, then good
+    and scrap pieces; a point at the period's start for each defined value."""
+    oee_values = oee_figures(totals)
+    values = (
+        oee_values.oee,
+        oee_values.availability,
+        oee_values.performance,
+        oee_values.quality,
+        totals.good_count,
+        totals.total_count - totals.good_count,
+    )
+    for figure, value in zip(figures, values, strict=False):
+        unit = PIECES if figure.kind.startswith(("good_quantity", "scrap_quantity")) else FRACTION
+        series = _series(wc, figure, ctx, method, unit=unit)
         yield series
         if value is not None:
-            yield Datapoints(series.external_id, ((day_ms, value),))
+            yield Datapoints(series.external_id, ((at_ms, value),))
 
 
 def day_start_ms(ctx: Context) -> int:
-    """The window's start as epoch ms; daily figures need windows cut at 00:00 UTC (Window.align = 1 day)."""
+    """The window's start as epoch ms: daily figures need windows that are the plant's local days
+    (`plant_days=True`), so each point sits at the plant's local midnight."""
     if ctx.window is None:
         raise ValueError(f"{ctx.resource}: daily OEE needs a date window, the runner gave none")
-    begin = ctx.window.begin.astimezone(UTC)
-    if begin != datetime(begin.year, begin.month, begin.day, tzinfo=UTC):
-        raise ValueError(f"{ctx.resource}: daily OEE needs windows starting at 00:00 UTC, got {begin}")
+    begin = ctx.window.begin
+    if begin != day_start(begin, ctx.plant.zone):
+        raise ValueError(f"{ctx.resource}: daily OEE needs windows starting at local midnight, got {begin}")
     return to_epoch_ms(begin)
 
 
@@ -260,7 +317,8 @@ def finish_daily_report(rows: Sequence[Record], ctx: Context) -> Iterable[Item]:
 
 
 def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
-    """One 22870 row: Performance in percent, sampled now and written only when it changed. The row names
+    """One 22870 row: Performance in percent, written as a fraction, sampled now and written only when it
+    changed. The row names
     its workcenter by code only, so the code is looked up in the master-data workcenters list."""
     code = required_text(row, "Workcenter_Code")
     workcenter = index_by(ctx.lookups.get(WORKCENTERS, ()), "workcenterCode").get(code)
@@ -270,53 +328,43 @@ def current_performance_to_points(row: Record, ctx: Context) -> Iterable[Item]:
     value = number(row, "Performance")
     if value is not None and not math.isfinite(value):
         raise Quarantine(f"Performance is not a finite number: {value!r}")
-    series = _series(Workcenter(plex_id, code), CURRENT_PERFORMANCE, ctx, "plex_workcenter_performance", "%")
+    series = _series(
+        Workcenter(plex_id, code), CURRENT_PERFORMANCE, ctx, "plex_workcenter_performance", FRACTION
+    )
     yield series
     if value is not None:
-        yield Datapoints(series.external_id, ((to_epoch_ms(ctx.now), value),), latest_only=True)
+        fraction = value / PERCENT_PER_FRACTION
+        yield Datapoints(series.external_id, ((to_epoch_ms(ctx.now), fraction),), latest_only=True)
 
 
 # --- Route 3: Connect alone ---------------------------------------------------------------------------
 
-STATUS_DURATION_HOURS_PER_UNIT = 1 / MINUTES_PER_HOUR
-"""Workcenter-status entries' `duration` is taken to be in minutes (Plex does not document the unit)."""
-
-
-@dataclass(frozen=True)
-class StatusClass:
-    """How a workcenter status counts: off and idle time (no work scheduled) is not planned; production
-    time is run time; everything else (setup, downtime, maintenance, unflagged) is planned time lost."""
-
-    planned: bool
-    running: bool
-
-
-def status_class(status: Record) -> StatusClass:
-    if flag(status, "offStatus") or flag(status, "idleStatus"):
-        return StatusClass(planned=False, running=False)
-    return StatusClass(planned=True, running=flag(status, "productionStatus"))
-
-
-def _status_entry(entry: Record, ctx: Context) -> tuple[Workcenter, OeeTotals]:
-    """One workcenter-status entry as time: duration hours into planned and/or run time."""
-    wc = Workcenter(required_text(entry, "workcenterId"), text(entry, "workcenterCode"))
-    description = required_text(entry, "workcenterStatus")
-    status = index_by(ctx.lookups.get(WORKCENTER_STATUSES, ()), "description").get(description)
-    if status is None:
-        raise Quarantine(f"workcenterStatus: {description!r} is not in the workcenter-status list")
-    plex_ms(entry, "logDate", required_field=True)
-    hours = _non_negative(entry, "duration") * STATUS_DURATION_HOURS_PER_UNIT
-    kind = status_class(status)
-    return wc, OeeTotals(
-        planned_hours=hours if kind.planned else 0.0,
-        run_hours=hours if kind.planned and kind.running else 0.0,
-    )
+MS_PER_HOUR = 3_600_000
 
 
 def check_status_entry(entry: Record, ctx: Context) -> Iterable[Item]:
     """Validates one status entry (Quarantine names the bad field); figures come from `finish_connect`."""
-    _status_entry(entry, ctx)
+    entry_start(entry)
+    classify(entry, ctx.lookups.get(WORKCENTER_STATUSES, ()))
     return ()
+
+
+def status_totals(
+    records: Sequence[Record], ctx: Context, period: tuple[int, int]
+) -> Iterable[tuple[Workcenter, OeeTotals]]:
+    """Planned and run hours per workcenter inside the period, from the entries as intervals (fetched from a
+    day before the window, so a status that began the day before counts for its part in this one)."""
+    intervals = status_intervals(records, ctx.lookups.get(WORKCENTER_STATUSES, ()))
+    codes = {i.workcenter_id: i.workcenter_code for i in intervals if i.workcenter_code}
+    for workcenter_id, spent in time_in(intervals, *period).items():
+        totals = OeeTotals(planned_hours=spent.planned / MS_PER_HOUR, run_hours=spent.run / MS_PER_HOUR)
+        yield Workcenter(workcenter_id, codes.get(workcenter_id)), totals
+
+
+def _window_ms(ctx: Context) -> tuple[int, int]:
+    if ctx.window is None:
+        raise ValueError(f"{ctx.resource}: needs a date window, the runner gave none")
+    return to_epoch_ms(ctx.window.begin), to_epoch_ms(ctx.window.end)
 
 
 def ideal_rate(approved: Record) -> float | None:
@@ -363,33 +411,84 @@ def _count_entry(entry: Record, rates: Mapping[tuple[str, str], float], good: bo
     )
 
 
-def _connect_parts(records: Sequence[Record], ctx: Context) -> Iterable[tuple[Workcenter, OeeTotals]]:
+def _connect_parts(
+    records: Sequence[Record], ctx: Context, period: tuple[int, int]
+) -> Iterable[tuple[Workcenter, OeeTotals]]:
+    """Status time and counted pieces of every workcenter inside the period (entries by transaction time)."""
     rates = _rates(ctx)
-    for entry in records:
-        try:
-            yield _status_entry(entry, ctx)
-        except Quarantine:
-            continue  # counted by check_status_entry
+    yield from status_totals(records, ctx, period)
     for name, good in ((PRODUCTION_ENTRIES, True), (SCRAP_ENTRIES, False)):
         for entry in ctx.lookups.get(name, ()):
             try:
+                at = plex_ms(entry, "transactionDate", required_field=True)
+                if at is None or not period[0] <= at < period[1]:
+                    continue
                 wc = Workcenter(required_text(entry, "workcenterId"), text(entry, "workcenterCode"))
                 yield wc, _count_entry(entry, rates, good)
             except Quarantine:
                 continue  # the production domain quarantines and counts these
 
 
-def finish_connect(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    day_ms = day_start_ms(ctx)
+def _per_workcenter(parts: Iterable[tuple[Workcenter, OeeTotals]]) -> list[tuple[Workcenter, OeeTotals]]:
     per_workcenter: dict[str, tuple[Workcenter, OeeTotals]] = {}
-    for wc, totals in _connect_parts(records, ctx):
+    for wc, totals in parts:
         seen = per_workcenter.get(wc.plex_id)
         if seen is None:
             per_workcenter[wc.plex_id] = (wc, totals)
         else:
             per_workcenter[wc.plex_id] = (seen[0] if seen[0].code else wc, seen[1] + totals)
-    for wc, totals in per_workcenter.values():
+    return list(per_workcenter.values())
+
+
+def finish_connect(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    day_ms = day_start_ms(ctx)
+    for wc, totals in _per_workcenter(_connect_parts(records, ctx, _window_ms(ctx))):
         yield from daily_items(wc, totals, day_ms, ctx, method="computed_from_connect")
+
+
+def shifts_in(ctx: Context) -> list[tuple[Shift, tuple[int, int]]]:
+    """The shifts that start inside the window (a shift day), each as its epoch-ms period cut at the
+    window's end."""
+    begin, end = _window_ms(ctx)
+    found = []
+    for day in (
+        {local_day(ctx.window.begin, ctx.plant.zone), local_day(ctx.window.end, ctx.plant.zone)}
+        if ctx.window
+        else ()
+    ):
+        for shift, period in shift_periods(day, ctx.plant):
+            start = to_epoch_ms(period.begin)
+            if begin <= start < end:
+                found.append((shift, (start, min(to_epoch_ms(period.end), end))))
+    return sorted(found, key=lambda item: item[1])
+
+
+def finish_shifts(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    """Per shift of the plant's calendar: OEE and its factors, good and scrap pieces, from Connect (status
+    intervals cut at the shift's bounds, entries by transaction time); a point at each shift's start."""
+    for shift, period in shifts_in(ctx):
+        for wc, totals in _per_workcenter(_connect_parts(records, ctx, period)):
+            method = f"computed_from_connect, shift {shift.name}"
+            yield from period_items(wc, totals, period[0], ctx, method, SHIFT_FIGURES + SHIFT_QUANTITIES)
+
+
+def connect_oee_row(
+    name: str, mode: Window, finish: Finish, description: str, fallback_for: str | None = None
+) -> Resource:
+    """A figure row computed from Connect: status entries fetched from a day before each window (statuses
+    that began earlier), with the entries, statuses and rates it counts by."""
+    return Resource(
+        name=name,
+        domain="performance",
+        source=Get("/production/v1/production-history/workcenter-status-entries"),
+        mode=mode,
+        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
+        transform=check_status_entry,
+        finish=finish,
+        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+        fallback_for=fallback_for,
+        description=description,
+    )
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -406,7 +505,7 @@ RESOURCES: tuple[Resource, ...] = (
         name=DAILY_PERFORMANCE,
         domain="performance",
         source=DataSource(18765),
-        mode=Window("Start_Date", "End_Date", max_span=DAY, align=DAY),
+        mode=Window("Start_Date", "End_Date", plant_days=True),
         key=("Workcenter_Key", "Part_Key", "Operation_Code"),
         transform=check_daily_row,
         finish=finish_daily_report,
@@ -425,16 +524,17 @@ RESOURCES: tuple[Resource, ...] = (
         optional=True,
         description="Workcenter_Performance_Simple_Get, all workcenters: current performance in percent",
     ),
-    Resource(
-        name=OEE_FROM_CONNECT,
-        domain="performance",
-        source=Get("/production/v1/production-history/workcenter-status-entries"),
-        mode=Window(begin_param="beginDate", end_param="endDate", max_span=DAY, align=DAY),
-        key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
-        transform=check_status_entry,
-        finish=finish_connect,
-        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+    connect_oee_row(
+        OEE_FROM_CONNECT,
+        Window(begin_param="beginDate", end_param="endDate", plant_days=True, reach_back=DAY),
+        finish_connect,
+        "Daily OEE computed from Connect when data source 18765 is not granted",
         fallback_for=DAILY_PERFORMANCE,
-        description="Daily OEE computed from Connect when data source 18765 is not granted",
+    ),
+    connect_oee_row(
+        OEE_PER_SHIFT,
+        Window(begin_param="beginDate", end_param="endDate", shift_days=True, reach_back=DAY),
+        finish_shifts,
+        "OEE and pieces per shift of the plant's calendar, from Connect (no call without shifts)",
     ),
 )

@@ -10,7 +10,8 @@ that instant), and the control endpoint's current status a string step series sa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
@@ -26,6 +27,7 @@ from plex_cdf.domains.common import (
     unique,
 )
 from plex_cdf.domains.resource import Context, Get, PerParent, Quarantine, Record, Resource, Window
+from plex_cdf.domains.status import StatusClass, StatusInterval, classify, entry_start, status_intervals
 from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.items import Datapoints, Event, Item, TimeSeries
 from plex_cdf.plex.dates import to_epoch_ms
@@ -33,6 +35,7 @@ from plex_cdf.plex.dates import to_epoch_ms
 PRODUCTION_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationId")
 SCRAP_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationId", "scrapReason")
 STATUS_KEY = ("workcenterId", "logDate")
+WORKCENTER_STATUSES = "workcenter_statuses"  # the status list (master data): which statuses are down
 LABOR_KEY = ("employeeId", "workcenterId", "beginTime", "jobId", "partOperationId")
 
 PRODUCTION_FIELDS = (
@@ -140,15 +143,16 @@ def history_window() -> Window:
 
 
 def good_quantity_external_id(pcn: str, workcenter_id: str) -> str:
+    """The workcenter's good quantity series in pieces."""
     return external_id(pcn, "wc_good_quantity", workcenter_id)
-
-
-def scrap_quantity_external_id(pcn: str, workcenter_id: str) -> str:
-    return external_id(pcn, "wc_scrap_quantity", workcenter_id)
 
 
 def status_external_id(pcn: str, workcenter_id: str) -> str:
     return external_id(pcn, "wc_status", workcenter_id)
+
+
+def status_history_external_id(pcn: str, workcenter_id: str) -> str:
+    return external_id(pcn, "wc_status_history", workcenter_id)
 
 
 # --- history entries as events ------------------------------------------------------------------------
@@ -223,10 +227,21 @@ def scrap_entry(record: Record, ctx: Context) -> Iterable[Item]:
 
 
 def workcenter_status_entry(record: Record, ctx: Context) -> Iterable[Item]:
-    """A status change at `logDate`; `duration` is kept as Plex sends it (its unit is undocumented), so
-    the event has no end time."""
+    """A status entry as the interval [logDate, logDate + duration seconds) (docs/mapping.md), its status
+    and class as fields; a status Plex counts as down (`downtimeStatus`) is also a `downtime` event with the
+    status as its reason. An entry without a positive duration gets its end from the next entry in
+    `status_history`, or stays open."""
     check_numbers(record, ("duration",))
-    yield _entry_event(
+    _, begin, length = entry_start(record)
+    try:
+        cls: StatusClass | None = classify(record, ctx.lookups.get(WORKCENTER_STATUSES, ()))[1]
+    except Quarantine:
+        cls = None  # a status the list does not (yet) know: the entry is kept, unclassified
+    yield from status_events(record, ctx, cls, None if length is None else begin + int(length))
+
+
+def status_events(record: Record, ctx: Context, cls: StatusClass | None, end: int | None) -> Iterable[Event]:
+    event = _entry_event(
         record,
         ctx,
         kind="workcenter_status",
@@ -235,6 +250,58 @@ def workcenter_status_entry(record: Record, ctx: Context) -> Iterable[Item]:
         fields=STATUS_FIELDS,
         subtype_field="workcenterStatus",
     )
+    status = text(record, "workcenterStatus") or ""
+    fields = {"status": status, "durationUnit": "s", **({"statusClass": cls.kind} if cls else {})}
+    event = replace(event, end_time=end, metadata=merged(event.metadata, fields))
+    yield event
+    if cls is not None and cls.down:
+        yield replace(
+            event,
+            external_id=downtime_external_id(ctx.pcn, event.external_id),
+            type="downtime",
+            metadata=merged(event.metadata, {"reason": status}),
+        )
+
+
+def downtime_external_id(pcn: str, status_event_id: str) -> str:
+    """The downtime event of a status entry: the entry's hashed key under kind `downtime`."""
+    return external_id(pcn, "downtime", status_event_id.rsplit("_", 1)[-1])
+
+
+def status_series(ts_id: str, name: str, workcenter_id: str, description: str, ctx: Context) -> TimeSeries:
+    """A workcenter's status as a string step series (text, no unit)."""
+    return TimeSeries(
+        external_id=ts_id,
+        name=name,
+        data_set="production",
+        asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
+        is_step=True,
+        is_string=True,
+        description=description,
+        metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+    )
+
+
+def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
+    """Per workcenter, the status over time as a string step series (a point at each entry's start); and
+    the end, from the next entry, of entries Plex sent without a duration."""
+    intervals = status_intervals(records, ctx.lookups.get(WORKCENTER_STATUSES, ()))
+    per_workcenter: dict[str, list[StatusInterval]] = defaultdict(list)
+    for interval in intervals:
+        per_workcenter[interval.workcenter_id].append(interval)
+        if interval.end_from_next and interval.end is not None:
+            yield from status_events(interval.record, ctx, interval.cls, interval.end)
+    for workcenter_id, spans in per_workcenter.items():
+        ts_id = status_history_external_id(ctx.pcn, workcenter_id)
+        label = next((s.workcenter_code for s in spans if s.workcenter_code), None) or workcenter_id
+        yield status_series(
+            ts_id,
+            f"{label} status history",
+            workcenter_id,
+            "Workcenter status from the status log: the status that began at each point",
+            ctx,
+        )
+        yield Datapoints(external_id=ts_id, points=tuple(sorted({(s.begin, s.status) for s in spans})))
 
 
 def labor_entry(record: Record, ctx: Context) -> Iterable[Item]:
@@ -254,39 +321,86 @@ def labor_entry(record: Record, ctx: Context) -> Iterable[Item]:
 # --- per-workcenter quantity series -------------------------------------------------------------------
 
 
+COUNT_UNITS = frozenset({"ea", "each", "pc", "pcs", "piece", "pieces"})
+"""Units of measure that mean pieces: entries in them add up in the workcenter's series (unit `pcs`)."""
+PIECES = "pcs"
+
+
 def good_quantities(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    """Good quantity per workcenter: one point per transaction time, the sum booked at that instant (a
-    rerun over an overlapping window writes the same sums again)."""
-    return _quantity_series(records, ctx, "good quantity", good_quantity_external_id)
+    """Good quantity booked per transaction time (the sum of the entries at that instant, not a running
+    counter): per workcenter for entries in pieces, per workcenter and part for any other unit of measure or
+    none named, so no series adds up different units."""
+    return _quantity_series(records, ctx, "good quantity", "wc_good_quantity", "wc_part_good_quantity")
 
 
 def scrap_quantities(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    """Scrap quantity per workcenter, as good_quantities."""
-    return _quantity_series(records, ctx, "scrap quantity", scrap_quantity_external_id)
+    """Scrap quantity, as good_quantities. Plex's scrap entries name no unit, so scrap is per workcenter
+    and part (one part, one unit of measure)."""
+    return _quantity_series(records, ctx, "scrap quantity", "wc_scrap_quantity", "wc_part_scrap_quantity")
+
+
+@dataclass(frozen=True)
+class QuantitySeries:
+    """Where one entry's quantity goes: its series key, the series' unit, and its workcenter and part."""
+
+    key: str
+    unit: str | None
+    workcenter_id: str
+    part_id: str | None
+
+
+def quantity_series_of(
+    record: Record, workcenter_id: str, per_workcenter: str, per_part: str
+) -> QuantitySeries:
+    unit = _unit(record)
+    if unit is not None and unit.lower() in COUNT_UNITS:
+        return QuantitySeries(f"{per_workcenter}:{workcenter_id}", PIECES, workcenter_id, None)
+    part_id = _display(record, "partId") or "no-part"
+    return QuantitySeries(f"{per_part}:{workcenter_id}_{part_id}", unit, workcenter_id, part_id)
+
+
+def _unit(record: Record) -> str | None:
+    value = record.get("unit")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _display(record: Record, name: str) -> str | None:
+    """A display or key field that must not sink a series when malformed."""
+    value = record.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _quantity_series(
-    records: Sequence[Record], ctx: Context, what: str, series_id: Callable[[str, str], str]
+    records: Sequence[Record], ctx: Context, what: str, per_workcenter: str, per_part: str
 ) -> Iterable[Item]:
-    sums: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    codes: dict[str, str] = {}
+    sums: dict[QuantitySeries, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    labels: dict[QuantitySeries, str] = {}
     for record in records:
         booked = _booked(record)
         if booked is None:
             continue  # the record's own transform quarantines it
         workcenter_id, at, quantity = booked
-        sums[workcenter_id][at] += quantity
-        code = record.get("workcenterCode")  # a display name only: a bad one must not sink the series
-        codes[workcenter_id] = code if isinstance(code, str) and code.strip() else workcenter_id
-    for workcenter_id, by_time in sums.items():
-        ts_id = series_id(ctx.pcn, workcenter_id)
+        target = quantity_series_of(record, workcenter_id, per_workcenter, per_part)
+        sums[target][at] += quantity
+        code = _display(record, "workcenterCode") or workcenter_id
+        part = _display(record, "partNumberRevision") or target.part_id
+        labels[target] = code if target.part_id is None else f"{code} {part}"
+    for target, by_time in sums.items():
+        kind, key = target.key.split(":", 1)
+        ts_id = external_id(ctx.pcn, kind, key)
+        unit_text = target.unit or "the part's unit of measure (Plex names none)"
         yield TimeSeries(
             external_id=ts_id,
-            name=f"{codes[workcenter_id]} {what}",
+            name=f"{labels[target]} {what}",
             data_set="production",
-            asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
-            description=f"{what.capitalize()} booked per transaction time, in the part's unit",
-            metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+            asset_external_id=external_id(ctx.pcn, "workcenter", target.workcenter_id),
+            unit=target.unit,
+            description=f"{what.capitalize()} booked per transaction time (not a counter), in {unit_text}",
+            metadata=merged(
+                {"workcenterId": target.workcenter_id, "measure": "quantity per entry"},
+                {"partId": target.part_id} if target.part_id else {},
+                lineage(ctx.resource, key),
+            ),
         )
         yield Datapoints(external_id=ts_id, points=tuple(sorted(by_time.items())))
 
@@ -316,15 +430,12 @@ def workcenter_current_status(record: Record, ctx: Context) -> Iterable[Item]:
         text(record, "code") or text(parent, "workcenterCode"), text(record, "name") or text(parent, "name")
     )
     ts_id = status_external_id(ctx.pcn, workcenter_id)
-    yield TimeSeries(
-        external_id=ts_id,
-        name=f"{label or workcenter_id} status",
-        data_set="production",
-        asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
-        is_step=True,
-        is_string=True,
-        description="Workcenter status description (Plex control status), sampled each run",
-        metadata=merged({"workcenterId": workcenter_id}, lineage(ctx.resource, workcenter_id)),
+    yield status_series(
+        ts_id,
+        f"{label or workcenter_id} status",
+        workcenter_id,
+        "Workcenter status description (Plex control status), sampled each run",
+        ctx,
     )
     status = text(record, "statusDescription")
     if status:
@@ -357,6 +468,8 @@ RESOURCES: tuple[Resource, ...] = (
         mode=history_window(),
         key=STATUS_KEY,
         transform=workcenter_status_entry,
+        finish=status_history,
+        lookup=(WORKCENTER_STATUSES,),
     ),
     Resource(
         name="labor_entries",

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.domains.common import (
+    datasource_ms,
     flag,
     integer_key,
     key_text,
@@ -193,7 +194,7 @@ def key_links(row: Record, ctx: Context) -> Links:
 def checksheet_to_event(row: Record, ctx: Context) -> Iterable[Item]:
     """A checksheet as an instant `checksheet` event on its part and workcenter; Out_Of_Spec in metadata."""
     number_text = key_text(row, "Checksheet_No")
-    at = plex_ms(row, "Checksheet_Date", required_field=True)
+    at = datasource_ms(row, "Checksheet_Date", ctx, required_field=True)
     out_of_spec = flag(row, "Out_Of_Spec")
     links = key_links(row, ctx)
     yield Event(
@@ -222,8 +223,8 @@ def checksheet_to_event(row: Record, ctx: Context) -> Iterable[Item]:
 def problem_log_to_event(row: Record, ctx: Context) -> Iterable[Item]:
     """A problem log as an `ncr` event from its report date to its close date (open-ended while open)."""
     key = key_text(row, "Problem_Log_Key")
-    start = plex_ms(row, "Problem_Date", required_field=True)
-    end = plex_ms(row, "Closed_Date")
+    start = datasource_ms(row, "Problem_Date", ctx, required_field=True)
+    end = datasource_ms(row, "Closed_Date", ctx)
     number(row, "Severity")
     if start is not None and end is not None and end < start:
         raise Quarantine(f"Closed_Date is before Problem_Date: {row.get('Closed_Date')!r}")
@@ -286,7 +287,7 @@ def specification_row_to_asset(row: Record, ctx: Context) -> Iterable[Item]:
     for column in ("Target", "Upper_Limit", "Lower_Limit"):
         number(row, column)
     flag(row, "Customer_Specified")
-    plex_ms(row, "Update_Date")
+    datasource_ms(row, "Update_Date", ctx)
     yield Asset(
         external_id=external_id(ctx.pcn, "specification_key", key),
         name=readable_name(text(row, "Specification_No"), text(row, "Description")) or key,

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from plex_cdf.items import Item
+from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import window_params
 from plex_cdf.ports import PlexSource
 from plex_cdf.windows import Record, TimeRange
@@ -60,6 +61,8 @@ class Context:
     lookups: Mapping[str, Sequence[Record]] = field(default_factory=dict)
     # The parent record for a PerParent resource.
     parent: Record | None = None
+    # The tenant's plant clock: per-day figures are cut at its local midnight, zone-less dates read in it.
+    plant: PlantTime = UTC_PLANT
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,22 @@ class Window:
     lookback: timedelta = timedelta(hours=2)
     first_reach: timedelta | None = None
     align: timedelta | None = None
+    # Windows are the plant's local days (23 or 25 hours when the clocks change); max_span, align ignored.
+    plant_days: bool = False
+    # Windows are the plant's shift days (from the earliest shift start to the next day's); no windows, and
+    # no calls, for a plant without shifts. max_span and align ignored.
+    shift_days: bool = False
+    # The fetch begins this much before the window: entries that began earlier and still ran into it.
+    reach_back: timedelta = timedelta(0)
+
+    @property
+    def begin_input(self) -> str:
+        """`begin_param` by the name a data source gives it (an input)."""
+        return self.begin_param
+
+    @property
+    def end_input(self) -> str:
+        return self.end_param
 
 
 @dataclass(frozen=True)
@@ -129,10 +148,13 @@ Rows = list[dict[str, Any]]
 
 
 def _bounded(window: TimeRange | None, mode: Mode) -> dict[str, str]:
-    """The request parameters that bound a windowed call; none for other modes."""
+    """The request parameters that bound a windowed Connect call (reaching `reach_back` before the window
+    for entries that began earlier and ran into it); none for other modes."""
     if window is None or not isinstance(mode, Window):
         return {}
-    return window_params(window, mode.begin_param, mode.end_param)
+    return window_params(
+        TimeRange(window.begin - mode.reach_back, window.end), mode.begin_param, mode.end_param
+    )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ for what it sends back."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from plex_cdf.windows import TimeRange
 
@@ -51,21 +51,31 @@ def to_epoch_ms(value: datetime) -> int:
 _UX_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%b %d %Y %I:%M%p", "%m/%d/%Y")
 
 
-def parse_datasource_datetime(text: str) -> datetime:
+def parse_datasource_datetime(text: str, zone: tzinfo = UTC) -> datetime:
     """A Data Source output date: the ISO form first (lenient, as above), then the US-style text that
-    outputs converted from SQL varchar carry (`03/01/2024 06:30:00 PM`, `Mar  1 2024  6:30PM`). Those
-    carry no zone and are taken as UTC, the API's rule. Raises ValueError naming the text otherwise."""
-    try:
-        return parse_plex_datetime(text)
-    except ValueError:
-        pass
+    outputs converted from SQL varchar carry (`03/01/2024 06:30:00 PM`, `Mar  1 2024  6:30PM`). A date
+    with `Z` or an offset is that instant; one without a zone is read on the plant's clock `zone` (a
+    tenant's data sources show the plant's local time). Raises ValueError naming the text otherwise."""
     squeezed = " ".join(text.split())
+    if _LENIENT.match(squeezed) is not None:
+        if _ZONED.search(squeezed):
+            return parse_plex_datetime(squeezed)
+        return _on_clock(parse_plex_datetime(squeezed).replace(tzinfo=None), zone)
     for pattern in _UX_FORMATS:
         try:
-            return datetime.strptime(squeezed, pattern).replace(tzinfo=UTC)
+            return _on_clock(datetime.strptime(squeezed, pattern), zone)
         except ValueError:
             continue
     raise ValueError(f"not a Plex date-time: {text!r}")
+
+
+_ZONED = re.compile(r"(Z|z|[+-]\d{2}:?\d{2})$")
+
+
+def _on_clock(naive: datetime, zone: tzinfo) -> datetime:
+    """A wall-clock time in `zone` as a UTC instant (a skipped time read with the offset before the change,
+    a repeated one as its first occurrence)."""
+    return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
 def window_params(window: TimeRange, begin: str, end: str) -> dict[str, str]:

@@ -34,6 +34,9 @@ def plex_command(
     ),
     clock: str = typer.Option("still", help="still (history ends at start), live, or fast=N."),
     now: str = typer.Option("", help="Start instant (ISO 8601, UTC); default: wall time."),
+    plant_zone: str = typer.Option(
+        "", help="Plant time zone (IANA name): data-source dates then come out as local text."
+    ),
 ) -> None:
     """Serve the simulated Plex until stopped."""
     from plex_cdf.sim.plex.clock import parse_clock
@@ -59,6 +62,7 @@ def plex_command(
             row_limit_flag=row_limit_flag,
             now=start,
             clock_rate=rate,
+            plant_zone=plant_zone or None,
         )
     except ValueError as error:
         typer.echo(f"plex-cdf sim plex: {error}", err=True)

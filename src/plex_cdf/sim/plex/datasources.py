@@ -10,7 +10,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
@@ -95,14 +97,16 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
         scrapped = history.scrap_time(job, k, at)
         if scrapped is not None and begin <= scrapped < end:
             totals[wc, part][1] += int(history.scrap_quantity(job, k))
-    for _, wc, length, status, running in history.status_segments(begin, end):
-        if running is None:
+    # Time is the part of each status segment inside the window (a segment may start the day before).
+    for at, wc, length, status, running in history.status_segments(begin - DAY, end):
+        inside = min(at + length, end) - max(at, begin)
+        if running is None or inside <= 0:
             continue
         job = running
         kind = master.status_kinds[status]
         cell = totals[wc, jobs.part[job]]
-        cell[2] += length / HOUR if kind not in ("idle", "off") else 0.0
-        cell[3] += length / HOUR if kind == "down" else 0.0
+        cell[2] += inside / HOUR if kind not in ("idle", "off") else 0.0
+        cell[3] += inside / HOUR if kind == "down" else 0.0
     rows = []
     building_of = {b["id"]: i for i, b in enumerate(master.buildings)}
     for (wc, part_index), (good, scrap, planned, down) in sorted(totals.items()):
@@ -112,13 +116,13 @@ def daily_performance(plant: Plant, now: int, inputs: Inputs) -> list[Row]:
             continue
         rows.append(
             {
-                "Downtime_DB": round(down, 4),
+                "Downtime_DB": down,
                 "Multiple": 1,
                 "Number_Of_Children": 0,
                 "Operation_Code": part.operations[-1]["_code"],
                 "Part_Key": KEY_BASE["Part"] + part_index,
                 "Part_No": part.row["number"],
-                "Planned_Production_Time": round(planned, 4),
+                "Planned_Production_Time": planned,
                 "Production_Qty": int(good),
                 "Reject_Qty": 0,
                 "Scrap_Qty": int(scrap),
@@ -452,12 +456,42 @@ def basic_user(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+DATE_TYPES = frozenset({"date", "datetime", "smalldatetime"})
+"""Column types whose values a tenant on a plant clock sends as local text."""
+
+
+def local_text(value: object, zone: ZoneInfo) -> object:
+    """An ISO UTC date output as a tenant with a plant time zone shows it: the plant's wall clock as
+    `MM/DD/YYYY hh:mm:ss AM`, without a zone (the varchar form of UX data sources)."""
+    if not isinstance(value, str):
+        return value
+    instant = datetime.fromtimestamp(parse_strict(value) / 1000, tz=UTC)
+    return instant.astimezone(zone).strftime("%m/%d/%Y %I:%M:%S %p")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"plant_zone {name!r} is not an IANA time zone such as America/Detroit") from None
+
+
 class DataSources:
-    """Users, grants, transaction numbers and the execute/metadata/identity routes."""
+    """Users, grants, transaction numbers and the execute/metadata/identity routes.
+
+    `plant_zone` (an IANA name) is the switch for a tenant on a plant clock: date outputs then come out as
+    local text without a zone; None keeps ISO UTC."""
 
     def __init__(
-        self, plant: Plant, clock_ms: Callable[[], int], user: str, password: str, flag: str
+        self,
+        plant: Plant,
+        clock_ms: Callable[[], int],
+        user: str,
+        password: str,
+        flag: str,
+        plant_zone: str | None = None,
     ) -> None:
+        self.zone = None if plant_zone is None else _zone(plant_zone)
         self.plant = plant
         self.clock_ms = clock_ms
         self.users = {user: password}
@@ -479,7 +513,15 @@ class DataSources:
     def rows(self, source_id: int, inputs: Inputs) -> list[Row]:
         """Every row the source answers now, without the row limit (validated like an execute)."""
         source = self._source(source_id, self.transaction())
-        return source.answer(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+        rows = source.answer(self.plant, self.clock_ms(), validate(source, inputs, "truth"))
+        return self._dated(source, rows)
+
+    def _dated(self, source: Source, rows: list[Row]) -> list[Row]:
+        if self.zone is None:
+            return rows
+        dates = [c.name for c in source.columns if c.type in DATE_TYPES]
+        zone = self.zone
+        return [{**row, **{n: local_text(row.get(n), zone) for n in dates if n in row}} for row in rows]
 
     def _source(self, source_id: int, transaction: str) -> Source:
         source = SOURCES.get(source_id)
@@ -535,6 +577,7 @@ class DataSources:
                 400, "DATA_SOURCE_INPUT_FORMAT_INVALID", "Inputs must be an object.", transaction
             )
         rows = source.answer(self.plant, self.clock_ms(), validate(source, inputs, transaction))
+        rows = self._dated(source, rows)
         exceeded = len(rows) > source.row_limit
         rows = rows[: source.row_limit]
         columns = [c.name for c in source.columns]

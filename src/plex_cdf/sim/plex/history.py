@@ -184,6 +184,7 @@ class History:
                 else:
                     stop, status = cursor + draw.randrange(10, 60) * MINUTE, draw.choice((3, 4, 5))
                 stop = min(stop, jobs.completion(job) + 1, day_end)
+            stop = min(-(-stop // 1000) * 1000, day_end)  # Plex logs whole seconds (`duration` in seconds)
             segments.append((cursor, stop - cursor, status, job))
             cursor = stop
         return tuple(segments)
@@ -215,7 +216,7 @@ class History:
                     "logDate": emit(at, style_of(self.seed, HISTORY, wc, at)),
                     "workcenterStatus": self.master.statuses[status]["description"],
                     **fields,
-                    "duration": length // MINUTE,
+                    "duration": length // 1000,  # seconds, as the OpenAPI document states
                 }
             )
         return rows

@@ -94,6 +94,7 @@ class SimPlex:
         row_limit_flag: str = "rowLimitExceeded",
         now: datetime | None = None,
         clock_rate: float = 0.0,
+        plant_zone: str | None = None,
     ) -> None:
         if row_limit_flag not in ROW_LIMIT_FLAGS:
             raise ValueError(
@@ -111,7 +112,9 @@ class SimPlex:
         self.faults = checked(Faults(fault_5xx, fault_429, latency_ms, moves_400))
         self.traffic = Traffic()
         self.bad_answers: list[BadAnswer] = []
-        self.datasources = DataSources(self.plant, self.clock.now_ms, ds_user, ds_password, row_limit_flag)
+        self.datasources = DataSources(
+            self.plant, self.clock.now_ms, ds_user, ds_password, row_limit_flag, plant_zone
+        )
         tenant = str(self.plant.master.tenant["id"])
         self._pcns: dict[str, str] = {pcn: tenant}
         self._keys: dict[str, list[str]] = {api_key: [tenant]}
