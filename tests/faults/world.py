@@ -319,10 +319,10 @@ def compare_with_instances(w: World, expected: Expected, kinds: Sequence[str]) -
         )
     if extra:
         problems.append(f"{len(extra)} activities in CDF that Plex does not hold, e.g. {extra[0]}")
-    keys: dict[tuple[str, str], int] = {}
+    keys: dict[tuple[str, str, str], int] = {}
     for props in events.values():
         data = props.get("extractedData") or {}
-        key = (data.get("plex_resource", ""), data.get("plex_id", ""))
+        key = (data.get("plex_resource", ""), data.get("plex_id", ""), str(props.get("plexType")))
         keys[key] = keys.get(key, 0) + 1
     doubled = [k for k, n in keys.items() if n > 1]
     if doubled:
@@ -346,8 +346,8 @@ def compare_with_instances(w: World, expected: Expected, kinds: Sequence[str]) -
         got = {} if points is None else dict(zip(points.timestamp, points.value, strict=True))
         if len(got) != len(want):
             problems.append(f"{xid}: {len(got)} datapoints in CDF, {len(want)} instants in Plex")
-        elif any(abs(float(got.get(t, float("nan"))) - v) > 1e-9 for t, v in want.items()):
-            problems.append(f"{xid}: datapoint values differ from the quantities booked in Plex")
+        elif any(not _same_point(got.get(t), v) for t, v in want.items()):
+            problems.append(f"{xid}: datapoint values differ from what Plex booked")
     return problems
 
 
