@@ -1,6 +1,6 @@
 """Cold, warm and incremental plex-cdf runs over the medium plant, against the floor measured in the same run.
 
-Run: .venv/bin/python bench/extract_medium.py [--rounds 2]
+Run: .venv/bin/python bench/extract_medium.py [--rounds 2] [--target data-modeling]
 The simulated Plex (medium plant, 100,000 calls a minute so the limiter stays out of the figure) and the
 local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.app.extract`, once), so
 its wall time, CPU seconds and peak RSS are its own. The floor replays the cold run's exact Plex requests
@@ -11,12 +11,16 @@ Cold run and floor alternate `--rounds` times on a fresh CDF and state; the best
 nothing changed, and an incremental run after the simulated clock advances an hour.
 
 Targets (exit code 1 when one is missed): cold within 1.5x the floor's wall time; the warm rerun makes
-zero CDF write calls and only the Plex calls its resource modes need (see `mode_excess`).
+zero CDF write calls and only the Plex calls its resource modes need (see `mode_excess`). With
+`--target data-modeling` the same runs write Core Data Model instances; the cold run's instances per apply
+call (from its recorded request bodies) are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import re
 import sys
 import tempfile
@@ -25,7 +29,18 @@ from pathlib import Path
 
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, Resource, Snapshot, Window
-from support.harness import Floor, Run, World, config_tree, replay_floor, run_product, say, set_up_only, table
+from support.harness import (
+    Floor,
+    Run,
+    World,
+    config_tree,
+    replay_floor,
+    run_product,
+    say,
+    set_up_only,
+    split_recording,
+    table,
+)
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 BUDGET = 100_000  # calls per minute, on both sides
@@ -69,9 +84,25 @@ def _needs(row: Resource) -> int:
     return 0  # per parent, only changed parents: none changed
 
 
+applies_sizes: list[int] = []
+
+
+def instances_per_apply(recording: Path, world: World) -> tuple[int, int]:
+    """(apply calls, instances) in a recorded run's `/models/instances` request bodies."""
+    applies_sizes.clear()
+    for entry in split_recording(recording, world)[1]:
+        if not entry[2].split("?")[0].endswith("/models/instances"):
+            continue
+        body = entry[4]
+        raw = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+        applies_sizes.append(len(json.loads(raw)["items"]))
+    return len(applies_sizes), sum(applies_sizes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--target", choices=("classic", "data-modeling"), default="classic")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-medium-"))
     say("starting the simulated Plex (medium) and the local CDF")
@@ -82,6 +113,7 @@ def main() -> int:
         for round_ in range(1, args.rounds + 1):
             world.ask("clear_cdf")
             config = config_tree(world, folder / f"state-{round_}.db", BUDGET)
+            config["destination"] = {"type": args.target}
             say(f"round {round_}: cold run")
             colds.append(
                 run_product(world, f"cold #{round_}", config, NOW, setup=True, record=folder / "cold.pkl")
@@ -95,9 +127,16 @@ def main() -> int:
             say(f"round {round_}: floor (bare replay)")
             world.ask("clear_cdf")
             set_up_only(world, config, NOW)
+            if args.target == "data-modeling":
+                applies = instances_per_apply(folder / "cold.pkl", world)
             floors.append(replay_floor(folder / "cold.pkl", world))
     finally:
         world.close()
+    if args.target == "data-modeling":
+        calls, instances = applies
+        print(f"data-modeling target: {instances:,} instances in {calls} apply calls of the cold run", end="")
+        print(f" ({instances / max(calls, 1):,.0f} per call; bulk calls of 900 or more: ", end="")
+        print(f"{sum(1 for n in applies_sizes if n >= 900)} of {calls})")
     return report(colds, floors, warm, incremental)
 
 

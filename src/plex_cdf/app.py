@@ -20,6 +20,8 @@ from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite
 
 from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
+from plex_cdf.cdf.dm.mapping import Spaces
+from plex_cdf.cdf.dm.sink import DataModelingSink
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.remote import RemoteConfiguration
 from plex_cdf.cdf.writer import DryRunSink, Writer
@@ -237,6 +239,14 @@ class TenantRuntime:
     pipeline: PipelineReporter | None = None
 
 
+def data_modeling_sink(
+    config: Config, client: AsyncCogniteClient, pcn: str, state: StateStore
+) -> DataModelingSink:
+    destination = config.destination
+    spaces = Spaces(destination.schema_space, destination.instance_space_of(pcn))
+    return DataModelingSink(client, pcn, spaces, state, max_concurrency=config.cognite.max_concurrency)
+
+
 class Service:
     """`async with Service(config) as service:` opens every client; `tasks()` gives the scheduler its work."""
 
@@ -315,6 +325,8 @@ class Service:
         raw_db = raw_database(tenant.pcn)
         if self.dry_run:
             sink = DryRunSink(tenant.pcn, self.data_set_ids, self.state)
+        elif self.config.destination.data_modeling:
+            sink = data_modeling_sink(self.config, self.client, tenant.pcn, self.state)
         else:
             sink = Writer(self.client, tenant.pcn, self.data_set_ids, self.state, raw_database=raw_db)
         await self._check_configured_sources(plex)

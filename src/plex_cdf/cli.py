@@ -351,6 +351,12 @@ def plan(config_path: ConfigOption = None) -> None:
 def cleanup(
     config_path: ConfigOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Delete what is listed (otherwise only list).")] = False,
+    schema: Annotated[
+        bool,
+        typer.Option(
+            "--schema", help="Data-modeling target: also delete plex-cdf's views, containers, spaces."
+        ),
+    ] = False,
 ) -> None:
     """Delete what plex-cdf wrote for the configured PCNs (lists first, acts with --yes)."""
     from plex_cdf import ops
@@ -361,7 +367,7 @@ def cleanup(
     async def work(client: Any) -> Any:
         from plex_cdf.app import open_state
 
-        plan = await ops.plan_cleanup(config, client)
+        plan = await ops.plan_cleanup(config, client, schema=schema)
         if yes:
             await ops.execute_cleanup(plan, client, config, open_state(config, client))
         return plan
@@ -410,11 +416,16 @@ def demo(
         bool, typer.Option("--serve", help="Keep everything running with the clock advancing.")
     ] = False,
     scale: Annotated[str, typer.Option("--scale", help="Plant size: small, medium or large.")] = "small",
+    target: Annotated[
+        str, typer.Option("--target", help="Where items go: classic or data-modeling (Core Data Model).")
+    ] = "classic",
 ) -> None:
     """Start the simulated Plex and a local CDF, run every domain once, print a summary."""
     from plex_cdf.demo import run_demo
 
-    raise typer.Exit(run_demo(console, serve=serve, scale=scale))
+    if target not in ("classic", "data-modeling"):
+        fail(f"--target: classic or data-modeling, not {target!r}")
+    raise typer.Exit(run_demo(console, serve=serve, scale=scale, target=target))
 
 
 def main() -> None:

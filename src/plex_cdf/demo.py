@@ -37,6 +37,7 @@ def demo_config(
     *,
     interval_s: int = 30,
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
+    target: str = "classic",
     plant: Mapping[str, Any] | None = None,
 ) -> Config:
     """A configuration pointing at the local world, shaped like a user's YAML file."""
@@ -70,6 +71,7 @@ def demo_config(
         },
         "state-store": {"local": {"path": str(state_path)}},
         "logger": {"console": {"level": "WARNING"}},
+        "destination": {"type": target},
     }
     return Config.model_validate(tree)
 
@@ -89,6 +91,7 @@ def local_world(
     clock_rate: float = 0.0,
     calls_per_minute: int = DEMO_CALLS_PER_MINUTE,
     state_dir: Path | None = None,
+    target: str = "classic",
     plant: Mapping[str, Any] | None = None,
 ) -> Iterator[LocalWorld]:
     """Start the simulated Plex and the local CDF in this process, on free loopback ports. `plant` (the
@@ -121,6 +124,7 @@ def local_world(
             local.token_url,
             state_path,
             calls_per_minute=calls_per_minute,
+            target=target,
             plant=plant,
         )
         yield LocalWorld(config, sim.clock.now, sim, cdf)
@@ -130,7 +134,7 @@ def run_async(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def run_demo(console: Any, *, serve: bool = False, scale: str = "small") -> int:
+def run_demo(console: Any, *, serve: bool = False, scale: str = "small", target: str = "classic") -> int:
     """Exit code 0 when every domain ran; the summary table and a tree excerpt are printed either way."""
     from plex_cdf import render
     from plex_cdf.app import cdf_settings, extract
@@ -138,7 +142,7 @@ def run_demo(console: Any, *, serve: bool = False, scale: str = "small") -> int:
     from plex_cdf.observe import setup_logging
     from plex_cdf.ops import setup
 
-    with local_world(scale=scale, clock_rate=60.0 if serve else 0.0) as world:
+    with local_world(scale=scale, clock_rate=60.0 if serve else 0.0, target=target) as world:
         setup_logging(world.config.logger, secrets=world.config.secrets())
         console.print(f"simulated Plex ({scale} plant) and local CDF started on loopback")
 
@@ -147,11 +151,19 @@ def run_demo(console: Any, *, serve: bool = False, scale: str = "small") -> int:
             for line in await setup(world.config, client):
                 console.print(f"  setup: {line}", markup=False, highlight=False)
             results = await extract(world.config, once=not serve, clock=world.clock, client=client)
-            assets = await client.assets.list(limit=None)
-            return results, assets
+            if world.config.destination.data_modeling:
+                space = world.config.destination.instance_space_of(DEMO_PCN)
+                nodes = await client.data_modeling.instances.list("node", space=space, limit=None)
+                edges = await client.data_modeling.instances.list("edge", space=space, limit=None)
+                return results, (len(nodes), len(edges), space)
+            return results, await client.assets.list(limit=None)
 
-        results, assets = run_async(once())
+        results, written = run_async(once())
         render.summary(console, results)
-        console.print("Asset hierarchy in the local CDF (an excerpt):")
-        render.asset_tree(console, assets)
+        if isinstance(written, tuple):
+            nodes, edges, space = written
+            console.print(f"Instance space {space} in the local CDF: {nodes:,} nodes, {edges:,} edges")
+        else:
+            console.print("Asset hierarchy in the local CDF (an excerpt):")
+            render.asset_tree(console, written)
         return 1 if any(r.failed() for r in results.values()) else 0

@@ -21,6 +21,9 @@ from plex_cdf.app import (
     raw_database,
     resolve_data_sets,
 )
+from plex_cdf.cdf.dm import operations as dm_ops
+from plex_cdf.cdf.dm.mapping import view_of
+from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.config import Config
 from plex_cdf.domains.configured import domain_rows
 from plex_cdf.domains.resource import PerParent, TimeRange, Window
@@ -76,6 +79,10 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
             done.append(f"RAW database {database}: created")
         else:
             done.append(f"RAW database {database}: exists")
+    if config.destination.data_modeling:
+        destination = config.destination
+        spaces = [destination.instance_space_of(t.pcn) for t in config.plex.tenants]
+        done += await apply_schema(client, destination.schema_space, spaces)
     async with Service(config, client=client, only=("master_data",)) as service:
         for runtime in service.tenants:
             runner = runtime.runners["master_data"]
@@ -144,7 +151,8 @@ async def check_cdf(config: Config, client: AsyncCogniteClient) -> list[CheckRes
         )
     )
     granted = {_acl_name(c) for c in inspection.capabilities}
-    lacking = [acl for acl in NEEDED_ACLS if acl not in granted]
+    needed = dm_ops.NEEDED_ACLS if config.destination.data_modeling else NEEDED_ACLS
+    lacking = [acl for acl in needed if acl not in granted]
     results.append(
         CheckResult(
             "CDF capabilities",
@@ -153,12 +161,33 @@ async def check_cdf(config: Config, client: AsyncCogniteClient) -> list[CheckRes
             "add the missing capabilities (read and write) to the client's group",
         )
     )
+    if config.destination.data_modeling:
+        results.append(await _check_spaces(config, client))
     try:
         ids = await resolve_data_sets(client, config, create=False)
         results.append(CheckResult("CDF data sets", True, f"{len(ids)} found"))
     except SetupNeeded as err:
         results.append(CheckResult("CDF data sets", False, str(err), "run `plex-cdf setup`"))
     return results
+
+
+def _instance_spaces(config: Config) -> list[str]:
+    return [config.destination.instance_space_of(t.pcn) for t in config.plex.tenants]
+
+
+async def _check_spaces(config: Config, client: AsyncCogniteClient) -> CheckResult:
+    schema = config.destination.schema_space
+    try:
+        lacking = await dm_ops.missing_schema(client, schema, _instance_spaces(config))
+    except Exception as err:  # e.g. no dataModelsAcl: the row says so, the others still show
+        return CheckResult("CDF spaces", False, f"{type(err).__name__}: {err}", "grant dataModelsAcl read")
+    detail = "all found" if not lacking else f"missing {', '.join(lacking[:4])}"
+    return CheckResult(
+        f"CDF spaces ({schema}, {', '.join(_instance_spaces(config))})",
+        not lacking,
+        detail,
+        "run `plex-cdf setup`",
+    )
 
 
 def _acl_name(capability: Any) -> str:
@@ -204,6 +233,7 @@ class CleanupPlan:
     relationships: list[str]
     assets: list[list[int]]  # by depth, deepest first
     raw_databases: list[str]
+    instances: dm_ops.InstancesPlan | None = None  # the data-modeling target's nodes, edges (and schema)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -212,10 +242,26 @@ class CleanupPlan:
             "relationships": len(self.relationships),
             "assets": sum(len(level) for level in self.assets),
             "RAW databases": len(self.raw_databases),
+            **self._instance_counts(),
         }
 
+    def _instance_counts(self) -> dict[str, int]:
+        if self.instances is None:
+            return {}
+        found = self.instances
+        counts = {"nodes": len(found.nodes), "edges": len(found.edges)}
+        if found.schema_space is not None:
+            counts |= {
+                "views": len(found.views),
+                "containers": len(found.containers),
+                "spaces": len(found.spaces),
+            }
+        return counts
 
-async def plan_cleanup(config: Config, client: AsyncCogniteClient) -> CleanupPlan:
+
+async def plan_cleanup(config: Config, client: AsyncCogniteClient, *, schema: bool = False) -> CleanupPlan:
+    """Everything plex-cdf wrote for the configured PCNs; with `schema` (data-modeling target) also its
+    containers, views, data model and spaces."""
     try:
         data_set_ids = sorted(set((await resolve_data_sets(client, config, create=False)).values()))
     except SetupNeeded:
@@ -240,6 +286,11 @@ async def plan_cleanup(config: Config, client: AsyncCogniteClient) -> CleanupPla
         plan.relationships = [r.external_id for r in links if r.external_id.startswith(tuple(prefixes))]
     existing = {db.name for db in await client.raw.databases.list(limit=None)}
     plan.raw_databases = [raw_database(t.pcn) for t in config.plex.tenants if raw_database(t.pcn) in existing]
+    if config.destination.data_modeling:
+        schema_space = config.destination.schema_space
+        plan.instances = await dm_ops.plan_instances(
+            client, schema_space, _instance_spaces(config), schema=schema
+        )
     return plan
 
 
@@ -274,6 +325,8 @@ async def execute_cleanup(
         await client.assets.delete(id=level, ignore_unknown_ids=True)
     for database in plan.raw_databases:
         await client.raw.databases.delete(database, recursive=True)
+    if plan.instances is not None:
+        await dm_ops.delete_instances(client, plan.instances)
     for tenant in config.plex.tenants:
         state.forget_tenant(tenant.pcn)
 
@@ -322,7 +375,15 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                         continue
                     assets = sorted({i.external_id for i in items if isinstance(i, Asset)})
                     events = sorted({i.external_id for i in items if isinstance(i, Event)})
-                    found = await _existing(client.assets, assets) | await _existing(client.events, events)
+                    if config.destination.data_modeling:  # nodes holding plex-cdf data, not placeholders
+                        assets = [x for x in assets if view_of(x)]
+                        space = config.destination.instance_space_of(runtime.pcn)
+                        schema = config.destination.schema_space
+                        found = await dm_ops.filled_nodes(client, schema, space, assets + events)
+                    else:
+                        found = await _existing(client.assets, assets) | await _existing(
+                            client.events, events
+                        )
                     missing = [x for x in assets + events if x not in found]
                     out.append(
                         Reconciled(runtime.pcn, resource.name, len(assets) + len(events), len(found), missing)

@@ -22,9 +22,11 @@ import pytest
 
 from plex_cdf.domains.resource import TimeRange
 from tests.faults.world import (
+    DATA_MODELING,
     HISTORY_ROWS,
     World,
     compare_with_cdf,
+    compare_with_instances,
     history_span,
     prefixed_assets,
     production_truth,
@@ -99,11 +101,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.stderr.close()
 
 
-def backfill_through_kills(tmp_path: Path, kills: int, seed: int, days: int) -> None:
+def backfill_through_kills(tmp_path: Path, kills: int, seed: int, days: int, *, dm: bool = False) -> None:
     rng = random.Random(seed)
     span = history_span(days=days)
     with world(tmp_path, latency_ms=PLEX_LATENCY_MS) as w:
-        config = str(w.write_config())
+        config = str(w.write_config(destination=DATA_MODELING) if dm else w.write_config())
         setup = run_cli("setup", "-c", config)
         assert setup.returncode == 0, setup.stderr
         setup_assets = prefixed_assets(w.cdf)
@@ -126,7 +128,10 @@ def backfill_through_kills(tmp_path: Path, kills: int, seed: int, days: int) -> 
         assert final.returncode == 0, f"the backfill after {kills} kills failed:\n{final.stderr}"
 
         expected = production_truth(w.sim, span)
-        problems = compare_with_cdf(w.cdf, expected, KINDS, setup_assets)
+        if dm:
+            problems = compare_with_instances(w, expected, KINDS)
+        else:
+            problems = compare_with_cdf(w.cdf, expected, KINDS, setup_assets)
         assert problems == [], (
             f"after {kills} SIGKILLs and restarts, CDF differs from Plex's "
             f"{expected.records} history entries:\n" + "\n".join(problems)
@@ -135,6 +140,12 @@ def backfill_through_kills(tmp_path: Path, kills: int, seed: int, days: int) -> 
 
 def test_two_sigkills_during_a_two_day_backfill_leave_cdf_equal_to_plex(tmp_path: Path) -> None:
     backfill_through_kills(tmp_path, kills=2, seed=2, days=2)
+
+
+def test_two_sigkills_during_a_backfill_on_the_data_modeling_target_leave_cdf_equal_to_plex(
+    tmp_path: Path,
+) -> None:
+    backfill_through_kills(tmp_path, kills=2, seed=15, days=2, dm=True)
 
 
 @pytest.mark.slow

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.faults.world import (
+    DATA_MODELING,
     compare_with_cdf,
+    compare_with_instances,
     history_span,
     prefixed_assets,
     production_truth,
@@ -20,10 +22,10 @@ KINDS = ("production", "scrap", "workcenter_status", "downtime", "labor")
 FAULT_PATHS = "/production/v1/production-history/"
 
 
-def backfill_in_a_storm(tmp_path: Path, days: int) -> None:
+def backfill_in_a_storm(tmp_path: Path, days: int, *, dm: bool = False) -> None:
     span = history_span(days=days)
     with world(tmp_path) as w:
-        config = str(w.write_config())
+        config = str(w.write_config(destination=DATA_MODELING) if dm else w.write_config())
         setup = run_cli("setup", "-c", config)
         assert setup.returncode == 0, setup.stderr
         setup_assets = prefixed_assets(w.cdf)
@@ -44,7 +46,10 @@ def backfill_in_a_storm(tmp_path: Path, days: int) -> None:
         w.sim.set_faults(fault_429=0.0, fault_5xx=0.0)
         w.cdf.set_faults(fault_429=0.0, fault_5xx=0.0)
         expected = production_truth(w.sim, span)
-        problems = compare_with_cdf(w.cdf, expected, KINDS, setup_assets)
+        if dm:
+            problems = compare_with_instances(w, expected, KINDS)
+        else:
+            problems = compare_with_cdf(w.cdf, expected, KINDS, setup_assets)
         assert problems == [], (
             f"after a backfill through the storm, CDF differs from Plex's {expected.records} history "
             "entries:\n" + "\n".join(problems)
@@ -53,6 +58,10 @@ def backfill_in_a_storm(tmp_path: Path, days: int) -> None:
 
 def test_a_half_day_backfill_through_a_storm_on_both_sides_completes_and_matches_plex(tmp_path: Path) -> None:
     backfill_in_a_storm(tmp_path, days=0)
+
+
+def test_a_half_day_backfill_through_a_storm_on_the_data_modeling_target_matches_plex(tmp_path: Path) -> None:
+    backfill_in_a_storm(tmp_path, days=0, dm=True)
 
 
 @pytest.mark.slow

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cognite.client import ClientConfig, CogniteClient
+from cognite.client.credentials import OAuthClientCredentials
+from cognite.client.data_classes.data_modeling import NodeId, ViewId
+from cognite.client.data_classes.filters import HasData
 
 from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
 from plex_cdf.domains.registry import by_name
@@ -270,5 +274,96 @@ def _event_differs(want: Event, got: dict[str, Any]) -> bool:
         or got.get("startTime") != want.start_time
         or got.get("endTime") != want.end_time
         or (got.get("metadata") or {}) != dict(want.metadata or {})
+        or got.get("description") != want.description
+    )
+
+
+# --- the data-modeling target ----------------------------------------------------------------------------
+
+DATA_MODELING = {"type": "data-modeling"}
+
+
+def instances_client(w: World) -> CogniteClient:
+    credentials = OAuthClientCredentials(
+        token_url=w.cdf_server.token_url,
+        client_id=CLIENT_ID,
+        client_secret=w.secrets.client_secret,
+        scopes=["user_impersonation"],
+    )
+    config = ClientConfig(
+        client_name="plex-cdf-faults",
+        project=PROJECT,
+        credentials=credentials,
+        base_url=w.cdf_server.base_url,
+    )
+    return CogniteClient(config)
+
+
+def compare_with_instances(w: World, expected: Expected, kinds: Sequence[str]) -> list[str]:
+    """The data-modeling target's version of `compare_with_cdf`: activity and time-series nodes of the
+    tenant's instance space, and their datapoints by instanceId."""
+    client = instances_client(w)
+    space, schema = f"plex_{PCN}", "plex_cdf"
+    activity = ViewId(schema, "PlexActivity", "v1")
+    nodes = client.data_modeling.instances.list("node", space=space, sources=activity, limit=-1)
+    held = {
+        n.external_id: dict(n.properties.get(activity, {})) for n in nodes if n.external_id.startswith(PREFIX)
+    }
+    events = {x: p for x, p in held.items() if p.get("plexType") in kinds or x in expected.events}
+    problems: list[str] = []
+    missing = sorted(set(expected.events) - set(events))
+    extra = sorted(x for x, p in events.items() if x not in expected.events)
+    if missing:
+        problems.append(
+            f"{len(missing)} of {len(expected.events)} Plex entries missing in CDF, e.g. {missing[0]}"
+        )
+    if extra:
+        problems.append(f"{len(extra)} activities in CDF that Plex does not hold, e.g. {extra[0]}")
+    keys: dict[tuple[str, str, str], int] = {}
+    for props in events.values():
+        data = props.get("extractedData") or {}
+        key = (data.get("plex_resource", ""), data.get("plex_id", ""), str(props.get("plexType")))
+        keys[key] = keys.get(key, 0) + 1
+    doubled = [k for k, n in keys.items() if n > 1]
+    if doubled:
+        problems.append(f"{len(doubled)} Plex keys written as two activities, e.g. {doubled[0]}")
+    wrong = [
+        x
+        for x in sorted(set(expected.events) & set(events))
+        if _activity_differs(expected.events[x], events[x])
+    ]
+    if wrong:
+        problems.append(f"{len(wrong)} activities differ from their Plex entry, e.g. {wrong[0]}")
+    series = ViewId(schema, "PlexTimeSeries", "v1")
+    found = client.data_modeling.instances.list(
+        "node", space=space, sources=series, limit=-1, filter=HasData(views=[series])
+    )
+    held_series = {n.external_id for n in found if n.external_id.startswith(PREFIX)}
+    if held_series != set(expected.series):
+        problems.append(f"quantity series differ: {sorted(held_series ^ set(expected.series))[:3]}")
+    for xid, want in sorted(expected.points.items()):
+        points = client.time_series.data.retrieve(instance_id=NodeId(space, xid), limit=None)
+        got = {} if points is None else dict(zip(points.timestamp, points.value, strict=True))
+        if len(got) != len(want):
+            problems.append(f"{xid}: {len(got)} datapoints in CDF, {len(want)} instants in Plex")
+        elif any(not _same_point(got.get(t), v) for t, v in want.items()):
+            problems.append(f"{xid}: datapoint values differ from what Plex booked")
+    return problems
+
+
+def _iso(ms: int | None) -> str | None:
+    return (
+        None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    )
+
+
+def _activity_differs(want: Event, got: dict[str, Any]) -> bool:
+    return (
+        got.get("plexType") != want.type
+        or got.get("plexSubtype") != want.subtype
+        or got.get("startTime") != _iso(want.start_time)
+        or got.get("endTime") != _iso(want.end_time)
+        or {k: v for k, v in (got.get("extractedData") or {}).items() if k != "links"}
+        != dict(want.metadata or {})
         or got.get("description") != want.description
     )

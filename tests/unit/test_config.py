@@ -162,6 +162,8 @@ def test_the_example_config_in_the_repository_is_valid() -> None:
 
     assert config.cognite.host == "https://westeurope-1.cognitedata.com"
     assert config.plex.tenants[0].name == "ra-process"
+    assert config.destination.data_modeling, "the example shows the data-modeling target"
+    assert config.destination.instance_space_of("340884") == "plex_340884"
 
 
 # --- OAuth scopes ----------------------------------------------------------------------------------------
@@ -254,6 +256,25 @@ def test_loading_leaves_the_process_environment_alone(tmp_path: Path) -> None:
     assert "PLEX_CDF_TEST_ONLY_VARIABLE" not in os.environ, ".env must not leak into the process environment"
 
 
+def test_the_destination_defaults_to_classic_with_a_space_per_tenant(tmp_path: Path) -> None:
+    config = load(tmp_path, merged(MINIMAL, {"plex": {"tenants": [{"pcn": 1}, {"pcn": 22}]}}))
+
+    assert config.destination.type == "classic"
+    assert not config.destination.data_modeling
+    assert [config.destination.instance_space_of(t.pcn) for t in config.plex.tenants] == ["plex_1", "plex_22"]
+    assert config.destination.schema_space == "plex_cdf"
+
+
+def test_the_data_modeling_destination_takes_its_spaces(tmp_path: Path) -> None:
+    patch = {"destination": {"type": "data-modeling", "instance-space": "mes-{pcn}", "schema-space": "mes"}}
+
+    config = load(tmp_path, merged(MINIMAL, patch))
+
+    assert config.destination.data_modeling
+    assert config.destination.instance_space_of("340884") == "mes-340884"
+    assert config.destination.schema_space == "mes"
+
+
 # --- errors: one line, naming the key -------------------------------------------------------------------
 
 ERRORS: list[tuple[str, dict[str, Any], str]] = [
@@ -334,6 +355,38 @@ ERRORS: list[tuple[str, dict[str, Any], str]] = [
         "cognite.idp-authentication.scopes: expected a list, got 'user_impersonation'",
     ),
     ("section not a mapping", {"plex": "x"}, "plex: expected a mapping of keys to values, got 'x'"),
+    (
+        "unknown destination",
+        {"destination": {"type": "dms"}},
+        "destination.type: input should be 'classic' or 'data-modeling', got 'dms'",
+    ),
+    (
+        "instance space CDF refuses",
+        {"destination": {"type": "data-modeling", "instance-space": "1plex_{pcn}"}},
+        "destination: '1plex_1' is not a space CDF accepts: a letter, then up to 42 letters, digits, _ or -,"
+        " not ending in _ or -, not reserved (cdf_*, space, node, edge, ...)",
+    ),
+    (
+        "reserved schema space",
+        {"destination": {"schema-space": "cdf_cdm"}},
+        "destination: 'cdf_cdm' is not a space CDF accepts: a letter, then up to 42 letters, digits, _ or -,"
+        " not ending in _ or -, not reserved (cdf_*, space, node, edge, ...)",
+    ),
+    (
+        "unknown placeholder",
+        {"destination": {"instance-space": "plex_{tenant}"}},
+        "destination: instance-space: only {pcn} may be filled in, not {tenant}",
+    ),
+    (
+        "one space for two tenants",
+        {"plex": {"tenants": [{"pcn": 1}, {"pcn": 2}]}, "destination": {"instance-space": "plex"}},
+        "(top level): destination.instance-space: several tenants would share one space; use {pcn}",
+    ),
+    (
+        "schema space equal to instance space",
+        {"destination": {"instance-space": "plex", "schema-space": "plex"}},
+        "destination: instance-space and schema-space must differ",
+    ),
 ]
 
 
@@ -539,6 +592,7 @@ def test_the_predecessors_dotenv_runs_unchanged_without_a_config_file(seed_doten
     assert config.extractor.performance.interval == timedelta(minutes=15)
     assert config.extractor.enabled_domains() == ("master_data", "jobs", "production", "inventory")
     assert set(config.secrets()) >= {"seed-client-secret", "seed-plex-key", "seed-ds-password"}
+    assert config.destination.type == "classic", "the predecessor's .env keeps the classic target"
 
 
 def test_the_environment_overrides_the_predecessors_dotenv(seed_dotenv: Path) -> None:

@@ -6,7 +6,7 @@ Shared by the Writer and the DryRunSink, so a dry run reports exactly what a rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -21,10 +21,10 @@ from plex_cdf.cdf.hashing import (
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.transport import Json
 from plex_cdf.items import Asset, Datapoints, DataSetKey, Event, Item, RawRow, Relationship, TimeSeries
-from plex_cdf.ports import Point, Sink, WriteReport
+from plex_cdf.ports import Point, Sink, StateStore, WriteReport
 
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
-WRITE_OPS = frozenset({"create", "update", "insert"})
+WRITE_OPS = frozenset({"create", "update", "insert", "apply"})
 
 
 @dataclass
@@ -118,6 +118,15 @@ def plan_changes(
         else:
             plan.raw.append(Planned(resource, key, digest, item, known=known))
     return plan
+
+
+def commit_planned(state: StateStore, pcn: str, entries: Iterable[Planned[Any]]) -> None:
+    """Record acknowledged writes: their hashes, per resource, in one state commit each."""
+    by_resource: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        by_resource.setdefault(entry.resource, {})[entry.key] = entry.committed_digest
+    for resource, hashes in by_resource.items():
+        state.commit_hashes(pcn, resource, hashes)
 
 
 def inactive_due(hashes: Mapping[str, str], external_ids: Sequence[str], kind: str) -> list[str]:

@@ -27,6 +27,7 @@ from plex_cdf.cdf.plan import (
     Planned,
     WriterCounters,
     chunks,
+    commit_planned,
     count_kind,
     data_set_id,
     inactive_due,
@@ -125,12 +126,7 @@ class Writer:
     # -- state ------------------------------------------------------------------------------------------
 
     def _commit(self, entries: Iterable[Planned[Any]]) -> None:
-        """Record acknowledged writes: their hashes, per resource, in one state commit each."""
-        by_resource: dict[str, dict[str, str]] = {}
-        for entry in entries:
-            by_resource.setdefault(entry.resource, {})[entry.key] = entry.committed_digest
-        for resource, hashes in by_resource.items():
-            self._state.commit_hashes(self.pcn, resource, hashes)
+        commit_planned(self._state, self.pcn, entries)
 
     def _acknowledged(self, kind: str, entries: list[Planned[Any]], report: WriteReport) -> None:
         self._commit(entries)

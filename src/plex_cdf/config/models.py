@@ -4,6 +4,7 @@ SecretStr so repr, str and model_dump never show them."""
 from __future__ import annotations
 
 import base64
+import re
 from datetime import time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -340,6 +341,52 @@ class StateStoreConfig(Section):
         return self
 
 
+# CDF's rule for a space's identifier, and the names it reserves (DMS API: spaces).
+SPACE_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,41}[a-zA-Z0-9]?$")
+RESERVED_SPACES = frozenset({"space", "cdf", "dms", "pg3", "shared", "system", "node", "edge"})
+DEFAULT_INSTANCE_SPACE = "plex_{pcn}"
+DEFAULT_SCHEMA_SPACE = "plex_cdf"
+
+
+def check_space(space: str) -> str:
+    """A space identifier CDF accepts, else a ValueError naming it."""
+    if not SPACE_PATTERN.match(space) or space.lower() in RESERVED_SPACES or space.startswith("cdf_"):
+        raise ValueError(
+            f"{space!r} is not a space CDF accepts: a letter, then up to 42 letters, digits, _ or -,"
+            " not ending in _ or -, not reserved (cdf_*, space, node, edge, ...)"
+        )
+    return space
+
+
+class Destination(Section):
+    """Where items go: `classic` (assets, events, time series; the default and what the predecessor's
+    `.env` gets) or `data-modeling` (Core Data Model instances in one instance space per tenant, plex-cdf's
+    own containers and views in the schema space)."""
+
+    type: Literal["classic", "data-modeling"] = "classic"
+    # `{pcn}` is replaced by each tenant's PCN: one instance space per tenant.
+    instance_space: str = Field(default=DEFAULT_INSTANCE_SPACE, min_length=1)
+    schema_space: str = Field(default=DEFAULT_SCHEMA_SPACE, min_length=1)
+
+    @model_validator(mode="after")
+    def _spaces(self) -> Destination:
+        unknown = {name for name in re.findall(r"{([^}]*)}", self.instance_space) if name != "pcn"}
+        if unknown:
+            raise ValueError(f"instance-space: only {{pcn}} may be filled in, not {{{sorted(unknown)[0]}}}")
+        check_space(self.instance_space.replace("{pcn}", "1"))
+        check_space(self.schema_space)
+        if self.schema_space == self.instance_space:
+            raise ValueError("instance-space and schema-space must differ")
+        return self
+
+    def instance_space_of(self, pcn: str) -> str:
+        return self.instance_space.replace("{pcn}", pcn)
+
+    @property
+    def data_modeling(self) -> bool:
+        return self.type == "data-modeling"
+
+
 class Config(Section):
     """The whole configuration of one plex-cdf process."""
 
@@ -362,6 +409,20 @@ class Config(Section):
         for problem in section_problems(value, {r.name for r in ALL}):
             raise ValueError(problem)
         return value
+
+    destination: Destination = Field(default_factory=Destination)
+
+    @model_validator(mode="after")
+    def _one_instance_space_per_tenant(self) -> Config:
+        spaces = [self.destination.instance_space_of(tenant.pcn) for tenant in self.plex.tenants]
+        if len(set(spaces)) < len(spaces):
+            raise ValueError("destination.instance-space: several tenants would share one space; use {pcn}")
+        for space in spaces:
+            try:
+                check_space(space)
+            except ValueError as error:
+                raise ValueError(f"destination.instance-space: {error}") from None
+        return self
 
     def data_set(self, key: DataSetKey) -> DataSetRef:
         """The data set for a key: `extractor.data-sets`, else `cognite.data-set`, else the one `setup`

@@ -42,6 +42,8 @@ SERVED_ACLS = (
     "extractionPipelinesAcl",
     "extractionRunsAcl",
     "rawAcl",
+    "dataModelsAcl",
+    "dataModelInstancesAcl",
 )
 logger = logging.getLogger(__name__)
 

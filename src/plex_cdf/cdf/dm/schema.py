@@ -1,0 +1,86 @@
+"""`setup` for the data-modeling target: spaces, containers, views, the PlexManufacturing data model and
+the source-system node. Safe to repeat; a view version already in CDF with other properties or parents is
+refused by name, never overwritten (a schema change is a new `model.VERSION`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cognite.client import AsyncCogniteClient
+from cognite.client.data_classes.data_modeling import NodeApply, ViewApply
+from cognite.client.data_classes.data_modeling.cdm.v1 import CogniteSourceSystemApply
+
+from plex_cdf.cdf.dm import model
+
+
+class SchemaChanged(Exception):
+    """A view version in CDF differs from the one this plex-cdf defines."""
+
+
+def _shape(view: Any) -> tuple[tuple[str, ...], dict[str, tuple[str, str]]]:
+    """What makes a view version: its parents, and each own property's container and container property."""
+    implements = tuple(sorted(f"{p.space}:{p.external_id}/{p.version}" for p in view.implements or ()))
+    mapped: dict[str, tuple[str, str]] = {}
+    for name, prop in (view.properties or {}).items():
+        container = getattr(prop, "container", None)
+        if container is not None:
+            mapped[name] = (f"{container.space}:{container.external_id}", prop.container_property_identifier)
+    return implements, mapped
+
+
+def _own_properties(view: Any, schema_space: str) -> Any:
+    """A read view lists inherited properties too; only those in the schema space's containers are its own."""
+    shape = _shape(view)
+    own = {k: v for k, v in shape[1].items() if v[0].startswith(f"{schema_space}:")}
+    return shape[0], own
+
+
+def differences(wanted: list[ViewApply], found: list[Any], schema_space: str) -> list[str]:
+    """The view versions in CDF whose shape differs from the wanted one (one line each)."""
+    by_id = {(view.external_id, view.version): view for view in found}
+    changed = []
+    for view in wanted:
+        existing = by_id.get((view.external_id, view.version))
+        if existing is not None and _own_properties(existing, schema_space) != _shape(view):
+            changed.append(f"{schema_space}:{view.external_id}/{view.version}")
+    return changed
+
+
+def source_system(instance_space: str) -> CogniteSourceSystemApply:
+    return CogniteSourceSystemApply(
+        space=instance_space,
+        external_id=model.SOURCE_SYSTEM_ID,
+        name=model.SOURCE_SYSTEM_NAME,
+        manufacturer="Rockwell Automation",
+        description="Plex Manufacturing Cloud (Connect REST and Data Source APIs), read by plex-cdf",
+    )
+
+
+async def apply_schema(
+    client: AsyncCogniteClient, schema_space: str, instance_spaces: list[str]
+) -> list[str]:
+    """Create or confirm everything the data-modeling target writes into; one line per step."""
+    dm = client.data_modeling
+    done: list[str] = []
+    await dm.spaces.apply(model.spaces(schema_space, instance_spaces))
+    done.append(f"spaces: {', '.join([schema_space, *instance_spaces])}")
+    await dm.containers.apply(model.containers(schema_space))
+    done.append(f"containers: {', '.join(c.name for c in model.CONTAINERS)}")
+    wanted = model.views(schema_space)
+    found = await dm.views.retrieve([view.as_id() for view in wanted], all_versions=True)
+    changed = differences(wanted, list(found), schema_space)
+    if changed:
+        raise SchemaChanged(
+            f"view {changed[0]} in CDF differs from this plex-cdf's definition; a schema change needs a new"
+            " view version, so it is not overwritten"
+        )
+    existing = {(view.external_id, view.version) for view in found}
+    await dm.views.apply(wanted)
+    new = [view.external_id for view in wanted if (view.external_id, view.version) not in existing]
+    done.append(f"views {model.VERSION}: {len(new)} created, {len(wanted) - len(new)} unchanged")
+    await dm.data_models.apply(model.data_model(schema_space))
+    done.append(f"data model {schema_space}:{model.DATA_MODEL}/{model.VERSION}: applied")
+    edge_types = [NodeApply(schema_space, name) for name in model.EDGE_TYPES]
+    await dm.instances.apply([*edge_types, *(source_system(space) for space in instance_spaces)])
+    done.append(f"source system {model.SOURCE_SYSTEM_NAME!r}: in {', '.join(instance_spaces)}")
+    return done

@@ -1,0 +1,224 @@
+"""The data-modeling Sink: items as nodes and edges in the tenant's instance space, datapoints by instanceId.
+
+The same promises as the classic Writer, from the same machinery: `plan.plan_changes` and the content
+hashes decide what changed (unchanged: no call), a batch's hashes are committed right after CDF
+acknowledged it, `plan.retire_vanished` decides what vanished, `transport.resend_on_unknown` is the one
+retry. An instance apply is an upsert, so an unknown outcome is simply sent again. Nodes and edges of one
+write travel together, up to 1,000 per apply call. A batch CDF refuses for its content is halved until the
+refused instances are found; they are counted and left uncommitted (tried again next run), the rest land.
+
+Links to nodes not written yet are applied with `autoCreateDirectRelations` (and start/end nodes for
+edges): CDF makes an empty node that the real one fills when it arrives; `placeholders()` counts the
+ones still empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from cognite.client import AsyncCogniteClient
+
+from plex_cdf.cdf.calls import CdfCalls
+from plex_cdf.cdf.dm import mapping, model
+from plex_cdf.cdf.dm.mapping import Spaces
+from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
+from plex_cdf.cdf.plan import (
+    Planned,
+    WriterCounters,
+    chunks,
+    commit_planned,
+    count_kind,
+    inactive_due,
+    plan_changes,
+    retire_vanished,
+)
+from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
+from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
+from plex_cdf.items import Datapoints, Item, item_id
+from plex_cdf.ports import Point, StateStore, WriteReport
+
+INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
+INSTANCES_PATH = "/models/instances"
+
+log = logging.getLogger(__name__)
+Send = Callable[[list[Any], WriteReport], Awaitable[None]]
+
+
+class DataModelingSink:
+    """A `plex_cdf.ports.Sink` writing Core Data Model instances for one tenant (PCN)."""
+
+    def __init__(
+        self,
+        client: AsyncCogniteClient | CdfApi,
+        pcn: str,
+        spaces: Spaces,
+        state: StateStore,
+        max_concurrency: int = 4,
+    ) -> None:
+        api: CdfApi = SdkApi(client) if isinstance(client, AsyncCogniteClient) else client
+        self.pcn = pcn
+        self.spaces = spaces
+        self.counters = WriterCounters()
+        self.apply_sizes: list[int] = []  # instances per apply call, for the bench
+        self._api = api
+        self._state = state
+        self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
+        self._source = spaces.ref(model.SOURCE_SYSTEM_ID)
+
+    # -- Sink -------------------------------------------------------------------------------------------
+
+    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
+        report = WriteReport()
+        hashes = self._state.get_hashes_for(self.pcn, resource, [state_key(item) for item in items])
+        plan = plan_changes(resource, items, hashes, {}, self.counters, report)
+        instances: list[Planned[Any]] = []
+        for entry in plan.asset:
+            node = mapping.asset_node(entry.item, self.spaces, self._source)
+            if node is None:  # a kind this model has no view for: remembered, so not planned again
+                self._state.commit_hashes(self.pcn, resource, {entry.key: entry.digest})
+                count_kind(report, "not_modelled", 1)
+                continue
+            entry.body = node.dump()
+            instances.append(entry)
+        for ts in plan.timeseries:
+            ts.body = mapping.time_series_node(ts.item, self.spaces, self._source).dump()
+            instances.append(ts)
+        for event in plan.event:
+            event.body = mapping.event_node(event.item, self.spaces, self._source).dump()
+            instances.append(event)
+        for rel in plan.relationship:
+            rel.body = mapping.relationship_edge(rel.item, self.spaces).dump()
+            instances.append(rel)
+        batches = chunks(instances, INSTANCES_PER_CALL)
+        sends = [self._halving(self._apply, list(batch), report) for batch in batches]
+        await asyncio.gather(*sends)
+        await self._write_datapoints(plan.datapoints, report)
+        if plan.raw:  # RAW rows are the classic target's side copies; this target keeps none
+            self._commit(plan.raw)
+            count_kind(report, "raw_skipped", len(plan.raw))
+        return report
+
+    async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """`active` = false on the nodes (PlexRecord container only); the hash changes so a return
+        rewrites the whole node."""
+        report = WriteReport()
+        hashes = self._state.get_hashes_for(self.pcn, resource, external_ids)
+        due = [x for kind in ("asset", "event") for x in inactive_due(hashes, external_ids, kind)]
+        for chunk in chunks(due, INSTANCES_PER_CALL):
+            keys = list(chunk)
+            nodes = [mapping.inactive_node(key, self.spaces).dump() for key in keys]
+            await self._send(nodes, report)
+            self._state.commit_hashes(self.pcn, resource, {k: INACTIVE_PREFIX + hashes[k] for k in keys})
+            report.written += len(keys)
+            count_kind(report, "node_inactive", len(keys))
+        return report
+
+    async def retire_vanished(
+        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+    ) -> WriteReport:
+        hashes = self._state.get_hashes(self.pcn, resource)
+        return await retire_vanished(
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+        )
+
+    async def link_pending(self) -> WriteReport:
+        """Nothing waits here: a link to a node not written yet is a placeholder the node later fills."""
+        return WriteReport()
+
+    # -- instances --------------------------------------------------------------------------------------
+
+    async def _send(self, bodies: list[Json], report: WriteReport) -> None:
+        body = {
+            "items": bodies,
+            "autoCreateDirectRelations": True,
+            "autoCreateStartNodes": True,
+            "autoCreateEndNodes": True,
+        }
+        self.apply_sizes.append(len(bodies))
+        await resend_on_unknown(lambda: self._cdf.call("instance", "apply", INSTANCES_PATH, body, report))
+
+    async def _apply(self, entries: list[Planned[Any]], report: WriteReport) -> None:
+        await self._send([e.body for e in entries], report)
+        self._commit(entries)
+        report.written += len(entries)
+        for entry in entries:
+            count_kind(report, str(entry.body["instanceType"]), 1)
+
+    async def _halving(self, send: Send, entries: list[Planned[Any]], report: WriteReport) -> None:
+        """`send` the entries; a batch CDF refuses for its content is halved until the refused ones are
+        found and quarantined, and the rest land."""
+        try:
+            await send(entries, report)
+        except (Missing, Rejected) as err:
+            if len(entries) == 1:
+                self._quarantine(entries[0], err, report)
+                return
+            half = len(entries) // 2
+            await self._halving(send, entries[:half], report)
+            await self._halving(send, entries[half:], report)
+
+    def _quarantine(self, entry: Planned[Any], err: Exception, report: WriteReport) -> None:
+        """A refused instance (or series' points): counted, named in the report, left uncommitted."""
+        kind = "datapoints" if isinstance(entry.item, Datapoints) else str(entry.body["instanceType"])
+        self.counters.rejected[kind] += 1
+        report.refused += 1
+        report.refused_ids.append(item_id(entry.item))
+        count_kind(report, f"{kind}_refused", 1)
+        log.warning("CDF refused %s %s of %s: %s", kind, item_id(entry.item), entry.resource, err)
+
+    def _commit(self, entries: Iterable[Planned[Any]]) -> None:
+        commit_planned(self._state, self.pcn, entries)
+
+    # -- datapoints -------------------------------------------------------------------------------------
+
+    async def _write_datapoints(self, planned: list[Planned[Datapoints]], report: WriteReport) -> None:
+        for entry in planned:
+            body = datapoints_body(entry.item, self.counters.alterations)
+            entry.body = {"instanceId": self.spaces.ref(entry.item.external_id), **body}
+        self._commit(e for e in planned if not e.body["datapoints"])
+        sendable = [e for e in planned if e.body["datapoints"]]
+        batches = datapoint_batches(sendable)
+        await asyncio.gather(*(self._halving(self._insert, batch, report) for batch in batches))
+
+    async def _insert(self, batch: list[Planned[Datapoints]], report: WriteReport) -> None:
+        merged = merged_by_series(e.body for e in batch)
+        body = {"items": [{"instanceId": m["instanceId"], "datapoints": m["datapoints"]} for m in merged]}
+        # inserting the same points again is harmless
+        await resend_on_unknown(
+            lambda: self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
+        )
+        self._commit(batch)
+        report.written += len(batch)
+        count_kind(report, "datapoints", len(batch))
+
+    # -- reconcile --------------------------------------------------------------------------------------
+
+    async def placeholders(self) -> list[str]:
+        """Nodes of the instance space without plex-cdf data: made for a link, never filled (yet)."""
+        record = {"type": "container", "space": self.spaces.schema, "externalId": model.RECORD.name}
+        body: Json = {
+            "instanceType": "node",
+            "limit": 1000,
+            "filter": {
+                "and": [
+                    {"equals": {"property": ["node", "space"], "value": self.spaces.instances}},
+                    {"not": {"hasData": [record]}},
+                    {
+                        "not": {
+                            "equals": {"property": ["node", "externalId"], "value": model.SOURCE_SYSTEM_ID}
+                        }
+                    },
+                ]
+            },
+        }
+        found: list[str] = []
+        while True:
+            answer = await read(self._api, INSTANCES_PATH + "/list", body)
+            found += [str(item["externalId"]) for item in answer.get("items", [])]
+            cursor = answer.get("nextCursor")
+            if not cursor:
+                return found
+            body = {**body, "cursor": cursor}
