@@ -47,6 +47,7 @@ def test_plan_prints_calls_per_resource_share_and_cold_start_time(tmp_path: Path
     assert "warning" not in out, f"a default plan at Plex's budget should fit:\n{out}"
 
 
+@pytest.mark.slow  # the plan's own size probes wait on the tiny budget: about two minutes
 def test_a_plan_over_the_budget_warns_with_the_knob_that_fixes_it(tmp_path: Path) -> None:
     out, _ = plan_output(tmp_path, "small", calls_per_minute=2)
     assert re.search(r"warning: PCN \d+: the plan needs \d+ calls a minute, over the budget of 2", out)

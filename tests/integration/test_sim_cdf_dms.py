@@ -612,6 +612,7 @@ def test_dms_survives_a_restart_with_persist(tmp_path: Path) -> None:
         assert [n.external_id for n in changes["machines"]] == ["m00002"]
 
 
+@pytest.mark.slow  # retries under injected faults: about two minutes
 def test_fault_injection_covers_the_dms_routes(client: CogniteClient, local_cdf: LocalCdfHandle) -> None:
     local_cdf.cdf.set_faults(fault_429=0.3)
     client.data_modeling.instances.apply([machine(f"f{i}") for i in range(50)])
