@@ -297,6 +297,7 @@ def test_an_unknown_status_is_quarantined_and_not_counted() -> None:
     [
         ({"duration": "1h"}, "duration"),
         ({"duration": -60}, "duration"),
+        ({"duration": 1e306}, "duration"),
         ({"workcenterId": None}, "workcenterId"),
         ({"logDate": "27/11/2026"}, "logDate"),
         ({"workcenterStatus": {"description": "Production"}}, "workcenterStatus"),

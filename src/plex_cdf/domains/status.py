@@ -23,6 +23,8 @@ from plex_cdf.domains.resource import Quarantine, Record
 from plex_cdf.plant import overlap_ms
 
 DURATION_MS_PER_UNIT = 1000
+LATEST_END_MS = 4_102_444_799_999
+"""2099-12-31T23:59:59.999Z, the latest time CDF stores; an entry whose duration runs past it is refused."""
 """`duration` is in seconds (OpenAPI: List_Workcenter_Status_Entries_item.duration)."""
 
 StatusKind = Literal["production", "setup", "down", "idle", "off", "other"]
@@ -74,6 +76,8 @@ def entry_start(entry: Record) -> tuple[str, int, float | None]:
     duration = number(entry, "duration")
     if duration is not None and (duration != duration or duration < 0 or duration == float("inf")):
         raise Quarantine(f"duration is not a finite non-negative number of seconds: {duration!r}")
+    if duration and begin + duration * DURATION_MS_PER_UNIT > LATEST_END_MS:
+        raise Quarantine(f"duration runs past the year 2099: {duration!r} seconds")
     return workcenter_id, begin, None if not duration else duration * DURATION_MS_PER_UNIT
 
 
