@@ -174,7 +174,9 @@ def job(record: Record, ctx: Context) -> Iterable[Item]:
     steps = [_operation_event(op, job_id, job_number, part_link, ctx) for op in operations]
     scheduled = planned_start(earliest, [s.scheduled for s in steps if s.scheduled is not None])
     status = text(record, "jobStatus")
-    start, end = job_span(status, created, scheduled, completed, [s.done for s in steps if s.done])
+    start, end = job_span(
+        status, created, scheduled, completed, [s.done for s in steps if s.done is not None]
+    )
     yield Event(
         external_id=job_id,
         data_set="scheduling",
