@@ -23,12 +23,12 @@ from cognite.client.data_classes.data_modeling import filters as F
 from plex_cdf.app import cdf_settings
 from plex_cdf.cdf.client import build_client
 from plex_cdf.cdf.dm import model
-from plex_cdf.cdf.dm.mapping import kind_and_key, view_of
+from plex_cdf.cdf.dm.mapping import event_view, kind_and_key, view_of
 from plex_cdf.cli import extract
 from plex_cdf.config.models import Destination
 from plex_cdf.demo import DEMO_PCN, local_world
 from plex_cdf.ops import setup
-from tests.integration.truth import Expected, expected_objects
+from tests.integration.truth import Expected, Span, expected_objects, job_spans
 
 SPACE = f"plex_{DEMO_PCN}"
 SCHEMA = "plex_cdf"
@@ -57,6 +57,7 @@ class Runs:
     expected: Expected
     content: Content
     placeholders: list[str]
+    jobs: tuple[dict[str, Span], dict[tuple[str, int], Span]]  # what the simulated plant's jobs did
 
 
 def read_content(client: CogniteClient, series_ids: list[str]) -> Content:
@@ -106,7 +107,8 @@ def runs() -> Iterator[Runs]:
             "node", space=SPACE, limit=-1, filter=F.Not(F.HasData(containers=[record]))
         )
         empty = [n.external_id for n in unfilled if n.external_id != model.SOURCE_SYSTEM_ID]
-        yield Runs(cold_writes, warm_writes, warm, cold, expected, content, empty)
+        jobs = job_spans(world.sim, world.sim.clock.now_ms())
+        yield Runs(cold_writes, warm_writes, warm, cold, expected, content, empty, jobs)
 
 
 def iso(ms: int | None) -> str | None:
@@ -151,7 +153,7 @@ def differences(expected: Expected, got: Content) -> list[str]:
         if in_tree and ref_ids(props.get("parent")) != {parent}:
             out.append(f"node {xid}: parent {props.get('parent')} != {asset.parent_external_id}")
     for xid, event in expected.events.items():
-        view = "PlexJob" if event.type == "job" else "PlexActivity"
+        view = event_view(event)
         props = got.nodes.get(xid, {}).get(view)
         if props is None or xid not in got.typed["CogniteActivity"]:
             out.append(f"activity {xid} missing")
@@ -232,6 +234,66 @@ def test_every_placeholder_is_filled_or_points_outside_the_tenant(runs: Runs) ->
     made = set(runs.expected.assets) | set(runs.expected.events) | set(runs.expected.series)
 
     assert not [x for x in runs.placeholders if x in made], "a node that arrived later left its placeholder"
+
+
+def test_jobs_are_schedulable_and_operations_point_to_their_job(runs: Runs) -> None:
+    """Against the simulated plant's own job tables: a job's actual times are its run (an open job has no
+    end), its scheduled start is Plex's earliest start and its scheduled end the due date; an operation is
+    a node of its own with its job as a direct relation, its workcenter as asset and its place in the
+    routing as `sequence`."""
+    jobs, operations = runs.jobs
+    nodes = runs.content.nodes
+    problems: list[str] = []
+    due = {
+        kind_and_key(x)[1]: e.metadata.get("dueDate")
+        for x, e in runs.expected.events.items()
+        if e.type == "job"
+    }
+    for number, span in jobs.items():
+        props = nodes.get(f"PCN{DEMO_PCN}_job_{number}", {}).get("PlexJob")
+        if props is None:
+            continue  # completed before the first run's reach
+        have = (props.get("plexSubtype"), props.get("startTime"), props.get("endTime"))
+        if have != (span.status, iso(span.start), iso(span.end)):
+            problems.append(f"job {number}: {have} != {(span.status, iso(span.start), iso(span.end))}")
+        if props.get("scheduledStartTime") != iso(span.start) or not props.get("scheduledEndTime"):
+            problems.append(f"job {number}: scheduled {props.get('scheduledStartTime')} != {iso(span.start)}")
+        elif due[number] and iso(_ms(due[number])) != props["scheduledEndTime"]:
+            problems.append(f"job {number}: scheduled end {props['scheduledEndTime']} is not its due date")
+    seen = 0
+    for (number, op), span in operations.items():
+        if f"PCN{DEMO_PCN}_job_{number}" not in nodes:
+            continue
+        props = nodes.get(f"PCN{DEMO_PCN}_job_operation_{number}_{op}", {}).get("PlexJobOperation")
+        if props is None:
+            problems.append(f"operation {op} of job {number} missing")
+            continue
+        seen += 1
+        have = (
+            props.get("plexSubtype"),
+            props.get("startTime"),
+            props.get("endTime"),
+            ref_ids(props.get("job")),
+            ref_ids(props.get("assets")),
+            props.get("sequence"),
+        )
+        want = (
+            span.status,
+            iso(span.start),
+            iso(span.end),
+            {f"PCN{DEMO_PCN}_job_{number}"},
+            {f"PCN{DEMO_PCN}_workcenter_{span.workcenter_id}"},
+            op,
+        )
+        if have != want:
+            problems.append(f"operation {op} of job {number}: {have} != {want}")
+
+    assert not problems, "\n".join(problems[:20])
+    assert seen > len(jobs) // 2, "the plant's jobs have operations"
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def test_a_second_run_over_unchanged_plex_writes_nothing(runs: Runs) -> None:

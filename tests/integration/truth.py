@@ -21,6 +21,15 @@ from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
 from plex_cdf.ports import Point, WriteReport
 from plex_cdf.runner import Runner
+from plex_cdf.sim.plex.jobs import (
+    CANCELED,
+    NORMAL,
+    job_number,
+    job_status,
+    render_job_operations,
+    visible_jobs,
+)
+from plex_cdf.sim.plex.timefmt import HOUR
 from tests.memory import MemoryState
 
 
@@ -161,3 +170,45 @@ def expected_objects(
         )
         expected.not_offered |= runner.not_offered
     return expected
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a job or job operation did in the simulated plant: its status, its run, where it ran."""
+
+    status: str
+    start: int
+    end: int | None
+    workcenter_id: str | None = None
+
+
+def job_spans(sim: Any, now: int) -> tuple[dict[str, Span], dict[tuple[str, int], Span]]:
+    """Jobs and their operations from the simulated plant's own tables (not from any Plex answer or the
+    product's rules): a job is laid out on its workcenter from its start (Plex's `earliestStartDateTime`) to
+    its last production entry (its completion); a canceled job never ran, so it closes at its start; an
+    open one has no end. Operation `o` of `n` is scheduled `(n - 1 - o) * 8` hours before the job's start;
+    the earlier ones finish when the job starts (on a job that runs), the last one when the job completes.
+    Keyed by job number, and by (job number, operation number)."""
+    plant = sim.plant
+    table = plant.jobs
+    jobs: dict[str, Span] = {}
+    operations: dict[tuple[str, int], Span] = {}
+    for job in visible_jobs(table, now):
+        status = job_status(table, job, now)
+        start = int(table.start[job])
+        end = (
+            table.completion(job) if status == "Complete" else start if table.flag[job] == CANCELED else None
+        )
+        number = job_number(job)
+        jobs[number] = Span(status, start, end)
+        steps = plant.master.parts[table.part[job]].operations
+        rows = render_job_operations(plant.master, table, job, now)  # only for each step's workcenter
+        for o, (step, row) in enumerate(zip(steps, rows, strict=True)):
+            last = o == len(steps) - 1
+            ran = status == "Complete" or (table.flag[job] == NORMAL and not last and now >= start)
+            finished = (table.completion(job) if last else start) if ran else None
+            scheduled = start - (len(steps) - 1 - o) * 8 * HOUR
+            operations[(number, int(step["operationNumber"]))] = Span(
+                row["jobOperationStatus"], scheduled, finished, row["workcenterId"]
+            )
+    return jobs, operations

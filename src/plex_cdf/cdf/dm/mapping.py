@@ -4,7 +4,10 @@ An item's external id `PCN{pcn}_{kind}_{key}` becomes the node's external id in 
 space; its kind picks the view (`model.VIEW_OF_KIND`), its key is `sourceId`. Metadata goes into
 `extractedData` (CogniteExtractorData). Links to assets become direct relations by the target's view:
 `parent` (PlexAsset), `asset` (PlexEquipment), `location` (PlexContainer), `assets`/`equipment` (activities
-and time series). A kind without a view (the classic target's grouping assets) is not modelled.
+and time series). A kind without a view (the classic target's grouping assets) is not modelled. Jobs and
+job operations have views of their own (`EVENT_VIEWS`): their planned times go to CogniteSchedulable's
+`scheduledStartTime`/`scheduledEndTime`, an operation's job to its `job` direct relation, and its numbers to
+typed properties (`OPERATION_PROPERTIES`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from cognite.client.data_classes.data_modeling import (
 )
 
 from plex_cdf.cdf.dm import model
-from plex_cdf.items import Asset, Event, Relationship, TimeSeries
+from plex_cdf.items import (
+    JOB_KEY,
+    SCHEDULED_END_KEY,
+    SCHEDULED_START_KEY,
+    Asset,
+    Event,
+    Relationship,
+    TimeSeries,
+)
 
 Json = dict[str, Any]
 KINDS_LONGEST_FIRST = tuple(sorted({*model.VIEW_OF_KIND, "group"}, key=len, reverse=True))
@@ -96,10 +107,65 @@ def asset_node(asset: Asset, spaces: Spaces, source: Json) -> NodeApply | None:
     return _node(spaces, view, asset.external_id, props, source)
 
 
+EVENT_VIEWS = {"job": "PlexJob", "job_operation": "PlexJobOperation"}
+"""Event types with a view of their own; every other event is a PlexActivity."""
+# A job operation's typed properties: (property, Plex field in the event's metadata, type).
+OPERATION_PROPERTIES = (
+    ("sequence", "jobOperationNumber", int),
+    ("operationCode", "operationCode", str),
+    ("quantity", "quantity", float),
+    ("quantityCompleted", "quantityCompleted", float),
+    ("setupTime", "setupTime", float),
+    ("runTime", "runTime", float),
+    ("rate", "rate", float),
+    ("rateUnit", "unitOfMeasure", str),
+)
+
+
+def event_view(event: Event) -> str:
+    return EVENT_VIEWS.get(event.type, "PlexActivity")
+
+
+def _typed(text: str, kind: type) -> object:
+    """Metadata text as the property's type; None when it is not one (the text stays in extractedData)."""
+    if kind is str:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if kind is int:
+        return int(value) if value.is_integer() else None
+    return value
+
+
+def _schedulable(event: Event, spaces: Spaces) -> tuple[Json, dict[str, str]]:
+    """A job's or operation's planned times (CogniteSchedulable) and its job relation, out of the product
+    made metadata keys (items.SCHEDULED_START_KEY, ...); the metadata left for extractedData."""
+    metadata = dict(event.metadata)
+    props: Json = {
+        "scheduledStartTime": metadata.pop(SCHEDULED_START_KEY, None),
+        "scheduledEndTime": metadata.pop(SCHEDULED_END_KEY, None),
+    }
+    job = metadata.pop(JOB_KEY, None)
+    if event.type == "job_operation":
+        props["job"] = spaces.ref(job) if job else None
+        props.update(
+            {
+                name: _typed(metadata[field], kind)
+                for name, field, kind in OPERATION_PROPERTIES
+                if field in metadata
+            }
+        )
+    return props, metadata
+
+
 def event_node(event: Event, spaces: Spaces, source: Json) -> NodeApply:
-    view = "PlexJob" if event.type == "job" else "PlexActivity"
+    view = event_view(event)
     name = event.description or f"{event.type} {kind_and_key(event.external_id)[1]}"
-    props = _common(event.external_id, name, event.description, event.metadata)
+    scheduled, metadata = _schedulable(event, spaces) if view != "PlexActivity" else ({}, event.metadata)
+    props = _common(event.external_id, name, event.description, metadata)
+    props.update(scheduled)
     props.update(
         plexType=event.type,
         plexSubtype=event.subtype,

@@ -128,7 +128,22 @@ QUANTITY = Container(
     ),
     used_for="edge",
 )
-CONTAINERS = (RECORD, INVENTORY, QUANTITY)
+JOB_OPERATION = Container(
+    "PlexJobOperation",
+    "A job's routing step as run: its job, its place in the routing, its quantities and standard times.",
+    (
+        Prop("job", "direct", "the job this operation is a step of", target="PlexJob"),
+        Prop("sequence", "int64", "the operation number (Plex jobOperationNumber), the routing order"),
+        Prop("operationCode", "text", "the operation's code (Plex operationCode)"),
+        Prop("quantity", "float64", "the quantity the operation must produce"),
+        Prop("quantityCompleted", "float64", "the quantity produced at the operation"),
+        Prop("setupTime", "float64", "the standard setup time, in hours"),
+        Prop("runTime", "float64", "the standard run time, in hours"),
+        Prop("rate", "float64", "the standard rate, in rateUnit"),
+        Prop("rateUnit", "text", "the rate's unit as Plex names it: hrs, hrs/pc or pcs/hr"),
+    ),
+)
+CONTAINERS = (RECORD, INVENTORY, QUANTITY, JOB_OPERATION)
 
 _SOURCEABLE = (cdm("CogniteDescribable"), cdm("CogniteSourceable"), EXTRACTOR_DATA)
 _RECORD = ("PlexRecord",)
@@ -189,6 +204,14 @@ VIEWS = (
         _RECORD,
         kinds=("job",),
         relations={"assets": "PlexAsset", "equipment": "PlexEquipment", "timeSeries": "PlexTimeSeries"},
+    ),
+    View(
+        "PlexJobOperation",
+        "A job's operation (routing step as run): scheduled start to completion, at its workcenter.",
+        (cdm("CogniteActivity"), EXTRACTOR_DATA),
+        (*_RECORD, "PlexJobOperation"),
+        kinds=("job_operation",),
+        relations={"assets": "PlexAsset"},
     ),
     View(
         "PlexActivity",
