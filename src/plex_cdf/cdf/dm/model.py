@@ -281,7 +281,7 @@ UNIT_OF_SOURCE: Mapping[str, str] = {
     **dict.fromkeys(("oz", "ounce", "ounces"), "mass:oz"),
     **dict.fromkeys(("mm", "millimeter", "millimetre"), "length:millim"),
     **dict.fromkeys(("cm", "centimeter", "centimetre"), "length:centim"),
-    **dict.fromkeys(("m", "meter", "metre", "meters", "metres"), "length:m"),
+    **dict.fromkeys(("meter", "metre", "meters", "metres"), "length:m"),  # not "m": "M" may mean thousand
     **dict.fromkeys(("in", "inch", "inches"), "length:in"),
     **dict.fromkeys(("ft", "foot", "feet"), "length:ft"),
     **dict.fromkeys(("l", "liter", "litre", "liters", "litres"), "volume:l"),
