@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
 
 from plex_cdf.cdf.calls import CdfCalls
 from plex_cdf.cdf.dm import mapping, model
+from plex_cdf.cdf.dm.derived import DerivedNodes
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
 from plex_cdf.cdf.plan import (
@@ -42,6 +44,7 @@ from plex_cdf.ports import Point, StateStore, WriteReport
 
 INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
 INSTANCES_PATH = "/models/instances"
+DESCRIBABLE = {"type": "container", "space": model.CDM, "externalId": "CogniteDescribable"}
 
 log = logging.getLogger(__name__)
 Send = Callable[[list[Any], WriteReport], Awaitable[None]]
@@ -67,6 +70,7 @@ class DataModelingSink:
         self._state = state
         self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
         self._source = spaces.ref(model.SOURCE_SYSTEM_ID)
+        self._derived = DerivedNodes(pcn, spaces, state, self._source)
 
     # -- Sink -------------------------------------------------------------------------------------------
 
@@ -83,22 +87,40 @@ class DataModelingSink:
                 continue
             entry.body = node.dump()
             instances.append(entry)
+            edge = mapping.routing_edge(entry.item, self.spaces)
+            if edge is not None:  # a routing step: its edge part -> step travels with the step's node
+                instances.append(Planned(entry.resource, entry.key, entry.digest, entry.item, edge.dump()))
         for ts in plan.timeseries:
             ts.body = mapping.time_series_node(ts.item, self.spaces, self._source).dump()
             instances.append(ts)
         for event in plan.event:
             event.body = mapping.event_node(event.item, self.spaces, self._source).dump()
             instances.append(event)
+        rows = {row.item.key for row in plan.raw}
         for rel in plan.relationship:
+            if rel.item.external_id in rows:  # a BOM line: its edge, with quantities, comes from its row
+                self._commit([rel])
+                continue
             rel.body = mapping.relationship_edge(rel.item, self.spaces).dump()
             instances.append(rel)
+        raw_skipped = []
+        for row in plan.raw:
+            bom = mapping.bom_edge(row.item, self.spaces)
+            if bom is None:
+                raw_skipped.append(row)
+                continue
+            row.body = bom.dump()
+            instances.append(row)
+        send_derived = partial(self._send, report=report)
+        points = [e.item for e in plan.datapoints]
+        await self._derived.ensure(items, (e.body for e in instances), points, send_derived)
         batches = chunks(instances, INSTANCES_PER_CALL)
         sends = [self._halving(self._apply, list(batch), report) for batch in batches]
         await asyncio.gather(*sends)
         await self._write_datapoints(plan.datapoints, report)
-        if plan.raw:  # RAW rows are the classic target's side copies; this target keeps none
-            self._commit(plan.raw)
-            count_kind(report, "raw_skipped", len(plan.raw))
+        if raw_skipped:  # RAW rows are the classic target's side copies; this target keeps none
+            self._commit(raw_skipped)
+            count_kind(report, "raw_skipped", len(raw_skipped))
         return report
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
@@ -177,6 +199,8 @@ class DataModelingSink:
     async def _write_datapoints(self, planned: list[Planned[Datapoints]], report: WriteReport) -> None:
         for entry in planned:
             body = datapoints_body(entry.item, self.counters.alterations)
+            if mapping.is_state_series(entry.item.external_id):
+                body["datapoints"] = mapping.state_points(body["datapoints"])
             entry.body = {"instanceId": self.spaces.ref(entry.item.external_id), **body}
         self._commit(e for e in planned if not e.body["datapoints"])
         sendable = [e for e in planned if e.body["datapoints"]]
@@ -206,6 +230,7 @@ class DataModelingSink:
                 "and": [
                     {"equals": {"property": ["node", "space"], "value": self.spaces.instances}},
                     {"not": {"hasData": [record]}},
+                    {"not": {"hasData": [DESCRIBABLE]}},  # derived nodes (classes, types, states)
                     {
                         "not": {
                             "equals": {"property": ["node", "externalId"], "value": model.SOURCE_SYSTEM_ID}
