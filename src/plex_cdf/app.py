@@ -406,6 +406,10 @@ class Service:
             reports = await runner.run(lists, backfill)
             ready.set()
             reports += await runner.run(per_parent, backfill)
+            # Lists placed by what a per-parent row keeps (workcenters under their production line) are
+            # placed again at once when it learnt something new, from the lists fetched this pass.
+            for again in await runner.run(runner.rows_to_place_again(lists), backfill):
+                _fold_into(reports, again)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 interval = self.config.extractor.domain(domain).interval
@@ -434,6 +438,20 @@ class Service:
         """The grace period is running out: Plex reads still in flight end now."""
         for tenant in self.tenants:
             tenant.plex.abandon()
+
+
+def _fold_into(reports: list[ResourceReport], again: ResourceReport) -> None:
+    """A row run a second time in one pass (placed again) counts once: its writes and time are added to
+    its first report (its records were counted when fetched), a failure replaces its status."""
+    first = next((r for r in reports if r.resource == again.resource), None)
+    if first is None:
+        reports.append(again)
+        return
+    first.write.add(again.write)
+    first.seconds += again.seconds
+    first.quarantined = max(first.quarantined, again.quarantined)
+    if again.status != "ok":
+        first.status, first.message = again.status, again.message
 
 
 # ------------------------------------------------------------------------------------ run orchestration

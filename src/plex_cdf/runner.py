@@ -187,6 +187,8 @@ class Runner:
         # data writes and quality looks up); without one, every pass fetches afresh.
         self._shared = cache is not None
         self._cache: FetchCache = {} if cache is None else cache
+        # Rows with `PerParent.keep_as` whose kept children changed since `rows_to_place_again` last asked.
+        self._children_changed: set[str] = set()
 
     @property
     def plex_calls(self) -> int:
@@ -265,9 +267,18 @@ class Runner:
             },
         )
 
+    def rows_to_place_again(self, names: Iterable[str]) -> list[str]:
+        """Of `names`, the rows that look up a row whose kept children changed since the last call: run
+        again, they place their objects by what was just learnt (e.g. workcenters under their line)."""
+        changed, self._children_changed = self._children_changed, set()
+        return [name for name in names if changed & set(self.resources[name].lookup)]
+
     async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
-        """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones)."""
+        """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones);
+        for a per-parent row that keeps its children, the children its runs kept (no Plex call)."""
         resource = self.resources[name]
+        if isinstance(resource.mode, PerParent) and resource.mode.keep_as is not None:
+            return [child for children in self._kept(name).values() for child in children]
         if not isinstance(resource.mode, Window):
             window = None
         slot = (name, window)
@@ -473,6 +484,11 @@ class Runner:
             {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
         )
         now = self.clock()
+        if mode.keep_as is not None:  # children of parents no longer listed are no longer anyone's
+            listed_keys = {str(p.get(mode.parent_key)) for p in parents}
+            kept = self._kept(resource.name)
+            if set(kept) - listed_keys:
+                self._keep(resource.name, {k: v for k, v in kept.items() if k in listed_keys})
         if not mode.only_changed:
             await self._poll(resource, mode, parents, now, report)
             return
@@ -532,6 +548,8 @@ class Runner:
                     *(self._children_of(resource, mode, p) for p in batch), return_exceptions=True
                 )
             refusals = _refusals(answers)
+            if mode.keep_as is not None:
+                self._keep_children(resource.name, mode, batch, answers)
             items: list[Item] = []
             clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
             for parent, children in zip(batch, answers, strict=True):
@@ -558,6 +576,30 @@ class Runner:
                 # children are fetched again next run, until they land.
                 self.state.commit_hashes(self.pcn, digests_key, clean)
         return True
+
+    def _kept(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        """The children a `keep_as` row kept, by its parents' key values."""
+        kept = self.state.get_value(self.pcn, own_key(name, "children"))
+        return kept if isinstance(kept, dict) else {}
+
+    def _keep(self, name: str, kept: dict[str, list[dict[str, Any]]]) -> None:
+        self.state.set_value(self.pcn, own_key(name, "children"), kept)
+        self._children_changed.add(name)
+
+    def _keep_children(
+        self, name: str, mode: PerParent, parents: Sequence[Record], answers: Sequence[object]
+    ) -> None:
+        """Each answered parent's children, its key value under `mode.keep_as`; kept only when changed."""
+        kept = self._kept(name)
+        fresh = dict(kept)
+        for parent, children in zip(parents, answers, strict=True):
+            if isinstance(children, list):
+                value = str(parent.get(mode.parent_key))
+                fresh[value] = [
+                    {**child, str(mode.keep_as): value} for child in children if isinstance(child, Mapping)
+                ]
+        if fresh != kept:
+            self._keep(name, fresh)
 
     async def _run_with_children(
         self,
@@ -794,7 +836,7 @@ class WindowBatch:
 
 def own_key(resource: str, what: str) -> str:
     """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
-    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`."""
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`."""
     return f"{resource}#{what}"
 
 

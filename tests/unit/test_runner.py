@@ -825,3 +825,59 @@ def test_a_run_stopped_while_waiting_for_the_budget_is_reported_stopped_not_fail
     plex.path_errors["/things"] = BudgetClosed("no further Plex call: the process is stopping")
     [report] = run(runner, ["things"])
     assert report.status == "stopped", "a SIGTERM is not a failure of the resource"
+
+
+def member_of(record: Record, ctx: Context) -> Iterable[Item]:
+    """A thing placed under the group that lists it (the kept children of `group_members`)."""
+    groups = {m["memberId"]: m["groupId"] for m in ctx.lookups.get("group_members", ())}
+    parent = groups.get(str(record["id"]))
+    yield Asset(external_id(ctx.pcn, "thing", str(record["id"])), str(record["name"]), parent, "master")
+
+
+GROUPED = Resource(
+    "things", "master_data", Get("/things"), Snapshot(), ("id",), member_of, lookup=("group_members",)
+)
+GROUPS = Resource("groups", "master_data", Get("/groups"), Snapshot(), ("id",), asset_of)
+MEMBERS = Resource(
+    "group_members",
+    "master_data",
+    Get("/groups/{parent}/members"),
+    PerParent("groups", "id", keep_as="groupId"),
+    ("groupId", "memberId"),
+    lambda record, ctx: (),
+)
+
+
+def test_kept_children_place_a_list_in_the_same_pass_and_cost_no_call_when_looked_up() -> None:
+    runner, plex, sink, _ = make_runner([GROUPS, GROUPED, MEMBERS])
+    plex.lists["/groups"] = [{"id": "g1", "name": "line 1"}, {"id": "g2", "name": "line 2"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    plex.lists["/groups/g1/members"] = [{"memberId": "1"}]
+    run(runner, ["groups", "things", "group_members"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id is None, "nothing learnt yet"
+    again = runner.rows_to_place_again(["groups", "things"])
+    assert again == ["things"], "the list that looks up what changed is placed again"
+    asyncio.run(runner.run(again))
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id == "g1"
+    assert sink.store[external_id(PCN, "thing", "2")].parent_external_id is None
+    member_calls = plex.calls["/groups/g1/members"]
+    run(runner, ["groups", "things", "group_members"])
+    assert plex.calls["/groups/g1/members"] == member_calls, "unchanged groups: no call; lookup: no call"
+    assert runner.rows_to_place_again(["groups", "things"]) == [], "nothing new learnt, nothing placed again"
+    assert sink.written[external_id(PCN, "thing", "1")] == 2, "placed once wrong (unknown), once right"
+
+
+def test_kept_children_of_a_parent_that_left_the_list_are_forgotten() -> None:
+    runner, plex, sink, _ = make_runner([GROUPS, GROUPED, MEMBERS])
+    plex.lists["/groups"] = [{"id": "g1", "name": "line 1"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}]
+    plex.lists["/groups/g1/members"] = [{"memberId": "1"}]
+    run(runner, ["groups", "group_members"])
+    runner.rows_to_place_again([])
+    run(runner, ["things"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id == "g1"
+    plex.lists["/groups"] = []
+    run(runner, ["groups", "group_members"])
+    assert runner.rows_to_place_again(["things"]) == ["things"]
+    run(runner, ["things"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id is None, "the group is gone"
