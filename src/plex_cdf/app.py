@@ -349,6 +349,7 @@ class Service:
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
                 window_gate=gate,
+                vanished_retention=self.config.extractor.inventory.container_retention,
             )
             if self.pass_metrics is not None:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
@@ -477,6 +478,7 @@ class DomainResult:
             "fetched": sum(r.fetched for r in self.reports),
             "written": sum(r.write.written for r in self.reports),
             "unchanged": sum(r.write.unchanged for r in self.reports),
+            "deleted": sum(r.write.deleted for r in self.reports),
             "quarantined": sum(r.quarantined for r in self.reports),
             "cdf_calls": sum(r.write.write_calls for r in self.reports),
             "seconds": sum(r.seconds for r in self.reports),

@@ -37,7 +37,7 @@ from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
-from plex_cdf.ports import Params, PlexSource, Sink, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Params, PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import plan, refresh_due, window_start
 
 log = logging.getLogger("plex_cdf.runner")
@@ -59,6 +59,8 @@ WINDOWS_IN_HAND = 2
 QUARANTINE_LOG_LIMIT = 5
 # A snapshot losing more than this share of its records at once is read a second time before it is used.
 SNAPSHOT_LOSS_THRESHOLD = 0.2
+# How long an asset of a `Snapshot(expire_vanished=True)` row stays (inactive) after it left Plex's list.
+VANISHED_RETENTION = timedelta(days=30)
 
 
 @dataclass
@@ -153,6 +155,7 @@ class Runner:
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
         mask: Callable[[str], str] = str,
         window_gate: asyncio.Semaphore | None = None,
+        vanished_retention: timedelta = VANISHED_RETENTION,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -175,6 +178,7 @@ class Runner:
         self.classify = classify
         self.plant = plant
         self.snapshot_loss_threshold = snapshot_loss_threshold
+        self.vanished_retention = vanished_retention
         self.mask = mask  # every message is masked before the state keeps it (SQLite file or CDF RAW)
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
@@ -323,11 +327,12 @@ class Runner:
         report.write.add(await self.sink.write(resource.name, items))
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
-        if mode.mark_inactive or mode.vanished_value is not None:
+        if mode.mark_inactive or mode.vanished_value is not None or mode.expire_vanished:
             end = None if mode.vanished_value is None else (to_epoch_ms(ctx.now), mode.vanished_value)
+            expiry = Expiry(ctx.now, self.vanished_retention) if mode.expire_vanished else None
             report.write.add(
                 await self.sink.retire_vanished(
-                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end
+                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end, expiry=expiry
                 )
             )
 

@@ -21,7 +21,7 @@ from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship,
 from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
-from plex_cdf.ports import Point, WriteReport
+from plex_cdf.ports import Expiry, Point, WriteReport
 from plex_cdf.runner import Runner
 from tests.memory import MemoryState
 
@@ -125,9 +125,18 @@ class RecordingSink:
         return WriteReport()
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         return WriteReport()
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        return WriteReport(deleted=len(external_ids))
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

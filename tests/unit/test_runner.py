@@ -33,7 +33,7 @@ from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, identity, ite
 from plex_cdf.plex.budget import BudgetClosed
 from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
-from plex_cdf.ports import Point, WriteReport
+from plex_cdf.ports import Expiry, Point, WriteReport
 from plex_cdf.runner import Runner, dedupe, record_digest
 from tests.memory import MemoryState
 
@@ -56,6 +56,7 @@ class MemorySink:
         self.calls = 0
         self.refuse: set[str] = set()  # ids CDF refuses (400): counted, never committed
         self.held: dict[str, dict[str, bool]] = {}  # per resource: id -> a latest-only series?
+        self.expiries: list[Expiry | None] = []  # what each retire_vanished was told about deleting
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         self.calls += 1
@@ -92,18 +93,30 @@ class MemorySink:
         return WriteReport(written=len(fresh))
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         held = self.held.get(resource, {})
         gone = sorted(set(held) - {item_id(i) for i in kept})
         report = WriteReport()
         objects = [x for x in gone if not held[x] and isinstance(self.store[x], Asset | Event)]
+        self.expiries.append(expiry)
         if mark_inactive and objects:
             report.add(await self.mark_inactive(resource, objects))
         if end_point is not None:
             ends = [Datapoints(x, (end_point,), latest_only=True) for x in gone if held[x]]
             report.add(await self.write(resource, ends))
         return report
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        for xid in external_ids:
+            self.store.pop(xid, None)
+        return WriteReport(deleted=len(external_ids))
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()
@@ -881,3 +894,22 @@ def test_kept_children_of_a_parent_that_left_the_list_are_forgotten() -> None:
     assert runner.rows_to_place_again(["things"]) == ["things"]
     run(runner, ["things"])
     assert sink.store[external_id(PCN, "thing", "1")].parent_external_id is None, "the group is gone"
+
+
+def test_only_a_snapshot_that_expires_its_vanished_assets_tells_the_sink_when_and_after_how_long() -> None:
+    expiring = Resource(
+        "containers", "inventory", Get("/containers"), Snapshot(expire_vanished=True), ("id",), asset_of
+    )
+    plex, state = FakePlex(), MemoryState()
+    sink = MemorySink(state)
+    runner = Runner(
+        pcn=PCN,
+        source=plex,
+        sink=sink,
+        state=state,
+        resources=[THINGS, expiring],
+        clock=lambda: NOW,
+        vanished_retention=timedelta(hours=5),
+    )
+    run(runner, ["things", "containers"])
+    assert sink.expiries == [None, Expiry(NOW, timedelta(hours=5))]

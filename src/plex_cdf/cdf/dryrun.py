@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.payloads import asset_body, event_body, relationship_body, time_series_body
@@ -15,13 +16,14 @@ from plex_cdf.cdf.plan import (
     WriterCounters,
     count_kind,
     data_set_id,
+    expired_assets,
     inactive_due,
     plan_changes,
     retire_vanished,
 )
 from plex_cdf.cdf.points import datapoints_body
 from plex_cdf.items import Asset, Datapoints, Event, Item, Relationship, TimeSeries
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 
 class DryRunSink:
@@ -58,12 +60,28 @@ class DryRunSink:
         return WriteReport(written=len(due), by_kind={"inactive": len(due)} if due else {})
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         hashes = self._hashes(resource)
+        expired = None
+        if expiry is not None and self._state is not None:  # what a run would delete; nothing is kept
+            expired = partial(
+                expired_assets, self._state, self.pcn, resource, hashes, expiry=expiry, record=False
+            )
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point, expired=expired
         )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        self.planned["deleted"] += len(external_ids)
+        deleted = len(external_ids)
+        return WriteReport(deleted=deleted, by_kind={"asset_deleted": deleted} if deleted else {})
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

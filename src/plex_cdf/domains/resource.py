@@ -70,10 +70,13 @@ class Snapshot:
     """The whole list each run; only changed records are written; vanished ones are marked inactive.
 
     `vanished_value`: the value a latest-only series takes when the snapshot no longer produces it (e.g. 0
-    for WIP at a location and part where no container is left); None leaves such a series as it was."""
+    for WIP at a location and part where no container is left); None leaves such a series as it was.
+    `expire_vanished`: its assets are deleted once they have been gone for the configured retention
+    (containers: `extractor.inventory.container-retention`), not kept inactive for ever."""
 
     mark_inactive: bool = True
     vanished_value: float | None = None
+    expire_vanished: bool = False
 
 
 @dataclass(frozen=True)

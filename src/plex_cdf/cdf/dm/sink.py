@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
@@ -31,6 +32,8 @@ from plex_cdf.cdf.plan import (
     chunks,
     commit_planned,
     count_kind,
+    expired_assets,
+    forget_deleted,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -38,7 +41,7 @@ from plex_cdf.cdf.plan import (
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
 from plex_cdf.items import Datapoints, Item, item_id
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
 INSTANCES_PATH = "/models/instances"
@@ -117,11 +120,38 @@ class DataModelingSink:
         return report
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         hashes = self._state.get_hashes(self.pcn, resource)
+        expired = None
+        if expiry is not None:
+            expired = partial(expired_assets, self._state, self.pcn, resource, hashes, expiry=expiry)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point, expired=expired
+        )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """The nodes deleted, 1,000 per call (one already gone is no error); their state forgotten."""
+        report = WriteReport()
+        for chunk in chunks(list(external_ids), INSTANCES_PER_CALL):
+            keys = list(chunk)
+            await self._delete_nodes(keys, report)
+            forget_deleted(self._state, self.pcn, resource, keys)
+            report.deleted += len(keys)
+            count_kind(report, "node_deleted", len(keys))
+        return report
+
+    async def _delete_nodes(self, keys: list[str], report: WriteReport) -> None:
+        body = {"items": [{"instanceType": "node", **self.spaces.ref(k)} for k in keys]}
+        # Deleting again is harmless: an unknown outcome is simply sent again.
+        await resend_on_unknown(
+            lambda: self._cdf.call("instances", "delete", INSTANCES_PATH + "/delete", body, report)
         )
 
     async def link_pending(self) -> WriteReport:
