@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from functools import partial
 
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.payloads import asset_body, event_body, relationship_body, time_series_body
@@ -16,7 +15,6 @@ from plex_cdf.cdf.plan import (
     WriterCounters,
     count_kind,
     data_set_id,
-    expired_assets,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -68,14 +66,16 @@ class DryRunSink:
         end_point: Point | None,
         expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._hashes(resource)
-        expired = None
-        if expiry is not None and self._state is not None:  # what a run would delete; nothing is kept
-            expired = partial(
-                expired_assets, self._state, self.pcn, resource, hashes, expiry=expiry, record=False
-            )
-        return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point, expired=expired
+        return await retire_vanished(  # what a run would delete is counted; no vanish time is kept
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
+            record=False,
         )
 
     async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:

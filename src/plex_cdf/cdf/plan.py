@@ -6,7 +6,7 @@ Shared by the Writer and the DryRunSink, so a dry run reports exactly what a rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -151,28 +151,56 @@ def count_kind(report: WriteReport, name: str, n: int) -> None:
 
 async def retire_vanished(
     sink: Sink,
-    hashes: Mapping[str, str],
+    state: StateStore | None,
+    pcn: str,
     resource: str,
     kept: Sequence[Item],
     *,
     mark_inactive: bool,
     end_point: Point | None,
-    expired: Callable[[Sequence[str]], list[str]] | None = None,
+    expiry: Expiry | None = None,
+    record: bool = True,
 ) -> WriteReport:
-    """`Sink.retire_vanished` over the hashes a sink keeps for `resource`; `expired` picks, of the vanished
-    objects, those to delete now (see `expired_assets`)."""
+    """`Sink.retire_vanished` over the hashes a sink keeps for `resource` in `state` (none: nothing was
+    written); `record` False (a dry run) keeps no vanish times."""
+    hashes = {} if state is None else state.get_hashes(pcn, resource)
     objects, series = vanished_since(hashes, kept)
     report = WriteReport()
-    doomed = expired(objects) if expired is not None else []
-    if doomed:
-        report.add(await sink.delete(resource, doomed))
-        objects = [x for x in objects if x not in set(doomed)]
+    if expiry is not None and state is not None:
+        doomed = expired_assets(state, pcn, resource, hashes, objects, expiry, record=record)
+        if doomed:
+            report.add(await sink.delete(resource, doomed))
+            objects = [x for x in objects if x not in set(doomed)]
     if mark_inactive and objects:
         report.add(await sink.mark_inactive(resource, objects))
     if end_point is not None and series:
         report.add(
             await sink.write(resource, [Datapoints(x, (end_point,), latest_only=True) for x in series])
         )
+    return report
+
+
+DeleteCall = Callable[[list[str], WriteReport], Awaitable[None]]
+
+
+async def delete_in_chunks(
+    state: StateStore,
+    pcn: str,
+    resource: str,
+    external_ids: Sequence[str],
+    size: int,
+    send: DeleteCall,
+    kind: str,
+) -> WriteReport:
+    """`Sink.delete`: `send` deletes each chunk of `size` ids (an id already gone being no error); then
+    their state is forgotten and they are counted as deleted (and under `kind` by kind)."""
+    report = WriteReport()
+    for chunk in chunks(list(external_ids), size):
+        keys = list(chunk)
+        await send(keys, report)
+        forget_deleted(state, pcn, resource, keys)
+        report.deleted += len(keys)
+        count_kind(report, kind, len(keys))
     return report
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -31,8 +30,7 @@ from plex_cdf.cdf.plan import (
     commit_planned,
     count_kind,
     data_set_id,
-    expired_assets,
-    forget_deleted,
+    delete_in_chunks,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -108,24 +106,28 @@ class Writer:
         end_point: Point | None,
         expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._state.get_hashes(self.pcn, resource)
-        expired = None
-        if expiry is not None:
-            expired = partial(expired_assets, self._state, self.pcn, resource, hashes, expiry=expiry)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point, expired=expired
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
         )
 
     async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """Assets deleted 1,000 per call (an id already gone is no error); their state forgotten."""
-        report = WriteReport()
-        for chunk in chunks(list(external_ids), ITEMS_PER_CALL):
-            keys = list(chunk)
-            await self._delete_assets(keys, report)
-            forget_deleted(self._state, self.pcn, resource, keys)
-            report.deleted += len(keys)
-            count_kind(report, "asset_deleted", len(keys))
-        return report
+        return await delete_in_chunks(
+            self._state,
+            self.pcn,
+            resource,
+            external_ids,
+            ITEMS_PER_CALL,
+            self._delete_assets,
+            "asset_deleted",
+        )
 
     async def _delete_assets(self, keys: list[str], report: WriteReport) -> None:
         body = {"items": [{"externalId": fit_external_id(k)} for k in keys], "ignoreUnknownIds": True}

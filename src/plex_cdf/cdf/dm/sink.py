@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
@@ -32,8 +31,7 @@ from plex_cdf.cdf.plan import (
     chunks,
     commit_planned,
     count_kind,
-    expired_assets,
-    forget_deleted,
+    delete_in_chunks,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -128,24 +126,28 @@ class DataModelingSink:
         end_point: Point | None,
         expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._state.get_hashes(self.pcn, resource)
-        expired = None
-        if expiry is not None:
-            expired = partial(expired_assets, self._state, self.pcn, resource, hashes, expiry=expiry)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point, expired=expired
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
         )
 
     async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """The nodes deleted, 1,000 per call (one already gone is no error); their state forgotten."""
-        report = WriteReport()
-        for chunk in chunks(list(external_ids), INSTANCES_PER_CALL):
-            keys = list(chunk)
-            await self._delete_nodes(keys, report)
-            forget_deleted(self._state, self.pcn, resource, keys)
-            report.deleted += len(keys)
-            count_kind(report, "node_deleted", len(keys))
-        return report
+        return await delete_in_chunks(
+            self._state,
+            self.pcn,
+            resource,
+            external_ids,
+            INSTANCES_PER_CALL,
+            self._delete_nodes,
+            "node_deleted",
+        )
 
     async def _delete_nodes(self, keys: list[str], report: WriteReport) -> None:
         body = {"items": [{"instanceType": "node", **self.spaces.ref(k)} for k in keys]}
