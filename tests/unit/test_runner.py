@@ -34,7 +34,7 @@ from plex_cdf.plex.budget import BudgetClosed
 from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
 from plex_cdf.ports import Expiry, Point, WriteReport
-from plex_cdf.runner import Runner, dedupe, record_digest
+from plex_cdf.runner import ResourceReport, Runner, dedupe, record_digest
 from tests.memory import MemoryState
 
 RunnerTimeRange = TimeRange
@@ -913,3 +913,18 @@ def test_only_a_snapshot_that_expires_its_vanished_assets_tells_the_sink_when_an
     )
     run(runner, ["things", "containers"])
     assert sink.expiries == [None, Expiry(NOW, timedelta(hours=5))]
+
+
+def test_a_list_placed_again_in_one_pass_counts_its_records_once_and_its_writes_twice() -> None:
+    from plex_cdf.app import _fold_into
+
+    first = ResourceReport("workcenters", "master_data", fetched=40)
+    first.write.written = 40
+    again = ResourceReport("workcenters", "master_data", fetched=40)
+    again.write.written = 30
+    reports = [first]
+    _fold_into(reports, again)
+    assert len(reports) == 1 and reports[0].fetched == 40 and reports[0].write.written == 70
+    failed = ResourceReport("workcenters", "master_data", status="failed", message="CDF went away")
+    _fold_into(reports, failed)
+    assert reports[0].status == "failed", "a failure when placed again is not hidden"
