@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cognite.client.data_classes import data_modeling as dm
@@ -12,6 +13,7 @@ from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.cdf.dm.sink import DataModelingSink
 from plex_cdf.items import Asset, Datapoints, Event, RawRow, Relationship, TimeSeries
+from plex_cdf.ports import Expiry, WriteReport
 from tests.integration.conftest import LocalCdfHandle
 from tests.memory import MemoryState
 
@@ -277,3 +279,38 @@ def test_bom_lines_carry_their_quantities_and_routing_steps_their_operation_numb
     assert len(got) == 2, "a line to a supply item has no part to point to"
     assert (report.by_kind.get("edge"), report.by_kind.get("raw_skipped")) == (1, 1)
     assert rerun.write_calls == 0
+
+
+def container(serial: str) -> Asset:
+    return Asset(f"PCN{PCN}_container_{serial}", serial, f"PCN{PCN}_location_L1", "inventory")
+
+
+def test_a_container_gone_longer_than_the_retention_is_deleted_and_forgotten(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    ready(local_cdf)
+    state = MemoryState()
+    sink = DataModelingSink(local_cdf.async_client(), PCN, SPACES, state)
+    kept, gone = container("S1"), container("S2")
+    asyncio.run(sink.write("containers", [kept, gone]))
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def retire(at: datetime) -> WriteReport:
+        expiry = Expiry(at, timedelta(days=30))
+        return asyncio.run(
+            sink.retire_vanished("containers", [kept], mark_inactive=True, end_point=None, expiry=expiry)
+        )
+
+    first = retire(start)
+    early = retire(start + timedelta(days=29, hours=23))
+    late = retire(start + timedelta(days=30))
+
+    assert (first.deleted, first.written, early.deleted) == (0, 1, 0), "inactive first, kept the retention"
+    assert late.deleted == 1 and late.by_kind["node_deleted"] == 1
+    nodes = local_cdf.client().data_modeling.instances.retrieve_nodes((SPACES.instances, gone.external_id))
+    assert nodes is None, "the container's node must leave the instance space"
+    assert gone.external_id not in state.get_hashes(PCN, "containers"), "the state forgets it"
+    assert state.get_hashes(PCN, "containers#vanished") == {}
+    assert props(local_cdf, kept.external_id, model.view_id(SPACES.schema, "PlexContainer"))["active"] is True
+    back = asyncio.run(sink.write("containers", [kept, gone]))
+    assert back.written == 1, "a container that comes back is written afresh"

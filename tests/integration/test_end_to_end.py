@@ -22,6 +22,8 @@ from plex_cdf.app import cdf_settings
 from plex_cdf.cdf.client import build_client
 from plex_cdf.cli import extract
 from plex_cdf.demo import DEMO_PCN, local_world
+from plex_cdf.domains.master_data import OWN_ROOTS, own_root_external_id
+from plex_cdf.ids import root_external_id
 from plex_cdf.ops import setup
 from tests.integration.truth import Expected, Span, expected_objects, job_spans
 
@@ -197,7 +199,31 @@ def test_the_hierarchy_is_complete_under_the_product_made_root(runs: Runs) -> No
         x for x, a in assets.items() if a.get("parentId") and a["parentId"] not in runs.cold.cdf.id_to_xid
     ]
     assert not orphans, f"assets whose parent is not in CDF: {orphans[:5]}"
-    assert all(a.get("rootId") == root["id"] for a in assets.values()), "every asset must hang under the root"
+    roots = {a["id"]: x for x, a in assets.items() if a.get("parentId") is None}
+    assert set(roots.values()) == {root_external_id(DEMO_PCN)} | {
+        own_root_external_id(DEMO_PCN, key) for key, _ in OWN_ROOTS
+    }, "the facility and the roots of parts, suppliers, customers and statuses, nothing else"
+    kinds_under_facility = {x.split("_")[1] for x, a in assets.items() if a.get("rootId") == root["id"]}
+    assert not kinds_under_facility & {"part", "supplier", "customer"}, "only plant things under the facility"
+
+
+def test_the_tree_is_shaped_like_the_plant(runs: Runs) -> None:
+    assets, names = runs.cold.cdf.assets, runs.cold.cdf.id_to_xid
+    parent_kind = Counter(
+        (xid.split("_")[1], names[a["parentId"]].split("_")[1])
+        for xid, a in assets.items()
+        if a.get("parentId")
+    )
+    for child, parent in (
+        ("building", "facility"),
+        ("production", "building"),  # production_line under its building
+        ("workcenter", "production"),  # workcenters on a line
+        ("workcenter", "building"),  # workcenters no line lists
+    ):
+        assert parent_kind[(child, parent)] > 0, f"no {child} under a {parent}: {parent_kind}"
+    assert not [k for k in parent_kind if k[1] == "group" and k[0] != "location"], (
+        "no plant thing hangs under a grouping asset any more"
+    )
 
 
 def test_events_link_to_their_part_and_workcenter_assets(runs: Runs) -> None:

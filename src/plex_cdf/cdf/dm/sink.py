@@ -33,6 +33,7 @@ from plex_cdf.cdf.plan import (
     chunks,
     commit_planned,
     count_kind,
+    delete_in_chunks,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -40,7 +41,7 @@ from plex_cdf.cdf.plan import (
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
 from plex_cdf.items import Datapoints, Item, item_id
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
 INSTANCES_PATH = "/models/instances"
@@ -139,11 +140,42 @@ class DataModelingSink:
         return report
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._state.get_hashes(self.pcn, resource)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
+        )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """The nodes deleted, 1,000 per call (one already gone is no error); their state forgotten."""
+        return await delete_in_chunks(
+            self._state,
+            self.pcn,
+            resource,
+            external_ids,
+            INSTANCES_PER_CALL,
+            self._delete_nodes,
+            "node_deleted",
+        )
+
+    async def _delete_nodes(self, keys: list[str], report: WriteReport) -> None:
+        body = {"items": [{"instanceType": "node", **self.spaces.ref(k)} for k in keys]}
+        # Deleting again is harmless: an unknown outcome is simply sent again.
+        await resend_on_unknown(
+            lambda: self._cdf.call("instances", "delete", INSTANCES_PATH + "/delete", body, report)
         )
 
     async def link_pending(self) -> WriteReport:
