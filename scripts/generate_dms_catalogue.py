@@ -80,18 +80,27 @@ REVERSE = {
     ("CogniteEquipment", "timeSeries"): ("multi_reverse_direct_relation", "CogniteTimeSeries", "equipment"),
     ("CogniteTimeSeries", "activities"): ("multi_reverse_direct_relation", "CogniteActivity", "timeSeries"),
 }
-# The unit catalogue's entries the product needs (externalId, name, symbol, quantity), CDF's identifiers.
+# The unit catalogue's entries the product maps to (externalId, name, symbol, quantity): CDF's identifiers,
+# long names, symbols and quantities as its public unit catalogue (cognitedata/units-catalog,
+# versions/v1/units.json) lists them. It has no piece or "each" unit: counts use `dimensionless:num`.
 UNIT_NODES = (
-    ("count:each", "each", "ea", "Count"),
-    ("count:count", "count", "count", "Count"),
-    ("dimensionless_ratio:percent", "percent", "%", "Dimensionless Ratio"),
-    ("time:min", "minute", "min", "Time"),
-    ("time:hr", "hour", "h", "Time"),
-    ("time:sec", "second", "s", "Time"),
-    ("mass:kilogm", "kilogram", "kg", "Mass"),
-    ("mass:lb_m", "pound", "lbm", "Mass"),
-    ("length:m", "metre", "m", "Length"),
-    ("temperature:deg_c", "degree Celsius", "°C", "Temperature"),
+    ("dimensionless:num", "Number", "#", "Dimensionless"),
+    ("dimensionless_ratio:fraction", "Fraction", "", "Dimensionless Ratio"),
+    ("dimensionless_ratio:percent", "Percent", "%", "Dimensionless Ratio"),
+    ("time:sec", "Second", "s", "Time"),
+    ("time:min", "Minute", "min", "Time"),
+    ("time:hr", "Hour", "h", "Time"),
+    ("mass:gm", "Gram", "g", "Mass"),
+    ("mass:kilogm", "Kilogram", "kg", "Mass"),
+    ("mass:lb", "Pound Mass", "lbm", "Mass"),
+    ("mass:oz", "Ounce Mass", "oz", "Mass"),
+    ("length:millim", "Millimeter", "mm", "Length"),
+    ("length:centim", "Centimeter", "cm", "Length"),
+    ("length:m", "Meter", "m", "Length"),
+    ("length:in", "Inch", "in", "Length"),
+    ("length:ft", "Foot", "ft", "Length"),
+    ("volume:l", "Liter", "L", "Volume"),
+    ("temperature:deg_c", "Degree Celsius", "°C", "Temperature"),
 )
 
 

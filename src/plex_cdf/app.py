@@ -349,6 +349,7 @@ class Service:
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
                 window_gate=gate,
+                vanished_retention=self.config.extractor.inventory.container_retention,
             )
             if self.pass_metrics is not None:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
@@ -406,6 +407,10 @@ class Service:
             reports = await runner.run(lists, backfill)
             ready.set()
             reports += await runner.run(per_parent, backfill)
+            # Lists placed by what a per-parent row keeps (workcenters under their production line) are
+            # placed again at once when it learnt something new, from the lists fetched this pass.
+            for again in await runner.run(runner.rows_to_place_again(lists), backfill):
+                _fold_into(reports, again)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 interval = self.config.extractor.domain(domain).interval
@@ -436,6 +441,20 @@ class Service:
             tenant.plex.abandon()
 
 
+def _fold_into(reports: list[ResourceReport], again: ResourceReport) -> None:
+    """A row run a second time in one pass (placed again) counts once: its writes and time are added to
+    its first report (its records were counted when fetched), a failure replaces its status."""
+    first = next((r for r in reports if r.resource == again.resource), None)
+    if first is None:
+        reports.append(again)
+        return
+    first.write.add(again.write)
+    first.seconds += again.seconds
+    first.quarantined = max(first.quarantined, again.quarantined)
+    if again.status != "ok":
+        first.status, first.message = again.status, again.message
+
+
 # ------------------------------------------------------------------------------------ run orchestration
 
 ABANDON_READS_BEFORE_S = 10.0  # a Plex read still in flight this long before the grace ends is abandoned
@@ -459,6 +478,7 @@ class DomainResult:
             "fetched": sum(r.fetched for r in self.reports),
             "written": sum(r.write.written for r in self.reports),
             "unchanged": sum(r.write.unchanged for r in self.reports),
+            "deleted": sum(r.write.deleted for r in self.reports),
             "quarantined": sum(r.quarantined for r in self.reports),
             "cdf_calls": sum(r.write.write_calls for r in self.reports),
             "seconds": sum(r.seconds for r in self.reports),

@@ -24,6 +24,15 @@ DATA_SETS: tuple[DataSetKey, ...] = (
 
 SOURCE = "plex"
 
+# Event metadata keys the product makes (not Plex field names) that a target may carry as typed fields: an
+# activity's planned start and end (ISO 8601, UTC, milliseconds) and, on a job operation's event, the
+# external id of its job's event. The classic target keeps them as metadata; the data-modeling target
+# promotes them to CogniteSchedulable's `scheduledStartTime`/`scheduledEndTime` and to the operation's `job`
+# direct relation.
+SCHEDULED_START_KEY = "scheduledStartTime"
+SCHEDULED_END_KEY = "scheduledEndTime"
+JOB_KEY = "jobExternalId"
+
 
 @dataclass(frozen=True, slots=True)
 class Asset:

@@ -25,7 +25,7 @@ from plex_cdf.windows import plan as plan_windows
 
 DAY = timedelta(days=1)
 # The lists the plan reads: the parents of the per-parent rows and the jobs whose operations are fetched.
-SIZED = ("parts", "workcenters", "jobs_open", "jobs_canceled")
+SIZED = ("parts", "workcenters", "production_lines", "jobs_open", "jobs_canceled")
 COMPLETED = "jobs_completed"
 
 
@@ -137,7 +137,8 @@ def _line(
         else:
             refresh = mode.full_refresh.total_seconds() / 60 if mode.full_refresh else math.inf
             per_minute = len(parents) / refresh
-            knob = "the refresh is spread over the week; nothing to tune"
+            spread = _duration(mode.full_refresh) if mode.full_refresh else "ever"
+            knob = f"the refresh is spread over {spread}; nothing to tune"
         return Line(row.name, row.domain, "fan-out", per_minute, len(parents), knob)
     per_pass, cold = _list_calls(config, row, interval, sizes, now, pcn, plant)
     return Line(row.name, row.domain, "main", per_pass / minutes, cold, knob)
@@ -188,7 +189,7 @@ def _duration(value: timedelta) -> str:
 
 
 async def tenant_sizes(plex: PlexClient, now: datetime) -> Sizes:
-    """The lists a plan needs (five calls): the SIZED rows, and the jobs completed in the last day."""
+    """The lists a plan needs (six calls): the SIZED rows, and the jobs completed in the last day."""
     rows = by_name()
     lists = {name: await plex.get_list(rows[name].path, rows[name].params or None) for name in SIZED}
     completed = rows[COMPLETED]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from plex_cdf.items import Item
@@ -56,6 +56,7 @@ class WriteReport:
     altered: int = 0  # made valid to fit CDF's limits (names cut, metadata trimmed, ...)
     unresolved_links: int = 0  # asset links waiting for their assets
     refused: int = 0  # items CDF refused (400) or points of series it lacks: left uncommitted, tried again
+    deleted: int = 0  # objects deleted from CDF (containers gone from Plex longer than the retention)
     write_calls: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     refused_ids: list[str] = field(default_factory=list)  # the external ids (or RAW keys) of those items
@@ -66,10 +67,20 @@ class WriteReport:
         self.altered += other.altered
         self.unresolved_links += other.unresolved_links
         self.refused += other.refused
+        self.deleted += other.deleted
         self.refused_ids.extend(other.refused_ids)
         self.write_calls += other.write_calls
         for kind, count in other.by_kind.items():
             self.by_kind[kind] = self.by_kind.get(kind, 0) + count
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """Vanished objects are deleted once they have been gone from their snapshot for `after` (counted from
+    the run that first saw them gone); `now` is the run's clock."""
+
+    now: datetime
+    after: timedelta
 
 
 class Sink(Protocol):
@@ -82,11 +93,23 @@ class Sink(Protocol):
         ...
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         """What this resource wrote before and a snapshot's items (`kept`) no longer make: its assets and
         events flagged inactive (when `mark_inactive`), its latest-only series given `end_point` (e.g. WIP
-        0 now) when one is given. The sink alone knows how it keeps what it wrote."""
+        0 now) when one is given, and with an `expiry` its assets gone that long deleted. The sink alone
+        knows how it keeps what it wrote."""
+        ...
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """Assets this resource wrote, deleted from CDF (gone from Plex longer than the retention); what
+        the sink kept about them is forgotten, so a return writes them afresh."""
         ...
 
     async def link_pending(self) -> WriteReport:

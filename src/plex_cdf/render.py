@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # annotations only: the CLI's tables do not need the CDF clie
 
 def summary(console: Console, results: Mapping[str, DomainResult]) -> None:
     """One row per tenant and domain; fits an 80-column terminal (the PCN goes to the title when there is
-    one tenant, and the notes column appears only when a resource was skipped or failed)."""
+    one tenant; the deleted column (containers gone longer than the retention) appears only when something
+    was deleted, the notes column only when a resource was skipped or failed)."""
     pcns = sorted({name.split("/", 1)[0] for name in results})
     single = len(pcns) == 1
     notes = {name: _notes(result) for name, result in results.items()}
@@ -35,7 +36,9 @@ def summary(console: Console, results: Mapping[str, DomainResult]) -> None:
         collapse_padding=True,
     )
     table.add_column("domain" if single else "PCN/domain", no_wrap=True)
-    for column in ("fetched", "written", "unchanged", "quarantined", "Plex\ncalls", "CDF\ncalls", "seconds"):
+    deleted = any(result.totals()["deleted"] for result in results.values())
+    counts = ("fetched", "written", "unchanged", *(("deleted",) if deleted else ()), "quarantined")
+    for column in (*counts, "Plex\ncalls", "CDF\ncalls", "seconds"):
         table.add_column(column, justify="right", no_wrap=True)
     if any(notes.values()):
         table.add_column("notes")
@@ -46,6 +49,7 @@ def summary(console: Console, results: Mapping[str, DomainResult]) -> None:
             f"{int(t['fetched']):,}",
             f"{int(t['written']):,}",
             f"{int(t['unchanged']):,}",
+            *((f"{int(t['deleted']):,}",) if deleted else ()),
             f"{int(t['quarantined']):,}",
             f"{results[name].plex_calls:,}",
             f"{int(t['cdf_calls']):,}",

@@ -37,7 +37,7 @@ from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import to_epoch_ms
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered, PlexRequestError
-from plex_cdf.ports import Params, PlexSource, Sink, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Params, PlexSource, Sink, StateStore, WriteReport
 from plex_cdf.windows import plan, refresh_due, window_start
 
 log = logging.getLogger("plex_cdf.runner")
@@ -59,6 +59,8 @@ WINDOWS_IN_HAND = 2
 QUARANTINE_LOG_LIMIT = 5
 # A snapshot losing more than this share of its records at once is read a second time before it is used.
 SNAPSHOT_LOSS_THRESHOLD = 0.2
+# How long an asset of a `Snapshot(expire_vanished=True)` row stays (inactive) after it left Plex's list.
+VANISHED_RETENTION = timedelta(days=30)
 
 
 @dataclass
@@ -153,6 +155,7 @@ class Runner:
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
         mask: Callable[[str], str] = str,
         window_gate: asyncio.Semaphore | None = None,
+        vanished_retention: timedelta = VANISHED_RETENTION,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -175,6 +178,7 @@ class Runner:
         self.classify = classify
         self.plant = plant
         self.snapshot_loss_threshold = snapshot_loss_threshold
+        self.vanished_retention = vanished_retention
         self.mask = mask  # every message is masked before the state keeps it (SQLite file or CDF RAW)
         self.not_offered: set[str] = set()
         # Checked between windows and batches: a stop request ends the run at the next safe point.
@@ -187,6 +191,8 @@ class Runner:
         # data writes and quality looks up); without one, every pass fetches afresh.
         self._shared = cache is not None
         self._cache: FetchCache = {} if cache is None else cache
+        # Rows with `PerParent.keep_as` whose kept children changed since `rows_to_place_again` last asked.
+        self._children_changed: set[str] = set()
 
     @property
     def plex_calls(self) -> int:
@@ -265,9 +271,18 @@ class Runner:
             },
         )
 
+    def rows_to_place_again(self, names: Iterable[str]) -> list[str]:
+        """Of `names`, the rows that look up a row whose kept children changed since the last call: run
+        again, they place their objects by what was just learnt (e.g. workcenters under their line)."""
+        changed, self._children_changed = self._children_changed, set()
+        return [name for name in names if changed & set(self.resources[name].lookup)]
+
     async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
-        """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones)."""
+        """A resource's records as Plex sends them, fetched once per pass (per window for windowed ones);
+        for a per-parent row that keeps its children, the children its runs kept (no Plex call)."""
         resource = self.resources[name]
+        if isinstance(resource.mode, PerParent) and resource.mode.keep_as is not None:
+            return [child for children in self._kept(name).values() for child in children]
         if not isinstance(resource.mode, Window):
             window = None
         slot = (name, window)
@@ -312,11 +327,12 @@ class Runner:
         report.write.add(await self.sink.write(resource.name, items))
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
-        if mode.mark_inactive or mode.vanished_value is not None:
+        if mode.mark_inactive or mode.vanished_value is not None or mode.expire_vanished:
             end = None if mode.vanished_value is None else (to_epoch_ms(ctx.now), mode.vanished_value)
+            expiry = Expiry(ctx.now, self.vanished_retention) if mode.expire_vanished else None
             report.write.add(
                 await self.sink.retire_vanished(
-                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end
+                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end, expiry=expiry
                 )
             )
 
@@ -473,6 +489,11 @@ class Runner:
             {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
         )
         now = self.clock()
+        if mode.keep_as is not None:  # children of parents no longer listed are no longer anyone's
+            listed_keys = {str(p.get(mode.parent_key)) for p in parents}
+            kept = self._kept(resource.name)
+            if set(kept) - listed_keys:
+                self._keep(resource.name, {k: v for k, v in kept.items() if k in listed_keys})
         if not mode.only_changed:
             await self._poll(resource, mode, parents, now, report)
             return
@@ -532,6 +553,8 @@ class Runner:
                     *(self._children_of(resource, mode, p) for p in batch), return_exceptions=True
                 )
             refusals = _refusals(answers)
+            if mode.keep_as is not None:
+                self._keep_children(resource.name, mode, batch, answers)
             items: list[Item] = []
             clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
             for parent, children in zip(batch, answers, strict=True):
@@ -558,6 +581,30 @@ class Runner:
                 # children are fetched again next run, until they land.
                 self.state.commit_hashes(self.pcn, digests_key, clean)
         return True
+
+    def _kept(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        """The children a `keep_as` row kept, by its parents' key values."""
+        kept = self.state.get_value(self.pcn, own_key(name, "children"))
+        return kept if isinstance(kept, dict) else {}
+
+    def _keep(self, name: str, kept: dict[str, list[dict[str, Any]]]) -> None:
+        self.state.set_value(self.pcn, own_key(name, "children"), kept)
+        self._children_changed.add(name)
+
+    def _keep_children(
+        self, name: str, mode: PerParent, parents: Sequence[Record], answers: Sequence[object]
+    ) -> None:
+        """Each answered parent's children, its key value under `mode.keep_as`; kept only when changed."""
+        kept = self._kept(name)
+        fresh = dict(kept)
+        for parent, children in zip(parents, answers, strict=True):
+            if isinstance(children, list):
+                value = str(parent.get(mode.parent_key))
+                fresh[value] = [
+                    {**child, str(mode.keep_as): value} for child in children if isinstance(child, Mapping)
+                ]
+        if fresh != kept:
+            self._keep(name, fresh)
 
     async def _run_with_children(
         self,
@@ -794,7 +841,7 @@ class WindowBatch:
 
 def own_key(resource: str, what: str) -> str:
     """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
-    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`."""
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`."""
     return f"{resource}#{what}"
 
 

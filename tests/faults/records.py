@@ -25,7 +25,7 @@ from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship,
 from plex_cdf.plant import PlantTime, Shift
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
-from plex_cdf.ports import Point, WriteReport
+from plex_cdf.ports import Expiry, Point, WriteReport
 from plex_cdf.runner import Runner
 from plex_cdf.sim.cdf import limits as cdf_limits
 from plex_cdf.sim.cdf.datapoints import _checked_points
@@ -317,9 +317,18 @@ class CheckingSink:
         return WriteReport(written=len(external_ids))
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         return WriteReport()
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        return WriteReport(deleted=len(external_ids))
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

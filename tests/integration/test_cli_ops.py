@@ -182,7 +182,8 @@ def test_demo_exits_0_and_prints_the_summary_and_the_tree(tmp_path: Path) -> Non
 
     assert done.returncode == 0, f"`plex-cdf demo` exited {done.returncode}:\n{done.stderr[-3000:]}"
     assert "plex-cdf run summary" in done.stdout, "the demo printed no summary"
-    assert ROOT in done.stdout and "Buildings" in done.stdout, "the demo printed no asset tree"
+    assert ROOT in done.stdout and "Production line" in done.stdout, "the demo printed no plant-shaped tree"
+    assert f"PCN{WORLD_PCN}_root_parts" in done.stdout, "parts have a tree of their own"
 
 
 def test_make_demo_on_a_fresh_clone_runs_the_committed_tree(tmp_path: Path) -> None:

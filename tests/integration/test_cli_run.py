@@ -85,7 +85,9 @@ def test_only_runs_the_named_domains(world_pair: World, world_config: Path) -> N
     tasks = {row[0] for row in _summary_rows(done.stdout)}
     assert tasks == {"master_data", "jobs"}, f"--only ran {sorted(tasks)}"
     types = {e.get("type") for e in world_pair.cdf.store.events()}
-    assert types == {"job"}, f"--only master-data,jobs wrote events of types {sorted(map(str, types))}"
+    assert types == {"job", "job_operation"}, (
+        f"--only master-data,jobs wrote events of types {sorted(map(str, types))}"
+    )
 
 
 def test_only_with_an_unknown_domain_is_a_usage_error(world_pair: World, world_config: Path) -> None:
@@ -153,7 +155,9 @@ def test_several_tenants_each_get_their_own_prefix_state_and_budget(world_pair: 
     own_root = roots.get(f"PCN{other}_facility_{other}")
     assert own_root is not None, f"the second tenant has no root asset of its own; roots: {sorted(roots)}"
     prefixed = [a for a in world_pair.cdf.store.assets() if a["externalId"].startswith(f"PCN{other}_")]
-    assert all(a["rootId"] == own_root for a in prefixed), "a second-tenant asset hangs under another root"
+    own_roots = {i for x, i in roots.items() if x.startswith(f"PCN{other}_")}  # facility, parts, ...
+    assert own_roots - {own_root}, "parts, suppliers, customers and statuses have roots of their own"
+    assert all(a["rootId"] in own_roots for a in prefixed), "a second-tenant asset hangs under another root"
     for pcn in (WORLD_PCN, other):
         runs = world_pair.cdf.store.extpipe_runs(f"plex-cdf-{pcn}")
         assert [r["status"] for r in runs] == ["success"], f"PCN {pcn} pipeline runs: {runs}"

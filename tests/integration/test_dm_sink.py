@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cognite.client.data_classes import data_modeling as dm
@@ -11,7 +12,8 @@ from plex_cdf.cdf.dm import model
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.cdf.dm.sink import DataModelingSink
-from plex_cdf.items import Asset, Datapoints, Event, TimeSeries
+from plex_cdf.items import Asset, Datapoints, Event, RawRow, Relationship, TimeSeries
+from plex_cdf.ports import Expiry, WriteReport
 from tests.integration.conftest import LocalCdfHandle
 from tests.memory import MemoryState
 
@@ -112,3 +114,203 @@ def test_datapoints_go_by_instance_id_and_links_to_later_nodes_are_filled(local_
     assert found is not None and list(found.value) == [1.0, 2.5]
     assert waiting == [workcenter.external_id], "made empty for the series' link"
     assert filled == [f"PCN{PCN}_facility_{PCN}"], "the workcenter is filled; its own parent now waits"
+
+
+def status(n: int, name: str) -> Asset:
+    return Asset(f"PCN{PCN}_workcenter_status_{n}", name, f"PCN{PCN}_group_workcenter_statuses", "master")
+
+
+def state_set(local_cdf: LocalCdfHandle) -> dict[str, int]:
+    view = model.cdm("CogniteStateSet")
+    return {s["stringValue"]: s["numericValue"] for s in props(local_cdf, model.STATE_SET_ID, view)["states"]}
+
+
+def test_status_series_are_state_series_of_the_tenants_status_set(local_cdf: LocalCdfHandle) -> None:
+    sink = ready(local_cdf)
+    series = TimeSeries(
+        f"PCN{PCN}_wc_status_history_9", "WC9 status history", "production", is_step=True, is_string=True
+    )
+    points = Datapoints(series.external_id, ((1000, "Running"), (2000, "Down - Maintenance")))
+
+    asyncio.run(sink.write("workcenter_statuses", [status(1, "Running"), status(2, "Off")]))
+    first = state_set(local_cdf)
+    asyncio.run(sink.write("workcenter_status_entries", [series, points]))
+    node = props(local_cdf, series.external_id, model.view_id(SPACES.schema, "PlexTimeSeries"))
+    later = Datapoints(series.external_id, ((3000, "Setup"),), segment="next")
+    asyncio.run(sink.write("workcenter_status_entries", [series, later]))
+    again = asyncio.run(sink.write("workcenter_statuses", [status(1, "Running"), status(2, "Off")]))
+
+    assert set(first) == {"Running", "Off"}
+    assert state_set(local_cdf) == {
+        **first,
+        "Down - Maintenance": model.state_number("Down - Maintenance"),
+        "Setup": model.state_number("Setup"),
+    }, "a status is added, none renumbered"
+    assert (node["type"], node["stateSet"]["externalId"]) == ("state", model.STATE_SET_ID)
+    assert "unit" not in node
+    found = local_cdf.client().time_series.data.retrieve(
+        instance_id=dm.NodeId(SPACES.instances, series.external_id), start=0, end=10_000
+    )
+    assert found is not None and list(found.string_states) == ["Running", "Down - Maintenance", "Setup"]
+    assert again.write_calls == 0, "a state set CDF holds is not sent again"
+
+
+def test_numeric_series_point_to_the_unit_catalogue_or_keep_their_unit_text(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    sink = ready(local_cdf)
+    pieces = TimeSeries(f"PCN{PCN}_wc_good_quantity_9", "WC9 good", "production", unit="pcs")
+    oee = TimeSeries(f"PCN{PCN}_oee_daily_9", "WC9 OEE", "production", unit="fraction")
+    widgets = TimeSeries(f"PCN{PCN}_wc_part_good_quantity_9_1", "WC9 P1 good", "production", unit="widgets")
+
+    asyncio.run(sink.write("performance", [pieces, oee, widgets]))
+
+    view = model.view_id(SPACES.schema, "PlexTimeSeries")
+    got = {s.external_id: props(local_cdf, s.external_id, view) for s in (pieces, oee, widgets)}
+    assert got[pieces.external_id]["unit"] == {"space": "cdf_cdm_units", "externalId": "dimensionless:num"}
+    assert got[oee.external_id]["unit"]["externalId"] == "dimensionless_ratio:fraction"
+    assert "unit" not in got[widgets.external_id] and got[widgets.external_id]["sourceUnit"] == "widgets"
+
+
+def test_asset_classes_and_types_are_written_once_and_are_not_placeholders(local_cdf: LocalCdfHandle) -> None:
+    sink = ready(local_cdf)
+    facility = Asset(f"PCN{PCN}_facility_{PCN}", "Plant", None, "master")
+    workcenters = [
+        Asset(
+            f"PCN{PCN}_workcenter_{n}",
+            f"WC{n}",
+            f"PCN{PCN}_group_workcenters",
+            "master",
+            metadata={"workcenterType": "Welding", "addDateTime": "2024-03-01T06:00:00.1234567Z"},
+        )
+        for n in range(3)
+    ]
+    press = Asset(
+        f"PCN{PCN}_equipment_1",
+        "Press 1",
+        workcenters[0].external_id,
+        "maintenance",
+        metadata={"equipmentType": "Press", "equipmentTypeId": "e-77"},
+    )
+
+    first = asyncio.run(sink.write("workcenters", [facility, *workcenters]))
+    asyncio.run(sink.write("equipment", [press]))
+    changed = Asset(
+        workcenters[1].external_id,
+        "WC1 renamed",
+        workcenters[1].parent_external_id,
+        "master",
+        metadata=workcenters[1].metadata,
+    )
+    second = asyncio.run(sink.write("workcenters", [facility, workcenters[0], changed, workcenters[2]]))
+
+    asset_view = model.view_id(SPACES.schema, "PlexAsset")
+    wc = props(local_cdf, workcenters[0].external_id, asset_view)
+    assert wc["assetClass"]["externalId"] == "plex_asset_class_workcenter"
+    assert wc["type"]["externalId"] == "plex_asset_type_workcenter_Welding"
+    assert wc["sourceCreatedTime"].startswith("2024-03-01T06:00:00.123")
+    welding = props(local_cdf, "plex_asset_type_workcenter_Welding", model.cdm("CogniteAssetType"))
+    assert (welding["name"], welding["assetClass"]["externalId"]) == (
+        "Welding",
+        "plex_asset_class_workcenter",
+    )
+    facility_class = props(local_cdf, "plex_asset_class_facility", model.cdm("CogniteAssetClass"))
+    assert facility_class["name"] == "Facility"
+    equipment = props(local_cdf, press.external_id, model.view_id(SPACES.schema, "PlexEquipment"))
+    assert equipment["equipmentType"]["externalId"] == "plex_equipment_type_Press"
+    assert props(local_cdf, "plex_equipment_type_Press", model.cdm("CogniteEquipmentType"))["code"] == "Press"
+    assert (first.write_calls, second.write_calls) == (2, 1), "classes and types once, then only the change"
+    assert not [x for x in asyncio.run(sink.placeholders()) if x.startswith("plex_")]
+
+
+def test_bom_lines_carry_their_quantities_and_routing_steps_their_operation_number(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    sink = ready(local_cdf)
+    line = f"PCN{PCN}_bom_5"
+    relation = Relationship(line, f"PCN{PCN}_part_1", f"PCN{PCN}_part_2", "master")
+    row = RawRow(
+        "bom_lines",
+        line,
+        {
+            "quantity": 2.5,
+            "componentUnitOfMeasure": "Ea",
+            "sortOrder": 3,
+            "sourceExternalId": f"PCN{PCN}_part_1",
+            "targetExternalId": f"PCN{PCN}_part_2",
+        },
+    )
+    supply = RawRow("bom_lines", f"PCN{PCN}_bom_6", {"quantity": 1, "sourceExternalId": f"PCN{PCN}_part_1"})
+    step = Asset(
+        f"PCN{PCN}_part_operation_8",
+        "Op 20 WELD",
+        f"PCN{PCN}_part_1",
+        "master",
+        metadata={"operationNumber": "20"},
+    )
+
+    report = asyncio.run(sink.write("boms", [relation, row, supply]))
+    asyncio.run(sink.write("part_operations", [step]))
+    rerun = asyncio.run(sink.write("boms", [relation, row, supply]))
+
+    view = model.view_id(SPACES.schema, "PlexQuantityEdge")
+    edges = local_cdf.client().data_modeling.instances.list("edge", space=SPACES.instances, sources=[view])
+    got = {
+        e.external_id: (
+            e.type.external_id,
+            e.start_node.external_id,
+            e.end_node.external_id,
+            dict(e.properties.get(view, {})),
+        )
+        for e in edges
+    }
+    assert got[line] == (
+        "bomLine",
+        f"PCN{PCN}_part_1",
+        f"PCN{PCN}_part_2",
+        {"quantity": 2.5, "unit": "Ea", "sequence": 3},
+    )
+    assert got[f"PCN{PCN}_routing_8"] == (
+        "routingStep",
+        f"PCN{PCN}_part_1",
+        step.external_id,
+        {"sequence": 20},
+    )
+    assert len(got) == 2, "a line to a supply item has no part to point to"
+    assert (report.by_kind.get("edge"), report.by_kind.get("raw_skipped")) == (1, 1)
+    assert rerun.write_calls == 0
+
+
+def container(serial: str) -> Asset:
+    return Asset(f"PCN{PCN}_container_{serial}", serial, f"PCN{PCN}_location_L1", "inventory")
+
+
+def test_a_container_gone_longer_than_the_retention_is_deleted_and_forgotten(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    ready(local_cdf)
+    state = MemoryState()
+    sink = DataModelingSink(local_cdf.async_client(), PCN, SPACES, state)
+    kept, gone = container("S1"), container("S2")
+    asyncio.run(sink.write("containers", [kept, gone]))
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def retire(at: datetime) -> WriteReport:
+        expiry = Expiry(at, timedelta(days=30))
+        return asyncio.run(
+            sink.retire_vanished("containers", [kept], mark_inactive=True, end_point=None, expiry=expiry)
+        )
+
+    first = retire(start)
+    early = retire(start + timedelta(days=29, hours=23))
+    late = retire(start + timedelta(days=30))
+
+    assert (first.deleted, first.written, early.deleted) == (0, 1, 0), "inactive first, kept the retention"
+    assert late.deleted == 1 and late.by_kind["node_deleted"] == 1
+    nodes = local_cdf.client().data_modeling.instances.retrieve_nodes((SPACES.instances, gone.external_id))
+    assert nodes is None, "the container's node must leave the instance space"
+    assert gone.external_id not in state.get_hashes(PCN, "containers"), "the state forgets it"
+    assert state.get_hashes(PCN, "containers#vanished") == {}
+    assert props(local_cdf, kept.external_id, model.view_id(SPACES.schema, "PlexContainer"))["active"] is True
+    back = asyncio.run(sink.write("containers", [kept, gone]))
+    assert back.written == 1, "a container that comes back is written afresh"

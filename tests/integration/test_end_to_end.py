@@ -22,8 +22,10 @@ from plex_cdf.app import cdf_settings
 from plex_cdf.cdf.client import build_client
 from plex_cdf.cli import extract
 from plex_cdf.demo import DEMO_PCN, local_world
+from plex_cdf.domains.master_data import OWN_ROOTS, own_root_external_id
+from plex_cdf.ids import root_external_id
 from plex_cdf.ops import setup
-from tests.integration.truth import Expected, expected_objects
+from tests.integration.truth import Expected, Span, expected_objects, job_spans
 
 PREFIX = f"PCN{DEMO_PCN}_"
 ADVANCE = timedelta(hours=6)
@@ -46,6 +48,8 @@ class Phase:
     queries: list[str]
     expected: Expected
     cdf: Snapshot
+    jobs: tuple[dict[str, Span], dict[tuple[str, int], Span]]  # what the simulated plant's jobs did
+    reach_start: int  # jobs completed since then must be in CDF
 
 
 @dataclass
@@ -82,6 +86,8 @@ def run_phase(world: Any, client: Any) -> Phase:
         [entry[3] for entry in log],
         expected,
         snapshot(world.cdf),
+        job_spans(world.sim, world.sim.clock.now_ms()),
+        int((world.clock() - world.config.extractor.first_run_reach).timestamp() * 1000),
     )
 
 
@@ -172,6 +178,7 @@ def test_every_domain_ran_and_wrote(runs: Runs) -> None:
     kinds = Counter(e["type"] for e in runs.cold.cdf.events.values())
     for kind in (
         "job",
+        "job_operation",
         "production",
         "scrap",
         "workcenter_status",
@@ -192,16 +199,96 @@ def test_the_hierarchy_is_complete_under_the_product_made_root(runs: Runs) -> No
         x for x, a in assets.items() if a.get("parentId") and a["parentId"] not in runs.cold.cdf.id_to_xid
     ]
     assert not orphans, f"assets whose parent is not in CDF: {orphans[:5]}"
-    assert all(a.get("rootId") == root["id"] for a in assets.values()), "every asset must hang under the root"
+    roots = {a["id"]: x for x, a in assets.items() if a.get("parentId") is None}
+    assert set(roots.values()) == {root_external_id(DEMO_PCN)} | {
+        own_root_external_id(DEMO_PCN, key) for key, _ in OWN_ROOTS
+    }, "the facility and the roots of parts, suppliers, customers and statuses, nothing else"
+    kinds_under_facility = {x.split("_")[1] for x, a in assets.items() if a.get("rootId") == root["id"]}
+    assert not kinds_under_facility & {"part", "supplier", "customer"}, "only plant things under the facility"
+
+
+def test_the_tree_is_shaped_like_the_plant(runs: Runs) -> None:
+    assets, names = runs.cold.cdf.assets, runs.cold.cdf.id_to_xid
+    parent_kind = Counter(
+        (xid.split("_")[1], names[a["parentId"]].split("_")[1])
+        for xid, a in assets.items()
+        if a.get("parentId")
+    )
+    for child, parent in (
+        ("building", "facility"),
+        ("production", "building"),  # production_line under its building
+        ("workcenter", "production"),  # workcenters on a line
+        ("workcenter", "building"),  # workcenters no line lists
+    ):
+        assert parent_kind[(child, parent)] > 0, f"no {child} under a {parent}: {parent_kind}"
+    assert not [k for k in parent_kind if k[1] == "group" and k[0] != "location"], (
+        "no plant thing hangs under a grouping asset any more"
+    )
 
 
 def test_events_link_to_their_part_and_workcenter_assets(runs: Runs) -> None:
     unlinked = [
         x
         for x, e in runs.cold.cdf.events.items()
-        if e["type"] in ("job", "production") and not e.get("assetIds")
+        if e["type"] in ("job", "job_operation", "production") and not e.get("assetIds")
     ]
     assert not unlinked, f"{len(unlinked)} job/production events without asset links, e.g. {unlinked[:3]}"
+
+
+def plant_differences(phase: Phase) -> list[str]:
+    """How CDF's job and job-operation events differ from what the simulated plant's jobs did."""
+    jobs, operations = phase.jobs
+    events = phase.cdf.events
+    out: list[str] = []
+    for number, span in jobs.items():
+        got = events.get(f"{PREFIX}job_{number}")
+        if got is None:
+            if span.status != "Complete" or (span.end or 0) >= phase.reach_start:
+                out.append(f"job {number} ({span.status}) missing")
+            continue
+        have = (got.get("subtype"), got.get("startTime"), got.get("endTime"))
+        if have != (span.status, span.start, span.end):
+            out.append(f"job {number}: {have} != {(span.status, span.start, span.end)}")
+    for (number, op), span in operations.items():
+        if f"{PREFIX}job_{number}" not in events:
+            continue
+        got = events.get(f"{PREFIX}job_operation_{number}_{op}")
+        if got is None:
+            out.append(f"operation {op} of job {number} missing")
+            continue
+        workcenters = {
+            phase.cdf.id_to_xid.get(i) for i in got.get("assetIds") or [] if i in phase.cdf.id_to_xid
+        }
+        have = (
+            got.get("subtype"),
+            got.get("startTime"),
+            got.get("endTime"),
+            f"{PREFIX}workcenter_{span.workcenter_id}" in workcenters,
+        )
+        if have != (span.status, span.start, span.end, True):
+            out.append(
+                f"operation {op} of job {number}: {have} != {(span.status, span.start, span.end, True)}"
+            )
+        if (got.get("metadata") or {}).get("jobExternalId") != f"{PREFIX}job_{number}":
+            out.append(f"operation {op} of job {number} does not name its job's event")
+    made = {f"{PREFIX}job_{n}" for n in jobs} | {f"{PREFIX}job_operation_{n}_{o}" for n, o in operations}
+    extra = {x for x, e in events.items() if e["type"] in ("job", "job_operation")} - made
+    return out + [f"{x} is in CDF but not in the plant" for x in sorted(extra)[:10]]
+
+
+@pytest.mark.parametrize("phase", ["cold", "advanced"])
+def test_jobs_and_operations_span_what_the_plant_did(runs: Runs, phase: str) -> None:
+    """Start, end and status of every job and operation against the simulated plant's own job tables:
+    open jobs have no end, canceled ones close at their start, operations run at their workcenter."""
+    ran: Phase = getattr(runs, phase)
+    problems = plant_differences(ran)
+    assert not problems, f"{len(problems)} differences, first: {problems[:10]}"
+    jobs = ran.jobs[0]
+    statuses = Counter(span.status for span in jobs.values())
+    assert statuses["Complete"] and statuses["Canceled"] and statuses["In Process"], statuses
+    assert sum(1 for e in ran.cdf.events.values() if e["type"] == "job_operation") > len(
+        [e for e in ran.cdf.events.values() if e["type"] == "job"]
+    ), "jobs have operations of their own"
 
 
 def test_workcenters_carry_readable_names(runs: Runs) -> None:

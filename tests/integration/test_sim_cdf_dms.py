@@ -163,7 +163,7 @@ def test_system_spaces_hold_the_core_data_model(local_cdf_client: CogniteClient)
     units = client.data_modeling.instances.list(
         instance_type="node", space="cdf_cdm_units", sources=[cdm.CogniteUnit.get_source()], limit=-1
     )
-    assert {"count:each", "mass:kilogm", "time:min", "time:hr", "dimensionless_ratio:percent"} <= {
+    assert {"dimensionless:num", "mass:kilogm", "time:min", "time:hr", "dimensionless_ratio:fraction"} <= {
         u.external_id for u in units
     }
     with pytest.raises(CogniteAPIError, match="system space"):
@@ -229,6 +229,18 @@ def test_missing_required_property_and_dangling_relation_are_refused(client: Cog
     dangling = machine("m2", line={"space": SPACE, "externalId": "nowhere"})
     with pytest.raises(CogniteAPIError, match="does not exist"):
         client.data_modeling.instances.apply(dangling, auto_create_direct_relations=False)
+
+
+def test_a_link_to_a_unit_the_catalogue_lacks_is_refused_not_auto_created(client: CogniteClient) -> None:
+    """cdf_cdm_units is a system space: an unknown unit cannot become an empty auto-created node there."""
+    series = cdm.CogniteTimeSeriesApply(
+        SPACE, "ts_bad_unit", is_step=False, time_series_type="numeric", unit=("cdf_cdm_units", "count:each")
+    )
+    with pytest.raises(CogniteAPIError, match="system space 'cdf_cdm_units'"):
+        client.data_modeling.instances.apply(series, auto_create_direct_relations=True)
+    found = client.data_modeling.instances.retrieve(nodes=[("cdf_cdm_units", "count:each")])
+
+    assert not found.nodes
 
 
 def test_more_than_1000_items_are_refused_by_the_api(
@@ -457,7 +469,7 @@ def test_cdm_typed_classes_round_trip(client: CogniteClient) -> None:
             time_series_type="numeric",
             name="Rate",
             assets=[(SPACE, "wc1")],
-            unit=("cdf_cdm_units", "count:each"),
+            unit=("cdf_cdm_units", "dimensionless:num"),
             source_unit="ea",
         ),
         cdm.CogniteFileApply(

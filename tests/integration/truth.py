@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from plex_cdf.domains import master_data as md
 from plex_cdf.domains.registry import ALL, BY_DOMAIN
 from plex_cdf.domains.resource import DOMAINS, TimeRange
+from plex_cdf.ids import external_id, root_external_id
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
 from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexNotOffered
-from plex_cdf.ports import Point, WriteReport
+from plex_cdf.ports import Expiry, Point, WriteReport
 from plex_cdf.runner import Runner
+from plex_cdf.sim.plex.jobs import (
+    CANCELED,
+    NORMAL,
+    job_number,
+    job_status,
+    render_job_operations,
+    visible_jobs,
+)
+from plex_cdf.sim.plex.timefmt import HOUR
 from tests.memory import MemoryState
 
 
@@ -123,9 +134,18 @@ class RecordingSink:
         return WriteReport()
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         return WriteReport()
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        return WriteReport(deleted=len(external_ids))
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()
@@ -160,4 +180,96 @@ def expected_objects(
             f"the pure pipeline failed on the ground truth: {[(r.resource, r.message) for r in failed]}"
         )
         expected.not_offered |= runner.not_offered
+    for xid, parent in plant_tree(sim, pcn).items():
+        if xid in expected.assets:
+            expected.assets[xid] = replace(expected.assets[xid], parent_external_id=parent)
     return expected
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a job or job operation did in the simulated plant: its status, its run, where it ran."""
+
+    status: str
+    start: int
+    end: int | None
+    workcenter_id: str | None = None
+
+
+def job_spans(sim: Any, now: int) -> tuple[dict[str, Span], dict[tuple[str, int], Span]]:
+    """Jobs and their operations from the simulated plant's own tables (not from any Plex answer or the
+    product's rules): a job is laid out on its workcenter from its start (Plex's `earliestStartDateTime`) to
+    its last production entry (its completion); a canceled job never ran, so it closes at its start; an
+    open one has no end. Operation `o` of `n` is scheduled `(n - 1 - o) * 8` hours before the job's start;
+    the earlier ones finish when the job starts (on a job that runs), the last one when the job completes.
+    Keyed by job number, and by (job number, operation number)."""
+    plant = sim.plant
+    table = plant.jobs
+    jobs: dict[str, Span] = {}
+    operations: dict[tuple[str, int], Span] = {}
+    for job in visible_jobs(table, now):
+        status = job_status(table, job, now)
+        start = int(table.start[job])
+        end = (
+            table.completion(job) if status == "Complete" else start if table.flag[job] == CANCELED else None
+        )
+        number = job_number(job)
+        jobs[number] = Span(status, start, end)
+        steps = plant.master.parts[table.part[job]].operations
+        rows = render_job_operations(plant.master, table, job, now)  # only for each step's workcenter
+        for o, (step, row) in enumerate(zip(steps, rows, strict=True)):
+            last = o == len(steps) - 1
+            ran = status == "Complete" or (table.flag[job] == NORMAL and not last and now >= start)
+            finished = (table.completion(job) if last else start) if ran else None
+            scheduled = start - (len(steps) - 1 - o) * 8 * HOUR
+            operations[(number, int(step["operationNumber"]))] = Span(
+                row["jobOperationStatus"], scheduled, finished, row["workcenterId"]
+            )
+    return jobs, operations
+
+
+def plant_tree(sim: Any, pcn: str) -> dict[str, str | None]:
+    """Where each asset hangs, from the simulated tenant's own records (its master data, never the
+    product's transforms), by the rule docs/mapping.md states: facility -> building -> production line ->
+    workcenter -> equipment; a line under the one building all its workcenters stand in, a workcenter under
+    its line, else its building, else the facility; parts, suppliers, customers and workcenter statuses
+    under their own roots. External ids come from the product's id helpers, so only the shape is checked."""
+    master = sim.plant.master
+    root = root_external_id(pcn)
+    buildings = {str(b["id"]) for b in master.buildings}
+
+    def building_or_root(building_id: object) -> str:
+        return md.building_external_id(pcn, str(building_id)) if building_id in buildings else root
+
+    line_buildings: dict[str, set[object]] = {}
+    for wc in master.workcenters:
+        if wc["productionLineId"]:
+            line_buildings.setdefault(wc["productionLineId"], set()).add(wc["buildingId"])
+    tree: dict[str, str | None] = {root: None, md.group_external_id(pcn, "inventory"): root}
+    tree.update({md.own_root_external_id(pcn, key): None for key, _ in md.OWN_ROOTS})
+    tree.update({md.building_external_id(pcn, b): root for b in buildings})
+    for line in master.lines:
+        held = line_buildings.get(line["id"], set())
+        tree[md.production_line_external_id(pcn, line["id"])] = (
+            building_or_root(next(iter(held))) if len(held) == 1 else root
+        )
+    for wc in master.workcenters:
+        line_id = wc["productionLineId"]
+        tree[md.workcenter_external_id(pcn, wc["workcenterId"])] = (
+            md.production_line_external_id(pcn, line_id) if line_id else building_or_root(wc["buildingId"])
+        )
+    for item in master.equipment:
+        tree[external_id(pcn, "equipment", item["id"])] = (
+            md.workcenter_external_id(pcn, item["workcenterId"])
+            if item["workcenterId"]
+            else building_or_root(item["buildingId"])
+        )
+    for kind, records, key in (
+        ("supplier", master.suppliers, "suppliers"),
+        ("customer", master.customers, "customers"),
+        ("workcenter_status", master.statuses, "workcenter_statuses"),
+    ):
+        tree.update({external_id(pcn, kind, r["id"]): md.own_root_external_id(pcn, key) for r in records})
+    for part in sim.truth.get("/mdm/v1/parts"):
+        tree[md.part_external_id(pcn, part["id"])] = md.own_root_external_id(pcn, "parts")
+    return tree

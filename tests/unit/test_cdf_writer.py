@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from plex_cdf.cdf.transport import Duplicated, Json, Missing, OutcomeUnknown, Re
 from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.ids import root_external_id
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
+from plex_cdf.ports import Expiry, WriteReport
 from plex_cdf.state.sqlite import SqliteStateStore
 
 PCN = "340884"
@@ -58,6 +60,11 @@ class FakeCdf:
             return {"items": [store[i["externalId"]] for i in body["items"] if i["externalId"] in store]}
         if op == "update":
             return {"items": self._update(store, body["items"])}
+        if op == "delete":
+            assert body.get("ignoreUnknownIds") is True, "a container already gone must be no error"
+            for item in body["items"]:
+                store.pop(item["externalId"], None)
+            return {}
         answer = {"items": self._create(resource, store, body["items"])}
         if self.lose_answer_of_next_create == resource:
             self.lose_answer_of_next_create = None
@@ -406,3 +413,77 @@ def test_one_retry_sends_an_unknown_outcome_again_four_times_in_all_then_raises(
     with pytest.raises(OutcomeUnknown):
         run(resend_on_unknown(lambda: flaky(ATTEMPTS)))
     assert len(sent) == ATTEMPTS == 4
+
+
+def test_a_container_gone_longer_than_the_retention_is_deleted_counted_and_forgotten(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    writer = make_writer(cdf, state)
+    kept, gone = (Asset(f"PCN{PCN}_container_{n}", f"C{n}", ROOT, "inventory") for n in (1, 2))
+    run(writer.write("containers", [root(), kept, gone]))
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def retire(days: float) -> WriteReport:
+        expiry = Expiry(start + timedelta(days=days), timedelta(days=30))
+        return run(
+            writer.retire_vanished(
+                "containers", [root(), kept], mark_inactive=True, end_point=None, expiry=expiry
+            )
+        )
+
+    first, early = retire(0), retire(29.9)
+    assert (first.deleted, early.deleted) == (0, 0), "kept for the retention"
+    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plex_active": "false"}
+    late = retire(30)
+    assert late.deleted == 1 and late.by_kind["asset_deleted"] == 1 and late.write_calls == 1
+    assert gone.external_id not in cdf.stores["assets"] and kept.external_id in cdf.stores["assets"]
+    assert gone.external_id not in state.get_hashes(PCN, "containers"), "the state forgets it"
+    assert state.get_hashes(PCN, "containers#vanished") == {}
+    assert retire(31).deleted == 0, "deleted once"
+    assert run(writer.write("containers", [root(), kept, gone])).written == 1, "a return is created afresh"
+
+
+def test_a_container_back_before_the_retention_starts_its_time_afresh(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    writer = make_writer(cdf, state)
+    gone = Asset(f"PCN{PCN}_container_9", "C9", ROOT, "inventory")
+    run(writer.write("containers", [root(), gone]))
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def retire(days: float, kept: list[Asset]) -> WriteReport:
+        expiry = Expiry(start + timedelta(days=days), timedelta(days=30))
+        return run(
+            writer.retire_vanished("containers", kept, mark_inactive=True, end_point=None, expiry=expiry)
+        )
+
+    retire(0, [root()])
+    retire(20, [root(), gone])  # back in Plex's list
+    assert retire(25, [root()]).deleted == 0
+    assert retire(50, [root()]).deleted == 0, "gone since day 25, not day 0"
+    assert retire(55, [root()]).deleted == 1
+
+
+def test_a_dry_run_counts_the_containers_a_run_would_delete_and_keeps_nothing(
+    cdf: FakeCdf, state: SqliteStateStore
+) -> None:
+    writer = make_writer(cdf, state)
+    gone = Asset(f"PCN{PCN}_container_5", "C5", ROOT, "inventory")
+    run(writer.write("containers", [root(), gone]))
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    run(
+        writer.retire_vanished(
+            "containers",
+            [root()],
+            mark_inactive=True,
+            end_point=None,
+            expiry=Expiry(start, timedelta(days=30)),
+        )
+    )
+    dry = DryRunSink(PCN, {}, state)
+    later = Expiry(start + timedelta(days=31), timedelta(days=30))
+    report = run(
+        dry.retire_vanished("containers", [root()], mark_inactive=True, end_point=None, expiry=later)
+    )
+    assert report.deleted == 1 and gone.external_id in cdf.stores["assets"]
+    assert gone.external_id in state.get_hashes(PCN, "containers"), "a dry run changes no state"

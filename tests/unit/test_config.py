@@ -102,6 +102,19 @@ def test_a_disabled_domain_keeps_its_default_interval(tmp_path: Path) -> None:
     assert "jobs" not in config.extractor.enabled_domains()
 
 
+def test_vanished_containers_are_kept_thirty_days_unless_configured(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL).extractor.inventory.container_retention == timedelta(days=30)
+    config = load(tmp_path, merged(MINIMAL, {"extractor": {"inventory": {"container-retention": "7d"}}}))
+    assert config.extractor.inventory.container_retention == timedelta(days=7)
+    assert config.extractor.inventory.interval == timedelta(minutes=5), "the interval keeps its default"
+    wrong = error_of(
+        tmp_path, merged(MINIMAL, {"extractor": {"inventory": {"container-retention": "a month"}}})
+    )
+    assert "extractor.inventory.container-retention: not a duration: 'a month'" in wrong
+    other = error_of(tmp_path, merged(MINIMAL, {"extractor": {"jobs": {"container-retention": "7d"}}}))
+    assert "extractor.jobs.container-retention" in other, "only the inventory section has it"
+
+
 @pytest.mark.parametrize(
     ("written", "seconds"),
     [

@@ -41,7 +41,11 @@ FIXTURES = {
     "equipment": ("equipment", md.EQUIPMENT_FIELDS + md.EQUIPMENT_STRUCTURED),
     "tenants": ("tenants", md.TENANT_FIELDS),
 }
-LOOKUPS: dict[str, Any] = {"operations": load("operations")}
+LOOKUPS: dict[str, Any] = {"operations": load("operations"), "buildings": load("buildings")}
+ROOT = f"PCN{PCN}_facility_{PCN}"
+BUILDING = f"PCN{PCN}_building_3c9a7e10-5f2d-4b8c-9e1a-6d4f2b8c0a11"
+LINE_ID = "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f01"
+WORKCENTER = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
 
 
 def one(name: str, index: int = 0) -> dict[str, Any]:
@@ -77,13 +81,19 @@ def test_root_matches_a_tenant_by_code_case_insensitively() -> None:
     assert isinstance(root, Asset) and root.metadata["plex_id"] == "x-2"
 
 
-def test_group_assets_hang_under_the_root_including_the_inventory_parent() -> None:
-    items = list(md.facility([], context("tenants")))
-    groups = {a.external_id: a for a in items if isinstance(a, Asset) and a.parent_external_id}
-    assert f"PCN{PCN}_group_inventory" in groups, "inventory locations need their parent group"
-    assert f"PCN{PCN}_group_parts" in groups
-    assert all(g.parent_external_id == f"PCN{PCN}_facility_{PCN}" for g in groups.values())
-    assert len(groups) == len(md.GROUPS)
+def test_only_the_inventory_group_hangs_under_the_facility_and_non_physical_kinds_get_own_roots() -> None:
+    items = [
+        a for a in md.facility([{"id": "t-1", "code": "RADEMO"}], context("tenants")) if isinstance(a, Asset)
+    ]
+    children = {a.external_id for a in items if a.parent_external_id == ROOT}
+    assert children == {f"PCN{PCN}_group_inventory"}, "inventory locations need their parent group; no other"
+    roots = {a.external_id: a.name for a in items if a.parent_external_id is None and a.external_id != ROOT}
+    assert roots == {
+        f"PCN{PCN}_root_parts": "RADEMO - Parts",
+        f"PCN{PCN}_root_suppliers": "RADEMO - Suppliers",
+        f"PCN{PCN}_root_customers": "RADEMO - Customers",
+        f"PCN{PCN}_root_workcenter_statuses": "RADEMO - Workcenter statuses",
+    }
 
 
 def test_an_empty_tenant_list_still_gives_a_root() -> None:
@@ -94,13 +104,83 @@ def test_an_empty_tenant_list_still_gives_a_root() -> None:
 # --- plant structure ---------------------------------------------------------------------------------
 
 
-def test_workcenter_is_named_code_dash_name_under_the_workcenters_group() -> None:
+def test_workcenter_is_named_code_dash_name_under_its_building_when_no_line_lists_it() -> None:
     asset = asset_of("workcenters", one("workcenters"))
     assert asset.name == "NFF-01 - Liquid Nitrogen Flash Freezer"
-    assert asset.external_id == f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-    assert asset.parent_external_id == f"PCN{PCN}_group_workcenters"
+    assert asset.external_id == WORKCENTER
+    assert asset.parent_external_id == BUILDING
     assert asset.metadata["tankSilo"] == "false"
     assert asset.data_set == "master"
+
+
+def kept(*rows: tuple[str, str, str | None]) -> list[dict[str, Any]]:
+    """Line-workcenter records as the per-parent row keeps them: (line id, workcenter id, building id)."""
+    return [{md.LINE_ID: line, "workcenterId": wc, "buildingId": b} for line, wc, b in rows]
+
+
+def placed(resource: str, record: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
+    items = run(ROWS[resource].transform, record, resource, lookups={**LOOKUPS, md.LINE_WORKCENTERS: rows})
+    assert len(items) == 1 and isinstance(items[0], Asset)
+    return items[0].parent_external_id
+
+
+def test_workcenter_goes_under_the_production_line_that_lists_it() -> None:
+    wc = one("workcenters")
+    rows = kept((LINE_ID, wc["workcenterId"], wc["buildingId"]))
+    assert placed("workcenters", wc, rows) == f"PCN{PCN}_production_line_{LINE_ID}"
+
+
+def test_a_workcenter_two_lines_list_goes_under_the_lowest_line_id() -> None:
+    wc = one("workcenters")
+    rows = kept(("line-b", wc["workcenterId"], None), ("line-a", wc["workcenterId"], None))
+    assert placed("workcenters", wc, rows) == f"PCN{PCN}_production_line_line-a"
+
+
+def test_workcenter_of_an_unlisted_building_or_none_goes_under_the_facility() -> None:
+    wc = one("workcenters")
+    wc["buildingId"] = "not-in-the-buildings-list"
+    assert placed("workcenters", wc, []) == ROOT, "a parent that never comes would leave it waiting forever"
+    assert placed("workcenters", one("workcenters", 1), []) == ROOT
+
+
+def test_production_line_goes_under_the_building_its_workcenters_share() -> None:
+    line = one("production_lines")
+    building = one("buildings")["id"]
+    assert placed(
+        "production_lines", line, kept((LINE_ID, "wc-1", building), (LINE_ID, "wc-2", building))
+    ) == (BUILDING)
+
+
+@pytest.mark.parametrize(
+    ("rows", "why"),
+    [
+        ([], "no workcenter listed"),
+        (
+            [(LINE_ID, "wc-1", "3c9a7e10-5f2d-4b8c-9e1a-6d4f2b8c0a11"), (LINE_ID, "wc-2", "other")],
+            "two buildings",
+        ),
+        ([(LINE_ID, "wc-1", "3c9a7e10-5f2d-4b8c-9e1a-6d4f2b8c0a11"), (LINE_ID, "wc-2", None)], "one unknown"),
+        ([("another-line", "wc-1", "3c9a7e10-5f2d-4b8c-9e1a-6d4f2b8c0a11")], "only another line's"),
+    ],
+)
+def test_production_line_without_one_building_goes_under_the_facility(
+    rows: list[tuple[str, str, str | None]], why: str
+) -> None:
+    assert placed("production_lines", one("production_lines"), kept(*rows)) == ROOT, why
+
+
+def test_line_workcenters_are_fetched_per_line_in_the_fan_out_and_kept_for_the_tree() -> None:
+    row = ROWS[md.LINE_WORKCENTERS]
+    assert isinstance(row.mode, PerParent) and row.mode.parent == "production_lines"
+    assert row.mode.keep_as == md.LINE_ID and row.mode.param is None
+    assert row.path == "/production/v1/production-definitions/production-lines/{parent}/workcenters"
+    assert row.mode.only_changed and row.mode.full_refresh is not None, "changed lines plus a daily refresh"
+    for name in ("workcenters", "production_lines"):
+        assert md.LINE_WORKCENTERS in ROWS[name].lookup, f"{name} are placed by what the lines list"
+    order = [r.name for r in md.RESOURCES]
+    assert order.index("buildings") < order.index("production_lines") < order.index("workcenters"), (
+        "parents are listed before their children"
+    )
 
 
 def test_workcenter_without_a_name_is_named_by_its_code_and_nulls_are_left_out() -> None:
@@ -124,7 +204,7 @@ def test_building_keeps_unicode_and_its_readable_name() -> None:
     asset = asset_of("buildings", one("buildings"))
     assert asset.name == "B1 - Hauptwerk Köln"
     assert asset.metadata["city"] == "Köln"
-    assert asset.parent_external_id == f"PCN{PCN}_group_buildings"
+    assert asset.parent_external_id == ROOT, "buildings are the first level under the facility"
 
 
 def test_production_line_is_named_code_dash_description() -> None:
@@ -149,9 +229,16 @@ def test_equipment_hangs_under_its_workcenter_in_the_maintenance_data_set() -> N
     assert asset.metadata["equipmentAttributes"] == '[{"name":"Pressure","value":"8 bar"}]'
 
 
-def test_equipment_without_a_workcenter_hangs_under_the_equipment_group() -> None:
-    asset = asset_of("equipment", one("equipment", 1))
-    assert asset.parent_external_id == f"PCN{PCN}_group_equipment"
+def test_equipment_without_a_workcenter_hangs_under_its_building_else_the_facility() -> None:
+    record = one("equipment", 1)
+    assert asset_of("equipment", record).parent_external_id == ROOT
+    record["buildingId"] = one("buildings")["id"]
+    assert asset_of("equipment", record).parent_external_id == BUILDING
+
+
+def test_workcenter_statuses_hang_under_their_own_root() -> None:
+    asset = asset_of("workcenter_statuses", one("workcenter_statuses"))
+    assert asset.parent_external_id == f"PCN{PCN}_root_workcenter_statuses"
 
 
 # --- parts, routing, BOM -----------------------------------------------------------------------------
@@ -164,6 +251,7 @@ def test_part_is_named_number_and_revision_with_its_plex_name_as_description() -
     assert asset.external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
     assert asset.metadata["allergens"] == "Gluten,Milk"
     assert asset.metadata["leadTimeDays"] == "3"
+    assert asset.parent_external_id == f"PCN{PCN}_root_parts", "parts are not places in the plant"
 
 
 def test_part_without_revision_is_named_by_its_number() -> None:
@@ -237,7 +325,8 @@ def test_supplier_and_customer_are_named_code_dash_name() -> None:
     supplier = asset_of("suppliers", one("suppliers"))
     customer = asset_of("customers", one("customers"))
     assert supplier.name == "MOZZ - Caseificio Ñandú S.p.A."
-    assert supplier.parent_external_id == f"PCN{PCN}_group_suppliers"
+    assert supplier.parent_external_id == f"PCN{PCN}_root_suppliers"
+    assert customer.parent_external_id == f"PCN{PCN}_root_customers"
     assert customer.name == "ACME - ACME Foods 株式会社"
     assert customer.metadata["industries"] == "Food,Retail"
     assert "defaultCarrierIds" not in customer.metadata
@@ -250,10 +339,11 @@ def test_every_row_is_a_snapshot_except_boms_which_run_per_changed_part() -> Non
     boms = ROWS["boms"].mode
     assert isinstance(boms, PerParent) and boms.parent == "parts" and boms.param == "partId"
     assert boms.only_changed and boms.full_refresh is not None, "BOMs: changed parts plus a periodic refresh"
-    others = [r for r in md.RESOURCES if r.name != "boms"]
+    per_parent = {"boms", md.LINE_WORKCENTERS}
+    others = [r for r in md.RESOURCES if r.name not in per_parent]
     assert all(isinstance(r.mode, Snapshot) for r in others)
     vanishing = {r.name for r in others if isinstance(r.mode, Snapshot) and r.mode.mark_inactive}
-    assert vanishing == set(ROWS) - {"boms", "tenants", "operations"}
+    assert vanishing == set(ROWS) - per_parent - {"tenants", "operations"}
 
 
 def test_no_row_asks_plex_for_paging() -> None:

@@ -33,8 +33,8 @@ from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, identity, ite
 from plex_cdf.plex.budget import BudgetClosed
 from plex_cdf.plex.dates import parse_plex_datetime
 from plex_cdf.plex.errors import PlexConfigError, PlexRequestError
-from plex_cdf.ports import Point, WriteReport
-from plex_cdf.runner import Runner, dedupe, record_digest
+from plex_cdf.ports import Expiry, Point, WriteReport
+from plex_cdf.runner import ResourceReport, Runner, dedupe, record_digest
 from tests.memory import MemoryState
 
 RunnerTimeRange = TimeRange
@@ -56,6 +56,7 @@ class MemorySink:
         self.calls = 0
         self.refuse: set[str] = set()  # ids CDF refuses (400): counted, never committed
         self.held: dict[str, dict[str, bool]] = {}  # per resource: id -> a latest-only series?
+        self.expiries: list[Expiry | None] = []  # what each retire_vanished was told about deleting
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         self.calls += 1
@@ -92,18 +93,30 @@ class MemorySink:
         return WriteReport(written=len(fresh))
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
         held = self.held.get(resource, {})
         gone = sorted(set(held) - {item_id(i) for i in kept})
         report = WriteReport()
         objects = [x for x in gone if not held[x] and isinstance(self.store[x], Asset | Event)]
+        self.expiries.append(expiry)
         if mark_inactive and objects:
             report.add(await self.mark_inactive(resource, objects))
         if end_point is not None:
             ends = [Datapoints(x, (end_point,), latest_only=True) for x in gone if held[x]]
             report.add(await self.write(resource, ends))
         return report
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        for xid in external_ids:
+            self.store.pop(xid, None)
+        return WriteReport(deleted=len(external_ids))
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()
@@ -825,3 +838,93 @@ def test_a_run_stopped_while_waiting_for_the_budget_is_reported_stopped_not_fail
     plex.path_errors["/things"] = BudgetClosed("no further Plex call: the process is stopping")
     [report] = run(runner, ["things"])
     assert report.status == "stopped", "a SIGTERM is not a failure of the resource"
+
+
+def member_of(record: Record, ctx: Context) -> Iterable[Item]:
+    """A thing placed under the group that lists it (the kept children of `group_members`)."""
+    groups = {m["memberId"]: m["groupId"] for m in ctx.lookups.get("group_members", ())}
+    parent = groups.get(str(record["id"]))
+    yield Asset(external_id(ctx.pcn, "thing", str(record["id"])), str(record["name"]), parent, "master")
+
+
+GROUPED = Resource(
+    "things", "master_data", Get("/things"), Snapshot(), ("id",), member_of, lookup=("group_members",)
+)
+GROUPS = Resource("groups", "master_data", Get("/groups"), Snapshot(), ("id",), asset_of)
+MEMBERS = Resource(
+    "group_members",
+    "master_data",
+    Get("/groups/{parent}/members"),
+    PerParent("groups", "id", keep_as="groupId"),
+    ("groupId", "memberId"),
+    lambda record, ctx: (),
+)
+
+
+def test_kept_children_place_a_list_in_the_same_pass_and_cost_no_call_when_looked_up() -> None:
+    runner, plex, sink, _ = make_runner([GROUPS, GROUPED, MEMBERS])
+    plex.lists["/groups"] = [{"id": "g1", "name": "line 1"}, {"id": "g2", "name": "line 2"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    plex.lists["/groups/g1/members"] = [{"memberId": "1"}]
+    run(runner, ["groups", "things", "group_members"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id is None, "nothing learnt yet"
+    again = runner.rows_to_place_again(["groups", "things"])
+    assert again == ["things"], "the list that looks up what changed is placed again"
+    asyncio.run(runner.run(again))
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id == "g1"
+    assert sink.store[external_id(PCN, "thing", "2")].parent_external_id is None
+    member_calls = plex.calls["/groups/g1/members"]
+    run(runner, ["groups", "things", "group_members"])
+    assert plex.calls["/groups/g1/members"] == member_calls, "unchanged groups: no call; lookup: no call"
+    assert runner.rows_to_place_again(["groups", "things"]) == [], "nothing new learnt, nothing placed again"
+    assert sink.written[external_id(PCN, "thing", "1")] == 2, "placed once wrong (unknown), once right"
+
+
+def test_kept_children_of_a_parent_that_left_the_list_are_forgotten() -> None:
+    runner, plex, sink, _ = make_runner([GROUPS, GROUPED, MEMBERS])
+    plex.lists["/groups"] = [{"id": "g1", "name": "line 1"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}]
+    plex.lists["/groups/g1/members"] = [{"memberId": "1"}]
+    run(runner, ["groups", "group_members"])
+    runner.rows_to_place_again([])
+    run(runner, ["things"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id == "g1"
+    plex.lists["/groups"] = []
+    run(runner, ["groups", "group_members"])
+    assert runner.rows_to_place_again(["things"]) == ["things"]
+    run(runner, ["things"])
+    assert sink.store[external_id(PCN, "thing", "1")].parent_external_id is None, "the group is gone"
+
+
+def test_only_a_snapshot_that_expires_its_vanished_assets_tells_the_sink_when_and_after_how_long() -> None:
+    expiring = Resource(
+        "containers", "inventory", Get("/containers"), Snapshot(expire_vanished=True), ("id",), asset_of
+    )
+    plex, state = FakePlex(), MemoryState()
+    sink = MemorySink(state)
+    runner = Runner(
+        pcn=PCN,
+        source=plex,
+        sink=sink,
+        state=state,
+        resources=[THINGS, expiring],
+        clock=lambda: NOW,
+        vanished_retention=timedelta(hours=5),
+    )
+    run(runner, ["things", "containers"])
+    assert sink.expiries == [None, Expiry(NOW, timedelta(hours=5))]
+
+
+def test_a_list_placed_again_in_one_pass_counts_its_records_once_and_its_writes_twice() -> None:
+    from plex_cdf.app import _fold_into
+
+    first = ResourceReport("workcenters", "master_data", fetched=40)
+    first.write.written = 40
+    again = ResourceReport("workcenters", "master_data", fetched=40)
+    again.write.written = 30
+    reports = [first]
+    _fold_into(reports, again)
+    assert len(reports) == 1 and reports[0].fetched == 40 and reports[0].write.written == 70
+    failed = ResourceReport("workcenters", "master_data", status="failed", message="CDF went away")
+    _fold_into(reports, failed)
+    assert reports[0].status == "failed", "a failure when placed again is not hidden"

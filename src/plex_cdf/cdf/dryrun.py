@@ -21,7 +21,7 @@ from plex_cdf.cdf.plan import (
 )
 from plex_cdf.cdf.points import datapoints_body
 from plex_cdf.items import Asset, Datapoints, Event, Item, Relationship, TimeSeries
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 
 class DryRunSink:
@@ -58,12 +58,30 @@ class DryRunSink:
         return WriteReport(written=len(due), by_kind={"inactive": len(due)} if due else {})
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._hashes(resource)
-        return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+        return await retire_vanished(  # what a run would delete is counted; no vanish time is kept
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
+            record=False,
         )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        self.planned["deleted"] += len(external_ids)
+        deleted = len(external_ids)
+        return WriteReport(deleted=deleted, by_kind={"asset_deleted": deleted} if deleted else {})
 
     async def link_pending(self) -> WriteReport:
         return WriteReport()

@@ -6,8 +6,9 @@ Shared by the Writer and the DryRunSink, so a dry run reports exactly what a rea
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from plex_cdf.cdf.hashing import (
@@ -21,10 +22,10 @@ from plex_cdf.cdf.hashing import (
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.transport import Json
 from plex_cdf.items import Asset, Datapoints, DataSetKey, Event, Item, RawRow, Relationship, TimeSeries
-from plex_cdf.ports import Point, Sink, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, Sink, StateStore, WriteReport
 
 KIND_ORDER = ("asset", "timeseries", "event", "relationship", "datapoints", "raw")  # dependency order
-WRITE_OPS = frozenset({"create", "update", "insert", "apply"})
+WRITE_OPS = frozenset({"create", "update", "insert", "apply", "delete"})
 
 
 @dataclass
@@ -150,16 +151,26 @@ def count_kind(report: WriteReport, name: str, n: int) -> None:
 
 async def retire_vanished(
     sink: Sink,
-    hashes: Mapping[str, str],
+    state: StateStore | None,
+    pcn: str,
     resource: str,
     kept: Sequence[Item],
     *,
     mark_inactive: bool,
     end_point: Point | None,
+    expiry: Expiry | None = None,
+    record: bool = True,
 ) -> WriteReport:
-    """`Sink.retire_vanished` over the hashes a sink keeps for `resource`."""
+    """`Sink.retire_vanished` over the hashes a sink keeps for `resource` in `state` (none: nothing was
+    written); `record` False (a dry run) keeps no vanish times."""
+    hashes = {} if state is None else state.get_hashes(pcn, resource)
     objects, series = vanished_since(hashes, kept)
     report = WriteReport()
+    if expiry is not None and state is not None:
+        doomed = expired_assets(state, pcn, resource, hashes, objects, expiry, record=record)
+        if doomed:
+            report.add(await sink.delete(resource, doomed))
+            objects = [x for x in objects if x not in set(doomed)]
     if mark_inactive and objects:
         report.add(await sink.mark_inactive(resource, objects))
     if end_point is not None and series:
@@ -167,3 +178,62 @@ async def retire_vanished(
             await sink.write(resource, [Datapoints(x, (end_point,), latest_only=True) for x in series])
         )
     return report
+
+
+DeleteCall = Callable[[list[str], WriteReport], Awaitable[None]]
+
+
+async def delete_in_chunks(
+    state: StateStore,
+    pcn: str,
+    resource: str,
+    external_ids: Sequence[str],
+    size: int,
+    send: DeleteCall,
+    kind: str,
+) -> WriteReport:
+    """`Sink.delete`: `send` deletes each chunk of `size` ids (an id already gone being no error); then
+    their state is forgotten and they are counted as deleted (and under `kind` by kind)."""
+    report = WriteReport()
+    for chunk in chunks(list(external_ids), size):
+        keys = list(chunk)
+        await send(keys, report)
+        forget_deleted(state, pcn, resource, keys)
+        report.deleted += len(keys)
+        count_kind(report, kind, len(keys))
+    return report
+
+
+def vanished_key(resource: str) -> str:
+    """Where a sink keeps, per asset gone from `resource`'s snapshot, when a run first saw it gone."""
+    return f"{resource}#vanished"
+
+
+def expired_assets(
+    state: StateStore,
+    pcn: str,
+    resource: str,
+    hashes: Mapping[str, str],
+    vanished: Sequence[str],
+    expiry: Expiry,
+    *,
+    record: bool = True,
+) -> list[str]:
+    """Of the `vanished` objects, the assets gone for at least `expiry.after`. Each asset's first sighting
+    gone is kept (`record`; a dry run keeps nothing), and one back in the snapshot is forgotten, so its
+    time starts afresh if it leaves again."""
+    gone = [x for x in vanished if x in hashes and kind_of_hash(hashes[x]) == "asset"]
+    slot = vanished_key(resource)
+    since = state.get_hashes(pcn, slot)
+    if record:
+        first_seen = {x: expiry.now.isoformat() for x in gone if x not in since}
+        back = [x for x in since if x not in set(gone)]
+        if first_seen or back:
+            state.commit_hashes(pcn, slot, first_seen, back)
+    return [x for x in gone if x in since and expiry.now - datetime.fromisoformat(since[x]) >= expiry.after]
+
+
+def forget_deleted(state: StateStore, pcn: str, resource: str, external_ids: Sequence[str]) -> None:
+    """After a delete CDF acknowledged: no hash (a return is written afresh) and no vanish time."""
+    state.commit_hashes(pcn, resource, {}, external_ids)
+    state.commit_hashes(pcn, vanished_key(resource), {}, external_ids)

@@ -30,6 +30,7 @@ from plex_cdf.cdf.plan import (
     commit_planned,
     count_kind,
     data_set_id,
+    delete_in_chunks,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -38,7 +39,7 @@ from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_se
 from plex_cdf.cdf.resolver import AssetIds
 from plex_cdf.cdf.transport import ATTEMPTS, CdfApi, Missing, Rejected, SdkApi, resend_on_unknown
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries, item_id
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 __all__ = ["DryRunSink", "Writer", "WriterCounters"]
 
@@ -97,11 +98,42 @@ class Writer:
         return report
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._state.get_hashes(self.pcn, resource)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
+        )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """Assets deleted 1,000 per call (an id already gone is no error); their state forgotten."""
+        return await delete_in_chunks(
+            self._state,
+            self.pcn,
+            resource,
+            external_ids,
+            ITEMS_PER_CALL,
+            self._delete_assets,
+            "asset_deleted",
+        )
+
+    async def _delete_assets(self, keys: list[str], report: WriteReport) -> None:
+        body = {"items": [{"externalId": fit_external_id(k)} for k in keys], "ignoreUnknownIds": True}
+        # Deleting again is harmless: an unknown outcome is simply sent again.
+        await resend_on_unknown(
+            lambda: self._cdf.call("asset", "delete", PATHS["asset"] + "/delete", body, report)
         )
 
     async def link_pending(self) -> WriteReport:

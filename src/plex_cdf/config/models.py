@@ -242,6 +242,13 @@ class DomainSchedule(Section):
     interval: Duration
 
 
+class InventorySchedule(DomainSchedule):
+    """The inventory domain's schedule, and how long a vanished container stays in the tree."""
+
+    # A container gone from Plex's active list stays (inactive) this long, then is deleted from CDF.
+    container_retention: Duration = timedelta(days=30)
+
+
 class DataSets(Section):
     master: DataSetRef | None = None
     scheduling: DataSetRef | None = None
@@ -255,7 +262,7 @@ class ExtractorConfig(Section):
     master_data: DomainSchedule
     jobs: DomainSchedule
     production: DomainSchedule
-    inventory: DomainSchedule
+    inventory: InventorySchedule
     quality: DomainSchedule
     performance: DomainSchedule
     first_run_reach: Duration = timedelta(days=7)

@@ -3,7 +3,8 @@ part as time series (Plex has no WIP endpoint, so it is summed from the containe
 adjustments as events.
 
 A container's parent is its location, so a move changes the parent on the next snapshot; a container that
-leaves Plex's active list is marked inactive by the Snapshot mode. Quantities are in the part's inventory
+leaves Plex's active list is marked inactive by the Snapshot mode, and deleted once it has been gone for
+the configured retention (30 days by default). Quantities are in the part's inventory
 unit as Plex sends them.
 """
 
@@ -277,7 +278,9 @@ RESOURCES: tuple[Resource, ...] = (
         name=CONTAINERS,
         domain="inventory",
         source=Get("/inventory/v1/inventory-tracking/containers"),
-        mode=Snapshot(vanished_value=0.0),  # WIP where no container is left is zero, not its last value
+        # WIP where no container is left is zero, not its last value; a container gone for the retention
+        # (extractor.inventory.container-retention) leaves the tree.
+        mode=Snapshot(vanished_value=0.0, expire_vanished=True),
         key=("serialNo",),
         transform=container_to_asset,
         finish=finish_wip,

@@ -1,14 +1,18 @@
-"""Jobs: one CDF event per Plex job, keyed by job number (the predecessor's ids, so its data carries over).
+"""Jobs as planners read them: one CDF event per Plex job, keyed by job number (the predecessor's ids),
+spanning its planned start to its completion, and one event per job operation (its routing step as run:
+sequence, workcenter, status, schedule, quantities).
 
-Plex has no modified-since filter on jobs, so two rows feed the same events: the open jobs, listed whole
-every interval, and the completed jobs, by completed-date windows. A status or quantity change rewrites
-the event. Each job's operations (fetched for new or changed jobs) link it to its workcenters.
+Plex has no modified-since filter on jobs, so three rows feed the same events: the open and the canceled
+jobs, listed whole every interval, and the completed jobs, by completed-date windows. A change of the job
+record rewrites its events; its operations are fetched then (for new or changed jobs only), so an
+operation's status is as Plex had it when its job last changed. The rules: docs/mapping.md, "Jobs".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from plex_cdf.domains.common import (
     check_numbers,
@@ -23,7 +27,7 @@ from plex_cdf.domains.common import (
 )
 from plex_cdf.domains.resource import Children, Context, Get, Quarantine, Record, Resource, Snapshot, Window
 from plex_cdf.ids import external_id
-from plex_cdf.items import Event, Item
+from plex_cdf.items import JOB_KEY, SCHEDULED_END_KEY, SCHEDULED_START_KEY, Event, Item
 
 JOB_FIELDS = (
     "id",
@@ -81,49 +85,116 @@ keep its last open status forever."""
 OPERATIONS = "operations"
 """Where the Children enrichment puts a job's operations."""
 
-# Structure only: an operation's progress changes without its job changing, and fetching every open job's
-# operations every interval would cost a call per open job (far beyond Plex's 200 a minute).
-OPERATION_SUMMARY_FIELDS = ("jobOperationNumber", "workcenterCode")
+# An operation's part is its job's: the job event carries the part's number and revision.
+OPERATION_METADATA_FIELDS = tuple(
+    f for f in JOB_OPERATION_FIELDS if f not in ("partNumber", "partRevision", "partNumberRevision")
+)
+OPERATION_NUMBERS = ("quantity", "quantityCompleted", "setupTime", "rate", "runTime")
 
 
 def job_external_id(pcn: str, job_number: str) -> str:
     return external_id(pcn, "job", job_number)
 
 
+def job_operation_external_id(pcn: str, job_number: str, operation: str) -> str:
+    """`PCN{pcn}_job_operation_{jobNumber}_{jobOperationNumber}`: what the job's routing screen shows."""
+    return external_id(pcn, "job_operation", f"{job_number}_{operation}")
+
+
+def is_closed(status: str | None) -> bool:
+    """A job whose status is none of the open ones (completed, closed, canceled, ...); no status: open."""
+    return status is not None and status not in OPEN_JOB_STATUSES
+
+
+def planned_start(earliest_start: int | None, operation_starts: Sequence[int]) -> int | None:
+    """The job's planned start: Plex's `earliestStartDateTime` (the job header, re-read every interval,
+    so always current); else its earliest operation's `scheduledStartDate`; else None."""
+    if earliest_start is not None:
+        return earliest_start
+    return min(operation_starts, default=None)
+
+
+def job_span(
+    status: str | None,
+    created: int | None,
+    planned: int | None,
+    completed: int | None,
+    operations_completed: Sequence[int],
+) -> tuple[int | None, int | None]:
+    """The job event's (start, end), the rules of docs/mapping.md:
+
+    - start: the planned start, else the created date (a job Plex has not scheduled);
+    - end: `completedDate`; a closed job (completed, canceled, ...) without one ends at its last
+      operation's `completedDate`, else at its start (a zero-length event, so it never reads as running);
+      an open job has no end (CDF's ongoing event);
+    - a job completed before its planned start starts at its completion (the plan is kept as a field).
+    """
+    start = planned if planned is not None else created
+    end = completed
+    if end is None and is_closed(status):
+        end = max(operations_completed, default=start)
+    if start is not None and end is not None and end < start:
+        start = end
+    return start, end
+
+
+def iso_utc(ms: int | None) -> str | None:
+    """Epoch ms as ISO 8601 UTC with milliseconds, the form CDF's data modeling writes timestamps in."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _schedule(start: int | None, end: int | None) -> dict[str, str]:
+    return {
+        key: value
+        for key, value in ((SCHEDULED_START_KEY, iso_utc(start)), (SCHEDULED_END_KEY, iso_utc(end)))
+        if value is not None
+    }
+
+
 def job(record: Record, ctx: Context) -> Iterable[Item]:
-    """One event per job: type `job`, subtype its status, from created to completed date, linked to its
-    part and to the workcenters of its operations. Priority stays Plex's word (Low / Medium / High)."""
+    """One event per job (type `job`, subtype its status) spanning its planned start to its completion,
+    linked to its part and to the workcenters of its operations; and one event per operation (type
+    `job_operation`, subtype the operation's status), linked to its workcenter and part, with the job's
+    event id in metadata. Priority stays Plex's word (Low / Medium / High)."""
     job_number = key_text(record, "jobNumber")
     plex_id = text(record, "id") or job_number
     check_numbers(record, ("quantity", "quantityCompleted"))
-    start = plex_ms(record, "createdDate")
-    end = plex_ms(record, "completedDate")
-    for name in ("dueDate", "earliestStartDateTime"):
-        plex_ms(record, name)
-    if start is not None and end is not None and end < start:
+    created = plex_ms(record, "createdDate")
+    completed = plex_ms(record, "completedDate")
+    due = plex_ms(record, "dueDate")
+    earliest = plex_ms(record, "earliestStartDateTime")
+    if created is not None and completed is not None and completed < created:
         raise Quarantine(f"completedDate: {record['completedDate']!r} is before createdDate")
     operations = _operations(record)
+    job_id = job_external_id(ctx.pcn, job_number)
     part_id = text(record, "partId")
+    part_link = external_id(ctx.pcn, "part", part_id) if part_id else None
+    steps = [_operation_event(op, job_id, job_number, part_link, ctx) for op in operations]
+    scheduled = planned_start(earliest, [s.scheduled for s in steps if s.scheduled is not None])
+    status = text(record, "jobStatus")
+    start, end = job_span(
+        status, created, scheduled, completed, [s.done for s in steps if s.done is not None]
+    )
     yield Event(
-        external_id=job_external_id(ctx.pcn, job_number),
+        external_id=job_id,
         data_set="scheduling",
         type="job",
-        subtype=text(record, "jobStatus"),
+        subtype=status,
         start_time=start,
         end_time=end,
         description=_description(record, job_number),
         metadata=merged(
             metadata_from(record, JOB_FIELDS),
-            _operation_metadata(operations),
+            _workcenter_codes(operations),
+            _schedule(scheduled, due),
             lineage(ctx.resource, plex_id),
         ),
-        asset_external_ids=unique(
-            [
-                external_id(ctx.pcn, "part", part_id) if part_id else None,
-                *(_workcenter_link(op, ctx.pcn) for op in operations),
-            ]
-        ),
+        asset_external_ids=unique([part_link, *(_workcenter_link(op, ctx.pcn) for op in operations)]),
     )
+    for step in steps:
+        yield step.event
 
 
 def _operations(record: Record) -> Sequence[Record]:
@@ -135,19 +206,64 @@ def _operations(record: Record) -> Sequence[Record]:
     return value
 
 
+@dataclass(frozen=True)
+class _Step:
+    """An operation's event and the times its job's span is derived from."""
+
+    event: Event
+    scheduled: int | None
+    done: int | None
+
+
+def _operation_event(
+    operation: Record, job_id: str, job_number: str, part_link: str | None, ctx: Context
+) -> _Step:
+    """One operation as its own event: from its scheduled start to its completion (open while it runs),
+    subtype its status; a field Plex sent wrong quarantines the job, naming the operation."""
+    number = text(operation, "jobOperationNumber") or text(operation, "jobOperationId")
+    if number is None:
+        raise Quarantine(f"{OPERATIONS}: an operation has neither jobOperationNumber nor jobOperationId")
+    try:
+        check_numbers(operation, OPERATION_NUMBERS)
+        scheduled = plex_ms(operation, "scheduledStartDate")
+        done = plex_ms(operation, "completedDate")
+        due = plex_ms(operation, "dueDate")
+    except Quarantine as err:
+        raise Quarantine(f"{OPERATIONS} {number}: {err}") from None
+    start = scheduled if scheduled is None or done is None else min(scheduled, done)
+    code = text(operation, "operationCode")
+    workcenter = text(operation, "workcenterCode")
+    event = Event(
+        external_id=job_operation_external_id(ctx.pcn, job_number, number),
+        data_set="scheduling",
+        type="job_operation",
+        subtype=text(operation, "jobOperationStatus"),
+        start_time=start,
+        end_time=done,
+        description=readable_name(
+            f"Job {job_number} op {number}", code, f"at {workcenter}" if workcenter else None
+        ),
+        metadata=merged(
+            metadata_from(operation, OPERATION_METADATA_FIELDS),
+            _schedule(scheduled, due),
+            {JOB_KEY: job_id},
+            lineage(ctx.resource, text(operation, "jobOperationId") or f"{job_number}|{number}"),
+        ),
+        asset_external_ids=unique([_workcenter_link(operation, ctx.pcn), part_link]),
+    )
+    return _Step(event, scheduled, done)
+
+
 def _workcenter_link(operation: Record, pcn: str) -> str | None:
     workcenter_id = text(operation, "workcenterId")
     return external_id(pcn, "workcenter", workcenter_id) if workcenter_id else None
 
 
-def _operation_metadata(operations: Sequence[Record]) -> dict[str, str]:
-    """The routing as run: `"{jobOperationNumber}:{workcenterCode}:{jobOperationStatus}"` per operation,
-    `;`-separated in Plex's order, plus the distinct workcenter codes."""
-    if not operations:
-        return {}
-    steps = [":".join(text(op, f) or "" for f in OPERATION_SUMMARY_FIELDS) for op in operations]
+def _workcenter_codes(operations: Sequence[Record]) -> dict[str, str]:
+    """The distinct workcenter codes of the job's operations, in routing order (a readable summary; each
+    operation is its own event)."""
     codes = unique(text(op, "workcenterCode") for op in operations)
-    return {"operations": ";".join(steps), "workcenterCodes": ",".join(codes)}
+    return {"workcenterCodes": ",".join(codes)} if codes else {}
 
 
 def _description(record: Record, job_number: str) -> str:

@@ -1,5 +1,10 @@
-"""Master data: the facility hierarchy (tenant root, group assets, buildings, workcenters, production lines),
-parts with their routing, BOM lines, suppliers, customers, the workcenter-status list and equipment.
+"""Master data: the plant-shaped asset tree (facility -> building -> production line -> workcenter ->
+equipment), parts with their routing, BOM lines, suppliers, customers, the workcenter-status list.
+
+Parts, suppliers, customers and workcenter status definitions are not physical: each kind hangs under its
+own root asset (`PCN{pcn}_root_{kind}`), not under the facility. A workcenter goes under the production line
+that lists it (`production-lines/{id}/workcenters`, kept per line by a per-parent row) and a line under
+the building its workcenters share; otherwise each goes under its building, else the facility.
 
 Every list is a whole-list snapshot: only changed records are written and a record that vanishes from Plex
 is marked inactive in CDF, never deleted. Field lists are spelled out per endpoint (plex_api.md §3) and
@@ -236,18 +241,19 @@ EQUIPMENT_FIELDS = (
 )
 EQUIPMENT_STRUCTURED = ("equipmentAttributes", "parts")
 
-GROUPS: tuple[tuple[str, str], ...] = (
-    ("buildings", "Buildings"),
-    ("workcenters", "Workcenters"),
-    ("production_lines", "Production lines"),
+INVENTORY_GROUP = ("inventory", "Inventory")
+"""The one group asset left under the facility: the inventory domain's parent for locations."""
+OWN_ROOTS: tuple[tuple[str, str], ...] = (
     ("parts", "Parts"),
     ("suppliers", "Suppliers"),
     ("customers", "Customers"),
     ("workcenter_statuses", "Workcenter statuses"),
-    ("equipment", "Equipment"),
-    ("inventory", "Inventory"),
 )
-"""Group assets under the root: (key, name). `inventory` is the inventory domain's parent for locations."""
+"""Root assets of their own (key, name) for what is not a place in the plant."""
+LINE_WORKCENTERS = "production_line_workcenters"
+LINE_ID = "productionLineId"  # the field each kept line-workcenter record carries its line's id under
+LINE_WORKCENTER_REFRESH = timedelta(days=1)
+TREE_LOOKUPS = ("buildings", LINE_WORKCENTERS)
 
 BOM_FULL_REFRESH = timedelta(days=7)
 # The part `type` Plex gives a part that is bought, never built: it has no BOM (Plex lists part types
@@ -259,6 +265,19 @@ BOM_TABLE = "bom_lines"
 
 def group_external_id(pcn: str, key: str) -> str:
     return external_id(pcn, "group", key)
+
+
+def own_root_external_id(pcn: str, key: str) -> str:
+    """The root asset of a kind outside the physical tree (parts, suppliers, ...)."""
+    return external_id(pcn, "root", key)
+
+
+def building_external_id(pcn: str, building_id: str) -> str:
+    return external_id(pcn, "building", building_id)
+
+
+def production_line_external_id(pcn: str, line_id: str) -> str:
+    return external_id(pcn, "production_line", line_id)
 
 
 def workcenter_external_id(pcn: str, workcenter_id: str) -> str:
@@ -278,8 +297,9 @@ def no_items(record: Record, ctx: Context) -> Iterable[Item]:
 
 
 def facility(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
-    """The root asset and the group assets, from the configured tenant. Always produced, so the hierarchy
-    has its top even when Plex lists no tenant or several that do not name the PCN."""
+    """The facility root (with the Inventory group under it) and the own roots of parts, suppliers,
+    customers and workcenter statuses, from the configured tenant. Always produced, so the tree has its
+    top even when Plex lists no tenant or several that do not name the PCN."""
     tenant = _configured_tenant(records, ctx.pcn) or {}
     tenant_id = _scalar(tenant, "id") or ctx.pcn
     code = _scalar(tenant, "code")
@@ -293,13 +313,23 @@ def facility(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
         description=f"Plex facility PCN {ctx.pcn}",
         metadata=merged(plex, {"pcn": ctx.pcn, "type": "facility"}, {"code": code} if code else {}),
     )
-    for key, name in GROUPS:
+    key, name = INVENTORY_GROUP
+    yield Asset(
+        external_id=group_external_id(ctx.pcn, key),
+        name=name,
+        parent_external_id=root,
+        data_set="master",
+        metadata=merged(plex, {"type": "group", "group": key}),
+    )
+    label = code or f"PCN {ctx.pcn}"
+    for key, name in OWN_ROOTS:
         yield Asset(
-            external_id=group_external_id(ctx.pcn, key),
-            name=name,
-            parent_external_id=root,
+            external_id=own_root_external_id(ctx.pcn, key),
+            name=f"{label} - {name}",
+            parent_external_id=None,
             data_set="master",
-            metadata=merged(plex, {"type": "group", "group": key}),
+            description=f"{name} of Plex PCN {ctx.pcn} (not places in the plant, so not under the facility)",
+            metadata=merged(plex, {"pcn": ctx.pcn, "type": "root", "root": key}),
         )
 
 
@@ -352,6 +382,7 @@ def _asset(
 
 
 def building(record: Record, ctx: Context) -> Iterable[Item]:
+    """Under the facility: the first level of the plant."""
     name = readable_name(text(record, "buildingCode"), text(record, "name"))
     yield _asset(
         record,
@@ -359,13 +390,14 @@ def building(record: Record, ctx: Context) -> Iterable[Item]:
         kind="building",
         id_field="id",
         name=name,
-        parent=group_external_id(ctx.pcn, "buildings"),
+        parent=root_external_id(ctx.pcn),
         fields=BUILDING_FIELDS,
     )
 
 
 def workcenter(record: Record, ctx: Context) -> Iterable[Item]:
-    """Named `"{code} - {name}"`, the readable names the predecessor's users asked for."""
+    """Named `"{code} - {name}"`, the readable names the predecessor's users asked for; under the production
+    line that lists it, else under its building, else under the facility (`workcenter_parent`)."""
     name = readable_name(text(record, "workcenterCode"), text(record, "name"))
     yield _asset(
         record,
@@ -373,46 +405,111 @@ def workcenter(record: Record, ctx: Context) -> Iterable[Item]:
         kind="workcenter",
         id_field="workcenterId",
         name=name,
-        parent=group_external_id(ctx.pcn, "workcenters"),
+        parent=workcenter_parent(record, ctx),
         fields=WORKCENTER_FIELDS,
     )
 
 
 def production_line(record: Record, ctx: Context) -> Iterable[Item]:
+    """Under the building its workcenters share (Plex gives a line no building of its own), else under the
+    facility: a line with no workcenters listed, or with workcenters in several buildings."""
     name = readable_name(text(record, "code"), text(record, "description"))
+    line_id = key_text(record, "id")
+    building_id = _line_buildings(_kept_line_workcenters(ctx)).get(line_id)
     yield _asset(
         record,
         ctx,
         kind="production_line",
         id_field="id",
         name=name,
-        parent=group_external_id(ctx.pcn, "production_lines"),
+        parent=_building_or_facility(building_id, ctx),
         fields=PRODUCTION_LINE_FIELDS,
     )
 
 
+def workcenter_parent(record: Record, ctx: Context) -> str:
+    """The workcenter's production line when a line lists it (the lowest line id when several do), else
+    its building when Plex names one it lists, else the facility."""
+    line_id = _workcenter_lines(_kept_line_workcenters(ctx)).get(key_text(record, "workcenterId"))
+    if line_id is not None:
+        return production_line_external_id(ctx.pcn, line_id)
+    return _building_or_facility(text(record, "buildingId"), ctx)
+
+
+def _building_or_facility(building_id: str | None, ctx: Context) -> str:
+    """The building's asset when the buildings list has it (so the child never waits for a parent that
+    will not come), else the facility root."""
+    if building_id and building_id in index_by(ctx.lookups.get("buildings", ()), "id"):
+        return building_external_id(ctx.pcn, building_id)
+    return root_external_id(ctx.pcn)
+
+
+def _kept_line_workcenters(ctx: Context) -> Sequence[Record]:
+    return ctx.lookups.get(LINE_WORKCENTERS, ())
+
+
+_tree_memo: list[tuple[Sequence[Record], dict[str, str], dict[str, str]]] = []
+
+
+def _line_tree(kept: Sequence[Record]) -> tuple[dict[str, str], dict[str, str]]:
+    """(workcenter id -> its line id, line id -> its building id) from the kept line-workcenter records;
+    remembered by identity of the list, as `index_by` does, so it is built once per run."""
+    for seen, known_lines, known_buildings in _tree_memo:
+        if seen is kept:
+            return known_lines, known_buildings
+    lines: dict[str, str] = {}
+    buildings_of: dict[str, set[str]] = {}
+    for row in kept:
+        line, wc, building = (_plain_id(row, f) for f in (LINE_ID, "workcenterId", "buildingId"))
+        if line is None or wc is None:
+            continue
+        if wc not in lines or line < lines[wc]:
+            lines[wc] = line
+        buildings_of.setdefault(line, set()).add(building or "")
+    buildings = {line: next(iter(b)) for line, b in buildings_of.items() if len(b) == 1 and "" not in b}
+    _tree_memo[:] = [*_tree_memo[-3:], (kept, lines, buildings)]
+    return lines, buildings
+
+
+def _workcenter_lines(kept: Sequence[Record]) -> dict[str, str]:
+    return _line_tree(kept)[0]
+
+
+def _line_buildings(kept: Sequence[Record]) -> dict[str, str]:
+    return _line_tree(kept)[1]
+
+
+def _plain_id(record: Record, name: str) -> str | None:
+    """An id field as stripped text; None when missing, blank or not text (such a row places nothing)."""
+    value = record.get(name)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
 def workcenter_status(record: Record, ctx: Context) -> Iterable[Item]:
-    """One asset per status in Plex's taxonomy; its flags (productionStatus, downtimeStatus, ...) are what
-    OEE availability is computed from."""
+    """One asset per status in Plex's taxonomy, under the workcenter-statuses root; its flags
+    (productionStatus, downtimeStatus, ...) are what OEE availability is computed from."""
     yield _asset(
         record,
         ctx,
         kind="workcenter_status",
         id_field="id",
         name=text(record, "description"),
-        parent=group_external_id(ctx.pcn, "workcenter_statuses"),
+        parent=own_root_external_id(ctx.pcn, "workcenter_statuses"),
         fields=WORKCENTER_STATUS_FIELDS,
         structured=WORKCENTER_STATUS_STRUCTURED,
     )
 
 
 def equipment(record: Record, ctx: Context) -> Iterable[Item]:
-    """Maintenance equipment under its workcenter (or the Equipment group), in the maintenance data set."""
+    """Maintenance equipment under its workcenter, else its building, else the facility; in the
+    maintenance data set."""
     workcenter_id = key_text(record, "workcenterId") if text(record, "workcenterId") else None
     parent = (
         workcenter_external_id(ctx.pcn, workcenter_id)
         if workcenter_id
-        else group_external_id(ctx.pcn, "equipment")
+        else _building_or_facility(text(record, "buildingId"), ctx)
     )
     yield _asset(
         record,
@@ -440,7 +537,7 @@ def part(record: Record, ctx: Context) -> Iterable[Item]:
         kind="part",
         id_field="id",
         name=name,
-        parent=group_external_id(ctx.pcn, "parts"),
+        parent=own_root_external_id(ctx.pcn, "parts"),
         fields=PART_FIELDS,
         description=text(record, "name") or text(record, "description"),
     )
@@ -503,7 +600,7 @@ def supplier(record: Record, ctx: Context) -> Iterable[Item]:
         kind="supplier",
         id_field="id",
         name=readable_name(text(record, "code"), text(record, "name")),
-        parent=group_external_id(ctx.pcn, "suppliers"),
+        parent=own_root_external_id(ctx.pcn, "suppliers"),
         fields=SUPPLIER_FIELDS,
     )
 
@@ -516,7 +613,7 @@ def customer(record: Record, ctx: Context) -> Iterable[Item]:
         kind="customer",
         id_field="id",
         name=readable_name(text(record, "code"), text(record, "name")),
-        parent=group_external_id(ctx.pcn, "customers"),
+        parent=own_root_external_id(ctx.pcn, "customers"),
         fields=CUSTOMER_FIELDS,
     )
 
@@ -541,20 +638,24 @@ RESOURCES: tuple[Resource, ...] = (
         transform=building,
     ),
     Resource(
-        name="workcenters",
-        domain="master_data",
-        source=Get("/production/v1/production-definitions/workcenters"),
-        mode=Snapshot(),
-        key=("workcenterId",),
-        transform=workcenter,
-    ),
-    Resource(
         name="production_lines",
         domain="master_data",
         source=Get("/production/v1/production-definitions/production-lines"),
         mode=Snapshot(),
         key=("id",),
         transform=production_line,
+        lookup=TREE_LOOKUPS,
+        description="production lines under the building their workcenters share, else the facility",
+    ),
+    Resource(
+        name="workcenters",
+        domain="master_data",
+        source=Get("/production/v1/production-definitions/workcenters"),
+        mode=Snapshot(),
+        key=("workcenterId",),
+        transform=workcenter,
+        lookup=TREE_LOOKUPS,
+        description="workcenters under the production line that lists them, else their building",
     ),
     Resource(
         name="workcenter_statuses",
@@ -608,6 +709,21 @@ RESOURCES: tuple[Resource, ...] = (
         " (spread over the week); none for raw-material parts, which are bought, not built",
     ),
     Resource(
+        name=LINE_WORKCENTERS,
+        domain="master_data",
+        source=Get("/production/v1/production-definitions/production-lines/{parent}/workcenters"),
+        mode=PerParent(
+            parent="production_lines",
+            parent_key="id",
+            full_refresh=LINE_WORKCENTER_REFRESH,
+            keep_as=LINE_ID,
+        ),
+        key=(LINE_ID, "workcenterId"),
+        transform=no_items,
+        description="which workcenters each production line lists, kept for placing workcenters and lines"
+        " in the tree (lines new or changed since the last run, each line again once a day)",
+    ),
+    Resource(
         name="suppliers",
         domain="master_data",
         source=Get("/mdm/v1/suppliers"),
@@ -630,6 +746,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=equipment,
+        lookup=("buildings",),
         optional=True,
         description="maintenance equipment under its workcenter (needs the maintenance API product)",
     ),

@@ -70,10 +70,13 @@ class Snapshot:
     """The whole list each run; only changed records are written; vanished ones are marked inactive.
 
     `vanished_value`: the value a latest-only series takes when the snapshot no longer produces it (e.g. 0
-    for WIP at a location and part where no container is left); None leaves such a series as it was."""
+    for WIP at a location and part where no container is left); None leaves such a series as it was.
+    `expire_vanished`: its assets are deleted once they have been gone for the configured retention
+    (containers: `extractor.inventory.container-retention`), not kept inactive for ever."""
 
     mark_inactive: bool = True
     vanished_value: float | None = None
+    expire_vanished: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ class PerParent:
     `skip_when`: parents whose field holds one of the listed values have no children, so no call is made
     for them (e.g. raw-material parts have no BOM). With `only_changed=False` every parent is polled, at
     the cadence the runner derives from the budget share for polling. These calls run in the call
-    budget's fan-out lane, behind lists and history."""
+    budget's fan-out lane, behind lists and history.
+
+    `keep_as`: the children are kept in the state, each with its parent's key value under this field,
+    and a row that names this one in its `lookup` reads what was kept (no Plex call): e.g. which
+    workcenters each production line lists, for placing them in the asset tree. Such a row is run again
+    once this row's children changed, so it never waits a pass for what this row learnt."""
 
     parent: str
     parent_key: str
@@ -130,6 +138,7 @@ class PerParent:
     full_refresh: timedelta | None = timedelta(days=7)
     object: bool = False
     skip_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    keep_as: str | None = None
 
 
 DataSourceWindow = Window  # one window mode for every source (the name reads well in Data Source rows)

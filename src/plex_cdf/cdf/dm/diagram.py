@@ -42,6 +42,34 @@ def _box(x: int, y: int, width: int, title: str, lines: list[str], fill: str) ->
     return "\n".join(parts), height
 
 
+def _derived_lines() -> list[str]:
+    """The nodes plex-cdf derives from the records, in the instance space (model's tables)."""
+    classes = "|".join(c.kind for c in model.ASSET_CLASSES)
+    types = ", ".join(f"{kind}: {field}" for kind, field in model.ASSET_TYPE_FIELD.items())
+    return [
+        f"{model.ASSET_CLASS_PREFIX}{{{classes}}}: CogniteAssetClass",
+        f"{model.ASSET_TYPE_PREFIX}{{kind}}_{{value}}: CogniteAssetType -> assetClass ({types})",
+        f"{model.EQUIPMENT_TYPE_PREFIX}{{{model.EQUIPMENT_TYPE_FIELD}}}: CogniteEquipmentType",
+        f"{model.STATE_SET_ID}: CogniteStateSet of the series {', '.join(model.STATE_SERIES_KINDS)}",
+    ]
+
+
+def _property_lines() -> list[str]:
+    """Where CDM properties come from: source times, units, edge quantities."""
+    units: dict[str, list[str]] = {}
+    for text, unit in model.UNIT_OF_SOURCE.items():
+        units.setdefault(unit, []).append(text)
+    return [
+        f"sourceCreatedTime <- {', '.join(model.SOURCE_CREATED_FIELDS)}",
+        f"sourceUpdatedTime <- {', '.join(model.SOURCE_UPDATED_FIELDS)}",
+        f"bomLine edge: part -> component; quantity, unit, sequence <- {model.BOM_ROW_TABLE}"
+        f" {model.BOM_QUANTITY_FIELD}, {model.BOM_UNIT_FIELD}, {model.BOM_SEQUENCE_FIELD}",
+        f"routingStep edge: part -> {model.ROUTING_KIND}; sequence <- {model.ROUTING_SEQUENCE_FIELD}",
+        f"unit -> {model.UNITS} (else sourceUnit only):",
+        *(f"  {unit} <- {', '.join(texts)}" for unit, texts in units.items()),
+    ]
+
+
 def svg() -> str:
     """The whole diagram as SVG text (deterministic: same model, same bytes)."""
     targets: list[str] = []
@@ -74,8 +102,16 @@ def svg() -> str:
                 f' stroke="{colour}" stroke-width="1.2" marker-end="url(#arrow)"/>'
             )
         y += height + GAP
-    height = max(y, right_bottom) + 20
+    y = max(y, right_bottom) + GAP
     width = RIGHT_X + RIGHT_W + 20
+    for title, lines in (
+        ("Nodes plex-cdf derives (instance space)", _derived_lines()),
+        ("Where CDM properties come from", _property_lines()),
+    ):
+        shape, box_height = _box(LEFT_X, y, width - 2 * LEFT_X, title, lines, "#eef7ee")
+        shapes.append(shape)
+        y += box_height + GAP
+    height = y + 20
     header = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',

@@ -8,6 +8,7 @@ a published view version, and `setup` refuses to overwrite one silently).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -50,6 +51,8 @@ EXTRACTOR_DATA = ViewId(EXTENSIONS, "CogniteExtractorData", "v1")
 USED_CDM_VIEWS = (
     cdm("CogniteSourceSystem"),
     cdm("CogniteAssetClass"),
+    cdm("CogniteAssetType"),
+    cdm("CogniteEquipmentType"),
     cdm("CogniteStateSet"),
     cdm("CogniteUnit"),
     cdm("CogniteAsset"),
@@ -128,7 +131,22 @@ QUANTITY = Container(
     ),
     used_for="edge",
 )
-CONTAINERS = (RECORD, INVENTORY, QUANTITY)
+JOB_OPERATION = Container(
+    "PlexJobOperation",
+    "A job's routing step as run: its job, its place in the routing, its quantities and standard times.",
+    (
+        Prop("job", "direct", "the job this operation is a step of", target="PlexJob"),
+        Prop("sequence", "int64", "the operation number (Plex jobOperationNumber), the routing order"),
+        Prop("operationCode", "text", "the operation's code (Plex operationCode)"),
+        Prop("quantity", "float64", "the quantity the operation must produce"),
+        Prop("quantityCompleted", "float64", "the quantity produced at the operation"),
+        Prop("setupTime", "float64", "the standard setup time, in hours"),
+        Prop("runTime", "float64", "the standard run time, in hours"),
+        Prop("rate", "float64", "the standard rate, in rateUnit"),
+        Prop("rateUnit", "text", "the rate's unit as Plex names it: hrs, hrs/pc or pcs/hr"),
+    ),
+)
+CONTAINERS = (RECORD, INVENTORY, QUANTITY, JOB_OPERATION)
 
 _SOURCEABLE = (cdm("CogniteDescribable"), cdm("CogniteSourceable"), EXTRACTOR_DATA)
 _RECORD = ("PlexRecord",)
@@ -140,7 +158,7 @@ VIEWS = (
         (cdm("CogniteAsset"), EXTRACTOR_DATA),
         _RECORD,
         kinds=("facility", "building", "production_line", "workcenter"),
-        relations={"parent": "PlexAsset", "assetClass": "CogniteAssetClass"},
+        relations={"parent": "PlexAsset", "assetClass": "CogniteAssetClass", "type": "CogniteAssetType"},
     ),
     View(
         "PlexEquipment",
@@ -148,7 +166,7 @@ VIEWS = (
         (cdm("CogniteEquipment"), EXTRACTOR_DATA),
         _RECORD,
         kinds=("equipment",),
-        relations={"asset": "PlexAsset"},
+        relations={"asset": "PlexAsset", "equipmentType": "CogniteEquipmentType"},
     ),
     View("PlexPart", "A part number (not a physical asset).", _SOURCEABLE, _RECORD, kinds=("part",)),
     View(
@@ -191,6 +209,14 @@ VIEWS = (
         relations={"assets": "PlexAsset", "equipment": "PlexEquipment", "timeSeries": "PlexTimeSeries"},
     ),
     View(
+        "PlexJobOperation",
+        "A job's operation (routing step as run): scheduled start to completion, at its workcenter.",
+        (cdm("CogniteActivity"), EXTRACTOR_DATA),
+        (*_RECORD, "PlexJobOperation"),
+        kinds=("job_operation",),
+        relations={"assets": "PlexAsset"},
+    ),
+    View(
         "PlexActivity",
         "Production, scrap, labor, checksheets, problem logs / NCRs, container moves, status intervals.",
         (cdm("CogniteActivity"), EXTRACTOR_DATA),
@@ -216,18 +242,93 @@ VIEWS = (
     ),
     View(
         "PlexQuantityEdge",
-        "BOM lines (part -> component) and routing steps (part -> operation) as edges with quantities.",
+        "BOM lines (part -> component) and routing steps (part -> its operation) as edges with quantities.",
         (),
         ("PlexQuantity",),
         used_for="edge",
     ),
 )
 
+
+# -- nodes plex-cdf derives from the records (classes, types, the state set) ----------------------------
+
+
+@dataclass(frozen=True)
+class AssetClass:
+    kind: str  # the Plex kind of the assets in the class
+    name: str
+    code: str
+
+
+# Each level of the plant tree is a CogniteAssetClass node, `plex_asset_class_{kind}` in the instance space.
+ASSET_CLASSES = (
+    AssetClass("facility", "Facility", "FACILITY"),
+    AssetClass("building", "Building", "BUILDING"),
+    AssetClass("production_line", "Production line", "PRODUCTION_LINE"),
+    AssetClass("workcenter", "Workcenter", "WORKCENTER"),
+)
+ASSET_CLASS_OF_KIND = {c.kind: c for c in ASSET_CLASSES}
+ASSET_CLASS_PREFIX = "plex_asset_class_"
+# The Plex field naming an asset's CogniteAssetType, per kind: node `plex_asset_type_{kind}_{value}`.
+ASSET_TYPE_FIELD = {"building": "buildingType", "workcenter": "workcenterType"}
+ASSET_TYPE_PREFIX = "plex_asset_type_"
+# Plex equipment types: CogniteEquipmentType nodes `plex_equipment_type_{name}` (named by the type's text,
+# which is also the node's name and code; the Plex id `equipmentTypeId` stays in extractedData).
+EQUIPMENT_TYPE_FIELD = "equipmentType"
+EQUIPMENT_TYPE_PREFIX = "plex_equipment_type_"
+
+# The tenant's workcenter statuses as one CogniteStateSet; the series of these Plex kinds (string series in
+# the classic target) are `state` series of it. A state's number derives from its text (`state_number`).
+STATE_SET_ID = "plex_workcenter_states"
+STATE_SET_NAME = "Workcenter statuses"
+STATE_SERIES_KINDS = ("wc_status", "wc_status_history")
+STATE_DEFINITION_KIND = "workcenter_status"  # the records that list the statuses (their name is the state)
+
+# sourceCreatedTime / sourceUpdatedTime from the Plex fields that carry them (the first one present wins).
+SOURCE_CREATED_FIELDS = ("addDateTime", "createdDate")
+SOURCE_UPDATED_FIELDS = ("updateDateTime", "modifiedDate", "updatedDateTime")
+
+# A series' unit text (as the classic target writes it, case-insensitive) -> the CDF unit catalogue's
+# external id, a node of `cdf_cdm_units`. CDF's catalogue has no piece or "each" unit: counts of pieces are
+# `dimensionless:num` ("Number", #). A unit not listed keeps `sourceUnit` only.
+UNIT_OF_SOURCE: Mapping[str, str] = {
+    **dict.fromkeys(("pcs", "pc", "piece", "pieces", "ea", "each", "count"), "dimensionless:num"),
+    "fraction": "dimensionless_ratio:fraction",
+    **dict.fromkeys(("%", "percent", "pct"), "dimensionless_ratio:percent"),
+    **dict.fromkeys(("s", "sec", "second", "seconds"), "time:sec"),
+    **dict.fromkeys(("min", "minute", "minutes"), "time:min"),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "time:hr"),
+    **dict.fromkeys(("g", "gram", "grams"), "mass:gm"),
+    **dict.fromkeys(("kg", "kilogram", "kilograms"), "mass:kilogm"),
+    **dict.fromkeys(("lb", "lbs", "lbm", "pound", "pounds"), "mass:lb"),
+    **dict.fromkeys(("oz", "ounce", "ounces"), "mass:oz"),
+    **dict.fromkeys(("mm", "millimeter", "millimetre"), "length:millim"),
+    **dict.fromkeys(("cm", "centimeter", "centimetre"), "length:centim"),
+    **dict.fromkeys(("meter", "metre", "meters", "metres"), "length:m"),  # not "m": "M" may mean thousand
+    **dict.fromkeys(("in", "inch", "inches"), "length:in"),
+    **dict.fromkeys(("ft", "foot", "feet"), "length:ft"),
+    **dict.fromkeys(("l", "liter", "litre", "liters", "litres"), "volume:l"),
+}
+
+# BOM lines are edges from the RAW row the classic transform keeps their quantities in (`boms` table
+# `bom_lines`, keyed by the relationship's external id); routing steps from the part-operation records.
+BOM_ROW_TABLE = "bom_lines"
+BOM_QUANTITY_FIELD, BOM_UNIT_FIELD, BOM_SEQUENCE_FIELD = "quantity", "componentUnitOfMeasure", "sortOrder"
+ROUTING_KIND = "part_operation"
+ROUTING_SEQUENCE_FIELD = "operationNumber"
+ROUTING_PART_FIELD = "partId"
+
 VIEW_BY_NAME = {view.name: view for view in VIEWS}
 CONTAINER_BY_NAME = {container.name: container for container in CONTAINERS}
 VIEW_OF_KIND = {kind: view.name for view in VIEWS for kind in view.kinds}
 # Edge types (nodes in the schema space) for the edges plex-cdf writes.
 EDGE_TYPES = ("bomLine", "routingStep")
+
+
+def state_number(name: str) -> int:
+    """A state's number in the state set: a stable 31-bit hash of its text, so a status added later never
+    renumbers the points already written (model.STATE_SET_ID)."""
+    return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
 def view_id(schema_space: str, name: str) -> ViewId:

@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
 
 from plex_cdf.cdf.calls import CdfCalls
 from plex_cdf.cdf.dm import mapping, model
+from plex_cdf.cdf.dm.derived import DerivedNodes
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
 from plex_cdf.cdf.plan import (
@@ -31,6 +33,7 @@ from plex_cdf.cdf.plan import (
     chunks,
     commit_planned,
     count_kind,
+    delete_in_chunks,
     inactive_due,
     plan_changes,
     retire_vanished,
@@ -38,10 +41,11 @@ from plex_cdf.cdf.plan import (
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
 from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
 from plex_cdf.items import Datapoints, Item, item_id
-from plex_cdf.ports import Point, StateStore, WriteReport
+from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
 INSTANCES_PATH = "/models/instances"
+DESCRIBABLE = {"type": "container", "space": model.CDM, "externalId": "CogniteDescribable"}
 
 log = logging.getLogger(__name__)
 Send = Callable[[list[Any], WriteReport], Awaitable[None]]
@@ -67,6 +71,7 @@ class DataModelingSink:
         self._state = state
         self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
         self._source = spaces.ref(model.SOURCE_SYSTEM_ID)
+        self._derived = DerivedNodes(pcn, spaces, state, self._source)
 
     # -- Sink -------------------------------------------------------------------------------------------
 
@@ -83,22 +88,40 @@ class DataModelingSink:
                 continue
             entry.body = node.dump()
             instances.append(entry)
+            edge = mapping.routing_edge(entry.item, self.spaces)
+            if edge is not None:  # a routing step: its edge part -> step travels with the step's node
+                instances.append(Planned(entry.resource, entry.key, entry.digest, entry.item, edge.dump()))
         for ts in plan.timeseries:
             ts.body = mapping.time_series_node(ts.item, self.spaces, self._source).dump()
             instances.append(ts)
         for event in plan.event:
             event.body = mapping.event_node(event.item, self.spaces, self._source).dump()
             instances.append(event)
+        rows = {row.item.key for row in plan.raw}
         for rel in plan.relationship:
+            if rel.item.external_id in rows:  # a BOM line: its edge, with quantities, comes from its row
+                self._commit([rel])
+                continue
             rel.body = mapping.relationship_edge(rel.item, self.spaces).dump()
             instances.append(rel)
+        raw_skipped = []
+        for row in plan.raw:
+            bom = mapping.bom_edge(row.item, self.spaces)
+            if bom is None:
+                raw_skipped.append(row)
+                continue
+            row.body = bom.dump()
+            instances.append(row)
+        send_derived = partial(self._send, report=report)
+        points = [e.item for e in plan.datapoints]
+        await self._derived.ensure(items, (e.body for e in instances), points, send_derived)
         batches = chunks(instances, INSTANCES_PER_CALL)
         sends = [self._halving(self._apply, list(batch), report) for batch in batches]
         await asyncio.gather(*sends)
         await self._write_datapoints(plan.datapoints, report)
-        if plan.raw:  # RAW rows are the classic target's side copies; this target keeps none
-            self._commit(plan.raw)
-            count_kind(report, "raw_skipped", len(plan.raw))
+        if raw_skipped:  # RAW rows are the classic target's side copies; this target keeps none
+            self._commit(raw_skipped)
+            count_kind(report, "raw_skipped", len(raw_skipped))
         return report
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
@@ -117,11 +140,42 @@ class DataModelingSink:
         return report
 
     async def retire_vanished(
-        self, resource: str, kept: Sequence[Item], *, mark_inactive: bool, end_point: Point | None
+        self,
+        resource: str,
+        kept: Sequence[Item],
+        *,
+        mark_inactive: bool,
+        end_point: Point | None,
+        expiry: Expiry | None = None,
     ) -> WriteReport:
-        hashes = self._state.get_hashes(self.pcn, resource)
         return await retire_vanished(
-            self, hashes, resource, kept, mark_inactive=mark_inactive, end_point=end_point
+            self,
+            self._state,
+            self.pcn,
+            resource,
+            kept,
+            mark_inactive=mark_inactive,
+            end_point=end_point,
+            expiry=expiry,
+        )
+
+    async def delete(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
+        """The nodes deleted, 1,000 per call (one already gone is no error); their state forgotten."""
+        return await delete_in_chunks(
+            self._state,
+            self.pcn,
+            resource,
+            external_ids,
+            INSTANCES_PER_CALL,
+            self._delete_nodes,
+            "node_deleted",
+        )
+
+    async def _delete_nodes(self, keys: list[str], report: WriteReport) -> None:
+        body = {"items": [{"instanceType": "node", **self.spaces.ref(k)} for k in keys]}
+        # Deleting again is harmless: an unknown outcome is simply sent again.
+        await resend_on_unknown(
+            lambda: self._cdf.call("instances", "delete", INSTANCES_PATH + "/delete", body, report)
         )
 
     async def link_pending(self) -> WriteReport:
@@ -177,6 +231,8 @@ class DataModelingSink:
     async def _write_datapoints(self, planned: list[Planned[Datapoints]], report: WriteReport) -> None:
         for entry in planned:
             body = datapoints_body(entry.item, self.counters.alterations)
+            if mapping.is_state_series(entry.item.external_id):
+                body["datapoints"] = mapping.state_points(body["datapoints"])
             entry.body = {"instanceId": self.spaces.ref(entry.item.external_id), **body}
         self._commit(e for e in planned if not e.body["datapoints"])
         sendable = [e for e in planned if e.body["datapoints"]]
@@ -206,6 +262,7 @@ class DataModelingSink:
                 "and": [
                     {"equals": {"property": ["node", "space"], "value": self.spaces.instances}},
                     {"not": {"hasData": [record]}},
+                    {"not": {"hasData": [DESCRIBABLE]}},  # derived nodes (classes, types, states)
                     {
                         "not": {
                             "equals": {"property": ["node", "externalId"], "value": model.SOURCE_SYSTEM_ID}

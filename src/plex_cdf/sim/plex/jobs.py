@@ -192,7 +192,9 @@ def visible_jobs(table: JobTable, now: int) -> list[int]:
 
 def render_job_operations(master: Master, table: JobTable, job: int, now: int) -> list[Row]:
     """`/scheduling/v1/jobs/{id}/operations`: one row per routing step; the last one runs on the job's
-    workcenter, earlier ones on their approved workcenters ahead of it."""
+    workcenter, earlier ones on their approved workcenters ahead of it. A job on hold or canceled never
+    runs (its quantity completed stays 0), so none of its operations progresses either. The rate is in
+    pieces per hour, one of the three units the document names ("hrs", "hrs/pc", "pcs/hr")."""
     part = master.parts[table.part[job]]
     position = master.made_parts.index(part.index) if part.index in master.made_parts else 0
     job_row = render_job(master, table, job, now)
@@ -207,7 +209,8 @@ def render_job_operations(master: Master, table: JobTable, job: int, now: int) -
         )
         wc = master.workcenters[wc_index]
         scheduled = int(table.start[job] - (count - 1 - o) * 8 * HOUR)
-        done = job_row["jobStatus"] == "Complete" or (not last and now >= table.start[job])
+        runs = table.flag[job] == NORMAL
+        done = job_row["jobStatus"] == "Complete" or (runs and not last and now >= table.start[job])
         rows.append(
             {
                 "jobId": job_row["id"],
@@ -239,7 +242,7 @@ def render_job_operations(master: Master, table: JobTable, job: int, now: int) -
                 ),
                 "setupTime": 0.5,
                 "rate": round(table.per_entry[job] * HOUR / table.pace[job], 2),
-                "unitOfMeasure": "Ea",
+                "unitOfMeasure": "pcs/hr",
                 "runTime": round(table.entries[job] * table.pace[job] / HOUR, 2),
                 "batchCriteria": None,
                 "partOperationType": "Production",

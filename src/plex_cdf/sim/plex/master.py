@@ -252,12 +252,20 @@ def _workcenters(seed: int, scale: Scale, buildings: list[Row], lines: list[Row]
                 "buildingId": building["id"],
                 "buildingCode": building["buildingCode"],
                 "tankSilo": False,
-                "productionLineId": lines[i % len(lines)]["id"] if lines and i % 4 else None,
+                "productionLineId": _line_in(lines, len(buildings), i) if i % 4 else None,
                 "ipAddress": f"10.20.{i // 250}.{i % 250 + 1}" if i % 3 else None,
                 "plcName": f"PLC-{100 + i}" if i % 3 else None,
             }
         )
     return rows
+
+
+def _line_in(lines: list[Row], buildings: int, i: int) -> str | None:
+    """The line of workcenter i: one of the lines of its building (line j stands in building j mod the
+    number of buildings), as on a real floor, where a line does not cross buildings; None when its
+    building has no line."""
+    mine = lines[i % buildings :: buildings]
+    return str(mine[(i // buildings) % len(mine)]["id"]) if mine else None
 
 
 def _statuses(seed: int) -> list[Row]:

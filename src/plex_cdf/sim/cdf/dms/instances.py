@@ -333,6 +333,11 @@ def _references(
             raise bad_request(f"{key_text(owner)}: {what} points to {key_text(key)}, which does not exist")
         if key[0] not in state.spaces:
             raise bad_request(f"{key_text(owner)}: {what} points into space {key[0]!r}, which does not exist")
+        if state.is_system(key[0]):
+            raise bad_request(
+                f"{key_text(owner)}: {what} points to {key_text(key)}, which does not exist; nothing can be"
+                f" created in system space {key[0]!r}"
+            )
         create[key] = None
 
     direct_ok = options["autoCreateDirectRelations"]
