@@ -255,7 +255,7 @@ def test_after_the_clock_advances_exactly_the_new_and_changed_records_are_writte
         if xid not in then or obj.get("lastUpdatedTime") != then[xid].get("lastUpdatedTime")
     }
     vanished = {
-        x for x in before.assets if (after.assets[x].get("metadata") or {}).get("plex_active") == "false"
+        x for x in before.assets if (after.assets[x].get("metadata") or {}).get("plexActive") == "false"
     }
     assert changed_in_plex, "six hours of plant time must change something"
     assert runs.advanced.writes > 0

@@ -188,7 +188,7 @@ def test_history_rows_without_an_id_get_a_stable_id_from_their_key() -> None:
     )
     assert first.external_id == again.external_id, "the same move fetched twice must land on one event"
     assert first.external_id != other.external_id
-    assert first.metadata["plex_id"].startswith("S0010000001|2026-11-27T10:15:30.5Z|")
+    assert first.metadata["sourceId"].startswith("S0010000001|2026-11-27T10:15:30.5Z|")
 
 
 def test_an_adjustment_is_an_event_with_its_signed_quantity() -> None:
@@ -234,8 +234,8 @@ def test_every_asset_and_event_carries_lineage_and_source() -> None:
             if isinstance(item, Asset | Event):
                 assert item.source == "plex", item.external_id
             if isinstance(item, Asset | Event | TimeSeries):
-                assert item.metadata.get("plex_resource") == name, f"{item.external_id} lacks plex_resource"
-                assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
+                assert item.metadata.get("plexResource") == name, f"{item.external_id} lacks plex_resource"
+                assert item.metadata.get("sourceId"), f"{item.external_id} lacks plex_id"
 
 
 @given(data=st.data())

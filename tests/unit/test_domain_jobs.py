@@ -37,7 +37,7 @@ def test_job_event_is_keyed_by_job_number_so_the_predecessors_events_carry_over(
     event = event_of(open_job())
     assert event.external_id == f"PCN{PCN}_job_J-10001"
     assert event.type == "job" and event.data_set == "scheduling"
-    assert event.metadata["plex_id"] == "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b01", "lineage keeps Plex's own id"
+    assert event.metadata["sourceId"] == "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b01", "lineage keeps Plex's own id"
 
 
 def test_both_rows_give_the_same_event_id_for_a_job() -> None:

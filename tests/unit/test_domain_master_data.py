@@ -68,13 +68,13 @@ def test_root_comes_from_the_tenant_whose_code_is_configured() -> None:
     assert root.name == f"PCN {PCN} - Facility", "no tenant names the PCN here, so the name falls back"
     only = next(iter(md.facility([tenants[0]], context("tenants"))))
     assert isinstance(only, Asset) and only.name == "RADEMO - Facility", "a sole tenant is the configured one"
-    assert only.metadata["plex_id"] == tenants[0]["id"]
+    assert only.metadata["sourceId"] == tenants[0]["id"]
 
 
 def test_root_matches_a_tenant_by_code_case_insensitively() -> None:
     tenants = [{"id": "x-1", "code": "other"}, {"id": "x-2", "code": "rademo"}]
     root = next(iter(md.facility(tenants, Context(pcn="RADEMO", resource="tenants", now=NOW))))
-    assert isinstance(root, Asset) and root.metadata["plex_id"] == "x-2"
+    assert isinstance(root, Asset) and root.metadata["sourceId"] == "x-2"
 
 
 def test_group_assets_hang_under_the_root_including_the_inventory_parent() -> None:
@@ -314,4 +314,4 @@ def test_any_record_is_mapped_or_quarantined_never_crashes(data: st.DataObject) 
 def test_the_root_is_built_whatever_the_tenant_list_holds(tenants: list[Any]) -> None:
     root = next(iter(md.facility(tenants, context("tenants"))))
     assert isinstance(root, Asset) and root.external_id == f"PCN{PCN}_facility_{PCN}"
-    assert root.name.endswith(" - Facility") and root.metadata["plex_id"]
+    assert root.name.endswith(" - Facility") and root.metadata["sourceId"]

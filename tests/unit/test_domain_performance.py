@@ -359,8 +359,8 @@ def test_every_series_carries_lineage() -> None:
     ]
     for item in items:
         if isinstance(item, TimeSeries):
-            assert item.metadata.get("plex_resource") in {r.name for r in RESOURCES}, item.external_id
-            assert item.metadata.get("plex_id"), f"{item.external_id} has no plex_id"
+            assert item.metadata.get("plexResource") in {r.name for r in RESOURCES}, item.external_id
+            assert item.metadata.get("sourceId"), f"{item.external_id} has no plex_id"
 
 
 scalars = st.one_of(

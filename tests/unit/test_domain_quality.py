@@ -71,16 +71,16 @@ def test_a_checksheet_is_an_event_on_its_part_and_workcenter() -> None:
         "the integer Part_Key/Workcenter_Key must reach the Connect-id assets through the key maps"
     )
     assert event.metadata["partId"] == BRACKET, "key-map ids compare case-insensitively; CDF gets lower case"
-    assert event.metadata["Inspector"] == "Zoë Ångström"
-    assert event.metadata["Out_Of_Spec"] == "false"
+    assert event.metadata["inspector"] == "Zoë Ångström"
+    assert event.metadata["outOfSpec"] == "false"
 
 
 def test_a_checksheet_whose_part_key_is_not_mapped_keeps_the_key_and_its_other_link() -> None:
     event = one_event("checksheets", load("checksheets")[1])
     assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
-    assert event.metadata["Part_Key"] == "9999"
+    assert event.metadata["partKey"] == "9999"
     assert "partId" not in event.metadata
-    assert event.metadata["Out_Of_Spec"] == "true", "Out_Of_Spec sent as 1 must read as true"
+    assert event.metadata["outOfSpec"] == "true", "Out_Of_Spec sent as 1 must read as true"
     assert event.description == "Checksheet 88002 - OLD-1 - out of spec"
 
 
@@ -119,7 +119,7 @@ def test_a_closed_problem_log_is_an_ncr_event_spanning_report_to_close() -> None
     assert event.start_time == 1_795_597_200_000
     assert event.end_time == 1_795_795_200_000
     assert event.description == "Burr on edge"
-    assert event.metadata["Status"] == "Closed"
+    assert event.metadata["status"] == "Closed"
     assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}")
 
 
@@ -153,8 +153,8 @@ def test_a_part_specification_is_an_asset_under_its_part_with_its_tolerance() ->
     assert asset.external_id == f"PCN{PCN}_specification_5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e01"
     assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
     assert asset.name == "BRK-100-S1 - Outer diameter"
-    assert asset.metadata["tolerance_target"] == "25.4"
-    assert asset.metadata["tolerance_unit"] == "mm"
+    assert asset.metadata["toleranceTarget"] == "25.4"
+    assert asset.metadata["toleranceUnit"] == "mm"
     assert asset.metadata["customerSpecified"] == "true"
     assert "tolerance_oneSidedMinimum" not in asset.metadata
 
@@ -177,9 +177,9 @@ def test_a_data_source_specification_hangs_under_its_mapped_part() -> None:
     asset = one_asset("specifications", load("specifications")[0])
     assert asset.external_id == f"PCN{PCN}_specification_key_31001"
     assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
-    assert asset.metadata["Target"] == "25.4"
-    assert asset.metadata["Upper_Limit"] == "25.45"
-    assert asset.metadata["Customer_Specified"] == "true"
+    assert asset.metadata["target"] == "25.4"
+    assert asset.metadata["upperLimit"] == "25.45"
+    assert asset.metadata["customerSpecified"] == "true"
 
 
 @pytest.mark.parametrize(
@@ -273,8 +273,8 @@ def test_every_asset_and_event_carries_lineage_and_source() -> None:
             for item in transform(name, record):
                 assert isinstance(item, Asset | Event)
                 assert item.source == "plex", item.external_id
-                assert item.metadata.get("plex_resource") == name, f"{item.external_id} lacks plex_resource"
-                assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
+                assert item.metadata.get("plexResource") == name, f"{item.external_id} lacks plex_resource"
+                assert item.metadata.get("sourceId"), f"{item.external_id} lacks plex_id"
 
 
 @given(data=st.data())

@@ -1,8 +1,14 @@
-"""Helpers every transform shares: lineage metadata, metadata stringification, Plex times as epoch ms."""
+"""Helpers every transform shares: lineage metadata, metadata stringification, Plex times as epoch ms.
+
+Every classic metadata key goes through `meta_key` (lowerCamelCase, the style of Plex's own Connect field
+names), so keys from Connect, from Data Source columns (`Part_Key`) and from the product itself follow one
+rule; docs/mapping.md states it.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,9 +18,44 @@ from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.plex.dates import parse_datasource_datetime, parse_plex_datetime, to_epoch_ms
 
 
+META_KEY_RULE = re.compile(r"^[a-z][A-Za-z0-9]*$")
+"""The one metadata key style: lowerCamelCase, ASCII letters and digits (`workcenterCode`, `sourceId`)."""
+_WORD_BREAK = re.compile(r"[^0-9A-Za-z]+")
+
+SOURCE_ID = "sourceId"
+"""The Plex identity of the object (the UUID, or the joined key of a row Plex gives no id)."""
+PLEX_RESOURCE = "plexResource"
+"""The resource row that wrote the object."""
+
+
+def meta_key(name: str) -> str:
+    """A field name in the one metadata style: `Part_Key` -> `partKey`, `OEE` -> `oee`, `plex_id` ->
+    `plexId`, `workcenterCode` unchanged. A word all in capitals is an acronym and is lowered; a name
+    starting with a digit gets an `n` in front; a name without letters or digits becomes `field`."""
+    words = [w for w in _WORD_BREAK.split(name) if w]
+    if not words:
+        return "field"
+    parts = []
+    for i, word in enumerate(words):
+        if word.isupper():
+            word = word.lower()
+        parts.append(word[0].lower() + word[1:] if i == 0 else word[0].upper() + word[1:])
+    key = "".join(parts)
+    return "n" + key if key[0].isdigit() else key
+
+
+def meta(values: Mapping[str, str]) -> dict[str, str]:
+    """Metadata with every key in the one style; on two names meaning the same key the first wins."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        out.setdefault(meta_key(name), value)
+    return out
+
+
 def lineage(resource: str, plex_id: str) -> dict[str, str]:
-    """Every CDF object keeps its Plex identity: the resource row's name and the Plex id (or joined key)."""
-    return {"plex_resource": resource, "plex_id": plex_id}
+    """Every CDF object keeps its Plex identity: the resource row's name and the Plex id (the UUID, or the
+    joined key of a row Plex gives no id) as `sourceId`."""
+    return {PLEX_RESOURCE: resource, SOURCE_ID: plex_id}
 
 
 def metadata_from(record: Record, fields: Iterable[str]) -> dict[str, str]:
@@ -25,7 +66,7 @@ def metadata_from(record: Record, fields: Iterable[str]) -> dict[str, str]:
         value = record.get(name)
         if value is None or value == "":
             continue
-        out[name] = _as_text(value)
+        out.setdefault(meta_key(name), _as_text(value))
     return out
 
 
@@ -83,9 +124,10 @@ def number(record: Record, name: str) -> float | None:
 
 
 def merged(*parts: Mapping[str, str]) -> dict[str, str]:
+    """Metadata parts in order (a later part wins a key), every key in the one style (`meta_key`)."""
     out: dict[str, str] = {}
     for part in parts:
-        out.update(part)
+        out.update(meta(part))
     return out
 
 
@@ -128,7 +170,7 @@ def json_metadata(record: Record, fields: Iterable[str]) -> dict[str, str]:
         value = record.get(name)
         if value is None or value == [] or value == {}:
             continue
-        out[name] = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        out[meta_key(name)] = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return out
 
 
@@ -209,6 +251,6 @@ def check_numbers(record: Record, names: Iterable[str]) -> None:
 
 def row_key(pcn: str, kind: str, record: Record, key: Sequence[str]) -> tuple[str, str]:
     """For a row Plex gives no id: its external id (a hash of the key fields) and the joined key, which
-    goes into metadata `plex_id`."""
+    goes into metadata `sourceId`."""
     joined = joined_key(record, key)
     return external_id(pcn, kind, hashed_key(joined)), joined

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.config.resources import ConfiguredResource, asset_link, known_names, named_fields
-from plex_cdf.domains.common import lineage, metadata_from, plex_ms
+from plex_cdf.domains.common import lineage, merged, metadata_from, plex_ms
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import (
     Context,
@@ -124,7 +124,7 @@ def to_event(spec: ConfiguredResource, record: Record, ctx: Context) -> Iterable
         start_time=plex_ms(record, target.start_time, required_field=True),
         end_time=plex_ms(record, target.end_time) if target.end_time else None,
         description=None if description is None else str(description),
-        metadata={**metadata_from(record, sorted(record)), **lineage(spec.name, key)},
+        metadata=merged(metadata_from(record, sorted(record)), lineage(spec.name, key)),
         asset_external_ids=links,
     )
 
@@ -184,7 +184,7 @@ def _series(spec: ConfiguredResource, record: Record, ctx: Context) -> TimeSerie
         data_set=spec.data_set_key(),
         asset_external_id=asset,
         unit=target.unit,
-        metadata={**metadata_from(record, target.series_key), **lineage(spec.name, key)},
+        metadata=merged(metadata_from(record, target.series_key), lineage(spec.name, key)),
     )
 
 

@@ -25,6 +25,7 @@ from plex_cdf.domains.common import (
     integer_key,
     lineage,
     mapped_id,
+    merged,
     number,
     plex_ms,
     required_text,
@@ -185,12 +186,11 @@ def _series(wc: Workcenter, figure: Figure, ctx: Context, method: str, unit: str
         asset_external_id=external_id(ctx.pcn, "workcenter", wc.plex_id),
         unit=unit,
         description=figure.description,
-        metadata={
-            **lineage(ctx.resource, wc.plex_id),
-            "workcenterId": wc.plex_id,
-            **({"workcenterCode": wc.code} if wc.code else {}),
-            "method": method,
-        },
+        metadata=merged(
+            lineage(ctx.resource, wc.plex_id),
+            {"workcenterId": wc.plex_id, "method": method},
+            {"workcenterCode": wc.code} if wc.code else {},
+        ),
     )
 
 
