@@ -54,7 +54,12 @@ def test_every_built_in_row_writes_metadata_keys_in_the_one_style(small_plant: E
     resources = {small_plant.resource_of[o.external_id] for o in objects}
     assert len(resources) >= len(ALL) // 2, f"the walk saw only {sorted(resources)}"
     offenders = sorted(
-        {(small_plant.resource_of[o.external_id], k) for o in objects for k in o.metadata if not META_KEY_RULE.match(k)}
+        {
+            (small_plant.resource_of[o.external_id], k)
+            for o in objects
+            for k in o.metadata
+            if not META_KEY_RULE.match(k)
+        }
     )
     assert not offenders, f"metadata keys outside the one style (resource, key): {offenders[:20]}"
 

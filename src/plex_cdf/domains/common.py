@@ -17,7 +17,6 @@ from plex_cdf.domains.resource import Context, Quarantine, Record
 from plex_cdf.ids import external_id, hashed_key, joined_key
 from plex_cdf.plex.dates import parse_datasource_datetime, parse_plex_datetime, to_epoch_ms
 
-
 META_KEY_RULE = re.compile(r"^[a-z][A-Za-z0-9]*$")
 """The one metadata key style: lowerCamelCase, ASCII letters and digits (`workcenterCode`, `sourceId`)."""
 _WORD_BREAK = re.compile(r"[^0-9A-Za-z]+")
@@ -170,7 +169,9 @@ def json_metadata(record: Record, fields: Iterable[str]) -> dict[str, str]:
         value = record.get(name)
         if value is None or value == [] or value == {}:
             continue
-        out[meta_key(name)] = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        out[meta_key(name)] = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
     return out
 
 

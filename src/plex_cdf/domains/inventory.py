@@ -213,9 +213,7 @@ def finish_wip(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
             data_set="inventory",
             asset_external_id=location_external_id(ctx.pcn, location_id),
             description="Quantity in active WIP containers at this location for this part",
-            metadata=merged(
-                lineage(ctx.resource, plex_id), {"locationId": location_id, "partId": part_id}
-            ),
+            metadata=merged(lineage(ctx.resource, plex_id), {"locationId": location_id, "partId": part_id}),
         )
         yield series
         yield Datapoints(series.external_id, ((now_ms, wip.quantity),), latest_only=True)
