@@ -15,9 +15,9 @@ from plex_cdf.items import Event
 from tests.unit.fixtures.plex import PCN, lineage_problems, load, paging_params, run, undocumented
 
 ROWS = {r.name: r for r in jobs.RESOURCES}
-WC1 = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-WC2 = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a52"
-PART = f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+WC1 = f"PCN{PCN}_workcenter_NFF-01"
+WC2 = f"PCN{PCN}_workcenter_PKG-02"
+PART = f"PCN{PCN}_part_FG-1000-B"
 
 
 def open_job(with_operations: bool = True) -> dict[str, Any]:

@@ -41,7 +41,11 @@ FIXTURES = {
     "equipment": ("equipment", md.EQUIPMENT_FIELDS + md.EQUIPMENT_STRUCTURED),
     "tenants": ("tenants", md.TENANT_FIELDS),
 }
-LOOKUPS: dict[str, Any] = {"operations": load("operations")}
+LOOKUPS: dict[str, Any] = {
+    "operations": load("operations"),
+    "parts": load("parts"),
+    "workcenters": load("workcenters"),
+}
 
 
 def one(name: str, index: int = 0) -> dict[str, Any]:
@@ -97,7 +101,7 @@ def test_an_empty_tenant_list_still_gives_a_root() -> None:
 def test_workcenter_is_named_code_dash_name_under_the_workcenters_group() -> None:
     asset = asset_of("workcenters", one("workcenters"))
     assert asset.name == "NFF-01 - Liquid Nitrogen Flash Freezer"
-    assert asset.external_id == f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
+    assert asset.external_id == f"PCN{PCN}_workcenter_NFF-01"
     assert asset.parent_external_id == f"PCN{PCN}_group_workcenters"
     assert asset.metadata["tankSilo"] == "false"
     assert asset.data_set == "master"
@@ -143,7 +147,7 @@ def test_workcenter_status_keeps_its_flags_and_structured_lists_as_json() -> Non
 
 def test_equipment_hangs_under_its_workcenter_in_the_maintenance_data_set() -> None:
     asset = asset_of("equipment", one("equipment"))
-    assert asset.parent_external_id == f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
+    assert asset.parent_external_id == f"PCN{PCN}_workcenter_NFF-01"
     assert asset.data_set == "maintenance"
     assert asset.name == "COMP-7 - Nitrogen compressor"
     assert asset.metadata["equipmentAttributes"] == '[{"name":"Pressure","value":"8 bar"}]'
@@ -161,7 +165,7 @@ def test_part_is_named_number_and_revision_with_its_plex_name_as_description() -
     asset = asset_of("parts", one("parts"))
     assert asset.name == "FG-1000 B"
     assert asset.description == "Frozen pizza «Margherita» 🍕"
-    assert asset.external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+    assert asset.external_id == f"PCN{PCN}_part_FG-1000-B"
     assert asset.metadata["allergens"] == "Gluten,Milk"
     assert asset.metadata["leadTimeDays"] == "3"
 
@@ -179,7 +183,7 @@ def test_part_with_text_where_a_number_belongs_is_quarantined() -> None:
 
 def test_part_operation_is_a_routing_step_under_its_part_named_from_the_operations_lookup() -> None:
     asset = asset_of("part_operations", one("part_operations"))
-    assert asset.parent_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+    assert asset.parent_external_id == f"PCN{PCN}_part_FG-1000-B"
     assert asset.name == "Op 10 FREEZE"
     assert asset.metadata["operationCode"] == "FREEZE"
     assert asset.metadata["operationNumber"] == "10"
@@ -202,8 +206,8 @@ def test_bom_line_is_a_part_to_component_relationship_with_quantities_in_raw() -
     items = run(md.bom_line, one("boms"), "boms", parent=load("parts")[0])
     relationship = next(i for i in items if isinstance(i, Relationship))
     raw = next(i for i in items if isinstance(i, RawRow))
-    assert relationship.source_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
-    assert relationship.target_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d2"
+    assert relationship.source_external_id == f"PCN{PCN}_part_FG-1000-B"
+    assert relationship.target_external_id == f"PCN{PCN}_part_RM-2000"
     assert relationship.external_id == f"PCN{PCN}_bom_b0b0b0b0-0000-4000-8000-000000000001"
     assert raw.key == relationship.external_id, "the quantities must be findable from the relationship"
     assert raw.table == "bom_lines", "quantities must not mix with the optional raw copies in `boms`"

@@ -26,8 +26,8 @@ from tests.unit.fixtures.plex import (
 
 ROWS = {r.name: r for r in prod.RESOURCES}
 WC1_ID = "0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-WC1 = f"PCN{PCN}_workcenter_{WC1_ID}"
-PART = f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+WC1 = f"PCN{PCN}_workcenter_NFF-01"
+PART = f"PCN{PCN}_part_FG-1000-B"
 ENTRIES = {
     "production_entries": ("production_entries", (*prod.PRODUCTION_FIELDS, "employeeName")),
     "scrap_entries": ("scrap_entries", prod.SCRAP_FIELDS),
@@ -87,7 +87,7 @@ def test_employee_names_stay_in_plex_while_the_employee_id_is_kept() -> None:
 
 def test_entry_with_nulls_links_only_what_it_names() -> None:
     event = event_of("production_entries", entry("production_entries", 2))
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a52",)
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_PKG-02",)
     assert event.metadata["sourceId"].endswith("||"), "null key fields join as empty strings"
     assert "partId" not in event.metadata
 

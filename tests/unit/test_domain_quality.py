@@ -67,7 +67,7 @@ def test_a_checksheet_is_an_event_on_its_part_and_workcenter() -> None:
     assert event.external_id == f"PCN{PCN}_checksheet_88001"
     assert (event.type, event.subtype, event.data_set) == ("checksheet", "First Piece", "quality")
     assert event.start_time == event.end_time == 1_795_761_000_000
-    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}"), (
+    assert event.asset_external_ids == (f"PCN{PCN}_part_BRK-100-A", f"PCN{PCN}_workcenter_WC-A"), (
         "the integer Part_Key/Workcenter_Key must reach the Connect-id assets through the key maps"
     )
     assert event.metadata["partId"] == BRACKET, "key-map ids compare case-insensitively; CDF gets lower case"
@@ -77,7 +77,7 @@ def test_a_checksheet_is_an_event_on_its_part_and_workcenter() -> None:
 
 def test_a_checksheet_whose_part_key_is_not_mapped_keeps_the_key_and_its_other_link() -> None:
     event = one_event("checksheets", load("checksheets")[1])
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_WC-B",)
     assert event.metadata["partKey"] == "9999"
     assert "partId" not in event.metadata
     assert event.metadata["outOfSpec"] == "true", "Out_Of_Spec sent as 1 must read as true"
@@ -120,13 +120,13 @@ def test_a_closed_problem_log_is_an_ncr_event_spanning_report_to_close() -> None
     assert event.end_time == 1_795_795_200_000
     assert event.description == "Burr on edge"
     assert event.metadata["status"] == "Closed"
-    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}")
+    assert event.asset_external_ids == (f"PCN{PCN}_part_BRK-100-A", f"PCN{PCN}_workcenter_WC-A")
 
 
 def test_an_open_problem_log_has_no_end_and_no_part() -> None:
     event = one_event("problem_logs", load("problem_logs")[1])
     assert event.end_time is None, "an open NCR must stay open-ended in CDF"
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_WC-B",)
     assert "Description" not in event.metadata
 
 
@@ -151,7 +151,7 @@ def test_a_bad_problem_log_is_quarantined_by_name(change: dict[str, Any], field:
 def test_a_part_specification_is_an_asset_under_its_part_with_its_tolerance() -> None:
     asset = one_asset("part_specifications", load("part_specifications")[0])
     assert asset.external_id == f"PCN{PCN}_specification_5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e01"
-    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
+    assert asset.parent_external_id == f"PCN{PCN}_part_BRK-100-A"
     assert asset.name == "BRK-100-S1 - Outer diameter"
     assert asset.metadata["toleranceTarget"] == "25.4"
     assert asset.metadata["toleranceUnit"] == "mm"
@@ -176,7 +176,7 @@ def test_a_bad_part_specification_is_quarantined_by_name(change: dict[str, Any],
 def test_a_data_source_specification_hangs_under_its_mapped_part() -> None:
     asset = one_asset("specifications", load("specifications")[0])
     assert asset.external_id == f"PCN{PCN}_specification_key_31001"
-    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
+    assert asset.parent_external_id == f"PCN{PCN}_part_BRK-100-A"
     assert asset.metadata["target"] == "25.4"
     assert asset.metadata["upperLimit"] == "25.45"
     assert asset.metadata["customerSpecified"] == "true"

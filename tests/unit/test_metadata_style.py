@@ -68,3 +68,36 @@ def test_every_object_keeps_its_plex_identity_as_source_id(small_plant: Expected
     objects = [*small_plant.assets.values(), *small_plant.events.values(), *small_plant.series.values()]
     missing = [o.external_id for o in objects if not o.metadata.get(SOURCE_ID)]
     assert not missing, f"objects without metadata {SOURCE_ID}: {missing[:10]}"
+
+
+def test_workcenters_parts_and_locations_are_keyed_by_what_plex_shows(small_plant: Expected) -> None:
+    def shown(resource: str, metadata: dict[str, str]) -> str:
+        if resource == "parts":
+            revision = metadata.get("revision")
+            return metadata["number"] + (f"-{revision}" if revision else "")
+        return metadata["workcenterCode" if resource == "workcenters" else "locationCode"]
+
+    kinds = {"workcenters": "workcenter", "parts": "part", "locations": "location"}
+    seen = set()
+    for xid, asset in small_plant.assets.items():
+        resource = small_plant.resource_of[xid]
+        if resource in kinds:
+            seen.add(resource)
+            assert xid == f"PCN{PCN}_{kinds[resource]}_{shown(resource, dict(asset.metadata))}"
+            assert asset.metadata["sourceId"] != shown(resource, dict(asset.metadata)), "the Plex id is kept"
+    assert seen == set(kinds)
+
+
+def test_every_link_and_parent_points_at_an_asset_the_run_writes(small_plant: Expected) -> None:
+    """A link by a Plex id where the asset is keyed by its code would dangle forever: every row that links
+    a workcenter, part or location reads that list (`Resource.lookup`)."""
+    assets = set(small_plant.assets) | {f"PCN{PCN}_facility_{PCN}"}
+    links = {
+        *(a.parent_external_id for a in small_plant.assets.values() if a.parent_external_id),
+        *(x for e in small_plant.events.values() for x in e.asset_external_ids),
+        *(s.asset_external_id for s in small_plant.series.values() if s.asset_external_id),
+        *(r.source_external_id for r in small_plant.relationships.values()),
+        *(r.target_external_id for r in small_plant.relationships.values()),
+    }
+    dangling = sorted(links - assets)
+    assert not dangling, f"{len(dangling)} links to assets never written, e.g. {dangling[:5]}"

@@ -11,11 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    READABLE,
     check_numbers,
     key_text,
     lineage,
     merged,
     metadata_from,
+    optional_readable_id,
     plex_ms,
     readable_name,
     text,
@@ -78,6 +80,8 @@ CANCELED_JOB_STATUSES = ("Canceled", "Cancelled")
 """A canceled job leaves the open list without a completed date; listed on its own so its event does not
 keep its last open status forever."""
 
+LINKED_LISTS = (READABLE["part"].list, READABLE["workcenter"].list)
+"""The master-data lists whose codes the job events' links are keyed by."""
 OPERATIONS = "operations"
 """Where the Children enrichment puts a job's operations."""
 
@@ -119,8 +123,8 @@ def job(record: Record, ctx: Context) -> Iterable[Item]:
         ),
         asset_external_ids=unique(
             [
-                external_id(ctx.pcn, "part", part_id) if part_id else None,
-                *(_workcenter_link(op, ctx.pcn) for op in operations),
+                optional_readable_id(ctx, "part", part_id, text(record, "partNumberRevision")),
+                *(_workcenter_link(op, ctx) for op in operations),
             ]
         ),
     )
@@ -135,9 +139,9 @@ def _operations(record: Record) -> Sequence[Record]:
     return value
 
 
-def _workcenter_link(operation: Record, pcn: str) -> str | None:
+def _workcenter_link(operation: Record, ctx: Context) -> str | None:
     workcenter_id = text(operation, "workcenterId")
-    return external_id(pcn, "workcenter", workcenter_id) if workcenter_id else None
+    return optional_readable_id(ctx, "workcenter", workcenter_id, text(operation, "workcenterCode"))
 
 
 def _operation_metadata(operations: Sequence[Record]) -> dict[str, str]:
@@ -172,6 +176,7 @@ def _jobs_listed(name: str, statuses: tuple[str, ...], description: str) -> Reso
         key=("jobNumber",),
         transform=job,
         children=JOB_OPERATIONS,
+        lookup=LINKED_LISTS,
         description=description,
     )
 
@@ -195,6 +200,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("jobNumber",),
         transform=job,
         children=JOB_OPERATIONS,
+        lookup=LINKED_LISTS,
         description="jobs by completed-date windows; same event ids as jobs_open",
     ),
     _jobs_listed(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    READABLE,
     check_numbers,
     index_by,
     json_metadata,
@@ -19,6 +20,8 @@ from plex_cdf.domains.common import (
     lineage,
     merged,
     metadata_from,
+    optional_readable_id,
+    readable_id,
     readable_name,
     text,
 )
@@ -249,6 +252,8 @@ GROUPS: tuple[tuple[str, str], ...] = (
 )
 """Group assets under the root: (key, name). `inventory` is the inventory domain's parent for locations."""
 
+WORKCENTERS = READABLE["workcenter"].list
+PARTS = READABLE["part"].list
 BOM_FULL_REFRESH = timedelta(days=7)
 # The part `type` Plex gives a part that is bought, never built: it has no BOM (Plex lists part types
 # Finished Good, Sub Assembly and Raw Material), so no BOM call is made for it.
@@ -259,14 +264,6 @@ BOM_TABLE = "bom_lines"
 
 def group_external_id(pcn: str, key: str) -> str:
     return external_id(pcn, "group", key)
-
-
-def workcenter_external_id(pcn: str, workcenter_id: str) -> str:
-    return external_id(pcn, "workcenter", workcenter_id)
-
-
-def part_external_id(pcn: str, part_id: str) -> str:
-    return external_id(pcn, "part", part_id)
 
 
 def no_items(record: Record, ctx: Context) -> Iterable[Item]:
@@ -334,10 +331,15 @@ def _asset(
     data_set: DataSetKey = "master",
     description: str | None = None,
     extra: Mapping[str, str] | None = None,
+    shown: str | None = None,
 ) -> Asset:
+    """An asset keyed `PCN{pcn}_{kind}_{plex id}`; for a kind people look up by code (`READABLE`), by the
+    code Plex shows (`shown`), the Plex id kept in metadata `sourceId`."""
     plex_id = key_text(record, id_field)
     return Asset(
-        external_id=external_id(ctx.pcn, kind, plex_id),
+        external_id=readable_id(ctx, kind, plex_id, shown)
+        if kind in READABLE
+        else external_id(ctx.pcn, kind, plex_id),
         name=name or plex_id,
         parent_external_id=parent,
         data_set=data_set,
@@ -375,6 +377,7 @@ def workcenter(record: Record, ctx: Context) -> Iterable[Item]:
         name=name,
         parent=group_external_id(ctx.pcn, "workcenters"),
         fields=WORKCENTER_FIELDS,
+        shown=text(record, "workcenterCode"),
     )
 
 
@@ -409,11 +412,8 @@ def workcenter_status(record: Record, ctx: Context) -> Iterable[Item]:
 def equipment(record: Record, ctx: Context) -> Iterable[Item]:
     """Maintenance equipment under its workcenter (or the Equipment group), in the maintenance data set."""
     workcenter_id = key_text(record, "workcenterId") if text(record, "workcenterId") else None
-    parent = (
-        workcenter_external_id(ctx.pcn, workcenter_id)
-        if workcenter_id
-        else group_external_id(ctx.pcn, "equipment")
-    )
+    workcenter = optional_readable_id(ctx, "workcenter", workcenter_id, text(record, "workcenter"))
+    parent = workcenter or group_external_id(ctx.pcn, "equipment")
     yield _asset(
         record,
         ctx,
@@ -443,6 +443,7 @@ def part(record: Record, ctx: Context) -> Iterable[Item]:
         parent=group_external_id(ctx.pcn, "parts"),
         fields=PART_FIELDS,
         description=text(record, "name") or text(record, "description"),
+        shown=READABLE["part"].shown(record),
     )
 
 
@@ -459,7 +460,7 @@ def part_operation(record: Record, ctx: Context) -> Iterable[Item]:
         kind="part_operation",
         id_field="id",
         name=readable_name("Op", text(record, "operationNumber"), code, separator=" "),
-        parent=part_external_id(ctx.pcn, part_id),
+        parent=readable_id(ctx, "part", part_id),
         fields=PART_OPERATION_FIELDS,
         extra=metadata_from(
             {"operationCode": code, "operationInventoryType": text(operation, "inventoryType")},
@@ -477,8 +478,8 @@ def bom_line(record: Record, ctx: Context) -> Iterable[Item]:
     check_numbers(record, BOM_NUMBER_FIELDS)
     component_id = key_text(record, "componentPartId") if text(record, "componentPartId") else None
     relationship_id = external_id(ctx.pcn, "bom", line_id)
-    source = part_external_id(ctx.pcn, parent_id)
-    target = part_external_id(ctx.pcn, component_id) if component_id else None
+    source = readable_id(ctx, "part", parent_id, text(record, "partNumberRevision"))
+    target = optional_readable_id(ctx, "part", component_id, text(record, "componentPartNumberRevision"))
     if target:
         yield Relationship(
             external_id=relationship_id,
@@ -547,6 +548,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("workcenterId",),
         transform=workcenter,
+        lookup=(WORKCENTERS,),  # its own list: codes Plex repeats get told apart (ids.readable_keys)
     ),
     Resource(
         name="production_lines",
@@ -571,6 +573,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=part,
+        lookup=(PARTS,),
     ),
     Resource(
         name="operations",
@@ -588,7 +591,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=part_operation,
-        lookup=("operations",),
+        lookup=("operations", PARTS),
         description="the routing: each part's operations",
     ),
     Resource(
@@ -604,6 +607,7 @@ RESOURCES: tuple[Resource, ...] = (
         ),
         key=("id",),
         transform=bom_line,
+        lookup=(PARTS,),
         description="BOM lines of parts new or changed since the last run, each part again once a week"
         " (spread over the week); none for raw-material parts, which are bought, not built",
     ),
@@ -630,6 +634,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=equipment,
+        lookup=(WORKCENTERS,),
         optional=True,
         description="maintenance equipment under its workcenter (needs the maintenance API product)",
     ),
