@@ -374,6 +374,25 @@ class _Api:
         return await self._api.post(path, body)
 
 
+def layout_problem(state: StateStore, pcn: str, resources: Iterable[str], *, record: bool) -> str | None:
+    """Why this plex-cdf must not write for the tenant yet, or None. A state holding watermarks but no
+    layout was written by round 1: its CDF objects carry the old ids, so a run would write the renamed ones
+    beside them (duplicates); `plex-cdf migrate` first. A fresh state is marked with this layout
+    (`record`), so a later release's migrate knows where it starts."""
+    kept = state.get_value(pcn, LAYOUT_KEY)
+    if kept is not None and int(kept) >= LAYOUT:
+        return None
+    if kept is None and not any(state.get_watermark(pcn, name) for name in resources):
+        if record:
+            state.set_value(pcn, LAYOUT_KEY, LAYOUT)
+        return None
+    return (
+        f"PCN {pcn}: CDF holds what an earlier plex-cdf wrote (layout {kept or 1}, this one writes {LAYOUT});"
+        " run `plex-cdf migrate --dry-run` to see the changes, then `plex-cdf migrate`"
+        " (docs/upgrade-notes.md)"
+    )
+
+
 async def migrate_tenants(config: Any, client: Any, state: StateStore, *, dry_run: bool) -> list[Plan]:
     """Plan (and unless `dry_run`, apply) the moves for every configured tenant of the classic target."""
     from plex_cdf.app import SetupNeeded, raw_database, resolve_data_sets

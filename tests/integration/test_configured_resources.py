@@ -166,7 +166,7 @@ def test_windows_as_events_and_a_snapshot_as_time_series(world_pair: World) -> N
         key = "|".join(str(record[f]) for f in ("workcenterId", "transactionDate", "serialNo"))
         event = written[external_id(WORLD_PCN, "scrap_events", key)]
         linked = [asset_xid[i] for i in event.get("assetIds", [])]
-        assert linked == [external_id(WORLD_PCN, "workcenter", record["workcenterId"])], key
+        assert linked == [external_id(WORLD_PCN, "workcenter", record["workcenterCode"])], key  # readable
     events = {e["externalId"]: e for e in world_pair.cdf.store.events() if e.get("type") == "problem"}
     assert events, "no problem events were written"
     sample = next(iter(events.values()))

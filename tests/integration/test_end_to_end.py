@@ -207,8 +207,9 @@ def test_events_link_to_their_part_and_workcenter_assets(runs: Runs) -> None:
 def test_workcenters_carry_readable_names(runs: Runs) -> None:
     by_xid = runs.cold.cdf.assets
     for wc in runs.truth_workcenters:
-        asset = by_xid[f"{PREFIX}workcenter_{wc['workcenterId']}"]
+        asset = by_xid[f"{PREFIX}workcenter_{wc['workcenterCode']}"]  # keyed by the code Plex shows
         assert asset["name"] == f"{wc['workcenterCode']} - {wc['name']}"
+        assert asset["metadata"]["sourceId"] == wc["workcenterId"]
 
 
 def test_lists_of_a_thousand_rows_come_in_one_call_and_no_request_pages(runs: Runs) -> None:

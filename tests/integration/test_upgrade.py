@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from plex_cdf.app import cdf_settings, open_state
+from plex_cdf.app import SetupNeeded, cdf_settings, open_state
 from plex_cdf.cdf.client import build_client
 from plex_cdf.cli import extract
 from plex_cdf.demo import (
@@ -102,6 +102,7 @@ def _state(path: Path) -> dict[str, Any]:
 class Upgrade:
     round1: Content
     after_dry_run: Content
+    refused: str
     dry_run: list[Plan]
     migrated: Content
     again: list[Plan]
@@ -138,6 +139,8 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrade]:
         old_config = configured(old_cdf, state_path)
         client = build_client(cdf_settings(old_config))
         round1 = content(upgraded, state_path)
+        with pytest.raises(SetupNeeded, match="plex-cdf migrate") as refused:
+            asyncio.run(extract(old_config, once=True, clock=lambda: now, client=client))
         dry_run = asyncio.run(
             migrate_tenants(old_config, client, open_state(old_config, client), dry_run=True)
         )
@@ -152,7 +155,9 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrade]:
         new_client = build_client(cdf_settings(new_config))
         asyncio.run(setup(new_config, new_client))
         asyncio.run(extract(new_config, once=True, clock=lambda: now, client=new_client))
-        yield Upgrade(round1, after_dry_run, dry_run, migrated, again, content(fresh, fresh_state))
+        yield Upgrade(
+            round1, after_dry_run, str(refused.value), dry_run, migrated, again, content(fresh, fresh_state)
+        )
 
 
 def test_the_fixture_is_round_1_output(upgrade: Upgrade) -> None:
@@ -161,6 +166,12 @@ def test_the_fixture_is_round_1_output(upgrade: Upgrade) -> None:
         "round 1's metadata keys"
     )
     assert any(x.startswith(RETIRED) for x in upgrade.round1.series)
+
+
+def test_a_run_before_the_migration_refuses_and_writes_nothing(upgrade: Upgrade) -> None:
+    assert "layout 1" in upgrade.refused and "migrate --dry-run" in upgrade.refused
+    # nothing written: after the refused run and the dry run, CDF and the state are round 1's
+    assert upgrade.after_dry_run == upgrade.round1
 
 
 def test_the_dry_run_lists_the_changes_and_changes_nothing(upgrade: Upgrade) -> None:
