@@ -385,7 +385,7 @@ def migrate(
 ) -> None:
     """Bring a CDF project written by an earlier plex-cdf to this layout (readable ids, metadata style,
     retired series), in place: no duplicates, datapoints kept (docs/upgrade-notes.md)."""
-    from plex_cdf.migrate import migrate_tenants
+    from plex_cdf import ops
 
     config = load(config_path)
     start_observing(config)
@@ -393,7 +393,7 @@ def migrate(
     async def work(client: Any) -> Any:
         from plex_cdf.app import open_state
 
-        return await migrate_tenants(config, client, open_state(config, client), dry_run=dry_run)
+        return await ops.migrate(config, client, open_state(config, client), dry_run=dry_run)
 
     for the_plan in _with_client(config, work):
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(the_plan.counts().items())) or "nothing"

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from plex_cdf.cdf.transport import SdkApi
 from plex_cdf.domains.common import META_KEY_RULE, PLEX_RESOURCE, READABLE, SOURCE_ID, meta_key
 from plex_cdf.domains.master_data import BOM_TABLE
 from plex_cdf.domains.performance import FRACTION, PERCENT_PER_FRACTION
@@ -366,8 +367,6 @@ async def _rescale(client: Any, external_id: str, factor: float) -> None:
 
 class _Api:
     def __init__(self, client: Any) -> None:
-        from plex_cdf.cdf.transport import SdkApi
-
         self._api = SdkApi(client)
 
     async def post(self, path: str, body: Json) -> Json:
@@ -393,25 +392,12 @@ def layout_problem(state: StateStore, pcn: str, resources: Iterable[str], *, rec
     )
 
 
-async def migrate_tenants(config: Any, client: Any, state: StateStore, *, dry_run: bool) -> list[Plan]:
-    """Plan (and unless `dry_run`, apply) the moves for every configured tenant of the classic target."""
-    from plex_cdf.app import SetupNeeded, raw_database, resolve_data_sets
-
-    if config.destination.data_modeling:
-        raise SetupNeeded(
-            "plex-cdf migrate moves the classic target's objects; data-modeling instances cannot change their"
-            " external id: delete them (plex-cdf cleanup) and run again (docs/upgrade-notes.md)"
-        )
-    try:
-        data_set_ids = sorted(set((await resolve_data_sets(client, config, create=False)).values()))
-    except SetupNeeded:
-        data_set_ids = []
-    plans = []
-    for tenant in config.plex.tenants:
-        database = raw_database(tenant.pcn)
-        project = await read_project(client, tenant.pcn, data_set_ids, database)
-        the_plan = plan(tenant.pcn, project, state_layout(state, tenant.pcn))
-        if not dry_run:
-            await apply(client, the_plan, state, database)
-        plans.append(the_plan)
-    return plans
+async def migrate_tenant(
+    client: Any, state: StateStore, pcn: str, data_set_ids: Sequence[int], raw_database: str, *, dry_run: bool
+) -> Plan:
+    """Plan (and unless `dry_run`, apply) the moves for one tenant of the classic target."""
+    project = await read_project(client, pcn, data_set_ids, raw_database)
+    the_plan = plan(pcn, project, state_layout(state, pcn))
+    if not dry_run:
+        await apply(client, the_plan, state, raw_database)
+    return the_plan

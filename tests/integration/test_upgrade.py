@@ -30,8 +30,8 @@ from plex_cdf.demo import (
     DEMO_PROJECT,
     demo_config,
 )
-from plex_cdf.migrate import Plan, migrate_tenants
-from plex_cdf.ops import setup
+from plex_cdf.migrate import Plan
+from plex_cdf.ops import migrate, setup
 from plex_cdf.sim.cdf import LocalCdf
 from plex_cdf.sim.plex import SimPlex
 from tests.upgrade.fixture import load_fixture, moment, write_state, write_store
@@ -141,15 +141,13 @@ def upgrade(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upgrade]:
         round1 = content(upgraded, state_path)
         with pytest.raises(SetupNeeded, match="plex-cdf migrate") as refused:
             asyncio.run(extract(old_config, once=True, clock=lambda: now, client=client))
-        dry_run = asyncio.run(
-            migrate_tenants(old_config, client, open_state(old_config, client), dry_run=True)
-        )
+        dry_run = asyncio.run(migrate(old_config, client, open_state(old_config, client), dry_run=True))
         after_dry_run = content(upgraded, state_path)
-        asyncio.run(migrate_tenants(old_config, client, open_state(old_config, client), dry_run=False))
+        asyncio.run(migrate(old_config, client, open_state(old_config, client), dry_run=False))
         asyncio.run(setup(old_config, client))
         asyncio.run(extract(old_config, once=True, clock=lambda: now, client=client))
         migrated = content(upgraded, state_path)
-        again = asyncio.run(migrate_tenants(old_config, client, open_state(old_config, client), dry_run=True))
+        again = asyncio.run(migrate(old_config, client, open_state(old_config, client), dry_run=True))
 
         new_config = configured(new_cdf, fresh_state)
         new_client = build_client(cdf_settings(new_config))
