@@ -23,6 +23,7 @@ from plex_cdf.cdf.transport import SdkApi
 from plex_cdf.domains.common import META_KEY_RULE, PLEX_RESOURCE, READABLE, SOURCE_ID, meta_key
 from plex_cdf.domains.master_data import BOM_TABLE
 from plex_cdf.domains.performance import FRACTION, PERCENT_PER_FRACTION
+from plex_cdf.domains.registry import ALL
 from plex_cdf.ids import external_id, readable_keys
 from plex_cdf.ports import StateStore
 
@@ -397,7 +398,8 @@ async def migrate_tenant(
 ) -> Plan:
     """Plan (and unless `dry_run`, apply) the moves for one tenant of the classic target."""
     project = await read_project(client, pcn, data_set_ids, raw_database)
-    the_plan = plan(pcn, project, state_layout(state, pcn))
+    written = layout_problem(state, pcn, [r.name for r in ALL], record=False) is not None
+    the_plan = plan(pcn, project, state_layout(state, pcn) or (1 if written else None))
     if not dry_run:
         await apply(client, the_plan, state, raw_database)
     return the_plan

@@ -34,6 +34,8 @@ from plex_cdf.migrate import Plan
 from plex_cdf.ops import migrate, setup
 from plex_cdf.sim.cdf import LocalCdf
 from plex_cdf.sim.plex import SimPlex
+from plex_cdf.state.sqlite import SqliteStateStore
+from tests.integration.conftest import WORLD_PCN, World
 from tests.upgrade.fixture import load_fixture, moment, write_state, write_store
 
 PREFIX = f"PCN{DEMO_PCN}_"
@@ -242,3 +244,30 @@ def test_a_second_migrate_finds_nothing_to_do(upgrade: Upgrade) -> None:
     assert any(row[1] == "#layout" for row in upgrade.migrated.state["kv"]), "the state keeps its layout"
     [plan] = upgrade.again
     assert plan.lines() == [], "migrating a migrated project would change it again"
+
+
+def test_the_command_line_refuses_a_round_1_state_until_migrate(
+    world_pair: World, world_config: Path
+) -> None:
+    """Through `plex-cdf`: a state round 1 left (watermarks, no layout) stops `setup` and `run` with the
+    fix; `migrate --dry-run` prints its plan; after `migrate` both go through."""
+    from datetime import UTC, datetime
+
+    state = SqliteStateStore(world_pair.state_path)
+    state.commit_watermark(WORLD_PCN, "production_entries", datetime(2026, 1, 1, tzinfo=UTC))
+    state.close()
+
+    refused = world_pair.cli("run", "--once", "-c", str(world_config))
+    assert refused.returncode == 2 and "plex-cdf migrate --dry-run" in refused.stderr, refused.stderr
+    refused = world_pair.cli("setup", "-c", str(world_config))
+    assert refused.returncode == 2 and "plex-cdf migrate --dry-run" in refused.stderr, refused.stderr
+
+    listed = world_pair.cli("migrate", "--dry-run", "-c", str(world_config))
+    assert listed.returncode == 0, listed.stderr
+    assert f"PCN {WORLD_PCN}: would change 1 state" in listed.stdout, listed.stdout
+    assert "forget watermarks" in listed.stdout
+
+    assert world_pair.cli("migrate", "-c", str(world_config)).returncode == 0
+    world_pair.setup(world_config)
+    ran = world_pair.cli("run", "--once", "-c", str(world_config))
+    assert ran.returncode == 0, ran.stderr
