@@ -135,7 +135,8 @@ def differences(expected: Expected, got: Content) -> list[str]:
         if props is None:
             out.append(f"node {xid} missing")
             continue
-        want = (view, asset.name, kind_and_key(xid)[1], dict(asset.metadata) or None, source, True)
+        source_id = asset.metadata.get("sourceId") or kind_and_key(xid)[1]  # the Plex id, not the code
+        want = (view, asset.name, source_id, dict(asset.metadata) or None, source, True)
         have = (
             view,
             props.get("name"),
