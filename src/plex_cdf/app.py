@@ -31,6 +31,7 @@ from plex_cdf.domains.configured import check_against_metadata, domain_rows, row
 from plex_cdf.domains.resource import Domain, PerParent, Resource, TimeRange
 from plex_cdf.health import BEAT_EVERY_S, Health
 from plex_cdf.items import DATA_SETS, DataSetKey
+from plex_cdf.migrate import layout_problem
 from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
@@ -278,12 +279,21 @@ class Service:
     async def __aenter__(self) -> Service:
         self.client = self._given_client or build_client(cdf_settings(self.config))
         self.state = open_state(self.config, self.client)
+        self._check_layout()
         self.data_set_ids = await self._data_sets()
         for tenant in self.config.plex.tenants:
             self.tenants.append(await self._open_tenant(tenant))
         if self.health is not None:
             self._watch_health(self.health)
         return self
+
+    def _check_layout(self) -> None:
+        """Refuse to write over an earlier plex-cdf's layout before `plex-cdf migrate` (plex_cdf.migrate)."""
+        names = [r.name for r in rows_with(self.config.resources)]
+        for tenant in self.config.plex.tenants:
+            problem = layout_problem(self.state, tenant.pcn, names, record=not self.dry_run)
+            if problem is not None:
+                raise SetupNeeded(problem)
 
     def _watch_health(self, health: Health) -> None:
         """Readiness checks (each tenant's Plex key, the CDF token) and the liveness beat."""

@@ -377,6 +377,34 @@ def cleanup(
 
 
 @app.command()
+def migrate(
+    config_path: ConfigOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Bring a CDF project written by an earlier plex-cdf to this layout (readable ids, metadata style,
+    retired series), in place: no duplicates, datapoints kept (docs/upgrade-notes.md)."""
+    from plex_cdf import ops
+
+    config = load(config_path)
+    start_observing(config)
+
+    async def work(client: Any) -> Any:
+        from plex_cdf.app import open_state
+
+        return await ops.migrate(config, client, open_state(config, client), dry_run=dry_run)
+
+    for the_plan in _with_client(config, work):
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(the_plan.counts().items())) or "nothing"
+        verb = "would change" if dry_run else "changed"
+        console.print(f"PCN {the_plan.pcn}: {verb} {counts}", markup=False, highlight=False)
+        if dry_run:
+            for line in the_plan.lines():
+                console.print(f"  {line}", markup=False, highlight=False)
+
+
+@app.command()
 def discover(
     config_path: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,

@@ -28,6 +28,7 @@ from plex_cdf.config import Config
 from plex_cdf.domains.configured import domain_rows
 from plex_cdf.domains.resource import PerParent, TimeRange, Window
 from plex_cdf.ids import external_id
+from plex_cdf.migrate import Plan, migrate_tenant
 from plex_cdf.plex.check import CheckResult, check_plex
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.discover import Discovery, SourceMetadata, source_metadata
@@ -420,3 +421,25 @@ async def discover_source(config: Config, source_id: int, pcn: str | None = None
         raise ValueError(f"--pcn {pcn}: no such tenant in the configuration")
     async with PlexClient(plex_settings(config, tenants[0])) as plex:
         return await source_metadata(plex, source_id)
+
+
+# ----------------------------------------------------------------------------------------------- migrate
+
+
+async def migrate(
+    config: Config, client: AsyncCogniteClient, state: StateStore, *, dry_run: bool
+) -> list[Plan]:
+    """`plex-cdf migrate`: every configured tenant's project brought to this layout (plex_cdf.migrate)."""
+    if config.destination.data_modeling:
+        raise SetupNeeded(
+            "plex-cdf migrate moves the classic target's objects; data-modeling instances cannot change their"
+            " external id: delete them (plex-cdf cleanup) and run again (docs/upgrade-notes.md)"
+        )
+    try:
+        data_set_ids = sorted(set((await resolve_data_sets(client, config, create=False)).values()))
+    except SetupNeeded:
+        data_set_ids = []
+    return [
+        await migrate_tenant(client, state, t.pcn, data_set_ids, raw_database(t.pcn), dry_run=dry_run)
+        for t in config.plex.tenants
+    ]

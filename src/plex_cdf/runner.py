@@ -545,6 +545,8 @@ class Runner:
     ) -> bool:
         """Fetch, write and commit the parents' children in batches (in the fan-out lane); False when a
         stop request ended it early."""
+        # The lookups once for all parents (e.g. the parts list a BOM row reads its codes from).
+        shared = await self._context(resource, None)
         for batch in _ramped(parents):
             if self.should_stop():
                 return False
@@ -566,7 +568,7 @@ class Runner:
                     )
                     continue
                 report.fetched += len(children)
-                ctx = await self._context(resource, None, parent=parent)
+                ctx = replace(shared, parent=parent, now=self.clock())
                 quarantined = report.quarantined
                 items.extend(self._items(resource, children, ctx, report))
                 if report.quarantined == quarantined:

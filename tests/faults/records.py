@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from plex_cdf.cdf.limits import Alterations
 from plex_cdf.cdf.payloads import asset_body, event_body, relationship_body, time_series_body
 from plex_cdf.cdf.points import datapoints_body
+from plex_cdf.domains.common import READABLE
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import DataSourceWindow, PerParent, Resource, TimeRange, Window
 from plex_cdf.items import Asset, Datapoints, Event, Item, RawRow, Relationship, TimeSeries
@@ -98,7 +99,9 @@ async def _collect(url: str) -> Samples:
                 records = await _children_of_parents(plex, runner, row, row.mode)
             else:
                 records = await runner.records_of(row.name, first_window(row))
-            samples.records[row.name] = records[:SAMPLES_PER_ROW]
+            # The lists links read codes from stay whole: a sampled record's workcenter or part is in them.
+            whole = row.name in {spec.list for spec in READABLE.values()}
+            samples.records[row.name] = records if whole else records[:SAMPLES_PER_ROW]
             if row.children is not None and records:
                 parent = records[0].get(row.children.parent_key)
                 path = row.children.path.format(parent=parent)
@@ -279,13 +282,25 @@ class SampleRunner(Runner):
         super().__init__(**kwargs)
         self.samples = samples
         self.under_test = under_test
+        self._reading_lookups = False
+
+    async def _context(
+        self, resource: Resource, window: TimeRange | None, parent: Record | None = None
+    ) -> Any:
+        """Lookups read the whole real list, also where the same list gives the one parent (the parts
+        list is both the BOM row's parents and its lookup for the parts' codes)."""
+        self._reading_lookups = True
+        try:
+            return await super()._context(resource, window, parent)
+        finally:
+            self._reading_lookups = False
 
     async def records_of(self, name: str, window: TimeRange | None = None) -> list[dict[str, Any]]:
         if name == self.under_test:
             return await super().records_of(name, window)
         records = [dict(r) for r in self.samples.records.get(name, [])]
         row = ROWS[self.under_test]
-        if isinstance(row.mode, PerParent) and name == row.mode.parent:
+        if isinstance(row.mode, PerParent) and name == row.mode.parent and not self._reading_lookups:
             return records[:1]  # one parent: the generated answer is its children
         return records
 

@@ -89,7 +89,14 @@ def expected_of(row: Resource, handed: list[Record]) -> tuple[int, dict[tuple[st
         resource=row.name,
         now=NOW,
         window=first_window(row),
-        lookups={name: s.records.get(name, []) for name in row.lookup},
+        # A row that looks itself up (workcenters: their codes told apart over the whole list) reads what
+        # Plex handed it, as the runner does.
+        lookups={
+            name: unique_records([r for r in handed if isinstance(r, Mapping)], row.key)
+            if name == row.name
+            else s.records.get(name, [])
+            for name in row.lookup
+        },
         parent=parent,
         plant=PLANT,
     )

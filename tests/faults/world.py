@@ -226,7 +226,7 @@ def compare_with_cdf(
     for event in held:
         meta = event.get("metadata") or {}
         # One event per Plex key and type: a down status entry is also its downtime event.
-        slot = (meta.get("plex_resource", ""), meta.get("plex_id", ""), str(event.get("type")))
+        slot = (meta.get("plexResource", ""), meta.get("sourceId", ""), str(event.get("type")))
         plex_keys.setdefault(slot, []).append(event["externalId"])
     doubled = [k for k, xids in plex_keys.items() if len(xids) > 1]
     if doubled:
@@ -322,7 +322,7 @@ def compare_with_instances(w: World, expected: Expected, kinds: Sequence[str]) -
     keys: dict[tuple[str, str, str], int] = {}
     for props in events.values():
         data = props.get("extractedData") or {}
-        key = (data.get("plex_resource", ""), data.get("plex_id", ""), str(props.get("plexType")))
+        key = (data.get("plexResource", ""), data.get("sourceId", ""), str(props.get("plexType")))
         keys[key] = keys.get(key, 0) + 1
     doubled = [k for k, n in keys.items() if n > 1]
     if doubled:

@@ -78,7 +78,7 @@ def _inventory_view(world: World) -> tuple[set[str], dict[str, object]]:
     inactive = {
         str(a.get("externalId"))
         for a in world.cdf.store.assets()
-        if (a.get("metadata") or {}).get("plex_active") == "false"
+        if (a.get("metadata") or {}).get("plexActive") == "false"
     }
     wip = {}
     for series in world.cdf.store.time_series():

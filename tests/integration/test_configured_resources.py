@@ -166,13 +166,13 @@ def test_windows_as_events_and_a_snapshot_as_time_series(world_pair: World) -> N
         key = "|".join(str(record[f]) for f in ("workcenterId", "transactionDate", "serialNo"))
         event = written[external_id(WORLD_PCN, "scrap_events", key)]
         linked = [asset_xid[i] for i in event.get("assetIds", [])]
-        assert linked == [external_id(WORLD_PCN, "workcenter", record["workcenterId"])], key
+        assert linked == [external_id(WORLD_PCN, "workcenter", record["workcenterCode"])], key  # readable
     events = {e["externalId"]: e for e in world_pair.cdf.store.events() if e.get("type") == "problem"}
     assert events, "no problem events were written"
     sample = next(iter(events.values()))
-    key = sample["metadata"]["Problem_Log_Key"]
+    key = sample["metadata"]["problemLogKey"]
     assert sample["externalId"] == external_id(WORLD_PCN, "problem_events", key)
-    assert sample["startTime"] == to_epoch_ms(parse_plex_datetime(sample["metadata"]["Problem_Date"]))
+    assert sample["startTime"] == to_epoch_ms(parse_plex_datetime(sample["metadata"]["problemDate"]))
     series = {t["externalId"]: t for t in world_pair.cdf.store.time_series()}
     performance = world_pair.plex.truth.datasource(22870, {})
     for row in performance:

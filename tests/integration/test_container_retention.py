@@ -26,9 +26,7 @@ def containers(world: Any) -> dict[str, dict[str, Any]]:
 
 
 def inactive(world: Any) -> set[str]:
-    return {
-        x for x, a in containers(world).items() if (a.get("metadata") or {}).get("plex_active") == "false"
-    }
+    return {x for x, a in containers(world).items() if (a.get("metadata") or {}).get("plexActive") == "false"}
 
 
 def test_containers_gone_longer_than_the_retention_leave_the_tree_and_the_summary_counts_them(

@@ -263,7 +263,7 @@ def plant_differences(phase: Phase) -> list[str]:
             got.get("subtype"),
             got.get("startTime"),
             got.get("endTime"),
-            f"{PREFIX}workcenter_{span.workcenter_id}" in workcenters,
+            f"{PREFIX}workcenter_{span.workcenter_code}" in workcenters,
         )
         if have != (span.status, span.start, span.end, True):
             out.append(
@@ -294,8 +294,9 @@ def test_jobs_and_operations_span_what_the_plant_did(runs: Runs, phase: str) -> 
 def test_workcenters_carry_readable_names(runs: Runs) -> None:
     by_xid = runs.cold.cdf.assets
     for wc in runs.truth_workcenters:
-        asset = by_xid[f"{PREFIX}workcenter_{wc['workcenterId']}"]
+        asset = by_xid[f"{PREFIX}workcenter_{wc['workcenterCode']}"]  # keyed by the code Plex shows
         assert asset["name"] == f"{wc['workcenterCode']} - {wc['name']}"
+        assert asset["metadata"]["sourceId"] == wc["workcenterId"]
 
 
 def test_lists_of_a_thousand_rows_come_in_one_call_and_no_request_pages(runs: Runs) -> None:
@@ -342,7 +343,7 @@ def test_after_the_clock_advances_exactly_the_new_and_changed_records_are_writte
         if xid not in then or obj.get("lastUpdatedTime") != then[xid].get("lastUpdatedTime")
     }
     vanished = {
-        x for x in before.assets if (after.assets[x].get("metadata") or {}).get("plex_active") == "false"
+        x for x in before.assets if (after.assets[x].get("metadata") or {}).get("plexActive") == "false"
     }
     assert changed_in_plex, "six hours of plant time must change something"
     assert runs.advanced.writes > 0

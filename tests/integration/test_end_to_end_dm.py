@@ -311,7 +311,8 @@ def differences(expected: Expected, got: Content) -> list[str]:
         if props is None:
             out.append(f"node {xid} missing")
             continue
-        want = (view, asset.name, kind_and_key(xid)[1], dict(asset.metadata) or None, source, True)
+        source_id = asset.metadata.get("sourceId") or kind_and_key(xid)[1]  # the Plex id, not the code
+        want = (view, asset.name, source_id, dict(asset.metadata) or None, source, True)
         have = (
             view,
             props.get("name"),
@@ -468,7 +469,7 @@ def test_jobs_are_schedulable_and_operations_point_to_their_job(runs: Runs) -> N
             iso(span.start),
             iso(span.end),
             {f"PCN{DEMO_PCN}_job_{number}"},
-            {f"PCN{DEMO_PCN}_workcenter_{span.workcenter_id}"},
+            {f"PCN{DEMO_PCN}_workcenter_{span.workcenter_code}"},
             op,
         )
         if have != want:

@@ -31,6 +31,7 @@ from plex_cdf.sim.plex.jobs import (
     render_job_operations,
     visible_jobs,
 )
+from plex_cdf.sim.plex.master import number_revision
 from plex_cdf.sim.plex.timefmt import HOUR
 from tests.memory import MemoryState
 
@@ -193,7 +194,7 @@ class Span:
     status: str
     start: int
     end: int | None
-    workcenter_id: str | None = None
+    workcenter_code: str | None = None  # the readable key of its workcenter (the simulated codes are unique)
 
 
 def job_spans(sim: Any, now: int) -> tuple[dict[str, Span], dict[tuple[str, int], Span]]:
@@ -223,7 +224,7 @@ def job_spans(sim: Any, now: int) -> tuple[dict[str, Span], dict[tuple[str, int]
             finished = (table.completion(job) if last else start) if ran else None
             scheduled = start - (len(steps) - 1 - o) * 8 * HOUR
             operations[(number, int(step["operationNumber"]))] = Span(
-                row["jobOperationStatus"], scheduled, finished, row["workcenterId"]
+                row["jobOperationStatus"], scheduled, finished, row["workcenterCode"]
             )
     return jobs, operations
 
@@ -233,10 +234,16 @@ def plant_tree(sim: Any, pcn: str) -> dict[str, str | None]:
     product's transforms), by the rule docs/mapping.md states: facility -> building -> production line ->
     workcenter -> equipment; a line under the one building all its workcenters stand in, a workcenter under
     its line, else its building, else the facility; parts, suppliers, customers and workcenter statuses
-    under their own roots. External ids come from the product's id helpers, so only the shape is checked."""
+    under their own roots. External ids come from the product's id helpers, so only the shape is checked;
+    workcenters and parts are keyed by the code the simulated Plex shows (`readable`)."""
     master = sim.plant.master
     root = root_external_id(pcn)
     buildings = {str(b["id"]) for b in master.buildings}
+    workcenter_ids = readable(
+        pcn, "workcenter", {wc["workcenterId"]: wc["workcenterCode"] for wc in master.workcenters}
+    )
+    parts = sim.truth.get("/mdm/v1/parts")
+    part_ids = readable(pcn, "part", {p["id"]: number_revision(p) for p in parts})
 
     def building_or_root(building_id: object) -> str:
         return md.building_external_id(pcn, str(building_id)) if building_id in buildings else root
@@ -255,12 +262,12 @@ def plant_tree(sim: Any, pcn: str) -> dict[str, str | None]:
         )
     for wc in master.workcenters:
         line_id = wc["productionLineId"]
-        tree[md.workcenter_external_id(pcn, wc["workcenterId"])] = (
+        tree[workcenter_ids[wc["workcenterId"]]] = (
             md.production_line_external_id(pcn, line_id) if line_id else building_or_root(wc["buildingId"])
         )
     for item in master.equipment:
         tree[external_id(pcn, "equipment", item["id"])] = (
-            md.workcenter_external_id(pcn, item["workcenterId"])
+            workcenter_ids[item["workcenterId"]]
             if item["workcenterId"]
             else building_or_root(item["buildingId"])
         )
@@ -270,6 +277,15 @@ def plant_tree(sim: Any, pcn: str) -> dict[str, str | None]:
         ("workcenter_status", master.statuses, "workcenter_statuses"),
     ):
         tree.update({external_id(pcn, kind, r["id"]): md.own_root_external_id(pcn, key) for r in records})
-    for part in sim.truth.get("/mdm/v1/parts"):
-        tree[md.part_external_id(pcn, part["id"])] = md.own_root_external_id(pcn, "parts")
+    tree.update({part_id: md.own_root_external_id(pcn, "parts") for part_id in part_ids.values()})
     return tree
+
+
+def readable(pcn: str, kind: str, shown_by_id: Mapping[str, str]) -> dict[str, str]:
+    """Plex id -> `PCN{pcn}_{kind}_{code}`: the readable-id rule (docs/mapping.md) for codes that are
+    printable, unpadded, short and unique, which the simulated plant's are (checked here, so a change to
+    the simulator that breaks this shows up as this failure, not as a wrong expectation)."""
+    codes = list(shown_by_id.values())
+    assert len(set(codes)) == len(codes), f"the simulated {kind} codes repeat; the collision rule would apply"
+    assert all(c and c.isprintable() and c == c.strip() and len(c) <= 200 for c in codes), kind
+    return {plex_id: external_id(pcn, kind, code) for plex_id, code in shown_by_id.items()}

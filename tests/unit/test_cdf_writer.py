@@ -257,8 +257,8 @@ def test_the_writer_retires_what_a_snapshot_no_longer_makes(cdf: FakeCdf, state:
     run(writer.write("containers", [root(), kept, gone, *series, *points]))
     still = [root(), kept, *series, points[0]]
     report = run(writer.retire_vanished("containers", still, mark_inactive=True, end_point=(2000, 0.0)))
-    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plex_active": "false"}
-    assert "plex_active" not in (cdf.stores["assets"][kept.external_id].get("metadata") or {})
+    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plexActive": "false"}
+    assert "plexActive" not in (cdf.stores["assets"][kept.external_id].get("metadata") or {})
     assert cdf.datapoints[f"PCN{PCN}_wip_2"] == {1000: 5.0, 2000: 0.0}
     assert cdf.datapoints[f"PCN{PCN}_wip_1"] == {1000: 5.0}
     assert report.written == 2
@@ -269,7 +269,7 @@ def test_mark_inactive_flags_and_never_deletes(cdf: FakeCdf, state: SqliteStateS
     part = Asset(f"PCN{PCN}_part_1", "P1", ROOT, "master", metadata={"a": "1"})
     run(writer.write("parts", [root(), part]))
     report = run(writer.mark_inactive("parts", [part.external_id]))
-    assert cdf.stores["assets"][part.external_id]["metadata"] == {"a": "1", "plex_active": "false"}
+    assert cdf.stores["assets"][part.external_id]["metadata"] == {"a": "1", "plexActive": "false"}
     assert report.written == 1
     calls = cdf.write_calls()
     assert run(make_writer(cdf, state).mark_inactive("parts", [part.external_id])).written == 0
@@ -347,7 +347,7 @@ def test_records_vanished_from_a_snapshot_as_the_runner_finds_them_are_flagged(
     vanished = sorted(set(state.get_hashes(PCN, "parts")) - seen)
     report = run(make_writer(cdf, state).mark_inactive("parts", vanished))
     flagged = [
-        a["externalId"] for a in cdf.stores["assets"].values() if a.get("metadata", {}).get("plex_active")
+        a["externalId"] for a in cdf.stores["assets"].values() if a.get("metadata", {}).get("plexActive")
     ]
     assert report.written == 1 and flagged == [
         gone_id := next(x for x in cdf.stores["assets"] if len(x) == 255)
@@ -433,7 +433,7 @@ def test_a_container_gone_longer_than_the_retention_is_deleted_counted_and_forgo
 
     first, early = retire(0), retire(29.9)
     assert (first.deleted, early.deleted) == (0, 0), "kept for the retention"
-    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plex_active": "false"}
+    assert cdf.stores["assets"][gone.external_id]["metadata"] == {"plexActive": "false"}
     late = retire(30)
     assert late.deleted == 1 and late.by_kind["asset_deleted"] == 1 and late.write_calls == 1
     assert gone.external_id not in cdf.stores["assets"] and kept.external_id in cdf.stores["assets"]

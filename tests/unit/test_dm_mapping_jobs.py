@@ -43,9 +43,7 @@ def test_an_operation_node_points_to_its_job_and_workcenter_with_typed_numbers()
     op = props_of(events[1])
     assert event_view(events[1]) == "PlexJobOperation"
     assert op["job"] == SPACES.ref(events[0].external_id)
-    assert [a["externalId"] for a in op["assets"]] == [
-        f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-    ]
+    assert [a["externalId"] for a in op["assets"]] == [f"PCN{PCN}_workcenter_NFF-01"]
     assert (op["sequence"], op["operationCode"], op["plexSubtype"]) == (10, "FREEZE", "Running")
     assert (op["setupTime"], op["runTime"], op["rate"], op["rateUnit"]) == (0.5, 2.0, 250.0, "pcs/hr")
     assert (op["quantity"], op["quantityCompleted"]) == (500.0, 120.0)

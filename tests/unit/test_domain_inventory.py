@@ -25,6 +25,11 @@ LOC_A = "6f1c2a9e-3b7d-4c1e-9a52-0d4f8e7b6a11"
 LOC_B = "0a9b8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c62"
 BRACKET = "b1d2c3e4-f5a6-4b7c-8d9e-0f1a2b3c4d51"
 SHAFT = "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f72"
+# Readable external ids: the codes the fixtures' location list and records show.
+LOC_A_XID = f"PCN{PCN}_location_WIP-A1"
+LOC_B_XID = f"PCN{PCN}_location_Lager Süd – Ω"
+BRACKET_XID = f"PCN{PCN}_part_BRK-100-A"
+SHAFT_XID = f"PCN{PCN}_part_SHF-200-B"
 FIXTURE_OF = {
     "locations": "locations",
     "containers": "containers",
@@ -38,7 +43,7 @@ def resource(name: str) -> Resource:
 
 
 def context(name: str) -> Context:
-    return Context(pcn=PCN, resource=name, now=NOW, window=WINDOW)
+    return Context(pcn=PCN, resource=name, now=NOW, window=WINDOW, lookups={"locations": load("locations")})
 
 
 def transform(name: str, record: dict[str, Any]) -> list[Item]:
@@ -64,7 +69,7 @@ def of_type(items: Iterable[Item], kind: type[T]) -> list[T]:
 
 def test_locations_hang_under_the_inventory_asset() -> None:
     assets = of_type(run_resource("locations"), Asset)
-    assert [a.external_id for a in assets] == [f"PCN{PCN}_location_{LOC_A}", f"PCN{PCN}_location_{LOC_B}"]
+    assert [a.external_id for a in assets] == [LOC_A_XID, LOC_B_XID]
     assert {a.parent_external_id for a in assets} == {INVENTORY}
     assert {a.data_set for a in assets} == {"inventory"}
 
@@ -93,7 +98,7 @@ def test_a_location_without_a_usable_id_is_quarantined(bad: object) -> None:
 def test_a_container_is_an_asset_under_its_location() -> None:
     [asset] = of_type(transform("containers", load("containers")[0]), Asset)
     assert asset.external_id == f"PCN{PCN}_container_S0010000001"
-    assert asset.parent_external_id == f"PCN{PCN}_location_{LOC_A}"
+    assert asset.parent_external_id == LOC_A_XID
     assert asset.metadata["partId"] == BRACKET
     assert asset.metadata["quantity"] == "120.0"
 
@@ -103,7 +108,7 @@ def test_a_moved_container_gets_its_new_location_as_parent() -> None:
     [before] = of_type(transform("containers", load("containers")[0]), Asset)
     [after] = of_type(transform("containers", moved), Asset)
     assert before.external_id == after.external_id, "a move must update the container, not create another"
-    assert after.parent_external_id == f"PCN{PCN}_location_{LOC_B}"
+    assert after.parent_external_id == LOC_B_XID
 
 
 def test_a_container_without_a_location_hangs_under_the_inventory_asset() -> None:
@@ -150,7 +155,7 @@ def test_wip_is_a_current_value_series_per_location_and_part() -> None:
     series = {ts.external_id: ts for ts in of_type(items, TimeSeries)}
     wip_a = f"PCN{PCN}_wip_{LOC_A}_{BRACKET}"
     assert set(series) == {wip_a, f"PCN{PCN}_wip_{LOC_B}_{SHAFT}"}
-    assert series[wip_a].asset_external_id == f"PCN{PCN}_location_{LOC_A}"
+    assert series[wip_a].asset_external_id == LOC_A_XID
     assert series[wip_a].name == "WIP WIP-A1 BRK-100-A"
     points = {dp.external_id: dp for dp in of_type(items, Datapoints)}
     assert points[wip_a].points == ((NOW_MS, 150.5),)
@@ -171,9 +176,9 @@ def test_a_move_is_an_instant_event_on_both_locations_and_the_part() -> None:
     assert event.type == "container_move"
     assert event.start_time == event.end_time == 1_795_774_530_500
     assert event.asset_external_ids == (
-        f"PCN{PCN}_location_{LOC_A}",
-        f"PCN{PCN}_location_{LOC_B}",
-        f"PCN{PCN}_part_{BRACKET}",
+        LOC_A_XID,
+        LOC_B_XID,
+        BRACKET_XID,
     )
     assert event.description == "S0010000001 moved from Lager Süd – Ω to WIP-A1"
     assert event.metadata["movedFromLocationId"] == LOC_B
@@ -188,7 +193,7 @@ def test_history_rows_without_an_id_get_a_stable_id_from_their_key() -> None:
     )
     assert first.external_id == again.external_id, "the same move fetched twice must land on one event"
     assert first.external_id != other.external_id
-    assert first.metadata["plex_id"].startswith("S0010000001|2026-11-27T10:15:30.5Z|")
+    assert first.metadata["sourceId"].startswith("S0010000001|2026-11-27T10:15:30.5Z|")
 
 
 def test_an_adjustment_is_an_event_with_its_signed_quantity() -> None:
@@ -196,7 +201,7 @@ def test_an_adjustment_is_an_event_with_its_signed_quantity() -> None:
     assert event.type == "container_adjustment"
     assert event.subtype == "Cycle Count"
     assert event.metadata["quantity"] == "-25"
-    assert event.asset_external_ids == (f"PCN{PCN}_location_{LOC_B}", f"PCN{PCN}_part_{SHAFT}")
+    assert event.asset_external_ids == (LOC_B_XID, SHAFT_XID)
 
 
 @pytest.mark.parametrize(
@@ -234,8 +239,8 @@ def test_every_asset_and_event_carries_lineage_and_source() -> None:
             if isinstance(item, Asset | Event):
                 assert item.source == "plex", item.external_id
             if isinstance(item, Asset | Event | TimeSeries):
-                assert item.metadata.get("plex_resource") == name, f"{item.external_id} lacks plex_resource"
-                assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
+                assert item.metadata.get("plexResource") == name, f"{item.external_id} lacks plex_resource"
+                assert item.metadata.get("sourceId"), f"{item.external_id} lacks plex_id"
 
 
 @given(data=st.data())

@@ -17,9 +17,9 @@ from plex_cdf.items import JOB_KEY, SCHEDULED_END_KEY, SCHEDULED_START_KEY, Even
 from tests.unit.fixtures.plex import PCN, lineage_problems, load, paging_params, run, undocumented
 
 ROWS = {r.name: r for r in jobs.RESOURCES}
-WC1 = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-WC2 = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a52"
-PART = f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+WC1 = f"PCN{PCN}_workcenter_NFF-01"
+WC2 = f"PCN{PCN}_workcenter_PKG-02"
+PART = f"PCN{PCN}_part_FG-1000-B"
 
 
 def open_job(with_operations: bool = True) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def test_job_event_is_keyed_by_job_number_so_the_predecessors_events_carry_over(
     event = event_of(open_job())
     assert event.external_id == f"PCN{PCN}_job_J-10001"
     assert event.type == "job" and event.data_set == "scheduling"
-    assert event.metadata["plex_id"] == "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b01", "lineage keeps Plex's own id"
+    assert event.metadata["sourceId"] == "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b01", "lineage keeps Plex's own id"
 
 
 def test_both_rows_give_the_same_event_id_for_a_job() -> None:
@@ -170,7 +170,7 @@ def test_each_operation_is_its_own_event_linked_to_its_job_and_workcenter() -> N
         first.metadata.items()
     )
     assert first.description == "Job J-10001 op 10 - FREEZE - at NFF-01"
-    assert first.metadata["plex_id"] == "0a000000-0000-4000-8000-000000000010"
+    assert first.metadata["sourceId"] == "0a000000-0000-4000-8000-000000000010"
     assert "partNumber" not in first.metadata, "the job event carries the part's number"
 
 

@@ -41,11 +41,16 @@ FIXTURES = {
     "equipment": ("equipment", md.EQUIPMENT_FIELDS + md.EQUIPMENT_STRUCTURED),
     "tenants": ("tenants", md.TENANT_FIELDS),
 }
-LOOKUPS: dict[str, Any] = {"operations": load("operations"), "buildings": load("buildings")}
+LOOKUPS: dict[str, Any] = {
+    "operations": load("operations"),
+    "buildings": load("buildings"),
+    "parts": load("parts"),
+    "workcenters": load("workcenters"),
+}
 ROOT = f"PCN{PCN}_facility_{PCN}"
 BUILDING = f"PCN{PCN}_building_3c9a7e10-5f2d-4b8c-9e1a-6d4f2b8c0a11"
 LINE_ID = "d4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f01"
-WORKCENTER = f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
+WORKCENTER = f"PCN{PCN}_workcenter_NFF-01"
 
 
 def one(name: str, index: int = 0) -> dict[str, Any]:
@@ -72,13 +77,13 @@ def test_root_comes_from_the_tenant_whose_code_is_configured() -> None:
     assert root.name == f"PCN {PCN} - Facility", "no tenant names the PCN here, so the name falls back"
     only = next(iter(md.facility([tenants[0]], context("tenants"))))
     assert isinstance(only, Asset) and only.name == "RADEMO - Facility", "a sole tenant is the configured one"
-    assert only.metadata["plex_id"] == tenants[0]["id"]
+    assert only.metadata["sourceId"] == tenants[0]["id"]
 
 
 def test_root_matches_a_tenant_by_code_case_insensitively() -> None:
     tenants = [{"id": "x-1", "code": "other"}, {"id": "x-2", "code": "rademo"}]
     root = next(iter(md.facility(tenants, Context(pcn="RADEMO", resource="tenants", now=NOW))))
-    assert isinstance(root, Asset) and root.metadata["plex_id"] == "x-2"
+    assert isinstance(root, Asset) and root.metadata["sourceId"] == "x-2"
 
 
 def test_only_the_inventory_group_hangs_under_the_facility_and_non_physical_kinds_get_own_roots() -> None:
@@ -223,7 +228,7 @@ def test_workcenter_status_keeps_its_flags_and_structured_lists_as_json() -> Non
 
 def test_equipment_hangs_under_its_workcenter_in_the_maintenance_data_set() -> None:
     asset = asset_of("equipment", one("equipment"))
-    assert asset.parent_external_id == f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
+    assert asset.parent_external_id == f"PCN{PCN}_workcenter_NFF-01"
     assert asset.data_set == "maintenance"
     assert asset.name == "COMP-7 - Nitrogen compressor"
     assert asset.metadata["equipmentAttributes"] == '[{"name":"Pressure","value":"8 bar"}]'
@@ -248,7 +253,7 @@ def test_part_is_named_number_and_revision_with_its_plex_name_as_description() -
     asset = asset_of("parts", one("parts"))
     assert asset.name == "FG-1000 B"
     assert asset.description == "Frozen pizza «Margherita» 🍕"
-    assert asset.external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+    assert asset.external_id == f"PCN{PCN}_part_FG-1000-B"
     assert asset.metadata["allergens"] == "Gluten,Milk"
     assert asset.metadata["leadTimeDays"] == "3"
     assert asset.parent_external_id == f"PCN{PCN}_root_parts", "parts are not places in the plant"
@@ -267,7 +272,7 @@ def test_part_with_text_where_a_number_belongs_is_quarantined() -> None:
 
 def test_part_operation_is_a_routing_step_under_its_part_named_from_the_operations_lookup() -> None:
     asset = asset_of("part_operations", one("part_operations"))
-    assert asset.parent_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+    assert asset.parent_external_id == f"PCN{PCN}_part_FG-1000-B"
     assert asset.name == "Op 10 FREEZE"
     assert asset.metadata["operationCode"] == "FREEZE"
     assert asset.metadata["operationNumber"] == "10"
@@ -290,8 +295,8 @@ def test_bom_line_is_a_part_to_component_relationship_with_quantities_in_raw() -
     items = run(md.bom_line, one("boms"), "boms", parent=load("parts")[0])
     relationship = next(i for i in items if isinstance(i, Relationship))
     raw = next(i for i in items if isinstance(i, RawRow))
-    assert relationship.source_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
-    assert relationship.target_external_id == f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d2"
+    assert relationship.source_external_id == f"PCN{PCN}_part_FG-1000-B"
+    assert relationship.target_external_id == f"PCN{PCN}_part_RM-2000"
     assert relationship.external_id == f"PCN{PCN}_bom_b0b0b0b0-0000-4000-8000-000000000001"
     assert raw.key == relationship.external_id, "the quantities must be findable from the relationship"
     assert raw.table == "bom_lines", "quantities must not mix with the optional raw copies in `boms`"
@@ -404,4 +409,4 @@ def test_any_record_is_mapped_or_quarantined_never_crashes(data: st.DataObject) 
 def test_the_root_is_built_whatever_the_tenant_list_holds(tenants: list[Any]) -> None:
     root = next(iter(md.facility(tenants, context("tenants"))))
     assert isinstance(root, Asset) and root.external_id == f"PCN{PCN}_facility_{PCN}"
-    assert root.name.endswith(" - Facility") and root.metadata["plex_id"]
+    assert root.name.endswith(" - Facility") and root.metadata["sourceId"]

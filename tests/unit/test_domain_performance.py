@@ -188,8 +188,8 @@ def test_daily_series_hang_under_their_workcenter() -> None:
     items = run_resource("daily_performance", load("daily_performance"))
     for item in items:
         if isinstance(item, TimeSeries):
-            wc = item.metadata["workcenterId"]
-            assert item.asset_external_id == f"PCN{PCN}_workcenter_{wc}"
+            code = item.metadata["workcenterCode"]
+            assert item.asset_external_id == f"PCN{PCN}_workcenter_{code}", "linked by the code Plex shows"
             assert item.data_set == "production"
 
 
@@ -236,7 +236,7 @@ def test_current_performance_is_a_latest_only_point_on_the_workcenter_named_by_c
     [series] = [i for i in items if isinstance(i, TimeSeries)]
     [dps] = [i for i in items if isinstance(i, Datapoints)]
     assert series.external_id == f"PCN{PCN}_performance_current_{WC_A}"
-    assert series.asset_external_id == f"PCN{PCN}_workcenter_{WC_A}"
+    assert series.asset_external_id == f"PCN{PCN}_workcenter_WC-A"
     assert series.unit == "fraction", "OEE and its factors share one scale: fractions"
     assert dps.latest_only, "a sampled current value must be written only when it changes"
     assert dps.points == ((int(NOW.timestamp() * 1000), 0.875),), "Plex's 87.5 % is 0.875"
@@ -360,8 +360,8 @@ def test_every_series_carries_lineage() -> None:
     ]
     for item in items:
         if isinstance(item, TimeSeries):
-            assert item.metadata.get("plex_resource") in {r.name for r in RESOURCES}, item.external_id
-            assert item.metadata.get("plex_id"), f"{item.external_id} has no plex_id"
+            assert item.metadata.get("plexResource") in {r.name for r in RESOURCES}, item.external_id
+            assert item.metadata.get("sourceId"), f"{item.external_id} has no plex_id"
 
 
 scalars = st.one_of(

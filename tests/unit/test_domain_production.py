@@ -26,8 +26,8 @@ from tests.unit.fixtures.plex import (
 
 ROWS = {r.name: r for r in prod.RESOURCES}
 WC1_ID = "0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a51"
-WC1 = f"PCN{PCN}_workcenter_{WC1_ID}"
-PART = f"PCN{PCN}_part_7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d1"
+WC1 = f"PCN{PCN}_workcenter_NFF-01"
+PART = f"PCN{PCN}_part_FG-1000-B"
 ENTRIES = {
     "production_entries": ("production_entries", (*prod.PRODUCTION_FIELDS, "employeeName")),
     "scrap_entries": ("scrap_entries", prod.SCRAP_FIELDS),
@@ -68,7 +68,7 @@ def event_of(resource: str, record: dict[str, Any]) -> Event:
 def test_production_entry_is_an_event_keyed_by_its_documented_key_fields() -> None:
     event = event_of("production_entries", entry("production_entries"))
     joined = f"{WC1_ID}|2025-03-01T08:15:00Z|S000123|c0ffee00-1111-4222-8333-444455556601"
-    assert event.metadata["plex_id"] == joined, "plex_id is the key fields joined in Resource.key order"
+    assert event.metadata["sourceId"] == joined, "plex_id is the key fields joined in Resource.key order"
     assert event.external_id == f"PCN{PCN}_production_{hashed_key(joined)}"
     assert event.type == "production" and event.subtype == "FREEZE"
     assert event.start_time == event.end_time == 1740816900000
@@ -87,8 +87,8 @@ def test_employee_names_stay_in_plex_while_the_employee_id_is_kept() -> None:
 
 def test_entry_with_nulls_links_only_what_it_names() -> None:
     event = event_of("production_entries", entry("production_entries", 2))
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_0b5e6f2a-1c3d-4e5f-8a9b-0c1d2e3f4a52",)
-    assert event.metadata["plex_id"].endswith("||"), "null key fields join as empty strings"
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_PKG-02",)
+    assert event.metadata["sourceId"].endswith("||"), "null key fields join as empty strings"
     assert "partId" not in event.metadata
 
 
@@ -109,7 +109,7 @@ def test_status_entry_keeps_duration_as_plex_sends_it() -> None:
     event = event_of("workcenter_status_entries", entry("workcenter_status_entries"))
     assert event.type == "workcenter_status" and event.subtype == "Running"
     assert event.metadata["duration"] == "3600"
-    assert event.metadata["plex_id"] == f"{WC1_ID}|2025-03-01T07:00:00Z"
+    assert event.metadata["sourceId"] == f"{WC1_ID}|2025-03-01T07:00:00Z"
 
 
 def test_labor_entry_spans_begin_to_end() -> None:

@@ -67,20 +67,20 @@ def test_a_checksheet_is_an_event_on_its_part_and_workcenter() -> None:
     assert event.external_id == f"PCN{PCN}_checksheet_88001"
     assert (event.type, event.subtype, event.data_set) == ("checksheet", "First Piece", "quality")
     assert event.start_time == event.end_time == 1_795_761_000_000
-    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}"), (
+    assert event.asset_external_ids == (f"PCN{PCN}_part_BRK-100-A", f"PCN{PCN}_workcenter_WC-A"), (
         "the integer Part_Key/Workcenter_Key must reach the Connect-id assets through the key maps"
     )
     assert event.metadata["partId"] == BRACKET, "key-map ids compare case-insensitively; CDF gets lower case"
-    assert event.metadata["Inspector"] == "Zoë Ångström"
-    assert event.metadata["Out_Of_Spec"] == "false"
+    assert event.metadata["inspector"] == "Zoë Ångström"
+    assert event.metadata["outOfSpec"] == "false"
 
 
 def test_a_checksheet_whose_part_key_is_not_mapped_keeps_the_key_and_its_other_link() -> None:
     event = one_event("checksheets", load("checksheets")[1])
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
-    assert event.metadata["Part_Key"] == "9999"
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_WC-B",)
+    assert event.metadata["partKey"] == "9999"
     assert "partId" not in event.metadata
-    assert event.metadata["Out_Of_Spec"] == "true", "Out_Of_Spec sent as 1 must read as true"
+    assert event.metadata["outOfSpec"] == "true", "Out_Of_Spec sent as 1 must read as true"
     assert event.description == "Checksheet 88002 - OLD-1 - out of spec"
 
 
@@ -119,14 +119,14 @@ def test_a_closed_problem_log_is_an_ncr_event_spanning_report_to_close() -> None
     assert event.start_time == 1_795_597_200_000
     assert event.end_time == 1_795_795_200_000
     assert event.description == "Burr on edge"
-    assert event.metadata["Status"] == "Closed"
-    assert event.asset_external_ids == (f"PCN{PCN}_part_{BRACKET}", f"PCN{PCN}_workcenter_{WC_A}")
+    assert event.metadata["status"] == "Closed"
+    assert event.asset_external_ids == (f"PCN{PCN}_part_BRK-100-A", f"PCN{PCN}_workcenter_WC-A")
 
 
 def test_an_open_problem_log_has_no_end_and_no_part() -> None:
     event = one_event("problem_logs", load("problem_logs")[1])
     assert event.end_time is None, "an open NCR must stay open-ended in CDF"
-    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_{WC_B}",)
+    assert event.asset_external_ids == (f"PCN{PCN}_workcenter_WC-B",)
     assert "Description" not in event.metadata
 
 
@@ -151,10 +151,10 @@ def test_a_bad_problem_log_is_quarantined_by_name(change: dict[str, Any], field:
 def test_a_part_specification_is_an_asset_under_its_part_with_its_tolerance() -> None:
     asset = one_asset("part_specifications", load("part_specifications")[0])
     assert asset.external_id == f"PCN{PCN}_specification_5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e01"
-    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
+    assert asset.parent_external_id == f"PCN{PCN}_part_BRK-100-A"
     assert asset.name == "BRK-100-S1 - Outer diameter"
-    assert asset.metadata["tolerance_target"] == "25.4"
-    assert asset.metadata["tolerance_unit"] == "mm"
+    assert asset.metadata["toleranceTarget"] == "25.4"
+    assert asset.metadata["toleranceUnit"] == "mm"
     assert asset.metadata["customerSpecified"] == "true"
     assert "tolerance_oneSidedMinimum" not in asset.metadata
 
@@ -176,10 +176,10 @@ def test_a_bad_part_specification_is_quarantined_by_name(change: dict[str, Any],
 def test_a_data_source_specification_hangs_under_its_mapped_part() -> None:
     asset = one_asset("specifications", load("specifications")[0])
     assert asset.external_id == f"PCN{PCN}_specification_key_31001"
-    assert asset.parent_external_id == f"PCN{PCN}_part_{BRACKET}"
-    assert asset.metadata["Target"] == "25.4"
-    assert asset.metadata["Upper_Limit"] == "25.45"
-    assert asset.metadata["Customer_Specified"] == "true"
+    assert asset.parent_external_id == f"PCN{PCN}_part_BRK-100-A"
+    assert asset.metadata["target"] == "25.4"
+    assert asset.metadata["upperLimit"] == "25.45"
+    assert asset.metadata["customerSpecified"] == "true"
 
 
 @pytest.mark.parametrize(
@@ -273,8 +273,8 @@ def test_every_asset_and_event_carries_lineage_and_source() -> None:
             for item in transform(name, record):
                 assert isinstance(item, Asset | Event)
                 assert item.source == "plex", item.external_id
-                assert item.metadata.get("plex_resource") == name, f"{item.external_id} lacks plex_resource"
-                assert item.metadata.get("plex_id"), f"{item.external_id} lacks plex_id"
+                assert item.metadata.get("plexResource") == name, f"{item.external_id} lacks plex_resource"
+                assert item.metadata.get("sourceId"), f"{item.external_id} lacks plex_id"
 
 
 @given(data=st.data())

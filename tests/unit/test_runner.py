@@ -635,12 +635,23 @@ def test_a_record_value_put_into_a_path_is_one_escaped_segment() -> None:
     assert "/jobs/..%2Fx%20y/operations" in plex.calls, f"path not escaped: {list(plex.calls)}"
 
 
+def master_lists(lists: dict[str, Any]) -> list[Resource]:
+    """The workcenter and part lists production rows read their links' codes from: workcenter `wc-1`
+    (code W1), no parts; their records go into `lists` by path."""
+    from plex_cdf.domains.master_data import RESOURCES as MASTER_ROWS
+
+    rows = [r for r in MASTER_ROWS if r.name in ("workcenters", "parts")]
+    lists.update({rows[0].path: [{"workcenterId": "wc-1", "workcenterCode": "W1"}], rows[1].path: []})
+    return rows
+
+
 def test_a_row_plex_repeats_counts_once_in_the_per_workcenter_quantity_series() -> None:
     from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
     from plex_cdf.domains.production import good_quantity_external_id
 
     production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
-    runner, plex, sink, _ = make_runner([production])
+    runner, plex, sink, _ = make_runner([production, *master_lists(plex_lists := {})])
+    plex.lists.update(plex_lists)
     at = NOW - timedelta(hours=3)
     entry = {
         "workcenterId": "wc-1",
@@ -711,7 +722,8 @@ def test_a_production_entry_dated_1965_is_quarantined() -> None:
     from plex_cdf.domains.production import RESOURCES as PRODUCTION_ROWS
 
     production = next(r for r in PRODUCTION_ROWS if r.name == "production_entries")
-    runner, plex, sink, _ = make_runner([production])
+    runner, plex, sink, _ = make_runner([production, *master_lists(plex_lists := {})])
+    plex.lists.update(plex_lists)
     plex.lists[production.path] = [
         {
             "workcenterId": "wc-1",

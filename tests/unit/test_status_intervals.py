@@ -81,7 +81,7 @@ def test_downtime_is_its_own_event_with_its_reason_and_other_statuses_are_not() 
     assert (down.start_time, down.end_time) == (ms(7), ms(7.5))
     assert down.metadata["reason"] == "Down - Maintenance"
     assert down.external_id.startswith(f"PCN{PCN}_downtime_")
-    assert f"PCN{PCN}_workcenter_{WC}" in down.asset_external_ids
+    assert f"PCN{PCN}_workcenter_WC-A" in down.asset_external_ids
 
 
 def test_an_unknown_status_keeps_its_event_but_makes_no_downtime() -> None:

@@ -23,7 +23,7 @@ NOT_OBJECT_PREFIXES = (
     "raw:",
 )  # state keys of points and RAW rows; the others are external ids
 PENDING_SUFFIX = "~pending"  # written, but some asset links still wait for their assets
-INACTIVE_PREFIX = "inactive:"  # flagged plex_active=false after vanishing from a snapshot
+INACTIVE_PREFIX = "inactive:"  # flagged plexActive=false after vanishing from a snapshot
 
 
 KIND_OF: Mapping[type, str] = {

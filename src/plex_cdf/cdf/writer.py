@@ -44,6 +44,7 @@ from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 __all__ = ["DryRunSink", "Writer", "WriterCounters"]
 
 ITEMS_PER_CALL = 1000  # CDF's create/update/byids limit for classic resources
+INACTIVE_KEY = "plexActive"  # metadata key of a vanished record (the one metadata style: lowerCamelCase)
 RAW_ROWS_PER_CALL = 10_000
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ class Writer:
         return report
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
-        """Metadata `plex_active` = "false" on assets/events; the hash changes so a return rewrites it."""
+        """Metadata `plexActive` = "false" on assets/events; the hash changes so a return rewrites it."""
         report = WriteReport()
         hashes = self._state.get_hashes_for(self.pcn, resource, external_ids)
         for kind in ("asset", "event"):
@@ -283,7 +284,7 @@ class Writer:
 
     async def _flag_inactive(self, resource: str, kind: str, keys: list[str], report: WriteReport) -> None:
         xids = [fit_external_id(k) for k in keys]
-        items = [{"externalId": x, "update": {"metadata": {"add": {"plex_active": "false"}}}} for x in xids]
+        items = [{"externalId": x, "update": {"metadata": {"add": {INACTIVE_KEY: "false"}}}} for x in xids]
         try:
             await self._cdf.call(kind, "update", PATHS[kind] + "/update", {"items": items}, report)
         except Missing as err:  # gone from CDF already: nothing to flag

@@ -1,20 +1,68 @@
-"""Helpers every transform shares: lineage metadata, metadata stringification, Plex times as epoch ms."""
+"""Helpers every transform shares: lineage metadata, metadata stringification, Plex times as epoch ms.
+
+Every classic metadata key goes through `meta_key` (lowerCamelCase, the style of Plex's own Connect field
+names), so keys from Connect, from Data Source columns (`Part_Key`) and from the product itself follow one
+rule; docs/mapping.md states it.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from plex_cdf.domains.resource import Context, Quarantine, Record
-from plex_cdf.ids import external_id, hashed_key, joined_key
+from plex_cdf.ids import (
+    external_id,
+    hashed_key,
+    joined_key,
+    part_number_revision,
+    readable_key,
+    readable_keys,
+)
 from plex_cdf.plex.dates import parse_datasource_datetime, parse_plex_datetime, to_epoch_ms
+
+META_KEY_RULE = re.compile(r"^[a-z][A-Za-z0-9]*$")
+"""The one metadata key style: lowerCamelCase, ASCII letters and digits (`workcenterCode`, `sourceId`)."""
+_WORD_BREAK = re.compile(r"[^0-9A-Za-z]+")
+
+SOURCE_ID = "sourceId"
+"""The Plex identity of the object (the UUID, or the joined key of a row Plex gives no id)."""
+PLEX_RESOURCE = "plexResource"
+"""The resource row that wrote the object."""
+
+
+def meta_key(name: str) -> str:
+    """A field name in the one metadata style: `Part_Key` -> `partKey`, `OEE` -> `oee`, `plex_id` ->
+    `plexId`, `workcenterCode` unchanged. A word all in capitals is an acronym and is lowered; a name
+    starting with a digit gets an `n` in front; a name without letters or digits becomes `field`."""
+    words = [w for w in _WORD_BREAK.split(name) if w]
+    if not words:
+        return "field"
+    parts = []
+    for i, word in enumerate(words):
+        if word.isupper():
+            word = word.lower()
+        parts.append(word[0].lower() + word[1:] if i == 0 else word[0].upper() + word[1:])
+    key = "".join(parts)
+    return "n" + key if key[0].isdigit() else key
+
+
+def meta(values: Mapping[str, str]) -> dict[str, str]:
+    """Metadata with every key in the one style; on two names meaning the same key the first wins."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        out.setdefault(meta_key(name), value)
+    return out
 
 
 def lineage(resource: str, plex_id: str) -> dict[str, str]:
-    """Every CDF object keeps its Plex identity: the resource row's name and the Plex id (or joined key)."""
-    return {"plex_resource": resource, "plex_id": plex_id}
+    """Every CDF object keeps its Plex identity: the resource row's name and the Plex id (the UUID, or the
+    joined key of a row Plex gives no id) as `sourceId`."""
+    return {PLEX_RESOURCE: resource, SOURCE_ID: plex_id}
 
 
 def metadata_from(record: Record, fields: Iterable[str]) -> dict[str, str]:
@@ -25,7 +73,7 @@ def metadata_from(record: Record, fields: Iterable[str]) -> dict[str, str]:
         value = record.get(name)
         if value is None or value == "":
             continue
-        out[name] = _as_text(value)
+        out.setdefault(meta_key(name), _as_text(value))
     return out
 
 
@@ -83,9 +131,10 @@ def number(record: Record, name: str) -> float | None:
 
 
 def merged(*parts: Mapping[str, str]) -> dict[str, str]:
+    """Metadata parts in order (a later part wins a key), every key in the one style (`meta_key`)."""
     out: dict[str, str] = {}
     for part in parts:
-        out.update(part)
+        out.update(meta(part))
     return out
 
 
@@ -128,7 +177,9 @@ def json_metadata(record: Record, fields: Iterable[str]) -> dict[str, str]:
         value = record.get(name)
         if value is None or value == [] or value == {}:
             continue
-        out[name] = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        out[meta_key(name)] = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        )
     return out
 
 
@@ -209,6 +260,88 @@ def check_numbers(record: Record, names: Iterable[str]) -> None:
 
 def row_key(pcn: str, kind: str, record: Record, key: Sequence[str]) -> tuple[str, str]:
     """For a row Plex gives no id: its external id (a hash of the key fields) and the joined key, which
-    goes into metadata `plex_id`."""
+    goes into metadata `sourceId`."""
     joined = joined_key(record, key)
     return external_id(pcn, kind, hashed_key(joined)), joined
+
+
+# --- readable external ids: workcenters, parts, locations by what Plex shows ---------------------------
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A kind whose external id is the code Plex shows: the master-data list that holds it (`list`, a
+    resource row read as a lookup), the field with the Plex id, and the code as shown."""
+
+    list: str
+    id_field: str
+    shown: Callable[[Record], str | None]
+
+
+def _part_shown(record: Record) -> str | None:
+    number = text(record, "number")
+    return part_number_revision(number, text(record, "revision")) if number else None
+
+
+READABLE: Mapping[str, Readable] = {
+    "workcenter": Readable("workcenters", "workcenterId", lambda r: text(r, "workcenterCode")),
+    "part": Readable("parts", "id", _part_shown),
+    "location": Readable("locations", "locationId", lambda r: text(r, "locationCode")),
+}
+"""Kind -> where its readable key comes from. A row that writes or links one of these kinds names the
+list in its `lookup`, so the Plex ids its records carry become the codes."""
+
+_keys_memo: list[tuple[Sequence[Record], str, dict[str, str]]] = []
+
+
+def keys_of(records: Sequence[Record], kind: str) -> Mapping[str, str]:
+    """Plex id (lower case) -> readable key for every record of a master-data list (collisions resolved
+    by `ids.readable_keys`); remembered by identity of the list, like `index_by`."""
+    for seen, seen_kind, keys in _keys_memo:
+        if seen is records and seen_kind == kind:
+            return keys
+    spec = READABLE[kind]
+    shown: dict[str, str | None] = {}
+    for record in records:
+        plex_id = record.get(spec.id_field) if isinstance(record, Mapping) else None
+        if isinstance(plex_id, str) and plex_id.strip():
+            try:
+                shown[plex_id.strip()] = spec.shown(record)
+            except Quarantine:
+                shown[plex_id.strip()] = None
+    built = readable_keys(shown)
+    _keys_memo[:] = [*_keys_memo[-7:], (records, kind, built)]
+    return built
+
+
+def readable_id(ctx: Context, kind: str, plex_id: str, shown: str | None = None) -> str:
+    """The external id of the workcenter, part or location with this Plex id: `PCN{pcn}_{kind}_{code}`.
+
+    With the kind's list among the row's lookups, the code comes from that list (a record carries the
+    Plex id, and the code it carries may be an old one); an id the list does not hold is quarantined, so
+    the record waits (its window stays pending) until its master data arrives. A row that reads no such
+    list (a unit test's bare context) gets the code the record shows, else the id."""
+    spec = READABLE[kind]
+    records = ctx.lookups.get(spec.list)
+    if records is None:
+        return external_id(ctx.pcn, kind, readable_key(shown) if shown else plex_id)
+    key = keys_of(records, kind).get(plex_id.strip().lower())
+    if key is None:
+        raise Quarantine(f"{spec.id_field} {plex_id!r} is not in the {spec.list} list yet (waits for it)")
+    return external_id(ctx.pcn, kind, key)
+
+
+def linked_id(ctx: Context, kind: str, plex_id: str | None, shown: str | None = None) -> str | None:
+    """An aggregate's (a series') link to a workcenter, part or location: none, rather than a failed
+    aggregate, while the list lacks the id; the next run that finds it there sets the link."""
+    try:
+        return optional_readable_id(ctx, kind, plex_id, shown)
+    except Quarantine:
+        return None
+
+
+def optional_readable_id(
+    ctx: Context, kind: str, plex_id: str | None, shown: str | None = None
+) -> str | None:
+    """`readable_id` for a link a record may lack (None when the record names no id)."""
+    return None if not plex_id else readable_id(ctx, kind, plex_id, shown)

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.config.resources import ConfiguredResource, asset_link, known_names, named_fields
-from plex_cdf.domains.common import lineage, metadata_from, plex_ms
+from plex_cdf.domains.common import READABLE, lineage, linked_id, merged, metadata_from, plex_ms, readable_id
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import (
     Context,
@@ -50,9 +50,25 @@ def build_row(spec: ConfiguredResource) -> Resource:
         key=tuple(spec.key),
         transform=transform,
         finish=finish,
+        lookup=_linked_lists(spec),
         interval=spec.interval,
         description=f"configured: {spec.path or f'data source {spec.data_source}'} -> {spec.target}",
     )
+
+
+def _linked_lists(spec: ConfiguredResource) -> tuple[str, ...]:
+    """The master-data lists whose codes key the row's links to workcenters, parts or locations."""
+    kinds = list(spec.events.asset_links.values()) if spec.events else []
+    if spec.time_series is not None and spec.time_series.asset_link:
+        kinds.append(asset_link(spec.time_series.asset_link)[1])
+    return tuple(dict.fromkeys(READABLE[k].list for k in kinds if k in READABLE))
+
+
+def _link(ctx: Context, kind: str, value: object) -> str:
+    """A configured link: by the code for a kind people look up (`READABLE`), else by the value."""
+    if kind in READABLE:
+        return readable_id(ctx, kind, str(value))
+    return external_id(ctx.pcn, kind, str(value))
 
 
 def _source(spec: ConfiguredResource) -> Source:
@@ -111,7 +127,7 @@ def to_event(spec: ConfiguredResource, record: Record, ctx: Context) -> Iterable
     assert target is not None
     key = record_key(spec, record, ctx)
     links = tuple(
-        external_id(ctx.pcn, kind, str(record[field]))
+        _link(ctx, kind, record[field])
         for field, kind in target.asset_links.items()
         if record.get(field) not in (None, "")
     )
@@ -124,7 +140,7 @@ def to_event(spec: ConfiguredResource, record: Record, ctx: Context) -> Iterable
         start_time=plex_ms(record, target.start_time, required_field=True),
         end_time=plex_ms(record, target.end_time) if target.end_time else None,
         description=None if description is None else str(description),
-        metadata={**metadata_from(record, sorted(record)), **lineage(spec.name, key)},
+        metadata=merged(metadata_from(record, sorted(record)), lineage(spec.name, key)),
         asset_external_ids=links,
     )
 
@@ -177,14 +193,18 @@ def _series(spec: ConfiguredResource, record: Record, ctx: Context) -> TimeSerie
     if target.asset_link:
         field, kind = asset_link(target.asset_link)
         if record.get(field) not in (None, ""):
-            asset = external_id(ctx.pcn, kind, str(record[field]))
+            asset = (
+                linked_id(ctx, kind, str(record[field]))
+                if kind in READABLE
+                else _link(ctx, kind, record[field])
+            )
     return TimeSeries(
         external_id=_series_id(spec, record, ctx),
         name=f"{spec.name} {key}",
         data_set=spec.data_set_key(),
         asset_external_id=asset,
         unit=target.unit,
-        metadata={**metadata_from(record, target.series_key), **lineage(spec.name, key)},
+        metadata=merged(metadata_from(record, target.series_key), lineage(spec.name, key)),
     )
 
 

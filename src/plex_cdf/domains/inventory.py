@@ -14,12 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from plex_cdf.domains.common import (
+    READABLE,
     key_text,
     lineage,
+    linked_id,
     merged,
     metadata_from,
     number,
+    optional_readable_id,
     plex_ms,
+    readable_id,
     readable_name,
     row_key,
     text,
@@ -107,18 +111,14 @@ def inventory_group(pcn: str) -> str:
     return external_id(pcn, "group", "inventory")
 
 
-def location_external_id(pcn: str, location_id: str | None) -> str | None:
-    return None if location_id is None else external_id(pcn, "location", location_id)
-
-
-def part_external_id(pcn: str, part_id: str | None) -> str | None:
-    return None if part_id is None else external_id(pcn, "part", part_id)
+LINKED_LISTS = (LOCATIONS, READABLE["part"].list)
+"""The master-data lists whose codes the history events' links are keyed by."""
 
 
 def location_to_asset(record: Record, ctx: Context) -> Iterable[Item]:
     location_id = key_text(record, "locationId")
     yield Asset(
-        external_id=external_id(ctx.pcn, "location", location_id),
+        external_id=readable_id(ctx, "location", location_id, text(record, "locationCode")),
         name=text(record, "locationCode") or location_id,
         parent_external_id=inventory_group(ctx.pcn),
         data_set="inventory",
@@ -157,7 +157,10 @@ def container_to_asset(record: Record, ctx: Context) -> Iterable[Item]:
     yield Asset(
         external_id=external_id(ctx.pcn, "container", container.serial_no),
         name=container.serial_no,
-        parent_external_id=location_external_id(ctx.pcn, container.location_id) or inventory_group(ctx.pcn),
+        parent_external_id=optional_readable_id(
+            ctx, "location", container.location_id, container.location_label
+        )
+        or inventory_group(ctx.pcn),
         data_set="inventory",
         description=readable_name(container.part_label, text(record, "containerStatus")),
         metadata=merged(metadata_from(record, CONTAINER_FIELDS), lineage(ctx.resource, container.serial_no)),
@@ -212,9 +215,9 @@ def finish_wip(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
             external_id=external_id(ctx.pcn, "wip", f"{location_id}_{part_id}"),
             name=f"WIP {wip.location_code or location_id} {wip.part_label or part_id}",
             data_set="inventory",
-            asset_external_id=location_external_id(ctx.pcn, location_id),
+            asset_external_id=linked_id(ctx, "location", location_id),
             description="Quantity in active WIP containers at this location for this part",
-            metadata={**lineage(ctx.resource, plex_id), "locationId": location_id, "partId": part_id},
+            metadata=merged(lineage(ctx.resource, plex_id), {"locationId": location_id, "partId": part_id}),
         )
         yield series
         yield Datapoints(series.external_id, ((now_ms, wip.quantity),), latest_only=True)
@@ -230,9 +233,13 @@ def _history_event(record: Record, ctx: Context, kind: str, key: tuple[str, ...]
     at = plex_ms(record, "adjustmentDate", required_field=True)
     number(record, "quantity")
     external, plex_id = row_key(ctx.pcn, kind, record, key)
-    location_ids = (text(record, "locationId"), text(record, "movedFromLocationId"))
-    links = [location_external_id(ctx.pcn, i) for i in location_ids]
-    links.append(part_external_id(ctx.pcn, text(record, "partId")))
+    links = [
+        optional_readable_id(ctx, "location", text(record, "locationId"), text(record, "location")),
+        optional_readable_id(
+            ctx, "location", text(record, "movedFromLocationId"), text(record, "movedFromLocation")
+        ),
+        optional_readable_id(ctx, "part", text(record, "partId"), text(record, "partNumberRevision")),
+    ]
     fields = MOVE_FIELDS if kind == "container_move" else HISTORY_FIELDS
     return Event(
         external_id=external,
@@ -272,6 +279,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("locationId",),
         transform=location_to_asset,
+        lookup=(LOCATIONS,),  # its own list: codes Plex repeats get told apart (ids.readable_keys)
         description="Inventory locations, as assets under the Inventory asset",
     ),
     Resource(
@@ -284,6 +292,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("serialNo",),
         transform=container_to_asset,
         finish=finish_wip,
+        lookup=(LOCATIONS,),
         description="Active containers as assets under their location; WIP per location and part",
     ),
     Resource(
@@ -293,6 +302,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Window(begin_param="beginDate", end_param="endDate"),
         key=MOVE_KEY,
         transform=move_to_event,
+        lookup=LINKED_LISTS,
         optional=True,  # some tenants answer 400 here
         description="Container location moves, as container_move events",
     ),
@@ -303,6 +313,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Window(begin_param="beginDate", end_param="endDate"),
         key=ADJUSTMENT_KEY,
         transform=adjustment_to_event,
+        lookup=LINKED_LISTS,
         description="Container adjustments, as container_adjustment events",
     ),
 )

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from plex_cdf.domains.common import (
+    READABLE,
     check_numbers,
     key_text,
     lineage,
     merged,
     metadata_from,
+    optional_readable_id,
     plex_ms,
     readable_name,
     text,
@@ -82,6 +84,8 @@ CANCELED_JOB_STATUSES = ("Canceled", "Cancelled")
 """A canceled job leaves the open list without a completed date; listed on its own so its event does not
 keep its last open status forever."""
 
+LINKED_LISTS = (READABLE["part"].list, READABLE["workcenter"].list)
+"""The master-data lists whose codes the job events' links are keyed by."""
 OPERATIONS = "operations"
 """Where the Children enrichment puts a job's operations."""
 
@@ -170,7 +174,7 @@ def job(record: Record, ctx: Context) -> Iterable[Item]:
     operations = _operations(record)
     job_id = job_external_id(ctx.pcn, job_number)
     part_id = text(record, "partId")
-    part_link = external_id(ctx.pcn, "part", part_id) if part_id else None
+    part_link = optional_readable_id(ctx, "part", part_id, text(record, "partNumberRevision"))
     steps = [_operation_event(op, job_id, job_number, part_link, ctx) for op in operations]
     scheduled = planned_start(earliest, [s.scheduled for s in steps if s.scheduled is not None])
     status = text(record, "jobStatus")
@@ -191,7 +195,7 @@ def job(record: Record, ctx: Context) -> Iterable[Item]:
             _schedule(scheduled, due),
             lineage(ctx.resource, plex_id),
         ),
-        asset_external_ids=unique([part_link, *(_workcenter_link(op, ctx.pcn) for op in operations)]),
+        asset_external_ids=unique([part_link, *(_workcenter_link(op, ctx) for op in operations)]),
     )
     for step in steps:
         yield step.event
@@ -249,14 +253,14 @@ def _operation_event(
             {JOB_KEY: job_id},
             lineage(ctx.resource, text(operation, "jobOperationId") or f"{job_number}|{number}"),
         ),
-        asset_external_ids=unique([_workcenter_link(operation, ctx.pcn), part_link]),
+        asset_external_ids=unique([_workcenter_link(operation, ctx), part_link]),
     )
     return _Step(event, scheduled, done)
 
 
-def _workcenter_link(operation: Record, pcn: str) -> str | None:
+def _workcenter_link(operation: Record, ctx: Context) -> str | None:
     workcenter_id = text(operation, "workcenterId")
-    return external_id(pcn, "workcenter", workcenter_id) if workcenter_id else None
+    return optional_readable_id(ctx, "workcenter", workcenter_id, text(operation, "workcenterCode"))
 
 
 def _workcenter_codes(operations: Sequence[Record]) -> dict[str, str]:
@@ -288,6 +292,7 @@ def _jobs_listed(name: str, statuses: tuple[str, ...], description: str) -> Reso
         key=("jobNumber",),
         transform=job,
         children=JOB_OPERATIONS,
+        lookup=LINKED_LISTS,
         description=description,
     )
 
@@ -311,6 +316,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("jobNumber",),
         transform=job,
         children=JOB_OPERATIONS,
+        lookup=LINKED_LISTS,
         description="jobs by completed-date windows; same event ids as jobs_open",
     ),
     _jobs_listed(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    READABLE,
     check_numbers,
     index_by,
     json_metadata,
@@ -24,6 +25,8 @@ from plex_cdf.domains.common import (
     lineage,
     merged,
     metadata_from,
+    optional_readable_id,
+    readable_id,
     readable_name,
     text,
 )
@@ -255,6 +258,8 @@ LINE_ID = "productionLineId"  # the field each kept line-workcenter record carri
 LINE_WORKCENTER_REFRESH = timedelta(days=1)
 TREE_LOOKUPS = ("buildings", LINE_WORKCENTERS)
 
+WORKCENTERS = READABLE["workcenter"].list
+PARTS = READABLE["part"].list
 BOM_FULL_REFRESH = timedelta(days=7)
 # The part `type` Plex gives a part that is bought, never built: it has no BOM (Plex lists part types
 # Finished Good, Sub Assembly and Raw Material), so no BOM call is made for it.
@@ -278,14 +283,6 @@ def building_external_id(pcn: str, building_id: str) -> str:
 
 def production_line_external_id(pcn: str, line_id: str) -> str:
     return external_id(pcn, "production_line", line_id)
-
-
-def workcenter_external_id(pcn: str, workcenter_id: str) -> str:
-    return external_id(pcn, "workcenter", workcenter_id)
-
-
-def part_external_id(pcn: str, part_id: str) -> str:
-    return external_id(pcn, "part", part_id)
 
 
 def no_items(record: Record, ctx: Context) -> Iterable[Item]:
@@ -364,10 +361,15 @@ def _asset(
     data_set: DataSetKey = "master",
     description: str | None = None,
     extra: Mapping[str, str] | None = None,
+    shown: str | None = None,
 ) -> Asset:
+    """An asset keyed `PCN{pcn}_{kind}_{plex id}`; for a kind people look up by code (`READABLE`), by the
+    code Plex shows (`shown`), the Plex id kept in metadata `sourceId`."""
     plex_id = key_text(record, id_field)
     return Asset(
-        external_id=external_id(ctx.pcn, kind, plex_id),
+        external_id=readable_id(ctx, kind, plex_id, shown)
+        if kind in READABLE
+        else external_id(ctx.pcn, kind, plex_id),
         name=name or plex_id,
         parent_external_id=parent,
         data_set=data_set,
@@ -407,6 +409,7 @@ def workcenter(record: Record, ctx: Context) -> Iterable[Item]:
         name=name,
         parent=workcenter_parent(record, ctx),
         fields=WORKCENTER_FIELDS,
+        shown=text(record, "workcenterCode"),
     )
 
 
@@ -506,11 +509,8 @@ def equipment(record: Record, ctx: Context) -> Iterable[Item]:
     """Maintenance equipment under its workcenter, else its building, else the facility; in the
     maintenance data set."""
     workcenter_id = key_text(record, "workcenterId") if text(record, "workcenterId") else None
-    parent = (
-        workcenter_external_id(ctx.pcn, workcenter_id)
-        if workcenter_id
-        else _building_or_facility(text(record, "buildingId"), ctx)
-    )
+    workcenter = optional_readable_id(ctx, "workcenter", workcenter_id, text(record, "workcenter"))
+    parent = workcenter or _building_or_facility(text(record, "buildingId"), ctx)
     yield _asset(
         record,
         ctx,
@@ -540,6 +540,7 @@ def part(record: Record, ctx: Context) -> Iterable[Item]:
         parent=own_root_external_id(ctx.pcn, "parts"),
         fields=PART_FIELDS,
         description=text(record, "name") or text(record, "description"),
+        shown=READABLE["part"].shown(record),
     )
 
 
@@ -556,7 +557,7 @@ def part_operation(record: Record, ctx: Context) -> Iterable[Item]:
         kind="part_operation",
         id_field="id",
         name=readable_name("Op", text(record, "operationNumber"), code, separator=" "),
-        parent=part_external_id(ctx.pcn, part_id),
+        parent=readable_id(ctx, "part", part_id),
         fields=PART_OPERATION_FIELDS,
         extra=metadata_from(
             {"operationCode": code, "operationInventoryType": text(operation, "inventoryType")},
@@ -574,8 +575,8 @@ def bom_line(record: Record, ctx: Context) -> Iterable[Item]:
     check_numbers(record, BOM_NUMBER_FIELDS)
     component_id = key_text(record, "componentPartId") if text(record, "componentPartId") else None
     relationship_id = external_id(ctx.pcn, "bom", line_id)
-    source = part_external_id(ctx.pcn, parent_id)
-    target = part_external_id(ctx.pcn, component_id) if component_id else None
+    source = readable_id(ctx, "part", parent_id, text(record, "partNumberRevision"))
+    target = optional_readable_id(ctx, "part", component_id, text(record, "componentPartNumberRevision"))
     if target:
         yield Relationship(
             external_id=relationship_id,
@@ -654,7 +655,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("workcenterId",),
         transform=workcenter,
-        lookup=TREE_LOOKUPS,
+        lookup=(*TREE_LOOKUPS, WORKCENTERS),  # its own list: codes Plex repeats get told apart
         description="workcenters under the production line that lists them, else their building",
     ),
     Resource(
@@ -672,6 +673,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=part,
+        lookup=(PARTS,),
     ),
     Resource(
         name="operations",
@@ -689,7 +691,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=part_operation,
-        lookup=("operations",),
+        lookup=("operations", PARTS),
         description="the routing: each part's operations",
     ),
     Resource(
@@ -705,6 +707,7 @@ RESOURCES: tuple[Resource, ...] = (
         ),
         key=("id",),
         transform=bom_line,
+        lookup=(PARTS,),
         description="BOM lines of parts new or changed since the last run, each part again once a week"
         " (spread over the week); none for raw-material parts, which are bought, not built",
     ),
@@ -746,7 +749,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=equipment,
-        lookup=("buildings",),
+        lookup=("buildings", WORKCENTERS),
         optional=True,
         description="maintenance equipment under its workcenter (needs the maintenance API product)",
     ),

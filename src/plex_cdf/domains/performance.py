@@ -24,7 +24,9 @@ from plex_cdf.domains.common import (
     index_by,
     integer_key,
     lineage,
+    linked_id,
     mapped_id,
+    merged,
     number,
     plex_ms,
     required_text,
@@ -182,15 +184,14 @@ def _series(wc: Workcenter, figure: Figure, ctx: Context, method: str, unit: str
         external_id=external_id(ctx.pcn, figure.kind, wc.plex_id),
         name=f"{wc.code or wc.plex_id} {figure.label}",
         data_set="production",
-        asset_external_id=external_id(ctx.pcn, "workcenter", wc.plex_id),
+        asset_external_id=linked_id(ctx, "workcenter", wc.plex_id),
         unit=unit,
         description=figure.description,
-        metadata={
-            **lineage(ctx.resource, wc.plex_id),
-            "workcenterId": wc.plex_id,
-            **({"workcenterCode": wc.code} if wc.code else {}),
-            "method": method,
-        },
+        metadata=merged(
+            lineage(ctx.resource, wc.plex_id),
+            {"workcenterId": wc.plex_id, "method": method},
+            {"workcenterCode": wc.code} if wc.code else {},
+        ),
     )
 
 
@@ -488,7 +489,7 @@ def connect_oee_row(
         key=("workcenterId", "logDate", "workcenterStatus", "partOperationId"),
         transform=check_status_entry,
         finish=finish,
-        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS),
+        lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS, WORKCENTERS),
         fallback_for=fallback_for,
         description=description,
     )
@@ -512,7 +513,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Workcenter_Key", "Part_Key", "Operation_Code"),
         transform=check_daily_row,
         finish=finish_daily_report,
-        lookup=(WORKCENTER_KEY_MAP,),
+        lookup=(WORKCENTER_KEY_MAP, WORKCENTERS),
         optional=True,
         description="Daily_Performance_Report_Get: Plex's daily figures per workcenter and part -> daily OEE",
     ),

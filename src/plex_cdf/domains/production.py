@@ -15,13 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    READABLE,
     check_numbers,
     key_text,
     lineage,
+    linked_id,
     merged,
     metadata_from,
     number,
+    optional_readable_id,
     plex_ms,
+    readable_id,
     readable_name,
     text,
     unique,
@@ -36,6 +40,8 @@ PRODUCTION_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationI
 SCRAP_KEY = ("workcenterId", "transactionDate", "serialNo", "partOperationId", "scrapReason")
 STATUS_KEY = ("workcenterId", "logDate")
 WORKCENTER_STATUSES = "workcenter_statuses"  # the status list (master data): which statuses are down
+LINKED_LISTS = (READABLE["workcenter"].list, READABLE["part"].list)
+"""The master-data lists whose codes the entries' links are keyed by."""
 LABOR_KEY = ("employeeId", "workcenterId", "beginTime", "jobId", "partOperationId")
 
 PRODUCTION_FIELDS = (
@@ -191,8 +197,8 @@ def _entry_event(
         metadata=merged(metadata_from(record, fields), lineage(ctx.resource, joined)),
         asset_external_ids=unique(
             [
-                external_id(ctx.pcn, "workcenter", workcenter_id),
-                external_id(ctx.pcn, "part", part_id) if part_id else None,
+                readable_id(ctx, "workcenter", workcenter_id, text(record, "workcenterCode")),
+                optional_readable_id(ctx, "part", part_id, text(record, "partNumberRevision")),
             ]
         ),
     )
@@ -268,13 +274,15 @@ def downtime_external_id(pcn: str, status_event_id: str) -> str:
     return external_id(pcn, "downtime", status_event_id.rsplit("_", 1)[-1])
 
 
-def status_series(ts_id: str, name: str, workcenter_id: str, description: str, ctx: Context) -> TimeSeries:
+def status_series(
+    ts_id: str, name: str, workcenter_id: str, description: str, ctx: Context, code: str | None = None
+) -> TimeSeries:
     """A workcenter's status as a string step series (text, no unit)."""
     return TimeSeries(
         external_id=ts_id,
         name=name,
         data_set="production",
-        asset_external_id=external_id(ctx.pcn, "workcenter", workcenter_id),
+        asset_external_id=linked_id(ctx, "workcenter", workcenter_id, code),
         is_step=True,
         is_string=True,
         description=description,
@@ -293,13 +301,14 @@ def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
             yield from status_events(interval.record, ctx, interval.cls, interval.end)
     for workcenter_id, spans in per_workcenter.items():
         ts_id = status_history_external_id(ctx.pcn, workcenter_id)
-        label = next((s.workcenter_code for s in spans if s.workcenter_code), None) or workcenter_id
+        code = next((s.workcenter_code for s in spans if s.workcenter_code), None)
         yield status_series(
             ts_id,
-            f"{label} status history",
+            f"{code or workcenter_id} status history",
             workcenter_id,
             "Workcenter status from the status log: the status that began at each point",
             ctx,
+            code,
         )
         yield Datapoints(external_id=ts_id, points=tuple(sorted({(s.begin, s.status) for s in spans})))
 
@@ -375,6 +384,7 @@ def _quantity_series(
 ) -> Iterable[Item]:
     sums: dict[QuantitySeries, dict[int, float]] = defaultdict(lambda: defaultdict(float))
     labels: dict[QuantitySeries, str] = {}
+    codes: dict[QuantitySeries, str | None] = {}
     for record in records:
         booked = _booked(record)
         if booked is None:
@@ -382,7 +392,8 @@ def _quantity_series(
         workcenter_id, at, quantity = booked
         target = quantity_series_of(record, workcenter_id, per_workcenter, per_part)
         sums[target][at] += quantity
-        code = _display(record, "workcenterCode") or workcenter_id
+        codes[target] = _display(record, "workcenterCode")
+        code = codes[target] or workcenter_id
         part = _display(record, "partNumberRevision") or target.part_id
         labels[target] = code if target.part_id is None else f"{code} {part}"
     for target, by_time in sums.items():
@@ -393,7 +404,7 @@ def _quantity_series(
             external_id=ts_id,
             name=f"{labels[target]} {what}",
             data_set="production",
-            asset_external_id=external_id(ctx.pcn, "workcenter", target.workcenter_id),
+            asset_external_id=linked_id(ctx, "workcenter", target.workcenter_id, codes.get(target)),
             unit=target.unit,
             description=f"{what.capitalize()} booked per transaction time (not a counter), in {unit_text}",
             metadata=merged(
@@ -436,6 +447,7 @@ def workcenter_current_status(record: Record, ctx: Context) -> Iterable[Item]:
         workcenter_id,
         "Workcenter status description (Plex control status), sampled each run",
         ctx,
+        text(record, "code") or text(parent, "workcenterCode"),
     )
     status = text(record, "statusDescription")
     if status:
@@ -451,6 +463,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=PRODUCTION_KEY,
         transform=production_entry,
         finish=good_quantities,
+        lookup=LINKED_LISTS,
     ),
     Resource(
         name="scrap_entries",
@@ -460,6 +473,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=SCRAP_KEY,
         transform=scrap_entry,
         finish=scrap_quantities,
+        lookup=LINKED_LISTS,
     ),
     Resource(
         name="workcenter_status_entries",
@@ -469,7 +483,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=STATUS_KEY,
         transform=workcenter_status_entry,
         finish=status_history,
-        lookup=(WORKCENTER_STATUSES,),
+        lookup=(WORKCENTER_STATUSES, *LINKED_LISTS),
     ),
     Resource(
         name="labor_entries",
@@ -478,6 +492,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=history_window(),
         key=LABOR_KEY,
         transform=labor_entry,
+        lookup=LINKED_LISTS,
     ),
     Resource(
         name="workcenter_control_status",
@@ -492,6 +507,7 @@ RESOURCES: tuple[Resource, ...] = (
         ),
         key=("id",),
         transform=workcenter_current_status,
+        lookup=(READABLE["workcenter"].list,),
         description="each workcenter's current status, polled at the cadence the budget's polling share"
         " allows (every workcenter once per workcenters / (share x calls a minute) minutes)",
     ),

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.domains.common import (
+    READABLE,
     datasource_ms,
     flag,
     integer_key,
@@ -25,7 +26,9 @@ from plex_cdf.domains.common import (
     merged,
     metadata_from,
     number,
+    optional_readable_id,
     plex_ms,
+    readable_id,
     readable_name,
     required_text,
     text,
@@ -171,11 +174,11 @@ class Links:
         ids = {"partId": self.part_id, "workcenterId": self.workcenter_id}
         return {name: value for name, value in ids.items() if value}
 
-    def assets(self, pcn: str) -> tuple[str, ...]:
+    def assets(self, ctx: Context) -> tuple[str, ...]:
         return unique(
             (
-                external_id(pcn, "part", self.part_id) if self.part_id else None,
-                external_id(pcn, "workcenter", self.workcenter_id) if self.workcenter_id else None,
+                optional_readable_id(ctx, "part", self.part_id),
+                optional_readable_id(ctx, "workcenter", self.workcenter_id),
             )
         )
 
@@ -213,7 +216,7 @@ def checksheet_to_event(row: Record, ctx: Context) -> Iterable[Item]:
             links.metadata(),
             lineage(ctx.resource, number_text),
         ),
-        asset_external_ids=links.assets(ctx.pcn),
+        asset_external_ids=links.assets(ctx),
     )
 
 
@@ -240,7 +243,7 @@ def problem_log_to_event(row: Record, ctx: Context) -> Iterable[Item]:
         metadata=merged(
             metadata_from(row, PROBLEM_LOG_COLUMNS), links.metadata(), lineage(ctx.resource, key)
         ),
-        asset_external_ids=links.assets(ctx.pcn),
+        asset_external_ids=links.assets(ctx),
     )
 
 
@@ -266,7 +269,7 @@ def part_specification_to_asset(record: Record, ctx: Context) -> Iterable[Item]:
     yield Asset(
         external_id=external_id(ctx.pcn, "specification", spec_id),
         name=readable_name(text(record, "specificationNumber"), text(record, "description")) or spec_id,
-        parent_external_id=external_id(ctx.pcn, "part", part_id),
+        parent_external_id=readable_id(ctx, "part", part_id),
         data_set="quality",
         description=text(record, "note"),
         metadata=merged(
@@ -291,7 +294,7 @@ def specification_row_to_asset(row: Record, ctx: Context) -> Iterable[Item]:
     yield Asset(
         external_id=external_id(ctx.pcn, "specification_key", key),
         name=readable_name(text(row, "Specification_No"), text(row, "Description")) or key,
-        parent_external_id=external_id(ctx.pcn, "part", links.part_id),
+        parent_external_id=readable_id(ctx, "part", links.part_id),
         data_set="quality",
         metadata=merged(
             metadata_from(row, SPECIFICATION_COLUMNS), links.metadata(), lineage(ctx.resource, key)
@@ -313,6 +316,8 @@ def _key_map(name: str) -> Resource:
     )
 
 
+LINKED_LISTS = (READABLE["part"].list, READABLE["workcenter"].list)
+"""The master-data lists whose codes the quality events' links are keyed by."""
 KEY_MAPS: tuple[Resource, ...] = tuple(_key_map(name) for name in KEY_MAP_SOURCES)
 
 RESOURCES: tuple[Resource, ...] = (
@@ -324,7 +329,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Window("Start_Date", "End_Date"),
         key=("Checksheet_No",),
         transform=checksheet_to_event,
-        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),
+        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
         optional=True,
         description="Checksheets_Get: checksheets by date, as checksheet events",
     ),
@@ -335,6 +340,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("id",),
         transform=part_specification_to_asset,
+        lookup=(READABLE["part"].list,),
         optional=True,
         description="Part specifications, as assets under their part",
     ),
@@ -345,7 +351,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Snapshot(),
         key=("Specification_Key",),
         transform=specification_row_to_asset,
-        lookup=(PART_KEY_MAP,),
+        lookup=(PART_KEY_MAP, READABLE["part"].list),
         optional=True,
         fallback_for="part_specifications",
         description="Specification_Get: specifications where the Connect list is not offered",
@@ -358,7 +364,7 @@ RESOURCES: tuple[Resource, ...] = (
         mode=Window("Start_Date", "End_Date", max_span=WEEK, lookback=WEEK),
         key=("Problem_Log_Key",),
         transform=problem_log_to_event,
-        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP),
+        lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
         optional=True,
         description="Problem_Logs_Get: problem logs by report date, as ncr events",
     ),

@@ -1,7 +1,8 @@
 """Items (what the transforms make, `plex_cdf.items`) as Data Modeling instances: pure, no I/O.
 
 An item's external id `PCN{pcn}_{kind}_{key}` becomes the node's external id in the tenant's instance
-space; its kind picks the view (`model.VIEW_OF_KIND`), its key is `sourceId`. Metadata goes into
+space; its kind picks the view (`model.VIEW_OF_KIND`); `sourceId` is the Plex id (metadata `sourceId`; the key
+is the code Plex shows for workcenters, parts and locations, docs/mapping.md). Metadata goes into
 `extractedData` (CogniteExtractorData). Links to assets become direct relations by the target's view:
 `parent` (PlexAsset), `asset` (PlexEquipment), `location` (PlexContainer), `assets`/`equipment` (activities
 and time series). A kind without a view (the classic target's grouping assets) is not modelled. Jobs and
@@ -96,7 +97,7 @@ def _common(external_id: str, name: str | None, description: str | None, metadat
     return {
         "name": name,
         "description": description,
-        "sourceId": key,
+        "sourceId": metadata.get("sourceId") or key,  # the Plex id (the key may be the code Plex shows)
         "sourceCreatedTime": source_time(metadata, model.SOURCE_CREATED_FIELDS),
         "sourceUpdatedTime": source_time(metadata, model.SOURCE_UPDATED_FIELDS),
         "plexKind": kind,
