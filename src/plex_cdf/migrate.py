@@ -4,9 +4,9 @@ The upgrade is data: `MOVES` lists what changed between layouts, one row per cha
 rows and what CDF holds now into the exact updates (a dry run prints them, nothing else). Objects keep
 their internal ids: external ids are renamed in place (CDF updates an external id by internal id), so
 datapoints, event links and parents stay; relationships and RAW rows that name a renamed asset by its
-external id are rewritten. Nothing is deleted: a series no longer written is flagged `plexRetired`, its
-datapoints kept. Rows other changes need (a moved tree, new event shapes) are added to `MOVES` beside
-these; docs/upgrade-notes.md says what each release moves.
+external id are rewritten. Only emptied grouping assets are deleted: a series no longer written is flagged
+`plexRetired`, its datapoints kept. New event shapes (jobs) and the plant-shaped tree are written by the
+first run after the state's re-read (`Reread`); docs/upgrade-notes.md says what each release moves.
 
 Planning is pure (`plan`); reading CDF and applying the plan are the two I/O steps (`read_project`,
 `apply`).
@@ -24,7 +24,7 @@ from plex_cdf.domains.common import META_KEY_RULE, PLEX_RESOURCE, READABLE, SOUR
 from plex_cdf.domains.master_data import BOM_TABLE
 from plex_cdf.domains.performance import FRACTION, PERCENT_PER_FRACTION
 from plex_cdf.domains.registry import ALL
-from plex_cdf.ids import external_id, readable_keys
+from plex_cdf.ids import external_id, readable_keys, root_external_id
 from plex_cdf.ports import StateStore
 
 LAYOUT = 2
@@ -89,7 +89,19 @@ class Reread:
     why: str
 
 
-Move = RewriteMetadata | RenameAssets | RetireSeries | RescaleSeries | Reread
+@dataclass(frozen=True)
+class Ungroup:
+    """Grouping assets `PCN{pcn}_group_{key}` no row writes any more: each one's children move to the
+    facility root (same external and internal ids), then the emptied group is deleted (without
+    `recursive`, so a delete that would take a child along fails instead). The next run places every moved
+    asset under its parent of this layout (it rewrites every asset: the state was re-read), so the
+    facility is where they wait between `migrate` and that run."""
+
+    keys: tuple[str, ...]
+    why: str
+
+
+Move = RewriteMetadata | RenameAssets | RetireSeries | RescaleSeries | Reread | Ungroup
 
 MOVES: tuple[Move, ...] = (
     RewriteMetadata(
@@ -111,7 +123,24 @@ MOVES: tuple[Move, ...] = (
         1 / PERCENT_PER_FRACTION,
         "OEE and its factors share one scale, fractions (1.0 = 100 %); round 1 wrote this one in %",
     ),
-    Reread("events and series of the last first-run-reach are rewritten in the new shape"),
+    Ungroup(
+        (
+            "buildings",
+            "workcenters",
+            "production_lines",
+            "parts",
+            "suppliers",
+            "customers",
+            "workcenter_statuses",
+            "equipment",
+        ),
+        "the tree has the plant's shape: buildings under the facility, lines, workcenters and equipment"
+        " under their building or line, parts, suppliers, customers and statuses under roots of their own",
+    ),
+    Reread(
+        "events and series of the last first-run-reach are rewritten in the new shape (jobs: planned"
+        " start to completion, one event per operation); every asset is placed in the new tree"
+    ),
 )
 """Round 1 (layout 1) -> layout 2. Other changes of this release add their rows here."""
 
@@ -168,9 +197,14 @@ def plan(pcn: str, project: Project, state_layout: int | None, moves: Sequence[M
             out.renamed.update(_renames(pcn, project.assets, move.kind))
     metadata = next((m for m in moves if isinstance(m, RewriteMetadata)), None)
     retired = {m.kind: m for m in moves if isinstance(m, RetireSeries)}
+    groups, moved = _ungrouped(pcn, project.assets, [m for m in moves if isinstance(m, Ungroup)])
+    deleted = {group for group, _ in groups}
     for kind, objects in (("assets", project.assets), ("events", project.events)):
         for obj in objects:
-            _object_change(out, kind, obj, metadata, {})
+            if obj.get("externalId") not in deleted:
+                _object_change(out, kind, obj, metadata, {}, moved.get(obj.get("id")))
+    for group, why in groups:
+        out.changes.append(Change("delete", group, f"emptied group asset deleted: {why}"))
     rescaled = [m for m in moves if isinstance(m, RescaleSeries)]
     for series in project.timeseries:
         _object_change(out, "timeseries", series, metadata, _retirement(pcn, series, retired))
@@ -192,6 +226,30 @@ def plan(pcn: str, project: Project, state_layout: int | None, moves: Sequence[M
     if reread is not None and behind:
         out.changes.append(Change("state", pcn, f"forget watermarks and hashes: {reread.why}"))
     return out
+
+
+def _ungrouped(
+    pcn: str, assets: Sequence[Json], moves: Sequence[Ungroup]
+) -> tuple[list[tuple[str, str]], dict[Any, tuple[Any, str]]]:
+    """The group assets to delete (external id, why) and the children to move first: internal id ->
+    (the facility root's internal id, what the dry run says). Nothing when the project has no facility
+    root (nothing of this tenant's tree to move)."""
+    ids = {str(a.get("externalId")): a.get("id") for a in assets}
+    root = root_external_id(pcn)
+    if root not in ids:
+        return [], {}
+    groups = {
+        ids[external_id(pcn, "group", key)]: (external_id(pcn, "group", key), move.why)
+        for move in moves
+        for key in move.keys
+        if external_id(pcn, "group", key) in ids
+    }
+    moved = {
+        a.get("id"): (ids[root], f"parent {groups[a.get('parentId')][0]} -> {root} (the next run places it)")
+        for a in assets
+        if a.get("parentId") in groups
+    }
+    return list(groups.values()), moved
 
 
 def _renames(pcn: str, assets: Iterable[Json], kind: str) -> dict[str, str]:
@@ -249,7 +307,12 @@ def _retirement(pcn: str, series: Json, retired: Mapping[str, RetireSeries]) -> 
 
 
 def _object_change(
-    out: Plan, kind: str, obj: Json, move: RewriteMetadata | None, extra: Mapping[str, str]
+    out: Plan,
+    kind: str,
+    obj: Json,
+    move: RewriteMetadata | None,
+    extra: Mapping[str, str],
+    parent: tuple[Any, str] | None = None,
 ) -> None:
     xid = str(obj["externalId"])
     update: Json = {}
@@ -265,6 +328,9 @@ def _object_change(
         update["metadata"] = {"set": restyled}
         changed = sorted(set(metadata) ^ set(restyled))
         notes.append("metadata keys " + ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else ""))
+    if parent is not None:
+        update["parentId"] = {"set": parent[0]}
+        notes.append(parent[1])
     if update:
         out.changes.append(Change(kind, xid, "; ".join(notes), {"id": obj["id"], "update": update}))
 
@@ -331,7 +397,8 @@ def state_layout(state: StateStore, pcn: str) -> int | None:
 
 
 async def apply(client: Any, the_plan: Plan, state: StateStore, raw_database: str) -> None:
-    """Send the plan's updates (assets first: relationships name the new ids), then the state."""
+    """Send the plan's updates (assets first: relationships name the new ids; emptied groups deleted once
+    their children moved), then the state."""
     api = _Api(client)
     for change in the_plan.changes:
         if change.kind == "datapoints" and change.row is not None:
@@ -341,6 +408,9 @@ async def apply(client: Any, the_plan: Plan, state: StateStore, raw_database: st
         updates = [c.update for c in the_plan.changes if c.kind == kind]
         for start in range(0, len(updates), ITEMS_PER_CALL):
             await api.post(f"{path}/update", {"items": updates[start : start + ITEMS_PER_CALL]})
+    emptied = [{"externalId": c.target} for c in the_plan.changes if c.kind == "delete"]
+    for start in range(0, len(emptied), ITEMS_PER_CALL):  # after the moves: no child left under them
+        await api.post("/assets/delete", {"items": emptied[start : start + ITEMS_PER_CALL]})
     relinks = [c.update for c in the_plan.changes if c.kind == "relationships"]
     for start in range(0, len(relinks), ITEMS_PER_CALL):
         await api.post("/relationships/update", {"items": relinks[start : start + ITEMS_PER_CALL]})

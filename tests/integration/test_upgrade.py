@@ -40,6 +40,19 @@ from tests.upgrade.fixture import load_fixture, moment, write_state, write_store
 
 PREFIX = f"PCN{DEMO_PCN}_"
 RETIRED = f"{PREFIX}wc_scrap_quantity_"
+GROUPS = [
+    f"{PREFIX}group_{key}"
+    for key in (
+        "buildings",
+        "workcenters",
+        "production_lines",
+        "parts",
+        "suppliers",
+        "customers",
+        "workcenter_statuses",
+        "equipment",
+    )
+]
 
 
 @dataclass
@@ -187,7 +200,30 @@ def test_the_dry_run_lists_the_changes_and_changes_nothing(upgrade: Upgrade) -> 
     old = next(x for x, a in upgrade.round1.assets.items() if a is wc)
     assert any(line.startswith(f"assets {old}: external id -> {PREFIX}workcenter_{code}") for line in lines)
     assert any(line.startswith(f"timeseries {RETIRED}") for line in lines)
+    deleted = {line.split()[1].rstrip(":") for line in lines if line.startswith("delete ")}
+    assert deleted == set(GROUPS) & set(upgrade.round1.assets) and len(deleted) >= 6, deleted
     assert upgrade.after_dry_run == upgrade.round1, "a dry run changed CDF or the state"
+
+
+def test_the_tree_is_plant_shaped_and_round_1_groups_are_gone(upgrade: Upgrade) -> None:
+    """Round 1 grouped assets under `PCN{pcn}_group_*`; after migrate and a run only the Inventory group
+    is left, every asset hangs where a fresh run puts it (checked whole above), and the own roots exist."""
+    assets = upgrade.migrated.assets
+    assert not set(GROUPS) & set(assets), "an emptied group is left"
+    assert f"{PREFIX}group_inventory" in assets
+    parts = [a for a in assets.values() if (a.get("metadata") or {}).get("plexResource") == "parts"]
+    assert parts and {a["parentId"] for a in parts} == {f"{PREFIX}root_parts"}
+
+
+def test_job_events_are_rewritten_in_the_new_shape(upgrade: Upgrade) -> None:
+    """Round 1's job events carried the routing in metadata `operations` and spanned creation to
+    completion; after migrate and a run none keeps `operations` and each operation is its own event."""
+    old_jobs = [e for e in upgrade.round1.events.values() if e.get("type") == "job"]
+    assert old_jobs and any("operations" in (e.get("metadata") or {}) for e in old_jobs), "round 1's shape"
+    jobs = [e for e in upgrade.migrated.events.values() if e.get("type") == "job"]
+    assert {e["externalId"] for e in old_jobs} <= {e["externalId"] for e in jobs}, "same ids, in place"
+    assert not [e["externalId"] for e in jobs if "operations" in (e.get("metadata") or {})]
+    assert any(e.get("type") == "job_operation" for e in upgrade.migrated.events.values())
 
 
 def test_migrate_then_run_equals_a_fresh_run(upgrade: Upgrade) -> None:
@@ -221,8 +257,10 @@ def test_no_object_is_doubled_and_nothing_is_orphaned(upgrade: Upgrade) -> None:
         by_source.setdefault((meta.get("plexResource", ""), meta.get("sourceId", "")), []).append(xid)
     doubled = {k: v for k, v in by_source.items() if len(v) > 1}
     assert not doubled, f"one Plex record, several assets: {list(doubled.items())[:3]}"
-    old_ids = set(upgrade.round1.assets)
+    old_ids = set(upgrade.round1.assets) - set(GROUPS)  # the emptied groups are deleted
     assert len(upgrade.migrated.assets) == len(upgrade.fresh.assets) >= len(old_ids)
+    [plan] = upgrade.dry_run
+    assert {plan.renamed.get(x, x) for x in old_ids} <= set(upgrade.migrated.assets), "an asset was lost"
 
 
 def test_datapoints_are_kept_and_the_retired_series_is_flagged_not_deleted(upgrade: Upgrade) -> None:

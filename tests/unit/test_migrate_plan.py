@@ -79,3 +79,22 @@ def test_a_retired_series_is_flagged_and_a_project_in_this_layout_plans_nothing(
     assert change.update["update"]["metadata"]["set"]["plexRetired"] == "true"
     flagged = {**series, "metadata": change.update["update"]["metadata"]["set"]}
     assert plan(PCN, Project(timeseries=[flagged]), LAYOUT).changes == []
+
+
+def test_round_1_groups_are_emptied_into_the_facility_then_deleted_and_their_children_keep_ids() -> None:
+    meta = {"plexResource": "tenants", "sourceId": "t"}
+    root = {"id": 1, "externalId": "PCN1_facility_1", "metadata": meta}
+    parts = {"id": 2, "externalId": "PCN1_group_parts", "parentId": 1, "metadata": meta}
+    inventory = {"id": 3, "externalId": "PCN1_group_inventory", "parentId": 1, "metadata": meta}
+    part = {"id": 4, "externalId": "PCN1_part_X", "parentId": 2, "metadata": {"sourceId": "p"}}
+    operation = {"id": 5, "externalId": "PCN1_part_operation_o", "parentId": 4, "metadata": {"sourceId": "o"}}
+    project = Project(assets=[root, parts, inventory, part, operation])
+    changes = plan(PCN, project, LAYOUT).changes
+    assert [(c.kind, c.target) for c in changes] == [
+        ("assets", "PCN1_part_X"),
+        ("delete", "PCN1_group_parts"),
+    ]
+    assert changes[0].update == {"id": 4, "update": {"parentId": {"set": 1}}}, "moved by internal id"
+    assert "the next run places it" in changes[0].what
+    emptied = Project(assets=[root, inventory, {**part, "parentId": 1}, operation])
+    assert plan(PCN, emptied, LAYOUT).changes == [], "the inventory group stays; a second migrate is idle"
