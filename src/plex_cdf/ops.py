@@ -22,6 +22,7 @@ from plex_cdf.app import (
     resolve_data_sets,
 )
 from plex_cdf.cdf.dm import operations as dm_ops
+from plex_cdf.cdf.dm.configured import views_of
 from plex_cdf.cdf.dm.mapping import view_of
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.config import Config
@@ -82,7 +83,8 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
     if config.destination.data_modeling:
         destination = config.destination
         spaces = [destination.instance_space_of(t.pcn) for t in config.plex.tenants]
-        done += await apply_schema(client, destination.schema_space, spaces)
+        configured = list(views_of(config.resources).values())
+        done += await apply_schema(client, destination.schema_space, spaces, configured)
     async with Service(config, client=client, only=("master_data",)) as service:
         for runtime in service.tenants:
             runner = runtime.runners["master_data"]
