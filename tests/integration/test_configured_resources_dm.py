@@ -20,7 +20,15 @@ from plex_cdf.ids import external_id
 from plex_cdf.items import RawRow
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.windows import floor_to
-from tests.integration.conftest import WORLD_CLIENT_ID, WORLD_PCN, WORLD_PROJECT, WORLD_SECRET, World
+from tests.integration.conftest import (
+    WORLD_CLIENT_ID,
+    WORLD_PCN,
+    WORLD_PROJECT,
+    WORLD_SECRET,
+    World,
+    world_row,
+    world_table,
+)
 from tests.integration.test_configured_resources import ready_made, truth_rows
 
 SPACES = Spaces("plex_cdf", f"plex_{WORLD_PCN}")
@@ -100,6 +108,26 @@ def test_ready_made_blocks_land_as_nodes_of_their_views_equal_to_the_ground_trut
     rerun = world_pair.cli("run", "--once", "-c", str(config), "--only", "master-data,inventory,jobs")
     assert rerun.returncode == 0, rerun.stderr
     assert applies(world_pair) == 0, "an unchanged rerun applied instances"
+
+    check = world_pair.cli("check", "-c", str(config))
+    assert "OK" in " ".join(world_row(check.stdout, f"CDF spaces (plex_cdf, {SPACES.instances})")), (
+        check.stdout
+    )
+    lot = sorted(nodes_of(client, lot_view()))[0]
+    client.data_modeling.instances.delete(nodes=dm.NodeId(SPACES.instances, lot))
+    gap = world_pair.cli("status", "--reconcile", "-c", str(config))
+    rows = [r for r in world_table(gap.stdout.split("--reconcile", 1)[-1]) if len(r) == 6 and r[1] == "lots"]
+    assert rows and rows[0][4] == "1" and lot in rows[0][5].replace(" ", ""), gap.stdout[-2000:]
+    deleted = world_pair.cli("cleanup", "--yes", "-c", str(config))
+    assert deleted.returncode == 0, deleted.stderr[-3000:]
+    assert nodes_of(client, lot_view()) == {}, "cleanup left the configured nodes"
+
+
+def lot_view() -> dm.ViewId:
+    entry = next(e for e in ready_made() if e["name"] == "lots")
+    view = configured.view_of(ConfiguredResource.model_validate(entry))
+    assert view is not None
+    return view.view_id(SPACES.schema)
 
 
 def test_windows_as_activities_and_a_snapshot_as_time_series_nodes_of_their_views(world_pair: World) -> None:
