@@ -193,3 +193,21 @@ def test_every_entry_is_answered_whatever_the_call_size(size: int) -> None:
         return report
 
     assert asyncio.run(scenario()).written == 10
+
+
+def test_a_pool_serves_one_event_loop_after_another() -> None:
+    cdf = FakeCdf()
+    pool = cdf.pool(size=10, linger=3600)
+    first, second = WriteReport(), WriteReport()
+
+    async def two_halves() -> None:  # the first half arms the linger, the second fills the call at once
+        await asyncio.gather(
+            pool.apply([planned("parts", n) for n in range(5)], first),
+            pool.apply([planned("parts", n) for n in range(5, 10)], first),
+        )
+
+    asyncio.run(two_halves())  # the loop ends before the linger would have passed
+    pool.linger = 0.01
+    asyncio.run(asyncio.wait_for(pool.apply([planned("parts", n) for n in range(3)], second), 10))
+
+    assert (first.written, second.written) == (10, 3)

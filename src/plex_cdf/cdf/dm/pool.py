@@ -64,15 +64,27 @@ class ApplyPool:
         self._in_flight: Counter[tuple[str, str, str]] = Counter()
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def apply(self, entries: Sequence[Planned[Any]], report: WriteReport) -> None:
         """Send `entries` (bodies made); return once every one was acknowledged or refused."""
         if not entries:
             return
+        self._on_this_loop()
         parcel = _Parcel(report, len(entries), asyncio.get_running_loop().create_future())
         self._pending.extend(_Entry(entry, parcel) for entry in entries)
         self._dispatch(lingered=False)
         await parcel.done
+
+    def _on_this_loop(self) -> None:
+        """Forget what a finished event loop left (a sink may serve one `asyncio.run` after another): its
+        timer and calls are gone, and what it had not sent was never committed, so it is simply dropped."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._pending.clear()
+            self._in_flight.clear()
+            self._timer = None
 
     # -- forming calls ----------------------------------------------------------------------------------
 
@@ -85,6 +97,9 @@ class ApplyPool:
             self._launch(batch)
         if self._pending and self._timer is None and not lingered:
             self._timer = asyncio.get_running_loop().call_later(self.linger, self._lingered)
+        elif not self._pending and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _lingered(self) -> None:
         self._timer = None
