@@ -56,8 +56,8 @@ class FakeCdf:
         self.refused.append((entry.key, report))
         report.refused += 1
 
-    def pool(self, size: int = 1000, linger: float = 0.01) -> ApplyPool:
-        return ApplyPool(self.send, self.landed_cb, self.refused_cb, size=size, linger=linger)
+    def pool(self, size: int = 1000) -> ApplyPool:
+        return ApplyPool(self.send, self.landed_cb, self.refused_cb, size=size)
 
 
 def test_writes_of_two_resources_share_apply_calls_and_each_returns_with_its_own_acknowledged() -> None:
@@ -73,15 +73,15 @@ def test_writes_of_two_resources_share_apply_calls_and_each_returns_with_its_own
 
     cdf, parts, ops = asyncio.run(scenario())
 
-    assert [len(call) for call in cdf.calls] == [1000, 200], "one full call, then the rest after the linger"
+    assert [len(call) for call in cdf.calls] == [1000, 200], "one full call, then the rest together"
     assert (parts.written, ops.written) == (600, 600)
     assert len(cdf.landed["parts"]) == 600 and len(cdf.landed["operations"]) == 600
 
 
-def test_full_calls_go_at_once_and_in_parallel_without_waiting_for_the_linger() -> None:
+def test_full_calls_go_at_once_and_in_parallel() -> None:
     async def scenario() -> FakeCdf:
         cdf = FakeCdf(hold=True)
-        pool = cdf.pool(size=100, linger=3600)  # a part-filled call would wait an hour
+        pool = cdf.pool(size=100)
         write = asyncio.ensure_future(pool.apply([planned("parts", n) for n in range(400)], WriteReport()))
         await asyncio.sleep(0)
         await asyncio.sleep(0)
@@ -118,7 +118,7 @@ def test_a_refused_instance_is_reported_to_its_own_write_and_the_rest_of_the_sha
 def test_a_second_version_of_an_instance_waits_for_the_call_holding_the_first() -> None:
     async def scenario() -> FakeCdf:
         cdf = FakeCdf(hold=True)
-        pool = cdf.pool(size=2, linger=0)
+        pool = cdf.pool(size=2)
         first = asyncio.ensure_future(
             pool.apply([planned("a", 1, "v1"), planned("a", 2, "v1")], WriteReport())
         )
@@ -126,7 +126,7 @@ def test_a_second_version_of_an_instance_waits_for_the_call_holding_the_first() 
         second = asyncio.ensure_future(
             pool.apply([planned("b", 1, "v2"), planned("b", 3, "v2")], WriteReport())
         )
-        for _ in range(20):  # the linger (0 s) has passed many times over: the loop ran 20 rounds
+        for _ in range(20):  # the loop ran 20 turns: whatever could go has gone
             await asyncio.sleep(0)
         assert ("PCN1_part_1", "v2") not in sent(cdf), "v2 of part 1 must not overtake v1 of part 1"
         assert ("PCN1_part_3", "v2") in sent(cdf), "what does not wait for the first call goes on"
@@ -195,19 +195,39 @@ def test_every_entry_is_answered_whatever_the_call_size(size: int) -> None:
     assert asyncio.run(scenario()).written == 10
 
 
-def test_a_pool_serves_one_event_loop_after_another() -> None:
-    cdf = FakeCdf()
-    pool = cdf.pool(size=10, linger=3600)
-    first, second = WriteReport(), WriteReport()
+def test_part_filled_calls_gather_while_one_is_in_flight() -> None:
+    async def scenario() -> FakeCdf:
+        cdf = FakeCdf(hold=True)
+        pool = cdf.pool()
+        first = asyncio.ensure_future(pool.apply([planned("a", 1)], WriteReport()))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the first part-filled call is in flight (held)
+        later = [asyncio.ensure_future(pool.apply([planned("b", n)], WriteReport())) for n in (2, 3, 4)]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(cdf.calls) == 1, "one part-filled call in flight at a time"
+        cdf.release.set()
+        await asyncio.gather(first, *later)
+        return cdf
 
-    async def two_halves() -> None:  # the first half arms the linger, the second fills the call at once
-        await asyncio.gather(
-            pool.apply([planned("parts", n) for n in range(5)], first),
-            pool.apply([planned("parts", n) for n in range(5, 10)], first),
-        )
+    cdf = asyncio.run(scenario())
 
-    asyncio.run(two_halves())  # the loop ends before the linger would have passed
-    pool.linger = 0.01
-    asyncio.run(asyncio.wait_for(pool.apply([planned("parts", n) for n in range(3)], second), 10))
+    assert [len(call) for call in cdf.calls] == [1, 3], "the three later writes share the next call"
 
-    assert (first.written, second.written) == (10, 3)
+
+def test_a_write_abandoned_with_its_event_loop_does_not_hold_the_next_loops_writes() -> None:
+    cdf = FakeCdf(hold=True)
+    pool = cdf.pool()
+
+    left: list[asyncio.Future[None]] = []
+
+    async def abandoned() -> None:
+        left.append(asyncio.ensure_future(pool.apply([planned("parts", 1)], WriteReport())))
+        await asyncio.sleep(0)  # its part-filled call is due; the loop ends before CDF answers
+
+    asyncio.run(abandoned())
+    cdf.release.set()
+    report = WriteReport()
+    asyncio.run(asyncio.wait_for(pool.apply([planned("parts", n) for n in range(3)], report), 10))
+
+    assert report.written == 3

@@ -3,8 +3,10 @@ apply calls of up to 1,000, and full calls go out in parallel (the writer's conc
 
 A write hands its instances to the pool and waits until each one is acknowledged (its hash committed) or
 refused (quarantined, left uncommitted), so the runner's promise holds: nothing it commits after `write`
-returns is ahead of CDF. A full call is sent at once; a part-filled one waits at most `linger` seconds for
-instances of other resources (domains write concurrently), then goes as it is.
+returns is ahead of CDF. A full call is sent at once. Part-filled calls follow Nagle's rule, without a
+timer: one may be in flight at a time; it goes once the writes ready in the same turn of the event loop
+have joined, and while it is in flight the instances of other writes (domains write concurrently) gather
+for the next one. An idle pool adds no wait; a busy one fills its calls.
 
 Two versions of one instance never travel in calls that may overtake each other: the later one waits until
 the call holding the earlier one is answered. A call CDF refuses for its content is halved until the refused
@@ -26,7 +28,6 @@ from plex_cdf.ports import WriteReport
 Send = Callable[[list[Json], WriteReport], Awaitable[None]]
 Landed = Callable[[list[Planned[Any]], WriteReport], None]
 Refused = Callable[[Planned[Any], Exception, WriteReport], None]
-LINGER_S = 0.05
 
 
 @dataclass(eq=False)
@@ -52,17 +53,15 @@ class _Entry:
 class ApplyPool:
     """Fills apply calls from every write of one sink; see the module docstring."""
 
-    def __init__(
-        self, send: Send, landed: Landed, refused: Refused, *, size: int, linger: float = LINGER_S
-    ) -> None:
+    def __init__(self, send: Send, landed: Landed, refused: Refused, *, size: int) -> None:
         self._send = send
         self._landed = landed
         self._refused = refused
         self.size = size
-        self.linger = linger
         self._pending: deque[_Entry] = deque()
         self._in_flight: Counter[tuple[str, str, str]] = Counter()
-        self._timer: asyncio.TimerHandle | None = None
+        self._soon: asyncio.Handle | None = None  # the part-filled call's turn, when one is due
+        self._partial_open = False  # a part-filled call is in flight
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -73,37 +72,40 @@ class ApplyPool:
         self._on_this_loop()
         parcel = _Parcel(report, len(entries), asyncio.get_running_loop().create_future())
         self._pending.extend(_Entry(entry, parcel) for entry in entries)
-        self._dispatch(lingered=False)
+        self._dispatch()
         await parcel.done
 
     def _on_this_loop(self) -> None:
         """Forget what a finished event loop left (a sink may serve one `asyncio.run` after another): its
-        timer and calls are gone, and what it had not sent was never committed, so it is simply dropped."""
+        callbacks and calls are gone, and what it had not sent was never committed, so it is dropped."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop = loop
             self._pending.clear()
             self._in_flight.clear()
-            self._timer = None
+            self._soon = None
+            self._partial_open = False
 
     # -- forming calls ----------------------------------------------------------------------------------
 
-    def _dispatch(self, *, lingered: bool) -> None:
-        """Send every full call; after the linger, the part-filled rest too; else arm the linger."""
-        while self._pending:
-            batch = self._take(full_only=not lingered)
+    def _dispatch(self) -> None:
+        """Send every full call; leave the part-filled rest for `_partial` in the loop's next turn."""
+        while len(self._pending) >= self.size:
+            batch = self._take(full_only=True)
             if not batch:
                 break
-            self._launch(batch)
-        if self._pending and self._timer is None and not lingered:
-            self._timer = asyncio.get_running_loop().call_later(self.linger, self._lingered)
-        elif not self._pending and self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+            self._launch(batch, partial=False)
+        if self._pending and self._soon is None and not self._partial_open:
+            self._soon = asyncio.get_running_loop().call_soon(self._partial)
 
-    def _lingered(self) -> None:
-        self._timer = None
-        self._dispatch(lingered=True)
+    def _partial(self) -> None:
+        """The part-filled call, now that every write of this turn has joined (one in flight at a time)."""
+        self._soon = None
+        if self._partial_open:
+            return
+        batch = self._take(full_only=False)
+        if batch:
+            self._launch(batch, partial=len(batch) < self.size)
 
     def _take(self, *, full_only: bool) -> list[_Entry]:
         """Up to `size` sendable entries in arrival order (a second version of an instance, or one whose
@@ -124,16 +126,17 @@ class ApplyPool:
         self._pending.extendleft(reversed(held))
         return batch
 
-    def _launch(self, batch: list[_Entry]) -> None:
+    def _launch(self, batch: list[_Entry], *, partial: bool) -> None:
         for entry in batch:
             self._in_flight[entry.key] += 1
-        task = asyncio.get_running_loop().create_task(self._call(batch))
+        self._partial_open = self._partial_open or partial
+        task = asyncio.get_running_loop().create_task(self._call(batch, partial))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     # -- one call ---------------------------------------------------------------------------------------
 
-    async def _call(self, batch: list[_Entry]) -> None:
+    async def _call(self, batch: list[_Entry], partial: bool) -> None:
         try:
             await self._halving(batch)
         except BaseException as err:
@@ -146,8 +149,9 @@ class ApplyPool:
                 self._in_flight[entry.key] -= 1
                 if not self._in_flight[entry.key]:
                     del self._in_flight[entry.key]
-            if self._pending and self._timer is None:  # entries held back for this call's instances
-                self._timer = asyncio.get_running_loop().call_later(self.linger, self._lingered)
+            if partial:
+                self._partial_open = False
+            self._dispatch()  # what gathered meanwhile, or waited for this call's instances
 
     async def _halving(self, batch: list[_Entry]) -> None:
         try:
