@@ -21,15 +21,12 @@ from plex_cdf.items import RawRow
 from plex_cdf.plex.dates import format_plex_datetime
 from plex_cdf.windows import floor_to
 from tests.integration.conftest import (
-    WORLD_CLIENT_ID,
     WORLD_PCN,
-    WORLD_PROJECT,
-    WORLD_SECRET,
     World,
     world_row,
     world_table,
 )
-from tests.integration.test_configured_resources import ready_made, truth_rows
+from tests.integration.test_configured_resources import SCRAP_EVENTS, WC_PERFORMANCE, ready_made, truth_rows
 
 SPACES = Spaces("plex_cdf", f"plex_{WORLD_PCN}")
 SOURCE = SPACES.ref(model.SOURCE_SYSTEM_ID)
@@ -43,22 +40,7 @@ def dm_tree(world: World, resources: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def client_of(world: World) -> CogniteClient:
-    from cognite.client import ClientConfig
-    from cognite.client.credentials import OAuthClientCredentials
-
-    credentials = OAuthClientCredentials(
-        token_url=world.cdf_server.token_url,
-        client_id=WORLD_CLIENT_ID,
-        client_secret=WORLD_SECRET,
-        scopes=["user_impersonation"],
-    )
-    config = ClientConfig(
-        client_name="plex-cdf-tests",
-        project=WORLD_PROJECT,
-        credentials=credentials,
-        base_url=world.cdf_server.base_url,
-    )
-    return CogniteClient(config)
+    return world.cdf_client()
 
 
 def nodes_of(client: CogniteClient, view: dm.ViewId) -> dict[str, dict[str, Any]]:
@@ -131,30 +113,8 @@ def lot_view() -> dm.ViewId:
 
 
 def test_windows_as_activities_and_a_snapshot_as_time_series_nodes_of_their_views(world_pair: World) -> None:
-    scrap = {
-        "name": "scrap_events",
-        "path": "/production/v1/production-history/scrap-entries",
-        "domain": "quality",
-        "key": ["workcenterId", "transactionDate", "serialNo"],
-        "mode": "windows",
-        "windows": {"begin": "beginDate", "end": "endDate", "max-span": "1d"},
-        "target": "events",
-        "events": {
-            "type": "scrap",
-            "start-time": "transactionDate",
-            "asset-links": {"workcenterId": "workcenter"},
-        },
-        "view": "PlexScrapEvent",
-    }
-    performance = {
-        "name": "wc_performance",
-        "data-source": 22870,
-        "domain": "quality",
-        "key": ["Workcenter_Code"],
-        "target": "time-series",
-        "time-series": {"value": "Performance", "series-key": ["Workcenter_Code"], "unit": "%"},
-        "view": "PlexWorkcenterPerformance",
-    }
+    scrap = {**SCRAP_EVENTS, "view": "PlexScrapEvent"}
+    performance = {**WC_PERFORMANCE, "view": "PlexWorkcenterPerformance"}
     config = world_pair.write_config(dm_tree(world_pair, [scrap, performance]))
     world_pair.setup(config)
 
