@@ -17,6 +17,7 @@ from plex_cdf.sim.cdf.dms import filters, values
 from plex_cdf.sim.cdf.dms.model import (
     ContainerKey,
     DmsState,
+    EdgeConnection,
     Instance,
     InstanceKey,
     Mapped,
@@ -240,6 +241,9 @@ def source_plan(
                 else None
             )
             targets[name] = Target(spec.container, spec.prop, values.checker(spec.type), spec.nullable, why)
+        elif isinstance(spec, EdgeConnection):
+            why = "an edge connection is not a property: write the edges as instances of their own"
+            targets[name] = Target(("", ""), name, _never, True, why)
         else:
             targets[name] = Target(("", ""), name, _never, True, "reverse direct relations are read-only")
     plan = (label, targets, touched)

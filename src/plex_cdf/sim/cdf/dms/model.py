@@ -107,7 +107,24 @@ class Reverse:
     through: tuple[ViewKey, str]
 
 
-ViewProperty = Mapped | Reverse
+@dataclass(frozen=True, slots=True)
+class EdgeConnection:
+    """Edges of `type` from (outwards) or to (inwards) an instance, their far nodes read through `source`.
+
+    Documentation only, as in CDF: edges are separate instances, read with `query` (an edge result set from a
+    node set, with `direction` and a filter on the edge type), never as a property of the node.
+    """
+
+    connection: str
+    type: InstanceKey
+    source: ViewKey
+    direction: str
+    edge_source: ViewKey | None
+
+
+ViewProperty = Mapped | Reverse | EdgeConnection
+EDGE_CONNECTIONS = ("single_edge_connection", "multi_edge_connection")
+REVERSE_RELATIONS = ("single_reverse_direct_relation", "multi_reverse_direct_relation")
 
 
 class Ordered:
@@ -213,6 +230,15 @@ class DmsState:
         return out
 
     def _property(self, spec: Json) -> ViewProperty:
+        if spec.get("connectionType") in EDGE_CONNECTIONS:
+            edge_source = spec.get("edgeSource")
+            return EdgeConnection(
+                spec["connectionType"],
+                (spec["type"]["space"], spec["type"]["externalId"]),
+                self.view_key(spec["source"], "source"),
+                spec["direction"],
+                None if edge_source is None else self.view_key(edge_source, "edgeSource"),
+            )
         if "connectionType" in spec:
             through = spec["through"]
             return Reverse(
