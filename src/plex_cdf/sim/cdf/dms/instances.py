@@ -39,6 +39,8 @@ ASSET = ("cdf_cdm", "CogniteAsset")
 TIME_SERIES = ("cdf_cdm", "CogniteTimeSeries")
 MAINTAINED = {(ASSET, "root"), (ASSET, "path"), (ASSET, "pathLastUpdatedTime")}
 MAX_DEPTH = 100
+NODE_FIELDS = frozenset({"instanceType", "space", "externalId", "existingVersion", "type", "sources"})
+EDGE_FIELDS = NODE_FIELDS | {"startNode", "endNode"}
 
 
 @dataclass(slots=True)
@@ -97,16 +99,16 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
         if inst is not None:
             answers[key] = _answer(inst, True)
     moved: list[InstanceKey] = []
+    replace = options["replace"]
     for write in writes:
-        old_parent = _parent(state.instances.get(write.key))
         before = state.instances.get(write.key)
+        hierarchy = ASSET in write.data
+        old_parent = _parent(before) if hierarchy else None
         version = before.version if before else 0
-        inst = _commit(state, write, now, options["replace"])
+        inst = _commit(state, write, now, replace)
         assert inst is not None
         answers[write.key] = _answer(inst, inst.version != version)
-        if ASSET in write.data and (
-            before is None or _parent(inst) != old_parent or ASSET not in before.data
-        ):
+        if hierarchy and (before is None or _parent(inst) != old_parent or ASSET not in before.data):
             moved.append(inst.key)
         if TIME_SERIES in inst.data:
             _sync_time_series(store, inst)
@@ -119,15 +121,12 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
 def _check_item(state: DmsState, item: Any, where: str, system: bool) -> Write:
     if not isinstance(item, dict):
         raise bad_request(f"{where}: expected an object")
-    allowed = {"instanceType", "space", "externalId", "existingVersion", "type", "sources"}
     kind = item.get("instanceType")
     if kind not in ("node", "edge"):
         raise bad_request(f"{where}.instanceType: must be node or edge")
-    if kind == "edge":
-        allowed |= {"startNode", "endNode"}
-    unknown = set(item) - allowed
-    if unknown:
-        raise bad_request(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    allowed = NODE_FIELDS if kind == "node" else EDGE_FIELDS
+    if not item.keys() <= allowed:
+        raise bad_request(f"{where}: unknown field(s) {', '.join(sorted(set(item) - allowed))}")
     key = _identity(item, where)
     if state.is_system(key[0]) and not system:
         raise bad_request(f"{where}.space: {key[0]!r} is a system space and cannot be written to")
@@ -186,7 +185,7 @@ class ContainerPlan:
 
 
 def container_plan(state: DmsState, ckey: ContainerKey) -> ContainerPlan:
-    plan: ContainerPlan | None = state.plans.get(("container", ckey))
+    plan = state.container_plans.get(ckey)
     if plan is None:
         props = state.containers[ckey]["properties"]
         plan = ContainerPlan(
@@ -201,20 +200,33 @@ def container_plan(state: DmsState, ckey: ContainerKey) -> ContainerPlan:
             frozenset(n for n, p in props.items() if p["type"]["type"] == "direct"),
             state.containers[ckey]["usedFor"],
         )
-        state.plans[("container", ckey)] = plan
+        state.container_plans[ckey] = plan
     return plan
 
 
-def source_plan(
-    state: DmsState, ref: Any, where: str
-) -> tuple[str, dict[str, Target], tuple[ContainerKey, ...]]:
-    """(label, property -> target, containers a write through it touches) for a view or container."""
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """How a write through one view or container is checked and stored."""
+
+    label: str
+    targets: dict[str, Target]
+    touched: tuple[tuple[ContainerKey, str], ...]  # (container, its usedFor) a write through it touches
+
+
+def source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
+    """The plan of a view or container reference, built once per schema."""
+    if type(ref) is dict:
+        get = ref.get
+        found = state.plans.get(("source", get("type"), get("space"), get("externalId"), get("version")))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return _build_source_plan(state, ref, f"{where}.source")
+
+
+def _build_source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
     if not isinstance(ref, dict):
         raise bad_request(f"{where}: expected a view or container reference")
     cache_key = ("source", ref.get("type"), ref.get("space"), ref.get("externalId"), ref.get("version"))
-    plan = state.plans.get(cache_key)
-    if plan is not None:
-        return plan  # type: ignore[no-any-return]
     if ref.get("type") == "container":
         ckey = (str(ref.get("space")), str(ref.get("externalId")))
         container = state.containers.get(ckey)
@@ -246,7 +258,7 @@ def source_plan(
             targets[name] = Target(("", ""), name, _never, True, why)
         else:
             targets[name] = Target(("", ""), name, _never, True, "reverse direct relations are read-only")
-    plan = (label, targets, touched)
+    plan = SourcePlan(label, targets, tuple((c, container_plan(state, c).used_for) for c in touched))
     state.plans[cache_key] = plan
     return plan
 
@@ -256,26 +268,31 @@ def _never(value: Any, where: str) -> Any:
 
 
 def _check_source(state: DmsState, write: Write, source: Any, where: str, system: bool) -> None:
-    if not isinstance(source, dict):
+    """Check one source of an item into `write.data`; `where` names the source in errors."""
+    if type(source) is not dict:
         raise bad_request(f"{where}: expected {{source, properties}}")
-    label, targets, touched = source_plan(state, source.get("source"), f"{where}.source")
+    plan = source_plan(state, source.get("source"), where)
     props = source.get("properties") or {}
-    if not isinstance(props, dict):
+    if type(props) is not dict:
         raise bad_request(f"{where}.properties: expected an object")
     data = write.data
-    for ckey in touched:
+    kind = write.kind
+    for ckey, used_for in plan.touched:
         if ckey not in data:
-            used_for = container_plan(state, ckey).used_for
-            if used_for != "all" and used_for != write.kind:
+            if used_for != "all" and used_for != kind:
                 raise bad_request(f"{where}: container {key_text(ckey)} holds {used_for}s only")
             data[ckey] = {}
+    targets = plan.targets
     for name, value in props.items():
         target = targets.get(name)
         if target is None:
-            raise bad_request(f"{where}.properties.{name}: {label} has no property {name!r}")
+            raise bad_request(f"{where}.properties.{name}: {plan.label} has no property {name!r}")
         if target.writable is not None and not system:
             raise bad_request(f"{where}.properties.{name}: {target.writable}")
-        checked = target.check(value, f"{where}.properties.{name}")
+        try:
+            checked = target.check(value, "")
+        except CdfError as error:  # the checkers name only the part below the property
+            raise bad_request(f"{where}.properties.{name}{error.message}") from None
         if checked is None and not target.nullable:
             raise bad_request(f"{where}.properties.{name}: required property may not be null")
         data[target.container][target.prop] = checked
@@ -396,7 +413,7 @@ def _commit(state: DmsState, write: Write, now: int, replace: bool) -> Instance 
             state.changes.forget(tomb.change)
         inst.type, inst.start, inst.end = write.type, write.start, write.end
         state.instances[write.key] = inst
-        state.order.add(inst.seq, inst.key)
+        state.order.add(inst.seq, inst)
         _put_data(state, inst, write, replace)
         state.touch(inst)
         return inst
@@ -413,8 +430,9 @@ def _commit(state: DmsState, write: Write, now: int, replace: bool) -> Instance 
 
 def _put_data(state: DmsState, inst: Instance, write: Write, replace: bool) -> bool:
     changed = False
+    stored = inst.data
     for ckey, props in write.data.items():
-        old = inst.data.get(ckey)
+        old = stored.get(ckey)
         if old is None or replace:
             new = dict(container_plan(state, ckey).defaults)
             if old is not None:
@@ -422,9 +440,10 @@ def _put_data(state: DmsState, inst: Instance, write: Write, replace: bool) -> b
         else:
             new = dict(old)
         new.update(props)
-        new = {k: v for k, v in new.items() if v is not None}
+        if None in new.values():
+            new = {k: v for k, v in new.items() if v is not None}
         if new != old:
-            inst.data[ckey] = new
+            stored[ckey] = new
             changed = True
     return changed
 
@@ -605,16 +624,18 @@ def sources_of(state: DmsState, raw: Any, where: str = "sources") -> list[tuple[
 
 
 Renderer = Callable[[Instance], Json]
+# Per container a view reads: None when the view reads the container's properties under their own names
+# (the stored dict is answered as it is), else the (view property, container property) pairs it reads.
+Reads = tuple[tuple[ContainerKey, tuple[tuple[str, str], ...] | None], ...]
 
 
 def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Renderer:
-    """Instances in CDF's read shape with the properties of `sources`; the view lookups done once."""
-    plans = []
-    for vkey, wanted in sources:
-        fields = _read_plan(state, vkey)
-        containers = tuple({ckey for _n, ckey, _p in fields})
-        picked = [f for f in fields if wanted is None or f[0] in wanted]
-        plans.append((vkey[0], f"{vkey[1]}/{vkey[2]}", picked, containers))
+    """Instances in CDF's read shape with the properties of `sources`; the view lookups done once.
+
+    Stored property dicts may be answered without a copy: the app serializes an answer under the store
+    lock, before any other request can change them.
+    """
+    plans = [(vkey[0], f"{vkey[1]}/{vkey[2]}", _reads(state, vkey, wanted)) for vkey, wanted in sources]
 
     def render(inst: Instance) -> Json:
         out: Json = {
@@ -635,16 +656,26 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
             out["deletedTime"] = inst.deleted
             return out
         data = inst.data
-        for space, name, fields, containers in plans:
-            if not any(c in data for c in containers):
-                continue
-            found: Json = {}
-            for prop_name, ckey, prop in fields:
+        for space, name, reads in plans:
+            found: Json | None = None
+            for ckey, pairs in reads:
                 stored = data.get(ckey)
-                if stored is not None:
+                if stored is None:
+                    continue
+                if pairs is None and found is None and len(reads) == 1:
+                    found = stored
+                    break
+                if found is None:
+                    found = {}
+                if pairs is None:
+                    found.update(stored)
+                    continue
+                for prop_name, prop in pairs:
                     value = stored.get(prop)
                     if value is not None:
                         found[prop_name] = value
+            if found is None:
+                continue
             if space in props:
                 props[space][name] = found
             else:
@@ -654,12 +685,29 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
     return render
 
 
-def _read_plan(state: DmsState, vkey: ViewKey) -> list[tuple[str, ContainerKey, str]]:
-    plan: list[tuple[str, ContainerKey, str]] | None = state.plans.get(("read", vkey))
-    if plan is None:
-        plan = [(n, p.container, p.prop) for n, p in state.resolved(vkey).items() if isinstance(p, Mapped)]
-        state.plans[("read", vkey)] = plan
-    return plan
+def _reads(state: DmsState, vkey: ViewKey, wanted: list[str] | None) -> Reads:
+    """What a view (or the `wanted` properties of it) reads, per container."""
+    cache_key = ("reads", vkey, None if wanted is None else tuple(wanted))
+    reads: Reads | None = state.plans.get(cache_key)
+    if reads is None:
+        grouped: dict[ContainerKey, list[tuple[str, str]]] = {}
+        for name, p in state.resolved(vkey).items():
+            if isinstance(p, Mapped):
+                picked = grouped.setdefault(p.container, [])
+                if wanted is None or name in wanted:
+                    picked.append((name, p.prop))
+        reads = tuple(
+            (ckey, None if _same_names(state, ckey, pairs) else tuple(pairs))
+            for ckey, pairs in grouped.items()
+        )
+        state.plans[cache_key] = reads
+    return reads
+
+
+def _same_names(state: DmsState, ckey: ContainerKey, pairs: list[tuple[str, str]]) -> bool:
+    """Whether `pairs` read every property of the container, each under its own name."""
+    names = set(state.containers[ckey]["properties"])
+    return all(a == b for a, b in pairs) and {b for _a, b in pairs} == names and len(pairs) == len(names)
 
 
 def typing(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Json:
@@ -744,7 +792,7 @@ def select(
         ordered = sorted((i for i in candidates if i.seq > after), key=lambda i: i.seq)
         walk: Iterable[Instance] = ordered
     else:
-        walk = (state.instances[k] for _s, k in state.order.after(after))
+        walk = state.order.after(after)
     for inst in walk:
         if inst.kind == kind and predicate(inst):
             if len(out) == limit:
@@ -882,7 +930,7 @@ def seed_system_instances(store: Store) -> None:
 def rebuild_indexes(state: DmsState) -> None:
     """After loading a snapshot: the ordered indexes from the instances' own sequence numbers."""
     for inst in sorted(state.instances.values(), key=lambda i: i.seq):
-        state.order.add(inst.seq, inst.key)
+        state.order.add(inst.seq, inst)
     everything = [*state.instances.values(), *state.tombstones.values()]
     for inst in sorted(everything, key=lambda i: i.change):
-        state.changes.add(inst.change, inst.key)
+        state.changes.add(inst.change, inst)

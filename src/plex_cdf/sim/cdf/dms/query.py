@@ -357,13 +357,10 @@ def _changes(
     """Instances changed after `after`, oldest change first; the change to resume from."""
     out: list[Instance] = []
     last = after
-    for seq, key in state.changes.after(after):
-        inst = state.changed(key)
-        if inst is None or inst.change != seq:
-            continue
+    for inst in state.changes.after(after):
         if len(out) == limit:
             return out, last
-        last = seq
+        last = inst.change
         if inst.kind != kind or (inst.deleted is not None and not include_deleted) or not predicate(inst):
             continue
         out.append(inst)
