@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from plex_cdf.sim.cdf.dms import filters, values
 from plex_cdf.sim.cdf.dms.model import (
+    SYSTEM_SPACES,
     ContainerKey,
     DmsState,
     EdgeConnection,
@@ -53,7 +54,7 @@ class Write:
     type: Json | None
     start: Json | None
     end: Json | None
-    data: dict[ContainerKey, dict[str, Any]] = field(default_factory=dict)
+    data: dict[ContainerKey, dict[str, Any]]
 
 
 # Apply ------------------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     writes: list[Write] = []
     seen: set[InstanceKey] = set()
     for index, item in enumerate(items):
-        write = _check_item(state, item, f"items[{index}]", system)
+        write = _check_item(state, item, index, system)
         if write.key in seen:
             raise bad_request(f"items[{index}]: instance {key_text(write.key)} appears more than once")
         seen.add(write.key)
@@ -95,7 +96,7 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     answers: dict[InstanceKey, Json] = {}
     now = now_ms()
     for key in creations:
-        inst = _commit(state, Write("node", key, None, None, None, None), now, replace=False)
+        inst = _commit(state, Write("node", key, None, None, None, None, {}), now, replace=False)
         if inst is not None:
             answers[key] = _answer(inst, True)
     moved: list[InstanceKey] = []
@@ -118,50 +119,53 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     return {"items": [answers[w.key] for w in writes]}
 
 
-def _check_item(state: DmsState, item: Any, where: str, system: bool) -> Write:
-    if not isinstance(item, dict):
-        raise bad_request(f"{where}: expected an object")
+def _check_item(state: DmsState, item: Any, index: int, system: bool) -> Write:
+    """One item checked into a Write; errors name it as items[index] (the text is built only then)."""
+    if type(item) is not dict:
+        raise bad_request(f"items[{index}]: expected an object")
     kind = item.get("instanceType")
-    if kind not in ("node", "edge"):
-        raise bad_request(f"{where}.instanceType: must be node or edge")
-    allowed = NODE_FIELDS if kind == "node" else EDGE_FIELDS
-    if not item.keys() <= allowed:
-        raise bad_request(f"{where}: unknown field(s) {', '.join(sorted(set(item) - allowed))}")
-    key = _identity(item, where)
-    if state.is_system(key[0]) and not system:
-        raise bad_request(f"{where}.space: {key[0]!r} is a system space and cannot be written to")
+    if kind != "node" and kind != "edge":
+        raise bad_request(f"items[{index}].instanceType: must be node or edge")
+    if not item.keys() <= (NODE_FIELDS if kind == "node" else EDGE_FIELDS):
+        unknown = set(item) - (NODE_FIELDS if kind == "node" else EDGE_FIELDS)
+        raise bad_request(f"items[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+    key = _identity(item, index)
+    if key[0] in SYSTEM_SPACES and not system:
+        raise bad_request(f"items[{index}].space: {key[0]!r} is a system space and cannot be written to")
     if key[0] not in state.spaces:
-        raise bad_request(f"{where}.space: space {key[0]!r} does not exist")
+        raise bad_request(f"items[{index}].space: space {key[0]!r} does not exist")
     version = item.get("existingVersion")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
-        raise bad_request(f"{where}.existingVersion: expected a non-negative integer")
+    if version is not None and (type(version) is not int or version < 0):
+        raise bad_request(f"items[{index}].existingVersion: expected a non-negative integer")
     other = state.instances.get(key)
     if other is not None and other.kind != kind:
-        raise bad_request(f"{where}: {key_text(key)} exists as an {other.kind}, not an {kind}")
-    type_ref = values.direct(item["type"], f"{where}.type") if item.get("type") is not None else None
+        raise bad_request(f"items[{index}]: {key_text(key)} exists as an {other.kind}, not an {kind}")
+    raw_type = item.get("type")
+    type_ref = None if raw_type is None else values.direct(raw_type, f"items[{index}].type")
     start = end = None
     if kind == "edge":
         if type_ref is None:
-            raise bad_request(f"{where}.type: an edge needs a type")
-        start = values.direct(item.get("startNode"), f"{where}.startNode")
-        end = values.direct(item.get("endNode"), f"{where}.endNode")
+            raise bad_request(f"items[{index}].type: an edge needs a type")
+        start = values.direct(item.get("startNode"), f"items[{index}].startNode")
+        end = values.direct(item.get("endNode"), f"items[{index}].endNode")
         if other is not None and (other.start != start or other.end != end or other.type != type_ref):
-            raise bad_request(f"{where}: an edge's type, startNode and endNode cannot change")
-    write = Write(kind, key, version, type_ref, start, end)
-    sources = item.get("sources") or []
-    if not isinstance(sources, list):
-        raise bad_request(f"{where}.sources: expected a list")
-    for n, source in enumerate(sources):
-        _check_source(state, write, source, f"{where}.sources[{n}]", system)
+            raise bad_request(f"items[{index}]: an edge's type, startNode and endNode cannot change")
+    write = Write(kind, key, version, type_ref, start, end, {})
+    sources = item.get("sources")
+    if sources:
+        if type(sources) is not list:
+            raise bad_request(f"items[{index}].sources: expected a list")
+        for n, source in enumerate(sources):
+            _check_source(state, write, source, index, n, system)
     return write
 
 
-def _identity(item: Json, where: str) -> InstanceKey:
+def _identity(item: Json, index: int) -> InstanceKey:
     space, xid = item.get("space"), item.get("externalId")
-    if not isinstance(space, str) or not space:
-        raise bad_request(f"{where}.space: required")
-    if not isinstance(xid, str) or not 1 <= len(xid) <= XID_MAX or "\x00" in xid:
-        raise bad_request(f"{where}.externalId: must be 1 to {XID_MAX} characters")
+    if type(space) is not str or not space:
+        raise bad_request(f"items[{index}].space: required")
+    if type(xid) is not str or not 1 <= len(xid) <= XID_MAX or "\x00" in xid:
+        raise bad_request(f"items[{index}].externalId: must be 1 to {XID_MAX} characters")
     return (space, xid)
 
 
@@ -220,7 +224,7 @@ def source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
         found = state.plans.get(("source", get("type"), get("space"), get("externalId"), get("version")))
         if found is not None:
             return found  # type: ignore[no-any-return]
-    return _build_source_plan(state, ref, f"{where}.source")
+    return _build_source_plan(state, ref, f"{where}.source")  # `where` names the source item
 
 
 def _build_source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
@@ -267,34 +271,36 @@ def _never(value: Any, where: str) -> Any:
     raise bad_request(f"{where}: cannot be written")
 
 
-def _check_source(state: DmsState, write: Write, source: Any, where: str, system: bool) -> None:
-    """Check one source of an item into `write.data`; `where` names the source in errors."""
+def _check_source(state: DmsState, write: Write, source: Any, index: int, n: int, system: bool) -> None:
+    """Check items[index].sources[n] into `write.data`."""
     if type(source) is not dict:
-        raise bad_request(f"{where}: expected {{source, properties}}")
-    plan = source_plan(state, source.get("source"), where)
+        raise bad_request(f"items[{index}].sources[{n}]: expected {{source, properties}}")
+    plan = source_plan(state, source.get("source"), f"items[{index}].sources[{n}]")
     props = source.get("properties") or {}
     if type(props) is not dict:
-        raise bad_request(f"{where}.properties: expected an object")
+        raise bad_request(f"items[{index}].sources[{n}].properties: expected an object")
     data = write.data
-    kind = write.kind
     for ckey, used_for in plan.touched:
         if ckey not in data:
-            if used_for != "all" and used_for != kind:
-                raise bad_request(f"{where}: container {key_text(ckey)} holds {used_for}s only")
+            if used_for != "all" and used_for != write.kind:
+                raise bad_request(
+                    f"items[{index}].sources[{n}]: container {key_text(ckey)} holds {used_for}s only"
+                )
             data[ckey] = {}
     targets = plan.targets
     for name, value in props.items():
         target = targets.get(name)
-        if target is None:
-            raise bad_request(f"{where}.properties.{name}: {plan.label} has no property {name!r}")
-        if target.writable is not None and not system:
-            raise bad_request(f"{where}.properties.{name}: {target.writable}")
+        if target is None or (target.writable is not None and not system):
+            why = f"{plan.label} has no property {name!r}" if target is None else target.writable
+            raise bad_request(f"items[{index}].sources[{n}].properties.{name}: {why}")
         try:
             checked = target.check(value, "")
         except CdfError as error:  # the checkers name only the part below the property
-            raise bad_request(f"{where}.properties.{name}{error.message}") from None
+            raise bad_request(f"items[{index}].sources[{n}].properties.{name}{error.message}") from None
         if checked is None and not target.nullable:
-            raise bad_request(f"{where}.properties.{name}: required property may not be null")
+            raise bad_request(
+                f"items[{index}].sources[{n}].properties.{name}: required property may not be null"
+            )
         data[target.container][target.prop] = checked
 
 
@@ -325,9 +331,13 @@ def _version_check(state: DmsState, writes: list[Write], skip: bool) -> tuple[li
 
 def _check_required(state: DmsState, write: Write, replace: bool) -> None:
     current = state.instances.get(write.key)
+    plans = state.container_plans
     for ckey, props in write.data.items():
+        required = (plans.get(ckey) or container_plan(state, ckey)).required
+        if not required:
+            continue
         old = current.data.get(ckey) if current is not None and not replace else None
-        for name in container_plan(state, ckey).required:
+        for name in required:
             has = props.get(name) is not None or (old is not None and old.get(name) is not None)
             if not has:
                 raise bad_request(
@@ -357,12 +367,15 @@ def _references(
         create[key] = None
 
     direct_ok = options["autoCreateDirectRelations"]
+    plans = state.container_plans
     for write in writes:
-        need(write.type, direct_ok, "type", write.key)
-        need(write.start, options["autoCreateStartNodes"], "startNode", write.key)
-        need(write.end, options["autoCreateEndNodes"], "endNode", write.key)
+        if write.type is not None:
+            need(write.type, direct_ok, "type", write.key)
+        if write.kind == "edge":
+            need(write.start, options["autoCreateStartNodes"], "startNode", write.key)
+            need(write.end, options["autoCreateEndNodes"], "endNode", write.key)
         for ckey, props in write.data.items():
-            direct = container_plan(state, ckey).direct
+            direct = (plans.get(ckey) or container_plan(state, ckey)).direct
             if not direct:
                 continue
             for name, value in props.items():
@@ -434,7 +447,7 @@ def _put_data(state: DmsState, inst: Instance, write: Write, replace: bool) -> b
     for ckey, props in write.data.items():
         old = stored.get(ckey)
         if old is None or replace:
-            new = dict(container_plan(state, ckey).defaults)
+            new = dict((state.container_plans.get(ckey) or container_plan(state, ckey)).defaults)
             if old is not None:
                 new.update({k: v for k, v in old.items() if (ckey, k) in MAINTAINED})
         else:
@@ -598,7 +611,7 @@ def _ids(body: Json, maximum: int) -> list[tuple[str, InstanceKey]]:
         kind = item.get("instanceType", "node")
         if kind not in ("node", "edge"):
             raise bad_request(f"items[{index}].instanceType: must be node or edge")
-        out.append((kind, _identity(item, f"items[{index}]")))
+        out.append((kind, _identity(item, index)))
     return out
 
 
