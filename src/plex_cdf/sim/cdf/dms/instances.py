@@ -9,6 +9,7 @@ deleted with the node; deleting a node deletes the edges that start or end at it
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
 from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.store import Store, now_ms
 
+logger = logging.getLogger(__name__)
 MAX_APPLY = 1000
 MAX_LIST = 1000
 DEFAULT_LIST = 1000
@@ -317,15 +319,16 @@ def _version_check(state: DmsState, writes: list[Write], skip: bool) -> tuple[li
         else:
             ok.append(write)
     if conflicts and not skip:
-        raise CdfError(
-            409,
-            "A version conflict caused the ingest to fail: "
-            + ", ".join(
+        logger.info(
+            "version conflict: %s",
+            ", ".join(
                 f"{key_text(w.key)} (existingVersion {w.existing_version}, "
                 f"current {state.instances[w.key].version if w.key in state.instances else 'none'})"
                 for w in conflicts[:10]
             ),
         )
+        # CDF's exact words (clients such as Cognite's .NET extractor utils compare the message as a whole)
+        raise CdfError(409, "A version conflict caused the ingest to fail.")
     return ok, conflicts
 
 

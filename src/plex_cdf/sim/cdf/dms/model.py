@@ -331,7 +331,7 @@ def load_system_models(state: DmsState) -> None:
             "sources": [
                 {
                     "source": view,
-                    "properties": {k: unit[k] for k in ("name", "symbol", "quantity")},
+                    "properties": {k: v for k, v in unit.items() if k != "externalId"},
                 }
             ],
         }
