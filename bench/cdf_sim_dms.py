@@ -6,8 +6,9 @@ keep-alive, request bodies serialized beforehand, answers parsed with orjson): t
 server answers, not what a client library costs. The same requests through the cognite-sdk (its
 `client.post`: auth, gzip, retries, its JSON parsing) and through its typed objects (`NodeApply`, `NodeList`,
 `QueryResult`) are printed next to them for information. Prints PASS/FAIL per target, exits 1 on a miss.
-The machine's load average is printed before and after: on a shared machine the figures follow it.
-Run: .venv/bin/python bench/cdf_sim_dms.py [--nodes N] [--in-process]
+The machine's load average is printed before and after: on a shared machine the figures follow it, so each
+targeted figure is the best of `--runs` runs (3).
+Run: .venv/bin/python bench/cdf_sim_dms.py [--nodes N] [--runs N] [--in-process]
 By default the server runs as `plex-cdf sim cdf` in its own process, so client and server do not share a GIL.
 """
 
@@ -18,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -162,17 +164,28 @@ def sync_typed(client: CogniteClient) -> int:
         query.cursors = result.cursors
 
 
-def timed(label: str, count: int, target: int | None, action: Callable[[], int]) -> bool:
-    """Run `action` (returning how many nodes it handled); print the rate and, given a target, the verdict."""
-    started = time.perf_counter()
-    got = action()
-    elapsed = time.perf_counter() - started
-    rate = count / elapsed
-    ok = got == count and (target is None or rate >= target)
+def timed(label: str, count: int, target: int | None, actions: list[Callable[[], int]]) -> bool:
+    """Run each action (returning the nodes it handled); print the best rate and, given a target, a verdict.
+
+    Several runs of the same work and the best of them, because on a shared machine a run's rate follows the
+    other load; every run must handle all `count` nodes.
+    """
+    best = float("inf")
+    complete = True
+    for action in actions:
+        started = time.perf_counter()
+        got = action()
+        best = min(best, time.perf_counter() - started)
+        if got != count:
+            complete = False
+            print(f"  expected {count:,} nodes, got {got:,}")
+    rate = count / best
+    ok = complete and (target is None or rate >= target)
     verdict = "(information)" if target is None else f"target {target:,}  {'PASS' if ok else 'FAIL'}"
-    print(f"{label:<52} {count:>9,} nodes {elapsed:7.2f} s {rate:>10,.0f} nodes/s  {verdict}", flush=True)
-    if got != count:
-        print(f"  expected {count:,} nodes, got {got:,}")
+    runs = f"best of {len(actions)}" if len(actions) > 1 else "one run"
+    print(
+        f"{label:<50} {count:>8,} nodes {best:6.2f} s {rate:>9,.0f} nodes/s ({runs})  {verdict}", flush=True
+    )
     return ok
 
 
@@ -180,59 +193,65 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run(where: tuple[str, str, str], total: int) -> bool:
+def run(where: tuple[str, str, str], total: int, runs: int) -> bool:
     lean = Lean(*where)
     client = client_for(*where)
     client.data_modeling.spaces.apply(dm.SpaceApply(SPACE))
-    timed_nodes = BATCH * TIMED_BATCHES
-    created = apply_bodies(0, timed_nodes)
+    size = BATCH * TIMED_BATCHES  # each run creates its own nodes, then updates them
+    created = [apply_bodies(r * size, (r + 1) * size) for r in range(runs)]
     ok = timed(
         f"apply {TIMED_BATCHES} x 1,000 nodes x 2 sources (create)",
-        timed_nodes,
+        size,
         APPLY_TARGET,
-        lambda: apply_raw(lean.post, created),
+        [partial(apply_raw, lean.post, bodies) for bodies in created],
     )
-    changed = apply_bodies(0, timed_nodes, "changed")
+    changed = [apply_bodies(0, size, f"changed {r}") for r in range(runs)]
     ok &= timed(
         f"apply {TIMED_BATCHES} x 1,000 nodes x 2 sources (update)",
-        timed_nodes,
+        size,
         APPLY_TARGET,
-        lambda: apply_raw(lean.post, changed),
+        [partial(apply_raw, lean.post, bodies) for bodies in changed],
     )
-    again = apply_bodies(0, timed_nodes, "again")
+    again = apply_bodies(0, size, "again")
     timed(
         "same, through the SDK's client.post (update)",
-        timed_nodes,
+        size,
         None,
-        lambda: apply_raw(sdk_post(client), again),
+        [lambda: apply_raw(sdk_post(client), again)],
     )
     typed = [node(i, "typed") for i in range(BATCH)]
     timed(
-        "1,000 nodes, typed NodeApply via the SDK (update)", BATCH, None, lambda: apply_typed(client, typed)
+        "1,000 nodes, typed NodeApply via the SDK (update)", BATCH, None, [lambda: apply_typed(client, typed)]
     )
-    for body in apply_bodies(timed_nodes, total):
+    for body in apply_bodies(runs * size, total):
         lean.post("/instances", body)
-    ok &= timed(f"list {total:,} nodes (one view)", total, READ_TARGET, lambda: list_raw(lean.post))
-    ok &= timed(f"sync {total:,} nodes (from scratch)", total, READ_TARGET, lambda: sync_raw(lean.post))
-    timed(f"list {total:,} nodes, SDK client.post", total, None, lambda: list_raw(sdk_post(client)))
-    timed(f"sync {total:,} nodes, SDK client.post", total, None, lambda: sync_raw(sdk_post(client)))
-    timed(f"list {total:,} nodes, typed NodeList via the SDK", total, None, lambda: list_typed(client))
-    timed(f"sync {total:,} nodes, typed via the SDK", total, None, lambda: sync_typed(client))
+    ok &= timed(f"list {total:,} nodes (one view)", total, READ_TARGET, [lambda: list_raw(lean.post)] * runs)
+    ok &= timed(
+        f"sync {total:,} nodes (from scratch)", total, READ_TARGET, [lambda: sync_raw(lean.post)] * runs
+    )
+    timed(f"list {total:,} nodes, SDK client.post", total, None, [lambda: list_raw(sdk_post(client))])
+    timed(f"sync {total:,} nodes, SDK client.post", total, None, [lambda: sync_raw(sdk_post(client))])
+    timed(f"list {total:,} nodes, typed NodeList via the SDK", total, None, [lambda: list_typed(client)])
+    timed(f"sync {total:,} nodes, typed via the SDK", total, None, [lambda: sync_typed(client)])
     return ok
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each targeted measurement (best counts)")
     parser.add_argument("--in-process", action="store_true", help="serve from this process (shares the GIL)")
     args = parser.parse_args()
-    if args.nodes < BATCH * TIMED_BATCHES:
-        parser.error(f"--nodes must be at least {BATCH * TIMED_BATCHES:,}")
+    if args.runs < 1 or args.nodes < BATCH * TIMED_BATCHES * args.runs:
+        parser.error(f"--nodes must be at least {BATCH * TIMED_BATCHES:,} x --runs, and --runs at least 1")
     print(f"load average (1, 5, 15 min) before: {load()}", flush=True)
     with served(args.in_process) as where:
-        ok = run(where, args.nodes)
+        ok = run(where, args.nodes, args.runs)
     print(f"load average after: {load()}")
-    print(f"server: {'in-process' if args.in_process else 'subprocess'}; targets timed with httpx + orjson")
+    print(
+        f"server: {'in-process' if args.in_process else 'subprocess'}; targets timed with httpx + orjson, "
+        f"best of {args.runs}"
+    )
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
 
