@@ -651,7 +651,11 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
     Stored property dicts may be answered without a copy: the app serializes an answer under the store
     lock, before any other request can change them.
     """
-    plans = [(vkey[0], f"{vkey[1]}/{vkey[2]}", _reads(state, vkey, wanted)) for vkey, wanted in sources]
+    plans = []
+    for vkey, wanted in sources:
+        reads = _reads(state, vkey, wanted)
+        whole = reads[0][0] if len(reads) == 1 and reads[0][1] is None else None  # one dict, answered as is
+        plans.append((vkey[0], f"{vkey[1]}/{vkey[2]}", reads, whole))
 
     def render(inst: Instance) -> Json:
         out: Json = {
@@ -672,15 +676,15 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
             out["deletedTime"] = inst.deleted
             return out
         data = inst.data
-        for space, name, reads in plans:
+        for space, name, reads, whole in plans:
             found: Json | None = None
+            if whole is not None:
+                found = data.get(whole)
+                reads = ()
             for ckey, pairs in reads:
                 stored = data.get(ckey)
                 if stored is None:
                     continue
-                if pairs is None and found is None and len(reads) == 1:
-                    found = stored
-                    break
                 if found is None:
                     found = {}
                 if pairs is None:
