@@ -585,6 +585,14 @@ def test_unimplemented_dms_answers_400_not_supported(client: CogniteClient) -> N
     ):
         with pytest.raises(CogniteAPIError, match=f"not supported by the local CDF: {name}"):
             client.post(query, json={"with": {"x": {"nodes": {}}, "n": expression}, "select": {}})
+    sync = f"/api/v1/projects/{client.config.project}/models/instances/sync"
+    for extra, name in (
+        ({"mode": "noBackfill"}, "with.n.mode noBackfill"),
+        ({"skipAlreadyDeleted": False}, "with.n.skipAlreadyDeleted false"),
+        ({"backfillSort": [{"property": ["node", "externalId"]}]}, "with.n.backfillSort"),
+    ):
+        with pytest.raises(CogniteAPIError, match=f"not supported by the local CDF: {name}"):
+            client.post(sync, json={"with": {"n": {"nodes": {}, **extra}}, "select": {}})
 
 
 def test_the_async_client_works_too(local_cdf: LocalCdfHandle) -> None:

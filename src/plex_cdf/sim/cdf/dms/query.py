@@ -40,6 +40,7 @@ MAX_SETS = 50
 ALLOWED = {"with", "select", "cursors", "parameters", "includeTyping"}
 SYNC_ALLOWED = ALLOWED | {"allowExpiredCursorsAndAcceptMissedDeletes"}
 QUERY_EXPRESSION_FIELDS = frozenset({"nodes", "edges", "sort", "limit"})
+SYNC_EXPRESSION_FIELDS = frozenset({"nodes", "edges", "limit", "mode", "skipAlreadyDeleted"})
 NODE_FIELDS = frozenset({"from", "through", "direction", "filter", "chainTo"})
 EDGE_FIELDS = frozenset(
     {"from", "direction", "filter", "nodeFilter", "terminationFilter", "maxDistance", "limitEach", "chainTo"}
@@ -328,6 +329,12 @@ def sync(store: Store, body: Json) -> Json:
     def page_of(name: str, kind: str, spec: Json, expr: Json) -> tuple[list[Instance], str | None]:
         if expr.get("sort"):
             raise bad_request(f"with.{name}.sort: sync does not sort")
+        check_keys(expr, SYNC_EXPRESSION_FIELDS, f"with.{name}.")
+        # Paged to the end, one and two phases return the same instances; without a backfill they do not.
+        if expr.get("mode", "onePhase") not in ("onePhase", "twoPhase"):
+            raise bad_request(f"not supported by the local CDF: with.{name}.mode {expr['mode']}")
+        if expr.get("skipAlreadyDeleted", True) is not True:
+            raise bad_request(f"not supported by the local CDF: with.{name}.skipAlreadyDeleted false")
         limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
         cursor = ev.cursors.get(name)
         after = decode_cursor(cursor, "c", f"cursors.{name}") if cursor else 0
