@@ -20,6 +20,7 @@ from cognite.client import AsyncCogniteClient
 from cognite.client.data_classes import DataSetWrite
 
 from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
+from plex_cdf.cdf.dm.configured import views_of
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.sink import DataModelingSink
 from plex_cdf.cdf.pipeline import PipelineReporter
@@ -245,7 +246,14 @@ def data_modeling_sink(
 ) -> DataModelingSink:
     destination = config.destination
     spaces = Spaces(destination.schema_space, destination.instance_space_of(pcn))
-    return DataModelingSink(client, pcn, spaces, state, max_concurrency=config.cognite.max_concurrency)
+    return DataModelingSink(
+        client,
+        pcn,
+        spaces,
+        state,
+        max_concurrency=config.cognite.max_concurrency,
+        configured=views_of(config.resources),
+    )
 
 
 class Service:

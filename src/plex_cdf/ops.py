@@ -22,6 +22,7 @@ from plex_cdf.app import (
     resolve_data_sets,
 )
 from plex_cdf.cdf.dm import operations as dm_ops
+from plex_cdf.cdf.dm.configured import views_of
 from plex_cdf.cdf.dm.mapping import view_of
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.config import Config
@@ -83,7 +84,8 @@ async def setup(config: Config, client: AsyncCogniteClient) -> list[str]:
     if config.destination.data_modeling:
         destination = config.destination
         spaces = [destination.instance_space_of(t.pcn) for t in config.plex.tenants]
-        done += await apply_schema(client, destination.schema_space, spaces)
+        configured = list(views_of(config.resources).values())
+        done += await apply_schema(client, destination.schema_space, spaces, configured)
     async with Service(config, client=client, only=("master_data",)) as service:
         for runtime in service.tenants:
             runner = runtime.runners["master_data"]
@@ -179,7 +181,8 @@ def _instance_spaces(config: Config) -> list[str]:
 async def _check_spaces(config: Config, client: AsyncCogniteClient) -> CheckResult:
     schema = config.destination.schema_space
     try:
-        lacking = await dm_ops.missing_schema(client, schema, _instance_spaces(config))
+        configured = list(views_of(config.resources).values())
+        lacking = await dm_ops.missing_schema(client, schema, _instance_spaces(config), configured)
     except Exception as err:  # e.g. no dataModelsAcl: the row says so, the others still show
         return CheckResult("CDF spaces", False, f"{type(err).__name__}: {err}", "grant dataModelsAcl read")
     detail = "all found" if not lacking else f"missing {', '.join(lacking[:4])}"
@@ -350,6 +353,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
     from plex_cdf.items import Asset, Event
     from plex_cdf.windows import plan, window_start
 
+    rows = {name for name, view in views_of(config.resources).items() if view.target == "raw"}
     out: list[Reconciled] = []
     domains = config.extractor.enabled_domains()
     async with Service(config, client=client, only=domains, dry_run=True) as service:
@@ -377,7 +381,7 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                     assets = sorted({i.external_id for i in items if isinstance(i, Asset)})
                     events = sorted({i.external_id for i in items if isinstance(i, Event)})
                     if config.destination.data_modeling:  # nodes holding plex-cdf data, not placeholders
-                        assets = [x for x in assets if view_of(x)]
+                        assets = [x for x in assets if view_of(x)] + _row_nodes(runtime.pcn, rows, items)
                         space = config.destination.instance_space_of(runtime.pcn)
                         schema = config.destination.schema_space
                         found = await dm_ops.filled_nodes(client, schema, space, assets + events)
@@ -390,6 +394,14 @@ async def reconcile(config: Config, client: AsyncCogniteClient) -> list[Reconcil
                         Reconciled(runtime.pcn, resource.name, len(assets) + len(events), len(found), missing)
                     )
     return out
+
+
+def _row_nodes(pcn: str, rows: set[str], items: list[Any]) -> list[str]:
+    """The nodes a configured `raw` resource's records become on the data-modeling target."""
+    from plex_cdf.items import RawRow
+
+    mine = [i for i in items if isinstance(i, RawRow) and i.table in rows]
+    return sorted({external_id(pcn, i.table, i.key) for i in mine})
 
 
 async def _existing(api: Any, external_ids: list[str]) -> set[str]:

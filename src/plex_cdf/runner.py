@@ -618,36 +618,65 @@ class Runner:
     ) -> WriteReport:
         """Only records new or changed since the last run get their sub-list fetched and are written."""
         total = WriteReport()
-        digests_key = own_key(resource.name, "records")
-        known = self.state.get_hashes(self.pcn, digests_key)
+        known = self.state.get_hashes(self.pcn, own_key(resource.name, "records"))
         for record in records:
             if not isinstance(record, Mapping):  # no key, no sub-list to fetch: quarantined here
                 self._quarantine(resource, record, _not_an_object(record), report)
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
-        for batch in _ramped(todo):
-            if self.should_stop():
-                return total
-            with fan_out_lane():
-                subs = await asyncio.gather(
-                    *(
-                        self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
-                        for r, _, _ in batch
-                    )
-                )
-            enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
-            failed: set[int] = set()
-            written = await self.sink.write(
-                resource.name, self._items(resource, enriched, ctx, report, failed)
-            )
-            report.write.add(written)
-            total.add(written)
-            # A quarantined record (or a batch with a refused item) keeps its old digest: fetched again
-            # next run, until it lands.
-            done = {} if written.refused else {k: d for n, (_, k, d) in enumerate(batch) if n not in failed}
-            report.pending += len(batch) - len(done)
-            self.state.commit_hashes(self.pcn, digests_key, done)
+        batches = list(_ramped(todo))
+        # One batch ahead: the next batch's sub-lists are fetched while this one is written, so Plex and
+        # CDF overlap; a batch is still committed only after its own write.
+        ahead = self._sub_lists(children, batches[0]) if batches else None
+        try:
+            for number, batch in enumerate(batches):
+                if self.should_stop() or ahead is None:
+                    return total
+                subs = await ahead
+                following = batches[number + 1] if number + 1 < len(batches) else None
+                stop = following is None or self.should_stop()
+                ahead = None if following is None or stop else self._sub_lists(children, following)
+                total.add(await self._write_with_children(resource, children, batch, subs, ctx, report))
+        finally:
+            if ahead is not None:  # stopped or failed: the batch fetched ahead is not used
+                ahead.cancel()
+                ahead.add_done_callback(_retrieved)
         return total
+
+    def _sub_lists(
+        self, children: Children, batch: Sequence[tuple[Record, str, str]]
+    ) -> asyncio.Future[list[list[dict[str, Any]]]]:
+        """The sub-lists of a batch of records, fetched in the fan-out lane (started now)."""
+        with fan_out_lane():
+            calls = [
+                self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
+                for r, _, _ in batch
+            ]
+            fetched: asyncio.Future[list[list[dict[str, Any]]]] = asyncio.ensure_future(
+                asyncio.gather(*calls)
+            )
+            return fetched
+
+    async def _write_with_children(
+        self,
+        resource: Resource,
+        children: Children,
+        batch: Sequence[tuple[Record, str, str]],
+        subs: Sequence[list[dict[str, Any]]],
+        ctx: Context,
+        report: ResourceReport,
+    ) -> WriteReport:
+        """Write a batch of records with their sub-lists attached, then commit their digests."""
+        enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
+        failed: set[int] = set()
+        written = await self.sink.write(resource.name, self._items(resource, enriched, ctx, report, failed))
+        report.write.add(written)
+        # A quarantined record (or a batch with a refused item) keeps its old digest: fetched again next run,
+        # until it lands.
+        done = {} if written.refused else {k: d for n, (_, k, d) in enumerate(batch) if n not in failed}
+        report.pending += len(batch) - len(done)
+        self.state.commit_hashes(self.pcn, own_key(resource.name, "records"), done)
+        return written
 
     # ---------------------------------------------------------------- fetch, transform
 
@@ -735,6 +764,12 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
         replace(item, segment=segment) if isinstance(item, Datapoints) and not item.latest_only else item
         for item in items
     ]
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """Mark a future's outcome as seen (an unused fetch that failed is not an unhandled error)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _refusals(answers: Sequence[object]) -> int:

@@ -27,6 +27,16 @@ LOCAL_CDF_CLIENT_ID = "plex-cdf"
 LOCAL_CDF_SECRET = "local-secret"
 
 
+def client_config(server: RunningServer, project: str, client_id: str, secret: str) -> ClientConfig:
+    """The cognite-sdk's configuration for a served local CDF."""
+    credentials = OAuthClientCredentials(
+        token_url=server.token_url, client_id=client_id, client_secret=secret, scopes=["user_impersonation"]
+    )
+    return ClientConfig(
+        client_name="plex-cdf-tests", project=project, credentials=credentials, base_url=server.base_url
+    )
+
+
 @dataclass(frozen=True)
 class LocalCdfHandle:
     """A served local CDF: the object (counts, faults, store) and where it listens."""
@@ -35,18 +45,7 @@ class LocalCdfHandle:
     server: RunningServer
 
     def client_config(self, client_secret: str = LOCAL_CDF_SECRET) -> ClientConfig:
-        credentials = OAuthClientCredentials(
-            token_url=self.server.token_url,
-            client_id=LOCAL_CDF_CLIENT_ID,
-            client_secret=client_secret,
-            scopes=["user_impersonation"],
-        )
-        return ClientConfig(
-            client_name="plex-cdf-tests",
-            project=LOCAL_CDF_PROJECT,
-            credentials=credentials,
-            base_url=self.server.base_url,
-        )
+        return client_config(self.server, LOCAL_CDF_PROJECT, LOCAL_CDF_CLIENT_ID, client_secret)
 
     def client(self) -> CogniteClient:
         return CogniteClient(self.client_config())
@@ -203,6 +202,10 @@ class World:
     def output(self) -> str:
         """What a command started with `start` printed so far (stdout, then stderr)."""
         return (self.folder / "stdout.txt").read_text() + (self.folder / "stderr.txt").read_text()
+
+    def cdf_client(self) -> CogniteClient:
+        """A cognite-sdk client of the world's local CDF (to read what the product wrote)."""
+        return CogniteClient(client_config(self.cdf_server, WORLD_PROJECT, WORLD_CLIENT_ID, WORLD_SECRET))
 
     def setup(self, config: Path) -> None:
         done = self.cli("setup", "-c", str(config))

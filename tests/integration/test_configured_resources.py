@@ -24,6 +24,30 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "resources"
 BLOCKS = ("purchase-orders", "sales-orders", "supply-items", "lots")
 
 
+SCRAP_EVENTS: dict[str, Any] = {
+    "name": "scrap_events",
+    "path": "/production/v1/production-history/scrap-entries",
+    "domain": "quality",
+    "key": ["workcenterId", "transactionDate", "serialNo"],
+    "mode": "windows",
+    "windows": {"begin": "beginDate", "end": "endDate", "max-span": "1d"},
+    "target": "events",
+    "events": {
+        "type": "scrap",
+        "start-time": "transactionDate",
+        "asset-links": {"workcenterId": "workcenter"},
+    },
+}
+WC_PERFORMANCE: dict[str, Any] = {
+    "name": "wc_performance",
+    "data-source": 22870,
+    "domain": "quality",
+    "key": ["Workcenter_Code"],
+    "target": "time-series",
+    "time-series": {"value": "Performance", "series-key": ["Workcenter_Code"], "unit": "%"},
+}
+
+
 def ready_made() -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for name in BLOCKS:
@@ -121,31 +145,9 @@ def test_windows_as_events_and_a_snapshot_as_time_series(world_pair: World) -> N
                 "description": "Description",
             },
         },
-        {
-            "name": "wc_performance",
-            "data-source": 22870,
-            "domain": "quality",
-            "key": ["Workcenter_Code"],
-            "target": "time-series",
-            "time-series": {"value": "Performance", "series-key": ["Workcenter_Code"], "unit": "%"},
-        },
+        WC_PERFORMANCE,
     ]
-    tree["resources"].append(
-        {
-            "name": "scrap_events",
-            "path": "/production/v1/production-history/scrap-entries",
-            "domain": "quality",
-            "key": ["workcenterId", "transactionDate", "serialNo"],
-            "mode": "windows",
-            "windows": {"begin": "beginDate", "end": "endDate", "max-span": "1d"},
-            "target": "events",
-            "events": {
-                "type": "scrap",
-                "start-time": "transactionDate",
-                "asset-links": {"workcenterId": "workcenter"},
-            },
-        }
-    )
+    tree["resources"].append(SCRAP_EVENTS)
     config = world_pair.write_config(tree)
     world_pair.setup(config)
 

@@ -9,6 +9,7 @@ from typing import Any
 from cognite.client.data_classes import data_modeling as dm
 
 from plex_cdf.cdf.dm import model
+from plex_cdf.cdf.dm.configured import ConfiguredView
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.cdf.dm.sink import DataModelingSink
@@ -314,3 +315,50 @@ def test_a_container_gone_longer_than_the_retention_is_deleted_and_forgotten(
     assert props(local_cdf, kept.external_id, model.view_id(SPACES.schema, "PlexContainer"))["active"] is True
     back = asyncio.run(sink.write("containers", [kept, gone]))
     assert back.written == 1, "a container that comes back is written afresh"
+
+
+def test_a_new_view_version_of_a_configured_resource_rewrites_its_unchanged_records(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    old = ConfiguredView("pos", "PlexPo", "raw", (("poNumber", "text"),))
+    new = ConfiguredView("pos", "PlexPo", "raw", (("poNumber", "text"), ("lineItemCount", "int64")))
+    client = local_cdf.async_client()
+    state = MemoryState()
+    rows = [
+        RawRow("pos", f"po-{n}", {"id": f"po-{n}", "poNumber": f"PO-{n}", "lineItemCount": n})
+        for n in range(3)
+    ]
+    for view in (old, new):
+        asyncio.run(apply_schema(client, SPACES.schema, [SPACES.instances], [view]))
+
+    first = asyncio.run(
+        DataModelingSink(client, PCN, SPACES, state, configured={"pos": old}).write("pos", rows)
+    )
+    same = asyncio.run(
+        DataModelingSink(client, PCN, SPACES, state, configured={"pos": old}).write("pos", rows)
+    )
+    newer = asyncio.run(
+        DataModelingSink(client, PCN, SPACES, state, configured={"pos": new}).write("pos", rows)
+    )
+
+    assert (first.written, same.written, same.unchanged, newer.written) == (3, 0, 3, 3)
+    assert props(local_cdf, f"PCN{PCN}_pos_po-2", new.view_id(SPACES.schema))["lineItemCount"] == 2
+
+
+def test_writes_of_two_resources_share_apply_calls(local_cdf: LocalCdfHandle) -> None:
+    sink = ready(local_cdf)
+    suppliers = [Asset(f"PCN{PCN}_supplier_{n}", f"S{n}", None, "master") for n in range(600)]
+
+    async def both() -> tuple[WriteReport, WriteReport]:
+        return await asyncio.gather(
+            sink.write("parts", [part(n) for n in range(600)]), sink.write("suppliers", suppliers)
+        )
+
+    parts, others = asyncio.run(both())
+
+    assert sink.apply_sizes == [1000, 200]
+    assert (parts.written, others.written) == (600, 600)
+    assert (
+        props(local_cdf, f"PCN{PCN}_supplier_599", model.view_id(SPACES.schema, "PlexSupplier"))["name"]
+        == "S599"
+    )

@@ -143,18 +143,24 @@ def test_metadata_limits_are_enforced_with_cdf_shaped_messages(local_cdf_client:
         local_cdf_client.time_series.create(TimeSeriesWrite(external_id="x" * 256))
 
 
-def test_update_moves_a_parent_and_recomputes_the_subtree_root(local_cdf_client: CogniteClient) -> None:
+def test_a_move_stays_under_its_root_as_cdf_requires(local_cdf_client: CogniteClient) -> None:
     local_cdf_client.assets.create_hierarchy(
         [*hierarchy(), AssetWrite(external_id="PCN2_facility_2", name="Plant 2")]
     )
-    local_cdf_client.assets.update(
-        AssetUpdate(external_id="PCN1_building_A").parent_external_id.set("PCN2_facility_2")
+    with pytest.raises(CogniteAPIError, match="Asset must stay within same asset hierarchy") as error:
+        local_cdf_client.assets.update(
+            AssetUpdate(external_id="PCN1_building_A").parent_external_id.set("PCN2_facility_2")
+        )
+    assert error.value.code == 400
+    with pytest.raises(CogniteAPIError, match="Asset must stay within same asset hierarchy"):
+        local_cdf_client.assets.update(
+            AssetUpdate(external_id="PCN2_facility_2").parent_external_id.set("PCN1_building_A")
+        )
+    moved = local_cdf_client.assets.update(
+        AssetUpdate(external_id="PCN1_workcenter_W2").parent_external_id.set("PCN1_facility_1")
     )
-    root_2 = local_cdf_client.assets.retrieve(external_id="PCN2_facility_2")
-    moved = local_cdf_client.assets.retrieve_multiple(external_ids=["PCN1_building_A", "PCN1_workcenter_W2"])
-    assert root_2 is not None
-    assert [a.root_id for a in moved] == [root_2.id, root_2.id], "children follow their moved parent"
-    assert moved[0].parent_id == root_2.id
+    root_1 = local_cdf_client.assets.retrieve(external_id="PCN1_facility_1")
+    assert root_1 is not None and moved.parent_id == root_1.id and moved.root_id == root_1.id
 
 
 def test_update_adds_and_removes_metadata_and_clears_with_set_null(local_cdf_client: CogniteClient) -> None:

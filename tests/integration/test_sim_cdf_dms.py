@@ -21,6 +21,7 @@ from cognite.client.data_classes.data_modeling.query import (
     Select,
     SourceSelector,
 )
+from cognite.client.data_classes.data_modeling.views import SingleEdgeConnection, SingleEdgeConnectionApply
 from cognite.client.exceptions import CogniteAPIError
 
 from plex_cdf.sim.cdf import LocalCdf
@@ -163,9 +164,18 @@ def test_system_spaces_hold_the_core_data_model(local_cdf_client: CogniteClient)
     units = client.data_modeling.instances.list(
         instance_type="node", space="cdf_cdm_units", sources=[cdm.CogniteUnit.get_source()], limit=-1
     )
-    assert {"dimensionless:num", "mass:kilogm", "time:min", "time:hr", "dimensionless_ratio:fraction"} <= {
-        u.external_id for u in units
-    }
+    by_id = {u.external_id: u for u in units}
+    assert {
+        "dimensionless:num",
+        "mass:kilogm",
+        "mass:lb",
+        "time:min",
+        "time:hr",
+        "dimensionless_ratio:percent",
+        "dimensionless_ratio:fraction",
+    } <= set(by_id), "CDF's unit catalogue identifiers (it has no count quantity, and a pound is mass:lb)"
+    pound = by_id["mass:lb"].properties[cdm.CogniteUnit.get_source()]
+    assert (pound["symbol"], pound["quantity"]) == ("lbm", "Mass")
     with pytest.raises(CogniteAPIError, match="system space"):
         client.data_modeling.spaces.delete("cdf_cdm")
 
@@ -263,9 +273,9 @@ def test_version_conflicts(client: CogniteClient) -> None:
     stale = dm.NodeApply(
         SPACE, "v", existing_version=1, sources=[dm.NodeOrEdgeData(VIEW, {"code": "v", "rate": 3.0})]
     )
-    with pytest.raises(CogniteAPIError, match="version conflict") as error:
+    with pytest.raises(CogniteAPIError) as error:
         client.data_modeling.instances.apply(stale)
-    assert error.value.code == 409
+    assert (error.value.code, error.value.message) == (409, "A version conflict caused the ingest to fail.")
     skipped = client.data_modeling.instances.apply(stale, skip_on_version_conflict=True)
     assert len(skipped.nodes) == 0
     fresh = dm.NodeApply(
@@ -581,6 +591,21 @@ def test_unimplemented_dms_answers_400_not_supported(client: CogniteClient) -> N
             f"/api/v1/projects/{client.config.project}/models/instances/list",
             json={"instanceType": "node", "debug": {"emitResults": True}},
         )
+    query = f"/api/v1/projects/{client.config.project}/models/instances/query"
+    for expression, name in (
+        ({"nodes": {}, "postSort": [{"property": ["node", "externalId"]}]}, "with.n.postSort"),
+        ({"nodes": {"from": "x", "through": None, "chainFrom": "end"}}, "with.n.nodes.chainFrom"),
+    ):
+        with pytest.raises(CogniteAPIError, match=f"not supported by the local CDF: {name}"):
+            client.post(query, json={"with": {"x": {"nodes": {}}, "n": expression}, "select": {}})
+    sync = f"/api/v1/projects/{client.config.project}/models/instances/sync"
+    for extra, name in (
+        ({"mode": "noBackfill"}, "with.n.mode noBackfill"),
+        ({"skipAlreadyDeleted": False}, "with.n.skipAlreadyDeleted false"),
+        ({"backfillSort": [{"property": ["node", "externalId"]}]}, "with.n.backfillSort"),
+    ):
+        with pytest.raises(CogniteAPIError, match=f"not supported by the local CDF: {name}"):
+            client.post(sync, json={"with": {"n": {"nodes": {}, **extra}}, "select": {}})
 
 
 def test_the_async_client_works_too(local_cdf: LocalCdfHandle) -> None:
@@ -737,3 +762,154 @@ def test_state_time_series_take_states_of_their_state_set(client: CogniteClient)
         client.time_series.data.insert_states(
             StateDatapointsInsert(instance_id=node, datapoints=[StateDatapointWrite(3_000, 7)])
         )
+
+
+# --- edge connections in views ---
+
+FLOW = dm.ViewId(SPACE, "MachineFlow", "v1")
+FEED = dm.ViewId(SPACE, "Feed", "v1")
+FEEDS = dm.DirectRelationReference(SPACE, "feeds")
+
+
+def make_flow_schema(client: CogniteClient) -> dm.ViewApply:
+    """Machines with edge connections of type `feeds` both ways; the edges carry a quantity (view Feed)."""
+    client.data_modeling.containers.apply(
+        dm.ContainerApply(
+            SPACE,
+            "Feed",
+            used_for="edge",
+            properties={"quantity": dm.ContainerProperty(dm.data_types.Float64())},
+        )
+    )
+    flow = dm.ViewApply(
+        SPACE,
+        "MachineFlow",
+        "v1",
+        properties={
+            "code": dm.MappedPropertyApply(CONTAINER, "code"),
+            "feedsTo": dm.MultiEdgeConnectionApply(
+                type=FEEDS, source=FLOW, direction="outwards", edge_source=FEED, name="feeds to"
+            ),
+            "fedBy": dm.MultiEdgeConnectionApply(type=FEEDS, source=FLOW, direction="inwards"),
+            "firstUpstream": SingleEdgeConnectionApply(
+                type=FEEDS, source=VIEW, direction="inwards", description="one upstream machine"
+            ),
+        },
+    )
+    feed = dm.ViewApply(
+        SPACE,
+        "Feed",
+        "v1",
+        properties={"quantity": dm.MappedPropertyApply(dm.ContainerId(SPACE, "Feed"), "quantity")},
+    )
+    client.data_modeling.views.apply([flow, feed])  # the connection names a view of the same request
+    return flow
+
+
+def test_edge_connections_round_trip_through_the_sdk(client: CogniteClient) -> None:
+    flow = make_flow_schema(client)
+    view = client.data_modeling.views.retrieve(FLOW)[0]
+    feeds_to = view.properties["feedsTo"]
+    assert isinstance(feeds_to, dm.MultiEdgeConnection)
+    assert (feeds_to.type, feeds_to.source, feeds_to.direction) == (FEEDS, FLOW, "outwards")
+    assert feeds_to.edge_source == FEED and feeds_to.name == "feeds to"
+    assert isinstance(view.properties["firstUpstream"], SingleEdgeConnection)
+    assert view.properties["fedBy"].direction == "inwards"  # type: ignore[union-attr]
+    assert view.as_apply().dump() == flow.dump()
+    assert view.referenced_containers() == {CONTAINER}, "connections map no container"
+    client.data_modeling.views.apply(view.as_apply())  # the same definition again is no change
+    listed = client.data_modeling.views.list(space=SPACE, limit=-1)
+    assert isinstance(
+        next(v for v in listed if v.as_id() == FLOW).properties["fedBy"], dm.MultiEdgeConnection
+    )
+
+
+def test_edge_connections_are_checked_as_cdf_does(client: CogniteClient) -> None:
+    views = f"/api/v1/projects/{client.config.project}/models/views"
+
+    def view_with(connection: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "items": [{"space": SPACE, "externalId": "Bad", "version": "v1", "properties": {"c": connection}}]
+        }
+
+    good = {
+        "connectionType": "multi_edge_connection",
+        "type": {"space": SPACE, "externalId": "feeds"},
+        "source": {"type": "view", "space": SPACE, "externalId": "Machine", "version": "v1"},
+    }
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({**good, "source": {**good["source"], "externalId": "Nowhere"}}, "views do not exist"),
+        ({**good, "edgeSource": {**good["source"], "version": "v9"}}, "views do not exist"),
+        ({**good, "direction": "sideways"}, "must be outwards or inwards"),
+        ({**good, "type": {"space": SPACE}}, "expected a direct relation"),
+        ({**good, "connectionType": "triple_edge_connection"}, "is not one of"),
+        ({**good, "maxDistance": 2}, "unknown field"),
+        ({k: v for k, v in good.items() if k != "connectionType"}, "without connectionType"),
+    ]
+    for connection, message in bad:
+        with pytest.raises(CogniteAPIError, match=message) as error:
+            client.post(views, json=view_with(connection))
+        assert error.value.code == 400
+    answer = client.post(views, json=view_with(good)).json()["items"][0]["properties"]["c"]
+    assert answer["direction"] == "outwards", "direction defaults to outwards and is always answered"
+    assert client.data_modeling.views.retrieve((SPACE, "Bad", "v1"))[0].writable is False
+
+
+def test_edge_connections_are_read_by_query_not_as_properties(client: CogniteClient) -> None:
+    make_flow_schema(client)
+    inst = client.data_modeling.instances
+    inst.apply([machine("a"), machine("b"), machine("c")])
+    inst.apply(
+        edges=[
+            dm.EdgeApply(
+                SPACE,
+                "a-b",
+                type=FEEDS,
+                start_node=(SPACE, "a"),
+                end_node=(SPACE, "b"),
+                sources=[dm.NodeOrEdgeData(FEED, {"quantity": 2.5})],
+            ),
+            dm.EdgeApply(SPACE, "b-c", type=FEEDS, start_node=(SPACE, "b"), end_node=(SPACE, "c")),
+            dm.EdgeApply(SPACE, "a-c", type=(SPACE, "other"), start_node=(SPACE, "a"), end_node=(SPACE, "c")),
+        ]
+    )
+    node = inst.retrieve_nodes(dm.NodeId(SPACE, "a"), sources=[FLOW])
+    assert node is not None and dict(node.properties[FLOW]) == {"code": "a"}, "no edges as properties"
+    with pytest.raises(CogniteAPIError, match="edge connection") as error:
+        inst.apply(dm.NodeApply(SPACE, "a", sources=[dm.NodeOrEdgeData(FLOW, {"feedsTo": []})]))
+    assert error.value.code == 400
+    feeds = F.Equals(["edge", "type"], {"space": SPACE, "externalId": "feeds"})
+    query = Query(
+        with_={
+            "a": NodeResultSetExpression(filter=F.Equals(["node", "externalId"], "a")),
+            "out": EdgeResultSetExpression(from_="a", direction="outwards", filter=feeds, max_distance=1),
+            "next": NodeResultSetExpression(from_="out"),
+            "c": NodeResultSetExpression(filter=F.Equals(["node", "externalId"], "c")),
+            "in": EdgeResultSetExpression(from_="c", direction="inwards", filter=feeds, max_distance=1),
+            "previous": NodeResultSetExpression(from_="in"),
+            "any": EdgeResultSetExpression(from_="a", direction="outwards", max_distance=1),
+        },
+        select={
+            "out": Select([SourceSelector(FEED, ["quantity"])]),
+            "next": Select([SourceSelector(FLOW, ["*"])]),
+            "in": Select(),
+            "previous": Select(),
+            "any": Select(),
+        },
+    )
+    result = inst.query(query)
+    assert [(e.external_id, e.properties[FEED]["quantity"]) for e in result["out"]] == [("a-b", 2.5)]
+    assert [n.external_id for n in result["next"]] == ["b"]
+    assert dict(result["next"][0].properties[FLOW]) == {"code": "b"}
+    assert [e.external_id for e in result["in"]] == ["b-c"]
+    assert [n.external_id for n in result["previous"]] == ["b"], "inwards edges chain to their start nodes"
+    assert sorted(e.external_id for e in result["any"]) == ["a-b", "a-c"], "no type filter: every edge"
+    through = Query(
+        with_={
+            "a": NodeResultSetExpression(filter=F.Equals(["node", "externalId"], "a")),
+            "next": NodeResultSetExpression(from_="a", through=FLOW.as_property_ref("feedsTo")),
+        },
+        select={"next": Select()},
+    )
+    with pytest.raises(CogniteAPIError, match="is an edge connection; follow it with an edge result set"):
+        inst.query(through)

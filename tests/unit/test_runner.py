@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -480,6 +480,49 @@ def test_children_are_fetched_for_changed_records_only_and_attached() -> None:
     run(runner, ["jobs"])
     assert plex.calls["/jobs/a/operations"] == 1, "an unchanged job must not cost another operations call"
     assert plex.calls["/jobs/b/operations"] == 2
+
+
+class WatchingSink(MemorySink):
+    """Notes, at each write, which operations lists Plex had been asked for so far."""
+
+    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
+        super().__init__(state)
+        self.plex = plex
+        self.asked_at_write: list[int] = []
+        self.after_write: Callable[[], None] = lambda: None
+
+    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
+        for _ in range(3):  # the fetch started ahead gets its turns while CDF "answers"
+            await asyncio.sleep(0)
+        self.asked_at_write.append(sum(n for p, n in self.plex.calls.items() if p.endswith("/operations")))
+        written = await super().write(resource, items)
+        self.after_write()
+        return written
+
+
+def test_the_next_batch_of_children_is_fetched_while_one_is_written_and_a_stop_commits_written_ones() -> None:
+    plex, state = FakePlex(), MemoryState()
+    sink = WatchingSink(state, plex)
+    runner = Runner(pcn=PCN, source=plex, sink=sink, state=state, resources=[JOBS], clock=lambda: NOW)
+    plex.lists["/jobs"] = [{"id": f"j{n}", "number": f"J{n}"} for n in range(30)]  # batches of 10 and 20
+
+    asyncio.run(runner.run(["jobs"]))
+
+    assert sink.asked_at_write == [30, 30], (
+        "the second batch's operations were fetched during the first write"
+    )
+    stop = [False]
+    runner.should_stop = lambda: stop[0]
+    sink.after_write = lambda: stop.__setitem__(0, True)  # a stop request arrives during the first write
+    plex.lists["/jobs"] = [{"id": f"j{n}", "number": f"J{n}", "v": 2} for n in range(30)]
+    asyncio.run(runner.run(["jobs"]))
+    assert len(sink.asked_at_write) == 3, "stopped after the first batch"
+    stop[0] = False
+    sink.after_write = lambda: None
+    asyncio.run(runner.run(["jobs"]))
+    assert plex.calls["/jobs/j0/operations"] == 2, "the written batch was committed: not fetched again"
+    # fetched in the first run, ahead (unused) in the stopped one, and for the write of the third
+    assert plex.calls["/jobs/j29/operations"] == 3, "the batch fetched ahead was not committed"
 
 
 def oee_of(record: Record, ctx: Context) -> Iterable[Item]:

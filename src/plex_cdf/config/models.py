@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from plex_cdf.config.resources import ConfiguredResource, section_problems
+from plex_cdf.config.resources import ConfiguredResource, data_modeling_problems, section_problems
 from plex_cdf.config.section import Section, hyphenated
 from plex_cdf.config.types import BaseUrl, Duration, LogLevel, OneWord, Pcn
 from plex_cdf.domains.resource import DOMAINS, Domain
@@ -418,6 +418,13 @@ class Config(Section):
         return value
 
     destination: Destination = Field(default_factory=Destination)
+
+    @model_validator(mode="after")
+    def _resources_fit_the_destination(self) -> Config:
+        if self.destination.data_modeling:
+            for problem in data_modeling_problems(self.resources):
+                raise ValueError(f"resources: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _one_instance_space_per_tenant(self) -> Config:

@@ -24,6 +24,15 @@ from plex_cdf.items import DataSetKey
 from plex_cdf.plex.routes import Route, nearest_routes, route_for
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+VIEW_NAME = re.compile(r"[a-zA-Z]([a-zA-Z0-9_]{0,253}[a-zA-Z0-9])?")
+# View external ids CDF's Data Modeling refuses (its GraphQL type names).
+RESERVED_VIEWS = frozenset(
+    {
+        *("Query", "Mutation", "Subscription", "String", "Int32", "Int64", "Int", "Float32", "Float64"),
+        *("Float", "Timestamp", "JSONObject", "Date", "Numeric", "Boolean", "PageInfo", "File", "Sequence"),
+        "TimeSeries",
+    }
+)
 DATE_TYPES = ("date-time", "date")
 DATA_SET_OF_DOMAIN: dict[str, DataSetKey] = {
     "master_data": "master",
@@ -93,7 +102,8 @@ class ConfiguredResource(Section):
     events: EventsTarget | None = None
     time_series: TimeSeriesTarget | None = None
     data_set: DataSetKey | None = None  # None: the domain's (master data -> master, jobs -> scheduling, ...)
-    # Hook for the data-modeling target (issue 15): the view a configured row writes into. Not used yet.
+    # The data-modeling target's view for the rows (in plex-cdf's schema space); the classic target
+    # ignores it, so one entry serves both targets.
     view: str | None = None
 
     @field_validator("name")
@@ -137,9 +147,27 @@ def shape_problems(spec: ConfiguredResource) -> list[str]:
         problems.append("inputs are for data sources; a Connect path takes params")
     if spec.data_source is not None and spec.params:
         problems.append("params are for Connect paths; a data source takes inputs")
+    if spec.view is not None:
+        problems += view_problems(spec.view)
     if spec.path is not None and not problems:
         problems += route_problems(spec)
     return problems[:1]
+
+
+def view_problems(view: str) -> list[str]:
+    """A view external id CDF accepts in plex-cdf's schema space, not one of plex-cdf's own views."""
+    from plex_cdf.cdf.dm.model import VIEW_BY_NAME
+
+    if not VIEW_NAME.fullmatch(view):
+        return [
+            f"view {view!r} is not a view name: a letter, then letters, digits or _ (at most 255, not"
+            " ending in _), e.g. PlexPurchaseOrder"
+        ]
+    if view in RESERVED_VIEWS:
+        return [f"view {view!r} is a name CDF reserves; choose another, e.g. Plex{view}"]
+    if view in VIEW_BY_NAME:
+        return [f"view {view!r} is one of plex-cdf's own views; choose another name for these rows"]
+    return []
 
 
 def route_problems(spec: ConfiguredResource) -> list[str]:
@@ -241,8 +269,26 @@ def section_problems(resources: list[ConfiguredResource], builtin: set[str]) -> 
             problems.append(f"{where}: that name is a built-in resource's; choose another name")
         elif names.count(spec.name) > 1:
             problems.append(f"{where}: the name is used twice")
+        if spec.view is not None and [r.view for r in resources].count(spec.view) > 1:
+            problems.append(f"{where}: view {spec.view!r} is named by another resource too; one view each")
         if spec.per_parent is not None:
             parent = spec.per_parent.resource
             if parent not in builtin and parent not in names:
                 problems.append(f"{where}: per-parent.resource names no resource: {parent!r}")
     return problems
+
+
+def data_modeling_problems(resources: list[ConfiguredResource]) -> list[str]:
+    """Mistakes only the data-modeling target sees: it writes no RAW tables, so a `raw` entry needs a view
+    for its rows."""
+    return [
+        f"resource {spec.name!r}: the data-modeling target writes no RAW tables; give it a view for its rows"
+        f" (e.g. view: {suggested_view(spec.name)})"
+        for spec in resources
+        if spec.target == "raw" and spec.view is None
+    ]
+
+
+def suggested_view(name: str) -> str:
+    """`purchase_orders` -> `PlexPurchaseOrders`."""
+    return "Plex" + "".join(part.capitalize() for part in name.split("_"))

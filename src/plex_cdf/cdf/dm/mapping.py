@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ MAX_EXTERNAL_ID = 255
 KINDS_LONGEST_FIRST = tuple(
     sorted({*model.VIEW_OF_KIND, *model.STATE_SERIES_KINDS, "group"}, key=len, reverse=True)
 )
+_KNOWN_KIND = re.compile("(" + "|".join(map(re.escape, KINDS_LONGEST_FIRST)) + ")_")
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ class Spaces:
 def kind_and_key(external_id: str) -> tuple[str, str]:
     """(`part`, `123`) from `PCN1_part_123`; ("", external_id) for an id outside the scheme."""
     _, _, rest = external_id.partition("_")
-    for kind in KINDS_LONGEST_FIRST:
-        if rest.startswith(kind + "_"):
-            return kind, rest[len(kind) + 1 :]
+    known = _KNOWN_KIND.match(rest)  # one regex, not a loop over the kinds: this runs for every link
+    if known:
+        return known[1], rest[known.end() :]
     kind, _, key = rest.partition("_")
     return kind, key
 

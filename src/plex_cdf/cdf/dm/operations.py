@@ -10,6 +10,7 @@ from cognite.client.data_classes.data_modeling import ContainerId, EdgeId, NodeI
 from cognite.client.data_classes.data_modeling import filters as F
 
 from plex_cdf.cdf.dm import model
+from plex_cdf.cdf.dm.configured import ConfiguredView
 
 # What the data-modeling target needs, as ACL names in token/inspect's capabilities.
 NEEDED_ACLS = ("dataModelsAcl", "dataModelInstancesAcl", "timeSeriesAcl", "extractionPipelinesAcl")
@@ -17,14 +18,19 @@ BATCH = 1000
 
 
 async def missing_schema(
-    client: AsyncCogniteClient, schema_space: str, instance_spaces: list[str]
+    client: AsyncCogniteClient,
+    schema_space: str,
+    instance_spaces: list[str],
+    configured: Sequence[ConfiguredView] = (),
 ) -> list[str]:
-    """The spaces and views `setup` makes that CDF lacks (empty: all there)."""
+    """The spaces and views `setup` makes (configured resources' views too) that CDF lacks (empty: all
+    there)."""
     wanted = [schema_space, *instance_spaces]
     found = {space.space for space in await client.data_modeling.spaces.retrieve(wanted)}
     lacking = [f"space {space}" for space in wanted if space not in found]
     if schema_space in found:
         ids = [model.view_id(schema_space, view.name) for view in model.VIEWS]
+        ids += [view.view_id(schema_space) for view in configured]
         views = await client.data_modeling.views.retrieve(ids, all_versions=False)
         have = {(view.external_id, view.version) for view in views}
         lacking += [

@@ -4,6 +4,7 @@ refused by name, never overwritten (a schema change is a new `model.VERSION`).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
@@ -11,6 +12,7 @@ from cognite.client.data_classes.data_modeling import NodeApply, ViewApply
 from cognite.client.data_classes.data_modeling.cdm.v1 import CogniteSourceSystemApply
 
 from plex_cdf.cdf.dm import model
+from plex_cdf.cdf.dm.configured import ConfiguredView
 
 
 class SchemaChanged(Exception):
@@ -57,15 +59,21 @@ def source_system(instance_space: str) -> CogniteSourceSystemApply:
 
 
 async def apply_schema(
-    client: AsyncCogniteClient, schema_space: str, instance_spaces: list[str]
+    client: AsyncCogniteClient,
+    schema_space: str,
+    instance_spaces: list[str],
+    configured: Sequence[ConfiguredView] = (),
 ) -> list[str]:
-    """Create or confirm everything the data-modeling target writes into; one line per step."""
+    """Create or confirm everything the data-modeling target writes into (with the views of configured
+    resources, `configured`); one line per step."""
     dm = client.data_modeling
     done: list[str] = []
     await dm.spaces.apply(model.spaces(schema_space, instance_spaces))
     done.append(f"spaces: {', '.join([schema_space, *instance_spaces])}")
-    await dm.containers.apply(model.containers(schema_space))
-    done.append(f"containers: {', '.join(c.name for c in model.CONTAINERS)}")
+    own = [view.container(schema_space) for view in configured]
+    await dm.containers.apply([*model.containers(schema_space), *own])
+    names = [*(c.name for c in model.CONTAINERS), *(c.name for c in configured)]
+    done.append(f"containers: {', '.join(names)}")
     wanted = model.views(schema_space)
     found = await dm.views.retrieve([view.as_id() for view in wanted], all_versions=True)
     changed = differences(wanted, list(found), schema_space)
@@ -78,9 +86,33 @@ async def apply_schema(
     await dm.views.apply(wanted)
     new = [view.external_id for view in wanted if (view.external_id, view.version) not in existing]
     done.append(f"views {model.VERSION}: {len(new)} created, {len(wanted) - len(new)} unchanged")
+    done += await _apply_configured_views(client, schema_space, configured)
     await dm.data_models.apply(model.data_model(schema_space))
     done.append(f"data model {schema_space}:{model.DATA_MODEL}/{model.VERSION}: applied")
     edge_types = [NodeApply(schema_space, name) for name in model.EDGE_TYPES]
     await dm.instances.apply([*edge_types, *(source_system(space) for space in instance_spaces)])
     done.append(f"source system {model.SOURCE_SYSTEM_NAME!r}: in {', '.join(instance_spaces)}")
     return done
+
+
+async def _apply_configured_views(
+    client: AsyncCogniteClient, schema_space: str, configured: Sequence[ConfiguredView]
+) -> list[str]:
+    """The views of configured resources, each at the version its shape gives (so a changed entry is a
+    new version beside the old one, never an overwrite)."""
+    if not configured:
+        return []
+    wanted = [view.view(schema_space) for view in configured]
+    found = await client.data_modeling.views.retrieve([view.as_id() for view in wanted], all_versions=True)
+    changed = differences(wanted, list(found), schema_space)
+    if changed:
+        raise SchemaChanged(
+            f"view {changed[0]} in CDF differs from this configured resource's; it is not overwritten"
+        )
+    existing = {(view.external_id, view.version) for view in found}
+    await client.data_modeling.views.apply(wanted)
+    return [
+        f"view {view.external_id}/{view.version} (configured resource {source.resource}): "
+        + ("unchanged" if (view.external_id, view.version) in existing else "created")
+        for view, source in zip(wanted, configured, strict=True)
+    ]

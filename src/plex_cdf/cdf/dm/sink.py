@@ -1,33 +1,41 @@
 """The data-modeling Sink: items as nodes and edges in the tenant's instance space, datapoints by instanceId.
 
 The same promises as the classic Writer, from the same machinery: `plan.plan_changes` and the content
-hashes decide what changed (unchanged: no call), a batch's hashes are committed right after CDF
-acknowledged it, `plan.retire_vanished` decides what vanished, `transport.resend_on_unknown` is the one
-retry. An instance apply is an upsert, so an unknown outcome is simply sent again. Nodes and edges of one
-write travel together, up to 1,000 per apply call. A batch CDF refuses for its content is halved until the
-refused instances are found; they are counted and left uncommitted (tried again next run), the rest land.
+hashes decide what changed (unchanged: no call), an instance's hash is committed right after CDF
+acknowledged the call that carried it, `plan.retire_vanished` decides what vanished,
+`transport.resend_on_unknown` is the one retry. An instance apply is an upsert, so an unknown outcome is
+simply sent again. The instances of every write of the tenant (its domains write concurrently) share apply
+calls of up to 1,000, sent in parallel up to the writer's concurrency (`pool.ApplyPool`); `write` returns
+once its own instances are acknowledged, then writes its datapoints. A call CDF refuses for its content is
+halved until the refused instances are found; they are counted and left uncommitted (tried again next
+run), the rest land.
 
 Links to nodes not written yet are applied with `autoCreateDirectRelations` (and start/end nodes for
-edges): CDF makes an empty node that the real one fills when it arrives; `placeholders()` counts the
-ones still empty.
+edges): CDF makes an empty node that the real one fills when it arrives, whatever the order of the calls;
+`placeholders()` counts the ones still empty.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
+from cognite.client.data_classes.data_modeling import NodeApply
 
 from plex_cdf.cdf.calls import CdfCalls
-from plex_cdf.cdf.dm import mapping, model
+from plex_cdf.cdf.dm import configured, mapping, model
+from plex_cdf.cdf.dm.bodies import instance_body
+from plex_cdf.cdf.dm.configured import ConfiguredView
 from plex_cdf.cdf.dm.derived import DerivedNodes
 from plex_cdf.cdf.dm.mapping import Spaces
+from plex_cdf.cdf.dm.pool import ApplyPool
 from plex_cdf.cdf.hashing import INACTIVE_PREFIX, state_key
 from plex_cdf.cdf.plan import (
+    Plan,
     Planned,
     WriterCounters,
     chunks,
@@ -48,6 +56,13 @@ INSTANCES_PATH = "/models/instances"
 DESCRIBABLE = {"type": "container", "space": model.CDM, "externalId": "CogniteDescribable"}
 
 log = logging.getLogger(__name__)
+
+
+def view_key(resource: str) -> str:
+    """The state value naming the view version a configured resource's nodes were last written through."""
+    return f"dm_view:{resource}"
+
+
 Send = Callable[[list[Any], WriteReport], Awaitable[None]]
 
 
@@ -61,6 +76,7 @@ class DataModelingSink:
         spaces: Spaces,
         state: StateStore,
         max_concurrency: int = 4,
+        configured: Mapping[str, ConfiguredView] | None = None,
     ) -> None:
         api: CdfApi = SdkApi(client) if isinstance(client, AsyncCogniteClient) else client
         self.pcn = pcn
@@ -72,57 +88,86 @@ class DataModelingSink:
         self._cdf = CdfCalls(api, self.counters.calls, max_concurrency)
         self._source = spaces.ref(model.SOURCE_SYSTEM_ID)
         self._derived = DerivedNodes(pcn, spaces, state, self._source)
+        self._configured = dict(configured or {})  # configured resources with a view, by resource name
+        self._pool = ApplyPool(self._send, self._landed, self._quarantine, size=INSTANCES_PER_CALL)
 
     # -- Sink -------------------------------------------------------------------------------------------
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         report = WriteReport()
+        view = self._configured.get(resource)
         hashes = self._state.get_hashes_for(self.pcn, resource, [state_key(item) for item in items])
+        new_version = view is not None and self._state.get_value(self.pcn, view_key(resource)) != view.version
+        if new_version:  # a new view version of a configured resource: every record goes through it
+            hashes = {}
         plan = plan_changes(resource, items, hashes, {}, self.counters, report)
+        instances, raw = self._instances(plan, view, report)
+        points = [e.item for e in plan.datapoints]
+        send_derived = partial(self._send, report=report)
+        await self._derived.ensure(items, (e.body for e in instances), points, send_derived)
+        await self._pool.apply(instances, report)
+        await self._write_datapoints(plan.datapoints, report)
+        if raw:  # RAW rows are the classic target's side copies; this target keeps none
+            self._commit(raw)
+            count_kind(report, "raw_skipped", len(raw))
+        if view is not None and new_version:
+            self._state.set_value(self.pcn, view_key(resource), view.version)
+        return report
+
+    def _instances(
+        self, plan: Plan, view: ConfiguredView | None, report: WriteReport
+    ) -> tuple[list[Planned[Any]], list[Planned[Any]]]:
+        """The changed items as instance bodies (plex-cdf's views, or a configured resource's view), and
+        the RAW rows this target keeps no copy of (a BOM line's row is its edge)."""
         instances: list[Planned[Any]] = []
         for entry in plan.asset:
             node = mapping.asset_node(entry.item, self.spaces, self._source)
             if node is None:  # a kind this model has no view for: remembered, so not planned again
-                self._state.commit_hashes(self.pcn, resource, {entry.key: entry.digest})
+                self._state.commit_hashes(self.pcn, entry.resource, {entry.key: entry.digest})
                 count_kind(report, "not_modelled", 1)
                 continue
-            entry.body = node.dump()
+            entry.body = instance_body(node)
             instances.append(entry)
             edge = mapping.routing_edge(entry.item, self.spaces)
             if edge is not None:  # a routing step: its edge part -> step travels with the step's node
-                instances.append(Planned(entry.resource, entry.key, entry.digest, entry.item, edge.dump()))
+                instances.append(
+                    Planned(entry.resource, entry.key, entry.digest, entry.item, instance_body(edge))
+                )
         for ts in plan.timeseries:
-            ts.body = mapping.time_series_node(ts.item, self.spaces, self._source).dump()
+            node = mapping.time_series_node(ts.item, self.spaces, self._source)
+            ts.body = instance_body(self._configured_node(view, "time-series", node))
             instances.append(ts)
         for event in plan.event:
-            event.body = mapping.event_node(event.item, self.spaces, self._source).dump()
+            node = mapping.event_node(event.item, self.spaces, self._source)
+            event.body = instance_body(self._configured_node(view, "events", node))
             instances.append(event)
         rows = {row.item.key for row in plan.raw}
         for rel in plan.relationship:
             if rel.item.external_id in rows:  # a BOM line: its edge, with quantities, comes from its row
                 self._commit([rel])
                 continue
-            rel.body = mapping.relationship_edge(rel.item, self.spaces).dump()
+            rel.body = instance_body(mapping.relationship_edge(rel.item, self.spaces))
             instances.append(rel)
-        raw_skipped = []
+        raw_skipped: list[Planned[Any]] = []
         for row in plan.raw:
+            if view is not None and view.target == "raw":
+                row.body = instance_body(
+                    configured.row_node(view, row.item, self.spaces, self._source, self.pcn)
+                )
+                instances.append(row)
+                continue
             bom = mapping.bom_edge(row.item, self.spaces)
             if bom is None:
                 raw_skipped.append(row)
                 continue
-            row.body = bom.dump()
+            row.body = instance_body(bom)
             instances.append(row)
-        send_derived = partial(self._send, report=report)
-        points = [e.item for e in plan.datapoints]
-        await self._derived.ensure(items, (e.body for e in instances), points, send_derived)
-        batches = chunks(instances, INSTANCES_PER_CALL)
-        sends = [self._halving(self._apply, list(batch), report) for batch in batches]
-        await asyncio.gather(*sends)
-        await self._write_datapoints(plan.datapoints, report)
-        if raw_skipped:  # RAW rows are the classic target's side copies; this target keeps none
-            self._commit(raw_skipped)
-            count_kind(report, "raw_skipped", len(raw_skipped))
-        return report
+        return instances, raw_skipped
+
+    def _configured_node(self, view: ConfiguredView | None, target: str, node: NodeApply) -> NodeApply:
+        if view is None or view.target != target:
+            return node
+        return configured.item_node(view, node, self.spaces, self._source, self.pcn)
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """`active` = false on the nodes (PlexRecord container only); the hash changes so a return
@@ -132,7 +177,7 @@ class DataModelingSink:
         due = [x for kind in ("asset", "event") for x in inactive_due(hashes, external_ids, kind)]
         for chunk in chunks(due, INSTANCES_PER_CALL):
             keys = list(chunk)
-            nodes = [mapping.inactive_node(key, self.spaces).dump() for key in keys]
+            nodes = [instance_body(mapping.inactive_node(key, self.spaces)) for key in keys]
             await self._send(nodes, report)
             self._state.commit_hashes(self.pcn, resource, {k: INACTIVE_PREFIX + hashes[k] for k in keys})
             report.written += len(keys)
@@ -194,8 +239,7 @@ class DataModelingSink:
         self.apply_sizes.append(len(bodies))
         await resend_on_unknown(lambda: self._cdf.call("instance", "apply", INSTANCES_PATH, body, report))
 
-    async def _apply(self, entries: list[Planned[Any]], report: WriteReport) -> None:
-        await self._send([e.body for e in entries], report)
+    def _landed(self, entries: list[Planned[Any]], report: WriteReport) -> None:
         self._commit(entries)
         report.written += len(entries)
         for entry in entries:

@@ -187,11 +187,11 @@ class CdfApp:
             args=args,
             wants_protobuf="application/protobuf" in request.headers.get("accept", ""),
         )
-        with self.store.lock:
+        with self.store.lock:  # serialized under the lock: answers may share the store's own dicts
             answer = route.answer(call)
-        if isinstance(answer, bytes):
-            return Response(answer, 200, media_type="application/protobuf")
-        return _json(answer, route.status)
+            if not isinstance(answer, bytes):
+                return _json(answer, route.status)
+        return Response(answer, 200, media_type="application/protobuf")
 
     async def _admin(self, request: Request, action: str) -> Response:
         """Test access for a server in another process: counts, reset, faults, snapshot (loopback only)."""

@@ -1,7 +1,8 @@
 """Assets: the hierarchy rules on top of the generic resource operations.
 
 Parents come by `parentId` or `parentExternalId`, from the store or the same request; `rootId` is computed;
-moving a parent recomputes the moved subtree; delete refuses to orphan children unless `recursive`.
+a move must stay under the same root, as CDF requires ("Asset must stay within same asset hierarchy"), so an
+update never changes a `rootId`; delete refuses to orphan children unless `recursive`.
 """
 
 from __future__ import annotations
@@ -94,15 +95,14 @@ def _roots_for_new(collection: Collection, created: list[Json]) -> dict[int, int
 
 def update(store: Store, body: Json) -> Json:
     staged = resources.stage_updates(store, ASSETS, body)
-    moved = [new for old, new in staged if _resolve_new_parent(store.assets, old, new)]
+    for old, new in staged:
+        _resolve_new_parent(store.assets, old, new)
     renamed = [new for old, new in staged if new.get("externalId") != old.get("externalId")]
     answer = resources.commit_updates(store, ASSETS, staged)
-    children = _children_index(store.assets) if moved or renamed else {}
+    children = _children_index(store.assets) if renamed else {}
     for item in renamed:
         for child in children.get(item["id"], ()):
             _set_parent_external_id(store.assets.items[child], item)
-    for item in moved:
-        _reroot(store.assets, children, item)
     return answer
 
 
@@ -123,6 +123,12 @@ def _resolve_new_parent(collection: Collection, old: Json, new: Json) -> bool:
     else:
         return False
     _refuse_cycle(collection, new)
+    new_root = collection.items[new["parentId"]]["rootId"]
+    if new_root != old["rootId"]:  # CDF's own words; a root cannot take a parent either
+        raise bad_request(
+            f"asset {new.get('externalId')!r}: Asset must stay within same asset hierarchy "
+            f"(root {old['rootId']}, the new parent's root is {new_root})"
+        )
     return True
 
 
@@ -147,15 +153,6 @@ def _children_index(collection: Collection) -> dict[int, list[int]]:
         if item.get("parentId") is not None:
             children[item["parentId"]].append(internal)
     return children
-
-
-def _reroot(collection: Collection, children: dict[int, list[int]], moved: Json) -> None:
-    root = collection.items[moved["parentId"]]["rootId"]
-    pending = [moved["id"]]
-    while pending:
-        internal = pending.pop()
-        collection.items[internal]["rootId"] = root
-        pending.extend(children.get(internal, ()))
 
 
 def delete(store: Store, body: Json) -> Json:

@@ -8,6 +8,7 @@ may be `{"parameter": name}` (query parameters).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from plex_cdf.sim.cdf.dms import values
@@ -16,16 +17,16 @@ from plex_cdf.sim.cdf.errors import Json, bad_request
 
 Predicate = Callable[[Instance], bool]
 Getter = Callable[[Instance], Any]
-BASE_FIELDS = {
-    "externalId": lambda i: i.external_id,
-    "space": lambda i: i.space,
-    "createdTime": lambda i: i.created,
-    "lastUpdatedTime": lambda i: i.updated,
-    "version": lambda i: i.version,
-    "type": lambda i: i.type,
-    "startNode": lambda i: i.start,
-    "endNode": lambda i: i.end,
-    "deletedTime": lambda i: i.deleted,
+BASE_FIELDS: dict[str, Getter] = {  # C-level getters: a filter on them costs no Python call per instance
+    "externalId": attrgetter("external_id"),
+    "space": attrgetter("space"),
+    "createdTime": attrgetter("created"),
+    "lastUpdatedTime": attrgetter("updated"),
+    "version": attrgetter("version"),
+    "type": attrgetter("type"),
+    "startNode": attrgetter("start"),
+    "endNode": attrgetter("end"),
+    "deletedTime": attrgetter("deleted"),
 }
 NOT_SUPPORTED = ("search", "geojsonIntersects", "geojsonDisjoint", "geojsonWithin", "instanceReferences")
 

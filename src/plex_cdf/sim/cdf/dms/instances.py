@@ -9,14 +9,17 @@ deleted with the node; deleting a node deletes the edges that start or end at it
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from plex_cdf.sim.cdf.dms import filters, values
 from plex_cdf.sim.cdf.dms.model import (
+    SYSTEM_SPACES,
     ContainerKey,
     DmsState,
+    EdgeConnection,
     Instance,
     InstanceKey,
     Mapped,
@@ -28,6 +31,7 @@ from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
 from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.store import Store, now_ms
 
+logger = logging.getLogger(__name__)
 MAX_APPLY = 1000
 MAX_LIST = 1000
 DEFAULT_LIST = 1000
@@ -38,6 +42,8 @@ ASSET = ("cdf_cdm", "CogniteAsset")
 TIME_SERIES = ("cdf_cdm", "CogniteTimeSeries")
 MAINTAINED = {(ASSET, "root"), (ASSET, "path"), (ASSET, "pathLastUpdatedTime")}
 MAX_DEPTH = 100
+NODE_FIELDS = frozenset({"instanceType", "space", "externalId", "existingVersion", "type", "sources"})
+EDGE_FIELDS = NODE_FIELDS | {"startNode", "endNode"}
 
 
 @dataclass(slots=True)
@@ -50,7 +56,7 @@ class Write:
     type: Json | None
     start: Json | None
     end: Json | None
-    data: dict[ContainerKey, dict[str, Any]] = field(default_factory=dict)
+    data: dict[ContainerKey, dict[str, Any]]
 
 
 # Apply ------------------------------------------------------------------------------------------------
@@ -79,7 +85,7 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     writes: list[Write] = []
     seen: set[InstanceKey] = set()
     for index, item in enumerate(items):
-        write = _check_item(state, item, f"items[{index}]", system)
+        write = _check_item(state, item, index, system)
         if write.key in seen:
             raise bad_request(f"items[{index}]: instance {key_text(write.key)} appears more than once")
         seen.add(write.key)
@@ -92,20 +98,20 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     answers: dict[InstanceKey, Json] = {}
     now = now_ms()
     for key in creations:
-        inst = _commit(state, Write("node", key, None, None, None, None), now, replace=False)
+        inst = _commit(state, Write("node", key, None, None, None, None, {}), now, replace=False)
         if inst is not None:
             answers[key] = _answer(inst, True)
     moved: list[InstanceKey] = []
+    replace = options["replace"]
     for write in writes:
-        old_parent = _parent(state.instances.get(write.key))
         before = state.instances.get(write.key)
+        hierarchy = ASSET in write.data
+        old_parent = _parent(before) if hierarchy else None
         version = before.version if before else 0
-        inst = _commit(state, write, now, options["replace"])
+        inst = _commit(state, write, now, replace)
         assert inst is not None
         answers[write.key] = _answer(inst, inst.version != version)
-        if ASSET in write.data and (
-            before is None or _parent(inst) != old_parent or ASSET not in before.data
-        ):
+        if hierarchy and (before is None or _parent(inst) != old_parent or ASSET not in before.data):
             moved.append(inst.key)
         if TIME_SERIES in inst.data:
             _sync_time_series(store, inst)
@@ -115,53 +121,53 @@ def apply(store: Store, body: Json, *, system: bool = False) -> Json:
     return {"items": [answers[w.key] for w in writes]}
 
 
-def _check_item(state: DmsState, item: Any, where: str, system: bool) -> Write:
-    if not isinstance(item, dict):
-        raise bad_request(f"{where}: expected an object")
-    allowed = {"instanceType", "space", "externalId", "existingVersion", "type", "sources"}
+def _check_item(state: DmsState, item: Any, index: int, system: bool) -> Write:
+    """One item checked into a Write; errors name it as items[index] (the text is built only then)."""
+    if type(item) is not dict:
+        raise bad_request(f"items[{index}]: expected an object")
     kind = item.get("instanceType")
-    if kind not in ("node", "edge"):
-        raise bad_request(f"{where}.instanceType: must be node or edge")
-    if kind == "edge":
-        allowed |= {"startNode", "endNode"}
-    unknown = set(item) - allowed
-    if unknown:
-        raise bad_request(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    key = _identity(item, where)
-    if state.is_system(key[0]) and not system:
-        raise bad_request(f"{where}.space: {key[0]!r} is a system space and cannot be written to")
+    if kind != "node" and kind != "edge":
+        raise bad_request(f"items[{index}].instanceType: must be node or edge")
+    if not item.keys() <= (NODE_FIELDS if kind == "node" else EDGE_FIELDS):
+        unknown = set(item) - (NODE_FIELDS if kind == "node" else EDGE_FIELDS)
+        raise bad_request(f"items[{index}]: unknown field(s) {', '.join(sorted(unknown))}")
+    key = _identity(item, index)
+    if key[0] in SYSTEM_SPACES and not system:
+        raise bad_request(f"items[{index}].space: {key[0]!r} is a system space and cannot be written to")
     if key[0] not in state.spaces:
-        raise bad_request(f"{where}.space: space {key[0]!r} does not exist")
+        raise bad_request(f"items[{index}].space: space {key[0]!r} does not exist")
     version = item.get("existingVersion")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
-        raise bad_request(f"{where}.existingVersion: expected a non-negative integer")
+    if version is not None and (type(version) is not int or version < 0):
+        raise bad_request(f"items[{index}].existingVersion: expected a non-negative integer")
     other = state.instances.get(key)
     if other is not None and other.kind != kind:
-        raise bad_request(f"{where}: {key_text(key)} exists as an {other.kind}, not an {kind}")
-    type_ref = values.direct(item["type"], f"{where}.type") if item.get("type") is not None else None
+        raise bad_request(f"items[{index}]: {key_text(key)} exists as an {other.kind}, not an {kind}")
+    raw_type = item.get("type")
+    type_ref = None if raw_type is None else values.direct(raw_type, f"items[{index}].type")
     start = end = None
     if kind == "edge":
         if type_ref is None:
-            raise bad_request(f"{where}.type: an edge needs a type")
-        start = values.direct(item.get("startNode"), f"{where}.startNode")
-        end = values.direct(item.get("endNode"), f"{where}.endNode")
+            raise bad_request(f"items[{index}].type: an edge needs a type")
+        start = values.direct(item.get("startNode"), f"items[{index}].startNode")
+        end = values.direct(item.get("endNode"), f"items[{index}].endNode")
         if other is not None and (other.start != start or other.end != end or other.type != type_ref):
-            raise bad_request(f"{where}: an edge's type, startNode and endNode cannot change")
-    write = Write(kind, key, version, type_ref, start, end)
-    sources = item.get("sources") or []
-    if not isinstance(sources, list):
-        raise bad_request(f"{where}.sources: expected a list")
-    for n, source in enumerate(sources):
-        _check_source(state, write, source, f"{where}.sources[{n}]", system)
+            raise bad_request(f"items[{index}]: an edge's type, startNode and endNode cannot change")
+    write = Write(kind, key, version, type_ref, start, end, {})
+    sources = item.get("sources")
+    if sources:
+        if type(sources) is not list:
+            raise bad_request(f"items[{index}].sources: expected a list")
+        for n, source in enumerate(sources):
+            _check_source(state, write, source, index, n, system)
     return write
 
 
-def _identity(item: Json, where: str) -> InstanceKey:
+def _identity(item: Json, index: int) -> InstanceKey:
     space, xid = item.get("space"), item.get("externalId")
-    if not isinstance(space, str) or not space:
-        raise bad_request(f"{where}.space: required")
-    if not isinstance(xid, str) or not 1 <= len(xid) <= XID_MAX or "\x00" in xid:
-        raise bad_request(f"{where}.externalId: must be 1 to {XID_MAX} characters")
+    if type(space) is not str or not space:
+        raise bad_request(f"items[{index}].space: required")
+    if type(xid) is not str or not 1 <= len(xid) <= XID_MAX or "\x00" in xid:
+        raise bad_request(f"items[{index}].externalId: must be 1 to {XID_MAX} characters")
     return (space, xid)
 
 
@@ -185,7 +191,7 @@ class ContainerPlan:
 
 
 def container_plan(state: DmsState, ckey: ContainerKey) -> ContainerPlan:
-    plan: ContainerPlan | None = state.plans.get(("container", ckey))
+    plan = state.container_plans.get(ckey)
     if plan is None:
         props = state.containers[ckey]["properties"]
         plan = ContainerPlan(
@@ -200,20 +206,33 @@ def container_plan(state: DmsState, ckey: ContainerKey) -> ContainerPlan:
             frozenset(n for n, p in props.items() if p["type"]["type"] == "direct"),
             state.containers[ckey]["usedFor"],
         )
-        state.plans[("container", ckey)] = plan
+        state.container_plans[ckey] = plan
     return plan
 
 
-def source_plan(
-    state: DmsState, ref: Any, where: str
-) -> tuple[str, dict[str, Target], tuple[ContainerKey, ...]]:
-    """(label, property -> target, containers a write through it touches) for a view or container."""
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """How a write through one view or container is checked and stored."""
+
+    label: str
+    targets: dict[str, Target]
+    touched: tuple[tuple[ContainerKey, str], ...]  # (container, its usedFor) a write through it touches
+
+
+def source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
+    """The plan of a view or container reference, built once per schema."""
+    if type(ref) is dict:
+        get = ref.get
+        found = state.plans.get(("source", get("type"), get("space"), get("externalId"), get("version")))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return _build_source_plan(state, ref, f"{where}.source")  # `where` names the source item
+
+
+def _build_source_plan(state: DmsState, ref: Any, where: str) -> SourcePlan:
     if not isinstance(ref, dict):
         raise bad_request(f"{where}: expected a view or container reference")
     cache_key = ("source", ref.get("type"), ref.get("space"), ref.get("externalId"), ref.get("version"))
-    plan = state.plans.get(cache_key)
-    if plan is not None:
-        return plan  # type: ignore[no-any-return]
     if ref.get("type") == "container":
         ckey = (str(ref.get("space")), str(ref.get("externalId")))
         container = state.containers.get(ckey)
@@ -240,9 +259,12 @@ def source_plan(
                 else None
             )
             targets[name] = Target(spec.container, spec.prop, values.checker(spec.type), spec.nullable, why)
+        elif isinstance(spec, EdgeConnection):
+            why = "an edge connection is not a property: write the edges as instances of their own"
+            targets[name] = Target(("", ""), name, _never, True, why)
         else:
             targets[name] = Target(("", ""), name, _never, True, "reverse direct relations are read-only")
-    plan = (label, targets, touched)
+    plan = SourcePlan(label, targets, tuple((c, container_plan(state, c).used_for) for c in touched))
     state.plans[cache_key] = plan
     return plan
 
@@ -251,29 +273,36 @@ def _never(value: Any, where: str) -> Any:
     raise bad_request(f"{where}: cannot be written")
 
 
-def _check_source(state: DmsState, write: Write, source: Any, where: str, system: bool) -> None:
-    if not isinstance(source, dict):
-        raise bad_request(f"{where}: expected {{source, properties}}")
-    label, targets, touched = source_plan(state, source.get("source"), f"{where}.source")
+def _check_source(state: DmsState, write: Write, source: Any, index: int, n: int, system: bool) -> None:
+    """Check items[index].sources[n] into `write.data`."""
+    if type(source) is not dict:
+        raise bad_request(f"items[{index}].sources[{n}]: expected {{source, properties}}")
+    plan = source_plan(state, source.get("source"), f"items[{index}].sources[{n}]")
     props = source.get("properties") or {}
-    if not isinstance(props, dict):
-        raise bad_request(f"{where}.properties: expected an object")
+    if type(props) is not dict:
+        raise bad_request(f"items[{index}].sources[{n}].properties: expected an object")
     data = write.data
-    for ckey in touched:
+    for ckey, used_for in plan.touched:
         if ckey not in data:
-            used_for = container_plan(state, ckey).used_for
             if used_for != "all" and used_for != write.kind:
-                raise bad_request(f"{where}: container {key_text(ckey)} holds {used_for}s only")
+                raise bad_request(
+                    f"items[{index}].sources[{n}]: container {key_text(ckey)} holds {used_for}s only"
+                )
             data[ckey] = {}
+    targets = plan.targets
     for name, value in props.items():
         target = targets.get(name)
-        if target is None:
-            raise bad_request(f"{where}.properties.{name}: {label} has no property {name!r}")
-        if target.writable is not None and not system:
-            raise bad_request(f"{where}.properties.{name}: {target.writable}")
-        checked = target.check(value, f"{where}.properties.{name}")
+        if target is None or (target.writable is not None and not system):
+            why = f"{plan.label} has no property {name!r}" if target is None else target.writable
+            raise bad_request(f"items[{index}].sources[{n}].properties.{name}: {why}")
+        try:
+            checked = target.check(value, "")
+        except CdfError as error:  # the checkers name only the part below the property
+            raise bad_request(f"items[{index}].sources[{n}].properties.{name}{error.message}") from None
         if checked is None and not target.nullable:
-            raise bad_request(f"{where}.properties.{name}: required property may not be null")
+            raise bad_request(
+                f"items[{index}].sources[{n}].properties.{name}: required property may not be null"
+            )
         data[target.container][target.prop] = checked
 
 
@@ -290,23 +319,28 @@ def _version_check(state: DmsState, writes: list[Write], skip: bool) -> tuple[li
         else:
             ok.append(write)
     if conflicts and not skip:
-        raise CdfError(
-            409,
-            "A version conflict caused the ingest to fail: "
-            + ", ".join(
+        logger.info(
+            "version conflict: %s",
+            ", ".join(
                 f"{key_text(w.key)} (existingVersion {w.existing_version}, "
                 f"current {state.instances[w.key].version if w.key in state.instances else 'none'})"
                 for w in conflicts[:10]
             ),
         )
+        # CDF's exact words (clients such as Cognite's .NET extractor utils compare the message as a whole)
+        raise CdfError(409, "A version conflict caused the ingest to fail.")
     return ok, conflicts
 
 
 def _check_required(state: DmsState, write: Write, replace: bool) -> None:
     current = state.instances.get(write.key)
+    plans = state.container_plans
     for ckey, props in write.data.items():
+        required = (plans.get(ckey) or container_plan(state, ckey)).required
+        if not required:
+            continue
         old = current.data.get(ckey) if current is not None and not replace else None
-        for name in container_plan(state, ckey).required:
+        for name in required:
             has = props.get(name) is not None or (old is not None and old.get(name) is not None)
             if not has:
                 raise bad_request(
@@ -341,12 +375,15 @@ def _references(
         create[key] = None
 
     direct_ok = options["autoCreateDirectRelations"]
+    plans = state.container_plans
     for write in writes:
-        need(write.type, direct_ok, "type", write.key)
-        need(write.start, options["autoCreateStartNodes"], "startNode", write.key)
-        need(write.end, options["autoCreateEndNodes"], "endNode", write.key)
+        if write.type is not None:
+            need(write.type, direct_ok, "type", write.key)
+        if write.kind == "edge":
+            need(write.start, options["autoCreateStartNodes"], "startNode", write.key)
+            need(write.end, options["autoCreateEndNodes"], "endNode", write.key)
         for ckey, props in write.data.items():
-            direct = container_plan(state, ckey).direct
+            direct = (plans.get(ckey) or container_plan(state, ckey)).direct
             if not direct:
                 continue
             for name, value in props.items():
@@ -397,7 +434,7 @@ def _commit(state: DmsState, write: Write, now: int, replace: bool) -> Instance 
             state.changes.forget(tomb.change)
         inst.type, inst.start, inst.end = write.type, write.start, write.end
         state.instances[write.key] = inst
-        state.order.add(inst.seq, inst.key)
+        state.order.add(inst.seq, inst)
         _put_data(state, inst, write, replace)
         state.touch(inst)
         return inst
@@ -414,18 +451,20 @@ def _commit(state: DmsState, write: Write, now: int, replace: bool) -> Instance 
 
 def _put_data(state: DmsState, inst: Instance, write: Write, replace: bool) -> bool:
     changed = False
+    stored = inst.data
     for ckey, props in write.data.items():
-        old = inst.data.get(ckey)
+        old = stored.get(ckey)
         if old is None or replace:
-            new = dict(container_plan(state, ckey).defaults)
+            new = dict((state.container_plans.get(ckey) or container_plan(state, ckey)).defaults)
             if old is not None:
                 new.update({k: v for k, v in old.items() if (ckey, k) in MAINTAINED})
         else:
             new = dict(old)
         new.update(props)
-        new = {k: v for k, v in new.items() if v is not None}
+        if None in new.values():
+            new = {k: v for k, v in new.items() if v is not None}
         if new != old:
-            inst.data[ckey] = new
+            stored[ckey] = new
             changed = True
     return changed
 
@@ -580,7 +619,7 @@ def _ids(body: Json, maximum: int) -> list[tuple[str, InstanceKey]]:
         kind = item.get("instanceType", "node")
         if kind not in ("node", "edge"):
             raise bad_request(f"items[{index}].instanceType: must be node or edge")
-        out.append((kind, _identity(item, f"items[{index}]")))
+        out.append((kind, _identity(item, index)))
     return out
 
 
@@ -606,16 +645,22 @@ def sources_of(state: DmsState, raw: Any, where: str = "sources") -> list[tuple[
 
 
 Renderer = Callable[[Instance], Json]
+# Per container a view reads: None when the view reads the container's properties under their own names
+# (the stored dict is answered as it is), else the (view property, container property) pairs it reads.
+Reads = tuple[tuple[ContainerKey, tuple[tuple[str, str], ...] | None], ...]
 
 
 def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Renderer:
-    """Instances in CDF's read shape with the properties of `sources`; the view lookups done once."""
+    """Instances in CDF's read shape with the properties of `sources`; the view lookups done once.
+
+    Stored property dicts may be answered without a copy: the app serializes an answer under the store
+    lock, before any other request can change them.
+    """
     plans = []
     for vkey, wanted in sources:
-        fields = _read_plan(state, vkey)
-        containers = tuple({ckey for _n, ckey, _p in fields})
-        picked = [f for f in fields if wanted is None or f[0] in wanted]
-        plans.append((vkey[0], f"{vkey[1]}/{vkey[2]}", picked, containers))
+        reads = _reads(state, vkey, wanted)
+        whole = reads[0][0] if len(reads) == 1 and reads[0][1] is None else None  # one dict, answered as is
+        plans.append((vkey[0], f"{vkey[1]}/{vkey[2]}", reads, whole))
 
     def render(inst: Instance) -> Json:
         out: Json = {
@@ -636,16 +681,26 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
             out["deletedTime"] = inst.deleted
             return out
         data = inst.data
-        for space, name, fields, containers in plans:
-            if not any(c in data for c in containers):
-                continue
-            found: Json = {}
-            for prop_name, ckey, prop in fields:
+        for space, name, reads, whole in plans:
+            found: Json | None = None
+            if whole is not None:
+                found = data.get(whole)
+                reads = ()
+            for ckey, pairs in reads:
                 stored = data.get(ckey)
-                if stored is not None:
+                if stored is None:
+                    continue
+                if found is None:
+                    found = {}
+                if pairs is None:
+                    found.update(stored)
+                    continue
+                for prop_name, prop in pairs:
                     value = stored.get(prop)
                     if value is not None:
                         found[prop_name] = value
+            if found is None:
+                continue
             if space in props:
                 props[space][name] = found
             else:
@@ -655,12 +710,29 @@ def renderer(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -
     return render
 
 
-def _read_plan(state: DmsState, vkey: ViewKey) -> list[tuple[str, ContainerKey, str]]:
-    plan: list[tuple[str, ContainerKey, str]] | None = state.plans.get(("read", vkey))
-    if plan is None:
-        plan = [(n, p.container, p.prop) for n, p in state.resolved(vkey).items() if isinstance(p, Mapped)]
-        state.plans[("read", vkey)] = plan
-    return plan
+def _reads(state: DmsState, vkey: ViewKey, wanted: list[str] | None) -> Reads:
+    """What a view (or the `wanted` properties of it) reads, per container."""
+    cache_key = ("reads", vkey, None if wanted is None else tuple(wanted))
+    reads: Reads | None = state.plans.get(cache_key)
+    if reads is None:
+        grouped: dict[ContainerKey, list[tuple[str, str]]] = {}
+        for name, p in state.resolved(vkey).items():
+            if isinstance(p, Mapped):
+                picked = grouped.setdefault(p.container, [])
+                if wanted is None or name in wanted:
+                    picked.append((name, p.prop))
+        reads = tuple(
+            (ckey, None if _same_names(state, ckey, pairs) else tuple(pairs))
+            for ckey, pairs in grouped.items()
+        )
+        state.plans[cache_key] = reads
+    return reads
+
+
+def _same_names(state: DmsState, ckey: ContainerKey, pairs: list[tuple[str, str]]) -> bool:
+    """Whether `pairs` read every property of the container, each under its own name."""
+    names = set(state.containers[ckey]["properties"])
+    return all(a == b for a, b in pairs) and {b for _a, b in pairs} == names and len(pairs) == len(names)
 
 
 def typing(state: DmsState, sources: list[tuple[ViewKey, list[str] | None]]) -> Json:
@@ -745,7 +817,7 @@ def select(
         ordered = sorted((i for i in candidates if i.seq > after), key=lambda i: i.seq)
         walk: Iterable[Instance] = ordered
     else:
-        walk = (state.instances[k] for _s, k in state.order.after(after))
+        walk = state.order.after(after)
     for inst in walk:
         if inst.kind == kind and predicate(inst):
             if len(out) == limit:
@@ -883,7 +955,7 @@ def seed_system_instances(store: Store) -> None:
 def rebuild_indexes(state: DmsState) -> None:
     """After loading a snapshot: the ordered indexes from the instances' own sequence numbers."""
     for inst in sorted(state.instances.values(), key=lambda i: i.seq):
-        state.order.add(inst.seq, inst.key)
+        state.order.add(inst.seq, inst)
     everything = [*state.instances.values(), *state.tombstones.values()]
     for inst in sorted(everything, key=lambda i: i.change):
-        state.changes.add(inst.change, inst.key)
+        state.changes.add(inst.change, inst)

@@ -107,31 +107,57 @@ class Reverse:
     through: tuple[ViewKey, str]
 
 
-ViewProperty = Mapped | Reverse
+@dataclass(frozen=True, slots=True)
+class EdgeConnection:
+    """Edges of `type` from (outwards) or to (inwards) an instance, their far nodes read through `source`.
+
+    Documentation only, as in CDF: edges are separate instances, read with `query` (an edge result set from a
+    node set, with `direction` and a filter on the edge type), never as a property of the node.
+    """
+
+    connection: str
+    type: InstanceKey
+    source: ViewKey
+    direction: str
+    edge_source: ViewKey | None
+
+
+ViewProperty = Mapped | Reverse | EdgeConnection
+EDGE_CONNECTIONS = ("single_edge_connection", "multi_edge_connection")
+REVERSE_RELATIONS = ("single_reverse_direct_relation", "multi_reverse_direct_relation")
 
 
 class Ordered:
-    """Keys in ascending sequence order with lazy removal: append, forget, walk from a position."""
+    """Instances in ascending sequence order with lazy removal: append, forget, walk from a position.
+
+    Sequence numbers only grow, so the dict keeps them in order; a sorted list of them finds where a walk
+    starts (bisect) and is compacted once most of it is forgotten.
+    """
 
     def __init__(self) -> None:
         self._seqs: list[int] = []
-        self.keys: dict[int, InstanceKey] = {}
+        self.items: dict[int, Instance] = {}
 
-    def add(self, seq: int, key: InstanceKey) -> None:
+    def add(self, seq: int, inst: Instance) -> None:
         self._seqs.append(seq)
-        self.keys[seq] = key
+        self.items[seq] = inst
 
     def forget(self, seq: int) -> None:
-        self.keys.pop(seq, None)
-        if len(self._seqs) > 1024 and len(self.keys) < len(self._seqs) // 2:
-            self._seqs = sorted(self.keys)
+        self.items.pop(seq, None)
+        if len(self._seqs) > 1024 and len(self.items) < len(self._seqs) // 2:
+            self._seqs = list(self.items)
 
-    def after(self, seq: int) -> Iterator[tuple[int, InstanceKey]]:
-        start = bisect.bisect_right(self._seqs, seq)
-        for s in itertools.islice(self._seqs, start, None):
-            key = self.keys.get(s)
-            if key is not None:
-                yield s, key
+    def after(self, seq: int) -> Iterator[Instance]:
+        """The instances whose sequence number is above `seq`, in order."""
+        seqs, items = self._seqs, self.items
+        if not seqs or seq < seqs[0]:
+            yield from items.values()
+            return
+        start = bisect.bisect_right(seqs, seq)
+        for s in itertools.islice(seqs, start, None):
+            inst = items.get(s)
+            if inst is not None:
+                yield inst
 
 
 class DmsState:
@@ -149,6 +175,7 @@ class DmsState:
         self._seq = itertools.count(1)
         self._resolved: dict[ViewKey, dict[str, ViewProperty]] = {}
         self.plans: dict[Any, Any] = {}  # per-schema caches of the instance code (cleared on schema change)
+        self.container_plans: dict[ContainerKey, Any] = {}  # the same, per container
         self.frozen_at = 0  # store size at the last settle_heap
         self.time_series: dict[InstanceKey, int] = {}  # CogniteTimeSeries node -> classic series id
         self.system_instances: list[Json] = []
@@ -163,6 +190,7 @@ class DmsState:
     def schema_changed(self) -> None:
         self._resolved.clear()
         self.plans.clear()
+        self.container_plans.clear()
 
     def is_system(self, space: str) -> bool:
         return space in SYSTEM_SPACES
@@ -172,14 +200,10 @@ class DmsState:
         if inst.change:
             self.changes.forget(inst.change)
         inst.change = self.next_seq()
-        self.changes.add(inst.change, inst.key)
+        self.changes.add(inst.change, inst)
 
     def find(self, key: InstanceKey) -> Instance | None:
         return self.instances.get(key)
-
-    def changed(self, key: InstanceKey) -> Instance | None:
-        """A live instance or a tombstone: what a sync reports for a change."""
-        return self.instances.get(key) or self.tombstones.get(key)
 
     # Views ------------------------------------------------------------------------------------------
 
@@ -213,6 +237,15 @@ class DmsState:
         return out
 
     def _property(self, spec: Json) -> ViewProperty:
+        if spec.get("connectionType") in EDGE_CONNECTIONS:
+            edge_source = spec.get("edgeSource")
+            return EdgeConnection(
+                spec["connectionType"],
+                (spec["type"]["space"], spec["type"]["externalId"]),
+                self.view_key(spec["source"], "source"),
+                spec["direction"],
+                None if edge_source is None else self.view_key(edge_source, "edgeSource"),
+            )
         if "connectionType" in spec:
             through = spec["through"]
             return Reverse(
@@ -298,7 +331,7 @@ def load_system_models(state: DmsState) -> None:
             "sources": [
                 {
                     "source": view,
-                    "properties": {k: unit[k] for k in ("name", "symbol", "quantity")},
+                    "properties": {k: v for k, v in unit.items() if k != "externalId"},
                 }
             ],
         }

@@ -21,8 +21,17 @@ from plex_cdf.sim.cdf.dms.instances import (
     sources_of,
     typing,
 )
-from plex_cdf.sim.cdf.dms.model import DmsState, Instance, InstanceKey, Mapped, Reverse, key_text
+from plex_cdf.sim.cdf.dms.model import (
+    DmsState,
+    EdgeConnection,
+    Instance,
+    InstanceKey,
+    Mapped,
+    Reverse,
+    key_text,
+)
 from plex_cdf.sim.cdf.errors import Json, bad_request
+from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.store import Store
 
 DEFAULT_LIMIT = 100
@@ -30,6 +39,12 @@ MAX_LIMIT = 10_000
 MAX_SETS = 50
 ALLOWED = {"with", "select", "cursors", "parameters", "includeTyping"}
 SYNC_ALLOWED = ALLOWED | {"allowExpiredCursorsAndAcceptMissedDeletes"}
+QUERY_EXPRESSION_FIELDS = frozenset({"nodes", "edges", "sort", "limit"})
+SYNC_EXPRESSION_FIELDS = frozenset({"nodes", "edges", "limit", "mode", "skipAlreadyDeleted"})
+NODE_FIELDS = frozenset({"from", "through", "direction", "filter", "chainTo"})
+EDGE_FIELDS = frozenset(
+    {"from", "direction", "filter", "nodeFilter", "terminationFilter", "maxDistance", "limitEach", "chainTo"}
+)
 
 
 class Evaluator:
@@ -89,15 +104,13 @@ class Evaluator:
 
     def _nodes(self, spec: Json, where: str, predicate: filters.Predicate) -> list[Instance]:
         state = self.state
+        check_keys(spec, NODE_FIELDS, f"{where}.")
         origin = self._source(spec, where)
         if origin is None:
             return [i for i in state.instances.values() if i.kind == "node" and predicate(i)]
-        direction = spec.get("direction", "outwards")
-        if direction not in ("outwards", "inwards"):
-            raise bad_request(f"{where}.direction: must be outwards or inwards")
+        direction = _direction(spec, where)
         if spec.get("through") is None:
-            keys = [_k(i.end if direction == "outwards" else i.start) for i in origin if i.kind == "edge"]
-            picked = [state.instances.get(k) for k in keys]
+            picked = [state.instances.get(k) for k in self._chained(spec, where)]
             return _unique([i for i in picked if i is not None and predicate(i)])
         get, inwards = self._through(spec["through"], f"{where}.through")
         if direction == "inwards":
@@ -125,6 +138,24 @@ class Evaluator:
                 out.append(inst)
         return out
 
+    def _chained(self, spec: Json, where: str) -> list[InstanceKey]:
+        """The nodes a set chains to from its `from` set: its nodes, or for edges the side `chainTo` names.
+
+        `destination` (the default) is the end of an edge followed outwards and the start of one followed
+        inwards, as the `from` edge set's `direction` says; `source` is the other side.
+        """
+        origin_name = spec["from"]
+        origin = self.members(origin_name)
+        chain_to = spec.get("chainTo", "destination")
+        if chain_to not in ("destination", "source"):
+            raise bad_request(f"{where}.chainTo: must be destination or source, got {chain_to!r}")
+        kind, origin_spec, _expr = self.expression(origin_name)
+        if kind == "nodes":
+            return [i.key for i in origin if i.kind == "node"]
+        outwards = origin_spec.get("direction", "outwards") == "outwards"
+        to_end = outwards == (chain_to == "destination")
+        return [_k(i.end if to_end else i.start) for i in origin if i.kind == "edge"]
+
     def _through(self, ref: Any, where: str) -> tuple[filters.Getter, bool]:
         """Getter of the direct relation to follow, and whether it is followed inwards (reverse relation)."""
         if isinstance(ref, dict) and "identifier" in ref:
@@ -140,6 +171,11 @@ class Evaluator:
                     (tkey, tprop) = spec.through
                     get, _ = self.resolver.getter([tkey[0], f"{tkey[1]}/{tkey[2]}", tprop], where)
                     return get, True
+                if isinstance(spec, EdgeConnection):
+                    raise bad_request(
+                        f"{where}: {ref['identifier']!r} is an edge connection; follow it with an edge "
+                        "result set (from, direction, a filter on the edge type)"
+                    )
                 if not isinstance(spec, Mapped):
                     raise bad_request(f"{where}: view {key_text(vkey)} has no property {ref['identifier']!r}")
                 path = [vkey[0], f"{vkey[1]}/{vkey[2]}", ref["identifier"]]
@@ -152,24 +188,32 @@ class Evaluator:
 
     def _edges(self, spec: Json, where: str, predicate: filters.Predicate) -> list[Instance]:
         state = self.state
+        check_keys(spec, EDGE_FIELDS, f"{where}.")
         edges = [i for i in state.instances.values() if i.kind == "edge"]
         origin = self._source(spec, where)
         if origin is None:
             return [e for e in edges if predicate(e)]
-        direction = spec.get("direction", "outwards")
-        if direction not in ("outwards", "inwards"):
-            raise bad_request(f"{where}.direction: must be outwards or inwards")
+        direction = _direction(spec, where)
         node_filter = filters.compile_filter(self.resolver, spec.get("nodeFilter"), f"{where}.nodeFilter")
         stop = filters.compile_filter(
             self.resolver, spec.get("terminationFilter"), f"{where}.terminationFilter"
         )
         has_stop = spec.get("terminationFilter") is not None
         max_distance = spec.get("maxDistance")
+        if max_distance is not None and (
+            isinstance(max_distance, bool) or not isinstance(max_distance, int) or max_distance < 1
+        ):
+            raise bad_request(f"{where}.maxDistance: expected a positive integer, got {max_distance!r}")
+        limit_each = spec.get("limitEach")
+        if limit_each is not None:
+            if max_distance != 1:
+                raise bad_request(f"{where}.limitEach: only with maxDistance 1")
+            limit_each = limit_of(limit_each, MAX_LIMIT, MAX_LIMIT, f"{where}.limitEach")
         index: dict[InstanceKey, list[Instance]] = {}
         for edge in edges:
             if predicate(edge):
                 index.setdefault(_k(edge.start if direction == "outwards" else edge.end), []).append(edge)
-        frontier = [i.key for i in origin if i.kind == "node"]
+        frontier = self._chained(spec, where)
         seen_nodes = set(frontier)
         out: list[Instance] = []
         depth = 0
@@ -177,7 +221,7 @@ class Evaluator:
             depth += 1
             nxt = []
             for key in frontier:
-                for edge in index.get(key, ()):
+                for edge in index.get(key, ())[:limit_each]:
                     far = _k(edge.end if direction == "outwards" else edge.start)
                     node = state.instances.get(far)
                     if node is None or not node_filter(node):
@@ -188,6 +232,13 @@ class Evaluator:
                         nxt.append(far)
             frontier = nxt
         return _unique(out)
+
+
+def _direction(spec: Json, where: str) -> str:
+    direction = spec.get("direction", "outwards")
+    if direction not in ("outwards", "inwards"):
+        raise bad_request(f"{where}.direction: must be outwards or inwards")
+    return str(direction)
 
 
 def _k(ref: Json | None) -> InstanceKey:
@@ -251,6 +302,7 @@ def query(store: Store, body: Json) -> Json:
     selects: Json = raw_select if isinstance(raw_select, dict) else {}
 
     def page_of(name: str, kind: str, _spec: Json, expr: Json) -> tuple[list[Instance], str | None]:
+        check_keys(expr, QUERY_EXPRESSION_FIELDS, f"with.{name}.")
         limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
         chosen = selects.get(name)
         sort = expr.get("sort") or (chosen.get("sort") if isinstance(chosen, dict) else None)
@@ -277,6 +329,12 @@ def sync(store: Store, body: Json) -> Json:
     def page_of(name: str, kind: str, spec: Json, expr: Json) -> tuple[list[Instance], str | None]:
         if expr.get("sort"):
             raise bad_request(f"with.{name}.sort: sync does not sort")
+        check_keys(expr, SYNC_EXPRESSION_FIELDS, f"with.{name}.")
+        # Paged to the end, one and two phases return the same instances; without a backfill they do not.
+        if expr.get("mode", "onePhase") not in ("onePhase", "twoPhase"):
+            raise bad_request(f"not supported by the local CDF: with.{name}.mode {expr['mode']}")
+        if expr.get("skipAlreadyDeleted", True) is not True:
+            raise bad_request(f"not supported by the local CDF: with.{name}.skipAlreadyDeleted false")
         limit = limit_of(expr.get("limit"), DEFAULT_LIMIT, MAX_LIMIT, f"with.{name}.limit")
         cursor = ev.cursors.get(name)
         after = decode_cursor(cursor, "c", f"cursors.{name}") if cursor else 0
@@ -306,13 +364,10 @@ def _changes(
     """Instances changed after `after`, oldest change first; the change to resume from."""
     out: list[Instance] = []
     last = after
-    for seq, key in state.changes.after(after):
-        inst = state.changed(key)
-        if inst is None or inst.change != seq:
-            continue
+    for inst in state.changes.after(after):
         if len(out) == limit:
             return out, last
-        last = seq
+        last = inst.change
         if inst.kind != kind or (inst.deleted is not None and not include_deleted) or not predicate(inst):
             continue
         out.append(inst)

@@ -12,7 +12,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from plex_cdf.sim.cdf.dms.model import ContainerKey, DmsState, ViewKey, key_text
+from plex_cdf.sim.cdf.dms import values
+from plex_cdf.sim.cdf.dms.model import (
+    EDGE_CONNECTIONS,
+    REVERSE_RELATIONS,
+    ContainerKey,
+    DmsState,
+    Mapped,
+    ViewKey,
+    key_text,
+)
 from plex_cdf.sim.cdf.errors import CdfError, Json, bad_request
 from plex_cdf.sim.cdf.keys import check_keys
 from plex_cdf.sim.cdf.resources import body_items
@@ -365,6 +374,15 @@ def _mapped(view: Json) -> set[ContainerKey]:
 
 # Views ------------------------------------------------------------------------------------------------
 
+EDGE_CONNECTION_FIELDS = (
+    "connectionType",
+    "type",
+    "source",
+    "direction",
+    "edgeSource",
+    "name",
+    "description",
+)
 VIEW_FIELDS = ("space", "externalId", "version", "name", "description", "filter", "implements", "properties")
 
 
@@ -410,7 +428,7 @@ def _put_view(state: DmsState, item: Json, where: str, batch: set[tuple[Any, Any
     if not isinstance(props, dict):
         raise bad_request(f"{where}.properties: expected an object")
     clean = {
-        name: _check_view_property(state, name, spec, f"{where}.properties.{name}")
+        name: _check_view_property(state, name, spec, f"{where}.properties.{name}", batch)
         for name, spec in props.items()
     }
     key = (space, xid, version)
@@ -440,14 +458,22 @@ def _put_view(state: DmsState, item: Json, where: str, batch: set[tuple[Any, Any
     return key
 
 
-def _check_view_property(state: DmsState, name: str, spec: Any, where: str) -> Json:
+def _check_view_property(
+    state: DmsState, name: str, spec: Any, where: str, batch: set[tuple[Any, Any, Any]]
+) -> Json:
     if not PROPERTY_RE.match(name) or name in RESERVED_PROPERTIES:
         raise bad_request(f"{where}: {name!r} is not an allowed property identifier")
     if not isinstance(spec, dict):
         raise bad_request(f"{where}: expected an object")
     if "connectionType" in spec:
-        if spec["connectionType"] not in ("single_reverse_direct_relation", "multi_reverse_direct_relation"):
-            raise bad_request(f"not supported by the local CDF: {where} (edge connection properties)")
+        kind = spec["connectionType"]
+        if kind in EDGE_CONNECTIONS:
+            return _check_edge_connection(state, spec, where, batch)
+        if kind not in REVERSE_RELATIONS:
+            allowed = ", ".join((*EDGE_CONNECTIONS, *REVERSE_RELATIONS))
+            raise bad_request(f"{where}.connectionType: {kind!r} is not one of {allowed}")
+        _only(spec, ("connectionType", "source", "through", "name", "description"), where)
+        _sizes(spec)
         state.view_key(spec.get("source"), f"{where}.source")
         through = spec.get("through")
         if not isinstance(through, dict) or not isinstance(through.get("identifier"), str):
@@ -456,8 +482,11 @@ def _check_view_property(state: DmsState, name: str, spec: Any, where: str) -> J
         return {
             k: spec[k] for k in ("connectionType", "source", "through", "name", "description") if k in spec
         }
-    if "connectionType" not in spec and "type" in spec and "container" not in spec:
-        raise bad_request(f"not supported by the local CDF: {where} (edge connection properties)")
+    if "container" not in spec and ("type" in spec or "direction" in spec):
+        raise bad_request(
+            f"not supported by the local CDF: {where} (a connection without connectionType; "
+            "give single_edge_connection or multi_edge_connection)"
+        )
     _only(spec, ("container", "containerPropertyIdentifier", "name", "description", "source"), where)
     ref = spec.get("container")
     if (
@@ -488,6 +517,29 @@ def _check_view_property(state: DmsState, name: str, spec: Any, where: str) -> J
     return out
 
 
+def _check_edge_connection(state: DmsState, spec: Json, where: str, batch: set[tuple[Any, Any, Any]]) -> Json:
+    """An edge connection as CDF takes it: the edge type, the far nodes' view, a direction, an edge view."""
+    _only(spec, EDGE_CONNECTION_FIELDS, where)
+    _sizes(spec)
+    edge_type = values.direct(spec.get("type"), f"{where}.type")
+    direction = spec.get("direction", "outwards")
+    if direction not in ("outwards", "inwards"):
+        raise bad_request(f"{where}.direction: must be outwards or inwards, got {direction!r}")
+    out: Json = {"connectionType": spec["connectionType"], "type": edge_type}
+    for field in ("source", "edgeSource"):
+        if field == "edgeSource" and spec.get(field) is None:
+            continue
+        vkey = state.view_key(spec.get(field), f"{where}.{field}")
+        if vkey not in state.views and vkey not in batch:
+            raise bad_request(f"{where}.{field}: One or more views do not exist: {key_text(vkey)}")
+        out[field] = {"type": "view", "space": vkey[0], "externalId": vkey[1], "version": vkey[2]}
+    out["direction"] = direction
+    for key in ("name", "description"):
+        if spec.get(key) is not None:
+            out[key] = spec[key]
+    return out
+
+
 def read_view(state: DmsState, key: ViewKey, inherited: bool) -> Json:
     """A view as CDF answers: every property with its container type, and what the view maps."""
     view = state.views[key]
@@ -497,8 +549,11 @@ def read_view(state: DmsState, key: ViewKey, inherited: bool) -> Json:
     props: Json = {}
     for name in names:
         spec = all_props[name]
+        if spec.get("connectionType") in EDGE_CONNECTIONS:
+            props[name] = dict(spec)
+            continue
         if "connectionType" in spec:
-            props[name] = {**spec, "targetsList": spec["connectionType"].startswith("multi")}
+            props[name] = {**spec, "targetsList": _targets_list(state, spec["through"])}
             continue
         ckey = (spec["container"]["space"], spec["container"]["externalId"])
         cprop = state.containers[ckey]["properties"][spec["containerPropertyIdentifier"]]
@@ -531,6 +586,19 @@ def read_view(state: DmsState, key: ViewKey, inherited: bool) -> Json:
         "properties": props,
         "mappedContainers": [{"type": "container", "space": c[0], "externalId": c[1]} for c in mapped],
     }
+
+
+def _targets_list(state: DmsState, through: Json) -> bool:
+    """Whether the direct relation a reverse relation goes through holds a list (CDF's `targetsList`)."""
+    source, prop = through["source"], through["identifier"]
+    if source.get("type") == "container":
+        cprop = state.containers.get((source["space"], source["externalId"]), {}).get("properties", {})
+        ptype = cprop.get(prop, {}).get("type", {})
+    else:
+        vkey = (source["space"], source["externalId"], source.get("version"))
+        mapped = state.resolved(vkey).get(prop) if vkey in state.views else None
+        ptype = mapped.type if isinstance(mapped, Mapped) else {}
+    return bool(ptype.get("list", False))
 
 
 def _raw_properties(state: DmsState, key: ViewKey) -> Json:
@@ -621,9 +689,10 @@ def apply_data_models(state: DmsState, body: Json) -> Json:
         where = f"items[{index}]"
         space, xid, version = _versioned_identity(state, item, where, DATA_MODEL_FIELDS)
         refs = []
+        inline = {_view_id(v) for v in item.get("views") or [] if isinstance(v, dict) and "properties" in v}
         for n, view in enumerate(item.get("views") or []):
             if isinstance(view, dict) and "properties" in view:
-                vkey = _put_view(state, view, f"{where}.views[{n}]", set())
+                vkey = _put_view(state, view, f"{where}.views[{n}]", inline)
                 state.schema_changed()
             else:
                 vkey = state.view_key(view, f"{where}.views[{n}]")

@@ -1,0 +1,65 @@
+"""Where a cold medium run's CPU goes: one plex-cdf pass under cProfile with a process-time clock.
+
+Run: cd bench && ../.venv/bin/python support/profile_medium.py [--target data-modeling] [--top 40]
+The world (simulated Plex, medium plant, and the local CDF) runs in its own process, as in
+extract_medium.py; the product runs in this one, through `product.run` (setup, then one pass), under
+`cProfile.Profile(time.process_time)`, so waiting (on Plex, on CDF, on other processes of a busy machine)
+costs nothing in the table: what is left is CPU. Prints the product's own wall and CPU seconds, the world's
+CPU seconds during the pass, and the functions with the most cumulative CPU. The profiler inflates
+Python-heavy functions several times over; compare functions with each other, not with the bench figures.
+Not run by `make bench` (it prints no target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from extract_medium import BUDGET, NOW
+from support import product
+from support.harness import World, config_tree, say
+
+
+def world_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of the world process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", choices=("classic", "data-modeling"), default="data-modeling")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="profile-medium-"))
+    say("starting the simulated Plex (medium) and the local CDF")
+    world = World("medium", NOW, BUDGET)
+    try:
+        config = config_tree(world, folder / "state.db", BUDGET)
+        config["destination"] = {"type": args.target}
+        spec = {"config": config, "now": NOW.isoformat(), "setup": True}
+        before = world_cpu_s(world.process.pid)
+        profile = cProfile.Profile(time.process_time)
+        profile.enable()
+        figures = asyncio.run(product.run(spec))
+        profile.disable()
+        world_cpu = world_cpu_s(world.process.pid) - before
+    finally:
+        world.close()
+    product_figures = f"{figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU (profiled)"
+    print(f"product: {product_figures}; world: {world_cpu:.1f} s CPU")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
