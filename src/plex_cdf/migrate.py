@@ -2,11 +2,14 @@
 
 The upgrade is data: `MOVES` lists what changed between layouts, one row per change, and `plan` turns the
 rows and what CDF holds now into the exact updates (a dry run prints them, nothing else). Objects keep
-their internal ids: external ids are renamed in place (CDF updates an external id by internal id), so
-datapoints, event links and parents stay; relationships and RAW rows that name a renamed asset by its
-external id are rewritten. Only emptied grouping assets are deleted: a series no longer written is flagged
-`plexRetired`, its datapoints kept. New event shapes (jobs) and the plant-shaped tree are written by the
-first run after the state's re-read (`Reread`); docs/upgrade-notes.md says what each release moves.
+their internal ids where CDF allows: external ids are renamed in place (CDF updates an external id by
+internal id), so datapoints, event links and parents stay; relationships and RAW rows that name a renamed
+asset by its external id are rewritten. CDF moves no asset to another root, so the assets that now hang
+under a root of their own (`Reroot`: parts, suppliers, customers, statuses) are recreated there under new
+internal ids, what pointed at the old ones re-pointed, the old ones deleted. A series no longer written is
+flagged `plexRetired`, its datapoints kept. New event shapes (jobs) and the plant-shaped tree are written
+by the first run after the state's re-read (`Reread`); docs/upgrade-notes.md says what each release
+moves.
 
 Planning is pure (`plan`); reading CDF and applying the plan are the two I/O steps (`read_project`,
 `apply`).
@@ -21,7 +24,7 @@ from typing import Any
 
 from plex_cdf.cdf.transport import SdkApi
 from plex_cdf.domains.common import META_KEY_RULE, PLEX_RESOURCE, READABLE, SOURCE_ID, meta_key
-from plex_cdf.domains.master_data import BOM_TABLE
+from plex_cdf.domains.master_data import BOM_TABLE, OWN_ROOTS, group_external_id, own_root_external_id
 from plex_cdf.domains.performance import FRACTION, PERCENT_PER_FRACTION
 from plex_cdf.domains.registry import ALL
 from plex_cdf.ids import external_id, readable_keys, root_external_id
@@ -101,7 +104,36 @@ class Ungroup:
     why: str
 
 
-Move = RewriteMetadata | RenameAssets | RetireSeries | RescaleSeries | Reread | Ungroup
+@dataclass(frozen=True)
+class Reroot:
+    """Round 1's grouping assets `PCN{pcn}_group_{key}` whose assets now hang under a root of their own,
+    `PCN{pcn}_root_{key}`. CDF refuses to move an asset to another root ("Asset must stay within same asset
+    hierarchy"), so each asset of the group's subtree is recreated, parents first:
+
+    1. the own root is created when missing (the next run fills in its name and metadata);
+    2. the old asset gives up its external id: renamed by internal id to `PCN{pcn}_migrating_{rest}`
+       (`rest`: its new external id after `PCN{pcn}_`), its old external id kept in metadata `MOVED_FROM`;
+    3. a new asset with the new external id, a copy of the old one's fields (metadata in the new style),
+       under the own root or its recreated parent;
+    4. series (`assetId`) and events (`assetIds`) that pointed at the old internal id point at the new one
+       (datapoints stay: series are not recreated); relationships and RAW rows name it by external id;
+    5. the old assets are deleted, deepest first, then the emptied group (never `recursive`: an asset of
+       another writer under them stops the delete instead of going with it).
+
+    Each step is read back from CDF, so a migrate stopped midway is finished by the next one (the
+    `migrating` ids and `MOVED_FROM` tell it where it stopped) and a finished one plans nothing."""
+
+    keys: tuple[str, ...]
+    why: str
+
+
+MOVED_FROM = "plexMigratingFrom"
+"""Metadata of an asset waiting to be deleted by migrate: its external id before the temporary one."""
+MIGRATING = "migrating"
+"""The kind in the temporary external id `PCN{pcn}_migrating_{rest}` of an asset migrate recreates."""
+
+
+Move = RewriteMetadata | RenameAssets | RetireSeries | RescaleSeries | Reread | Ungroup | Reroot
 
 MOVES: tuple[Move, ...] = (
     RewriteMetadata(
@@ -128,14 +160,15 @@ MOVES: tuple[Move, ...] = (
             "buildings",
             "workcenters",
             "production_lines",
-            "parts",
-            "suppliers",
-            "customers",
-            "workcenter_statuses",
             "equipment",
         ),
         "the tree has the plant's shape: buildings under the facility, lines, workcenters and equipment"
-        " under their building or line, parts, suppliers, customers and statuses under roots of their own",
+        " under their building or line",
+    ),
+    Reroot(
+        tuple(key for key, _ in OWN_ROOTS),
+        "parts, suppliers, customers and workcenter statuses are no places in the plant: they hang under"
+        " roots of their own, and CDF keeps an asset in its root, so they are recreated there",
     ),
     Reread(
         "events and series of the last first-run-reach are rewritten in the new shape (jobs: planned"
@@ -198,13 +231,22 @@ def plan(pcn: str, project: Project, state_layout: int | None, moves: Sequence[M
     metadata = next((m for m in moves if isinstance(m, RewriteMetadata)), None)
     retired = {m.kind: m for m in moves if isinstance(m, RetireSeries)}
     groups, moved = _ungrouped(pcn, project.assets, [m for m in moves if isinstance(m, Ungroup)])
-    deleted = {group for group, _ in groups}
+    rerooted = [_rerooted(pcn, project, out.renamed, metadata, m) for m in moves if isinstance(m, Reroot)]
+    recreated = {str(a["externalId"]) for r in rerooted for a in r.subtree}
+    deleted = {group for group, _ in groups} | {g for r in rerooted for g, _ in r.groups}
     for kind, objects in (("assets", project.assets), ("events", project.events)):
         for obj in objects:
-            if obj.get("externalId") not in deleted:
+            if obj.get("externalId") not in deleted | recreated:
                 _object_change(out, kind, obj, metadata, {}, moved.get(obj.get("id")))
-    for group, why in groups:
-        out.changes.append(Change("delete", group, f"emptied group asset deleted: {why}"))
+    for reroot in rerooted:
+        out.renamed.update(reroot.renamed)
+        out.changes.extend(reroot.changes)
+    for group, why in groups + [g for r in rerooted for g in r.groups]:
+        out.changes.append(
+            Change(
+                "delete", group, f"emptied group asset deleted: {why}", {"externalId": group}, {"depth": 0}
+            )
+        )
     rescaled = [m for m in moves if isinstance(m, RescaleSeries)]
     for series in project.timeseries:
         _object_change(out, "timeseries", series, metadata, _retirement(pcn, series, retired))
@@ -250,6 +292,119 @@ def _ungrouped(
         if a.get("parentId") in groups
     }
     return list(groups.values()), moved
+
+
+@dataclass
+class _Rerooted:
+    """What one `Reroot` row plans: the group subtree's assets (old, to recreate), their changes in apply
+    order, the old -> new external ids (for relationships and RAW rows) and the emptied groups."""
+
+    subtree: list[Json] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+    groups: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _rerooted(
+    pcn: str, project: Project, renamed: Mapping[str, str], restyle: RewriteMetadata | None, move: Reroot
+) -> _Rerooted:
+    out = _Rerooted()
+    by_xid = {str(a.get("externalId")): a for a in project.assets}
+    children: dict[Any, list[Json]] = defaultdict(list)
+    for asset in project.assets:
+        children[asset.get("parentId")].append(asset)
+    temporary = external_id(pcn, MIGRATING, "")
+    deletes: list[Change] = []
+    for key in move.keys:
+        group, root = group_external_id(pcn, key), own_root_external_id(pcn, key)
+        if group not in by_xid:
+            continue
+        out.groups.append((group, move.why))
+        level = [(a, root) for a in children[by_xid[group]["id"]]]  # (asset, its new parent), by depth
+        depth = 0
+        if level and root not in by_xid:
+            body = {"externalId": root, "name": dict(OWN_ROOTS)[key]}
+            body.update({"dataSetId": by_xid[group]["dataSetId"]} if by_xid[group].get("dataSetId") else {})
+            out.changes.append(
+                Change("create", root, "own root created (the next run fills it in)", row=body)
+            )
+        while level:
+            depth += 1
+            below: list[tuple[Json, str]] = []
+            for asset, parent in level:
+                xid = str(asset["externalId"])
+                old = str(_metadata(asset).get(MOVED_FROM, xid))
+                new = (
+                    f"PCN{pcn}_" + xid.removeprefix(temporary)
+                    if xid.startswith(temporary)
+                    else renamed.get(xid, xid)
+                )
+                out.subtree.append(asset)
+                if old != new:
+                    out.renamed[old] = new
+                if not xid.startswith(temporary):
+                    hold = external_id(pcn, MIGRATING, new.removeprefix(f"PCN{pcn}_"))
+                    update = {"externalId": {"set": hold}, "metadata": {"add": {MOVED_FROM: xid}}}
+                    what = f"external id -> {hold} (gives {new} up to its copy under {root})"
+                    out.changes.append(Change("assets", xid, what, {"id": asset["id"], "update": update}))
+                if by_xid.get(new, asset) is asset:  # not yet recreated (the old one may hold it)
+                    out.changes.append(
+                        Change(
+                            "create",
+                            new,
+                            f"recreated under {parent}: {move.why}",
+                            row=_copy(asset, new, parent, restyle),
+                        )
+                    )
+                out.changes.extend(_relinks(project, asset["id"], new))
+                deletes.append(
+                    Change(
+                        "delete",
+                        new,
+                        f"old asset (internal id {asset['id']}) deleted: recreated under {parent}",
+                        {"id": asset["id"]},
+                        {"depth": depth},
+                    )
+                )
+                below.extend((child, new) for child in children[asset["id"]])
+            level = below
+    out.changes.extend(sorted(deletes, key=lambda c: -int((c.row or {})["depth"])))  # deepest first
+    return out
+
+
+def _copy(asset: Json, xid: str, parent: str, restyle: RewriteMetadata | None) -> Json:
+    """The new asset: the old one's fields under its new external id and parent, metadata restyled."""
+    metadata = {k: v for k, v in _metadata(asset).items() if k != MOVED_FROM}
+    body: Json = {"externalId": xid, "parentExternalId": parent, "name": asset.get("name") or xid}
+    body.update({k: asset[k] for k in ("description", "source", "dataSetId", "labels") if asset.get(k)})
+    if metadata:
+        body["metadata"] = _restyled(metadata, restyle) if restyle else metadata
+    return body
+
+
+def _relinks(project: Project, old_id: Any, new: str) -> list[Change]:
+    """Series and events that point at the old asset's internal id: pointed at the new one's."""
+    out = [
+        Change(
+            "relink",
+            str(s["externalId"]),
+            f"assetId -> {new}",
+            row={"api": "timeseries", "id": s["id"], "from": old_id, "to": new},
+        )
+        for s in project.timeseries
+        if s.get("assetId") == old_id
+    ]
+    out.extend(
+        Change(
+            "relink",
+            str(e["externalId"]),
+            f"assetIds: {new} for the old asset",
+            row={"api": "events", "id": e["id"], "from": old_id, "to": new},
+        )
+        for e in project.events
+        if old_id in (e.get("assetIds") or ())
+    )
+    return out
 
 
 def _renames(pcn: str, assets: Iterable[Json], kind: str) -> dict[str, str]:
@@ -397,32 +552,63 @@ def state_layout(state: StateStore, pcn: str) -> int | None:
 
 
 async def apply(client: Any, the_plan: Plan, state: StateStore, raw_database: str) -> None:
-    """Send the plan's updates (assets first: relationships name the new ids; emptied groups deleted once
-    their children moved), then the state."""
+    """Send the plan in the order each step needs: datapoints rescaled; updates (assets first: renames,
+    moves, the temporary ids that free an external id); recreated assets (parents first); series and
+    events re-pointed; relationships and RAW rows (they name the new ids); then the deletes, deepest
+    first (old assets, then emptied groups); the state last."""
     api = _Api(client)
     for change in the_plan.changes:
         if change.kind == "datapoints" and change.row is not None:
             await _rescale(client, change.target, float(change.row["factor"]))
             await api.post("/timeseries/update", {"items": [change.update]})
     for kind, path in (("assets", "/assets"), ("events", "/events"), ("timeseries", "/timeseries")):
-        updates = [c.update for c in the_plan.changes if c.kind == kind]
-        for start in range(0, len(updates), ITEMS_PER_CALL):
-            await api.post(f"{path}/update", {"items": updates[start : start + ITEMS_PER_CALL]})
-    emptied = [{"externalId": c.target} for c in the_plan.changes if c.kind == "delete"]
-    for start in range(0, len(emptied), ITEMS_PER_CALL):  # after the moves: no child left under them
-        await api.post("/assets/delete", {"items": emptied[start : start + ITEMS_PER_CALL]})
+        await _in_batches(api, f"{path}/update", [c.update for c in the_plan.changes if c.kind == kind])
+    await _in_batches(api, "/assets", [c.row for c in the_plan.changes if c.kind == "create" and c.row])
+    await _relink(api, [c.row for c in the_plan.changes if c.kind == "relink" and c.row])
     relinks = [c.update for c in the_plan.changes if c.kind == "relationships"]
-    for start in range(0, len(relinks), ITEMS_PER_CALL):
-        await api.post("/relationships/update", {"items": relinks[start : start + ITEMS_PER_CALL]})
+    await _in_batches(api, "/relationships/update", relinks)
     by_table: dict[str, list[Json]] = defaultdict(list)
     for change in the_plan.changes:
         if change.kind == "raw" and change.row is not None:
             by_table[change.target.split("/", 1)[0]].append(change.row)
     for table, rows in by_table.items():
         await client.raw.rows.insert(raw_database, table, {r["key"]: r["columns"] for r in rows})
+    deletes: dict[int, list[Json]] = defaultdict(list)
+    for change in the_plan.changes:
+        if change.kind == "delete":
+            deletes[int((change.row or {}).get("depth", 0))].append(change.update)
+    for depth in sorted(deletes, reverse=True):  # a level's children are gone before it goes
+        await _in_batches(api, "/assets/delete", deletes[depth])
     if any(c.kind == "state" for c in the_plan.changes):
         state.forget_tenant(the_plan.pcn)
     state.set_value(the_plan.pcn, LAYOUT_KEY, LAYOUT)
+
+
+async def _in_batches(api: _Api, path: str, items: Sequence[Json]) -> None:
+    for start in range(0, len(items), ITEMS_PER_CALL):
+        await api.post(path, {"items": list(items[start : start + ITEMS_PER_CALL])})
+
+
+async def _relink(api: _Api, rows: Sequence[Json]) -> None:
+    """Series and events from the old assets' internal ids to the new ones' (looked up by external id:
+    the new assets may come from this migrate or from one stopped before)."""
+    if not rows:
+        return
+    wanted = sorted({str(r["to"]) for r in rows})
+    new_ids: dict[str, Any] = {}
+    for start in range(0, len(wanted), ITEMS_PER_CALL):
+        body = {"items": [{"externalId": x} for x in wanted[start : start + ITEMS_PER_CALL]]}
+        found = await api.post("/assets/byids", body)
+        new_ids.update({a["externalId"]: a["id"] for a in found.get("items", [])})
+    series = {r["id"]: new_ids[r["to"]] for r in rows if r["api"] == "timeseries"}
+    updates = [{"id": i, "update": {"assetId": {"set": new}}} for i, new in series.items()]
+    await _in_batches(api, "/timeseries/update", updates)
+    events: dict[Any, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
+    for row in (r for r in rows if r["api"] == "events"):
+        events[row["id"]][0].append(new_ids[row["to"]])
+        events[row["id"]][1].append(row["from"])
+    changed = [{"id": i, "update": {"assetIds": {"add": a, "remove": r}}} for i, (a, r) in events.items()]
+    await _in_batches(api, "/events/update", changed)
 
 
 async def _rescale(client: Any, external_id: str, factor: float) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import plex_cdf.migrate as migration
 from plex_cdf.app import SetupNeeded, cdf_settings, open_state
 from plex_cdf.cdf.client import build_client
 from plex_cdf.cli import extract
@@ -201,7 +202,12 @@ def test_the_dry_run_lists_the_changes_and_changes_nothing(upgrade: Upgrade) -> 
     assert any(line.startswith(f"assets {old}: external id -> {PREFIX}workcenter_{code}") for line in lines)
     assert any(line.startswith(f"timeseries {RETIRED}") for line in lines)
     deleted = {line.split()[1].rstrip(":") for line in lines if line.startswith("delete ")}
-    assert deleted == set(GROUPS) & set(upgrade.round1.assets) and len(deleted) >= 6, deleted
+    groups = set(GROUPS) & set(upgrade.round1.assets)
+    assert groups <= deleted and len(groups) >= 6, deleted
+    # the rest: assets CDF will not move to their own root, recreated there under the same new id
+    created = {line.split()[1].rstrip(":") for line in lines if line.startswith("create ")}
+    assert deleted - groups and deleted - groups <= created, sorted(deleted - groups - created)[:3]
+    assert {f"{PREFIX}root_{key}" for key in ("parts", "suppliers", "customers")} <= created
     assert upgrade.after_dry_run == upgrade.round1, "a dry run changed CDF or the state"
 
 
@@ -309,3 +315,60 @@ def test_the_command_line_refuses_a_round_1_state_until_migrate(
     world_pair.setup(world_config)
     ran = world_pair.cli("run", "--once", "-c", str(world_config))
     assert ran.returncode == 0, ran.stderr
+
+
+class Stopped(Exception):
+    """Stands for a migrate killed midway."""
+
+
+def test_a_migrate_stopped_midway_is_finished_by_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CDF moves no asset to another root, so parts, suppliers, customers and statuses are recreated under
+    their own roots. A migrate killed after the new assets exist (before what pointed at the old ones is
+    re-pointed and the old ones deleted) is finished by the next: nothing created twice, events and series
+    re-pointed at the new internal ids, no temporary id left, and a third migrate plans nothing."""
+    fixture = load_fixture()
+    store_path, state_path = tmp_path / "store.db", tmp_path / "state.db"
+    write_store(fixture, store_path)
+    write_state(fixture, state_path)
+    cdf = LocalCdf(DEMO_PROJECT, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, persist=store_path)
+    with cdf.serve() as local:
+        # migrate reads and writes CDF only: the Plex address is never called
+        config = demo_config("http://127.0.0.1:9", local.base_url, local.token_url, state_path)
+        client = build_client(cdf_settings(config))
+        old = {a["id"]: a["externalId"] for a in cdf.store.assets()}
+        parts = {i for i, x in old.items() if x.startswith(f"{PREFIX}part_")}
+        pointing = [e for e in cdf.store.events() if parts & set(e.get("assetIds") or ())]
+        linked = [
+            s for s in cdf.store.time_series() if s.get("assetId") in old and "_part_" in old[s["assetId"]]
+        ]
+        assert pointing, "round 1's events link parts"
+
+        async def killed(*_: Any) -> None:
+            raise Stopped
+
+        with monkeypatch.context() as patched:
+            patched.setattr(migration, "_relink", killed)
+            with pytest.raises(Stopped):
+                asyncio.run(migrate(config, client, open_state(config, client), dry_run=False))
+        half = {a["externalId"] for a in cdf.store.assets()}
+        assert any(x.startswith(f"{PREFIX}migrating_") for x in half) and f"{PREFIX}root_parts" in half
+
+        [resumed] = asyncio.run(migrate(config, client, open_state(config, client), dry_run=False))
+        assert not [line for line in resumed.lines() if line.startswith("create ")], "nothing made twice"
+        assert any(line.startswith("relink ") for line in resumed.lines()), "the re-pointing is left to it"
+        assets = {a["id"]: a for a in cdf.store.assets()}
+        assert not [a for a in assets.values() if "_migrating_" in a["externalId"]], "a temporary id is left"
+        assert not set(GROUPS) & {a["externalId"] for a in assets.values()}
+        new_parts = {i for i, a in assets.items() if a.get("parentExternalId") == f"{PREFIX}root_parts"}
+        assert new_parts and not new_parts & parts, "the parts under their own root are new assets"
+        events = {e["id"]: e for e in cdf.store.events()}
+        for event in pointing:
+            now_linked = set(events[event["id"]].get("assetIds") or ())
+            assert now_linked <= set(assets) and now_linked & new_parts, (event["externalId"], now_linked)
+        series = {s["id"]: s for s in cdf.store.time_series()}
+        for one in linked:
+            assert series[one["id"]]["assetId"] in new_parts, one["externalId"]
+        [again] = asyncio.run(migrate(config, client, open_state(config, client), dry_run=True))
+        assert again.lines() == [], "a finished migrate plans nothing"
