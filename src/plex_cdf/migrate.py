@@ -313,7 +313,6 @@ def _rerooted(
     children: dict[Any, list[Json]] = defaultdict(list)
     for asset in project.assets:
         children[asset.get("parentId")].append(asset)
-    temporary = external_id(pcn, MIGRATING, "")
     deletes: list[Change] = []
     for key in move.keys:
         group, root = group_external_id(pcn, key), own_root_external_id(pcn, key)
@@ -321,55 +320,56 @@ def _rerooted(
             continue
         out.groups.append((group, move.why))
         level = [(a, root) for a in children[by_xid[group]["id"]]]  # (asset, its new parent), by depth
-        depth = 0
         if level and root not in by_xid:
             body = {"externalId": root, "name": dict(OWN_ROOTS)[key]}
             body.update({"dataSetId": by_xid[group]["dataSetId"]} if by_xid[group].get("dataSetId") else {})
             out.changes.append(
                 Change("create", root, "own root created (the next run fills it in)", row=body)
             )
+        depth = 0
         while level:
             depth += 1
             below: list[tuple[Json, str]] = []
             for asset, parent in level:
-                xid = str(asset["externalId"])
-                old = str(_metadata(asset).get(MOVED_FROM, xid))
-                new = (
-                    f"PCN{pcn}_" + xid.removeprefix(temporary)
-                    if xid.startswith(temporary)
-                    else renamed.get(xid, xid)
-                )
-                out.subtree.append(asset)
-                if old != new:
-                    out.renamed[old] = new
-                if not xid.startswith(temporary):
-                    hold = external_id(pcn, MIGRATING, new.removeprefix(f"PCN{pcn}_"))
-                    update = {"externalId": {"set": hold}, "metadata": {"add": {MOVED_FROM: xid}}}
-                    what = f"external id -> {hold} (gives {new} up to its copy under {root})"
-                    out.changes.append(Change("assets", xid, what, {"id": asset["id"], "update": update}))
-                if by_xid.get(new, asset) is asset:  # not yet recreated (the old one may hold it)
-                    out.changes.append(
-                        Change(
-                            "create",
-                            new,
-                            f"recreated under {parent}: {move.why}",
-                            row=_copy(asset, new, parent, restyle),
-                        )
-                    )
+                new = _recreate(pcn, out, asset, parent, root, by_xid, renamed, restyle, move.why)
                 out.changes.extend(_relinks(project, asset["id"], new))
-                deletes.append(
-                    Change(
-                        "delete",
-                        new,
-                        f"old asset (internal id {asset['id']}) deleted: recreated under {parent}",
-                        {"id": asset["id"]},
-                        {"depth": depth},
-                    )
-                )
+                what = f"old asset (internal id {asset['id']}) deleted: recreated under {parent}"
+                deletes.append(Change("delete", new, what, {"id": asset["id"]}, {"depth": depth}))
                 below.extend((child, new) for child in children[asset["id"]])
             level = below
     out.changes.extend(sorted(deletes, key=lambda c: -int((c.row or {})["depth"])))  # deepest first
     return out
+
+
+def _recreate(
+    pcn: str,
+    out: _Rerooted,
+    asset: Json,
+    parent: str,
+    root: str,
+    by_xid: Mapping[str, Json],
+    renamed: Mapping[str, str],
+    restyle: RewriteMetadata | None,
+    why: str,
+) -> str:
+    """Plan one old asset's temporary id (unless it has one) and its copy (unless made); its new id."""
+    temporary = external_id(pcn, MIGRATING, "")
+    xid = str(asset["externalId"])
+    waiting = xid.startswith(temporary)  # a migrate stopped midway renamed it already
+    new = f"PCN{pcn}_" + xid.removeprefix(temporary) if waiting else renamed.get(xid, xid)
+    old = str(_metadata(asset).get(MOVED_FROM, xid))
+    out.subtree.append(asset)
+    if old != new:
+        out.renamed[old] = new
+    if not waiting:
+        hold = external_id(pcn, MIGRATING, new.removeprefix(f"PCN{pcn}_"))
+        update = {"externalId": {"set": hold}, "metadata": {"add": {MOVED_FROM: xid}}}
+        what = f"external id -> {hold} (gives {new} up to its copy under {root})"
+        out.changes.append(Change("assets", xid, what, {"id": asset["id"], "update": update}))
+    if by_xid.get(new, asset) is asset:  # not yet recreated (the old one may still hold the id)
+        row = _copy(asset, new, parent, restyle)
+        out.changes.append(Change("create", new, f"recreated under {parent}: {why}", row=row))
+    return new
 
 
 def _copy(asset: Json, xid: str, parent: str, restyle: RewriteMetadata | None) -> Json:
@@ -383,28 +383,22 @@ def _copy(asset: Json, xid: str, parent: str, restyle: RewriteMetadata | None) -
 
 
 def _relinks(project: Project, old_id: Any, new: str) -> list[Change]:
-    """Series and events that point at the old asset's internal id: pointed at the new one's."""
-    out = [
-        Change(
-            "relink",
-            str(s["externalId"]),
-            f"assetId -> {new}",
-            row={"api": "timeseries", "id": s["id"], "from": old_id, "to": new},
-        )
-        for s in project.timeseries
-        if s.get("assetId") == old_id
-    ]
-    out.extend(
-        Change(
-            "relink",
-            str(e["externalId"]),
-            f"assetIds: {new} for the old asset",
-            row={"api": "events", "id": e["id"], "from": old_id, "to": new},
-        )
-        for e in project.events
-        if old_id in (e.get("assetIds") or ())
+    """Series (`assetId`) and events (`assetIds`) that point at the old asset's internal id: pointed at
+    the new one's."""
+    pointing = (
+        ("timeseries", "assetId", [s for s in project.timeseries if s.get("assetId") == old_id]),
+        ("events", "assetIds", [e for e in project.events if old_id in (e.get("assetIds") or ())]),
     )
-    return out
+    return [
+        Change(
+            "relink",
+            str(o["externalId"]),
+            f"{key}: {new} for the old asset",
+            row={"api": api, "id": o["id"], "from": old_id, "to": new},
+        )
+        for api, key, objects in pointing
+        for o in objects
+    ]
 
 
 def _renames(pcn: str, assets: Iterable[Json], kind: str) -> dict[str, str]:
