@@ -22,6 +22,7 @@ from cognite.client.data_classes import DataSetWrite
 from plex_cdf.cdf.client import CdfSettings, RenewableCredentials, build_client
 from plex_cdf.cdf.dm.configured import views_of
 from plex_cdf.cdf.dm.mapping import Spaces
+from plex_cdf.cdf.dm.sink import FLUSH_ITEMS as DM_FLUSH_ITEMS
 from plex_cdf.cdf.dm.sink import DataModelingSink
 from plex_cdf.cdf.pipeline import PipelineReporter
 from plex_cdf.cdf.remote import RemoteConfiguration
@@ -369,6 +370,8 @@ class Service:
                 window_gate=gate,
                 vanished_retention=self.config.extractor.inventory.container_retention,
             )
+            if isinstance(sink, DataModelingSink):
+                runner.flush_items = DM_FLUSH_ITEMS
             if self.pass_metrics is not None:
                 runner.on_window = self.pass_metrics.on_window(tenant.pcn, self.clock)
         if not self.dry_run:

@@ -12,11 +12,15 @@ from plex_cdf.cdf.dm import model
 from plex_cdf.cdf.dm.configured import ConfiguredView
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.schema import apply_schema
-from plex_cdf.cdf.dm.sink import DataModelingSink
+from plex_cdf.cdf.dm.sink import FLUSH_ITEMS, DataModelingSink
+from plex_cdf.domains.resource import TimeRange
 from plex_cdf.items import Asset, Datapoints, Event, RawRow, Relationship, TimeSeries
 from plex_cdf.ports import Expiry, WriteReport
+from plex_cdf.runner import FLUSH_ITEMS as CLASSIC_FLUSH_ITEMS
+from plex_cdf.runner import Runner
 from tests.integration.conftest import LocalCdfHandle
 from tests.memory import MemoryState
+from tests.unit.test_runner import ENTRIES, NOW, FakePlex, stamp
 
 PCN = "7"
 SPACES = Spaces("plex_cdf", f"plex_{PCN}")
@@ -362,3 +366,32 @@ def test_writes_of_two_resources_share_apply_calls(local_cdf: LocalCdfHandle) ->
         props(local_cdf, f"PCN{PCN}_supplier_599", model.view_id(SPACES.schema, "PlexSupplier"))["name"]
         == "S599"
     )
+
+
+def test_a_backfill_grouped_for_this_target_fills_its_apply_calls(local_cdf: LocalCdfHandle) -> None:
+    """A write's last call is part-filled (it waits for its own acknowledgement): grouped 8,000 items at a
+    time like the classic target, 13 days of 1,300 entries go in two groups, each with a part-filled call;
+    grouped this target's way they go in one."""
+    begin = NOW - timedelta(days=30)
+    entries = [
+        {"key": f"{day}-{n}", "stamp": stamp(begin + timedelta(days=day, seconds=n))}
+        for day in range(13)
+        for n in range(1300)
+    ]
+
+    def backfill(flush_items: int) -> list[int]:
+        local_cdf.cdf.reset_store()
+        sink = ready(local_cdf)
+        plex = FakePlex()
+        plex.lists["/entries"] = entries
+        runner = Runner(
+            pcn=PCN, source=plex, sink=sink, state=MemoryState(), resources=[ENTRIES], clock=lambda: NOW
+        )
+        runner.flush_items = flush_items
+        runner.new_pass()
+        [report] = asyncio.run(runner.run(["entries"], TimeRange(begin, begin + timedelta(days=13))))
+        assert (report.status, report.write.written) == ("ok", len(entries))
+        return sink.apply_sizes
+
+    assert sorted(backfill(CLASSIC_FLUSH_ITEMS)) == [100, 800] + [1000] * 16
+    assert sorted(backfill(FLUSH_ITEMS)) == [900] + [1000] * 16

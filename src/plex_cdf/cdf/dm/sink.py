@@ -52,6 +52,11 @@ from plex_cdf.items import Datapoints, Item, item_id
 from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
 INSTANCES_PER_CALL = 1000  # CDF's limit for one instances apply
+# Items of consecutive windows the runner writes together on this target (the classic one: 8,000). Each
+# write ends in a part-filled apply call that waits for its own acknowledgement, so a bulk load's calls
+# fill only when its groups are large (a group of 9,000 instances or more averages 900 or more per call);
+# still bounded, as a group's items and bodies stay in memory until CDF has acknowledged them.
+FLUSH_ITEMS = 20_000
 INSTANCES_PATH = "/models/instances"
 DESCRIBABLE = {"type": "container", "space": model.CDM, "externalId": "CogniteDescribable"}
 
