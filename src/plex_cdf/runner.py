@@ -11,9 +11,11 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -32,7 +34,17 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
+from plex_cdf.items import (
+    Asset,
+    Datapoints,
+    Event,
+    Item,
+    RawRow,
+    Relationship,
+    TimeSeries,
+    identity,
+    item_id,
+)
 from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import to_epoch_ms
@@ -47,9 +59,14 @@ Status = Literal["ok", "not_offered", "failed", "stopped"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
+# Rows sharing a FetchCache that still have to read each list (its own row, lookups, per-parent rows):
+# once none is left, the list is let go, however long the run goes on.
+Readers = Counter[str]
 # Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
 # instead of one part-filled call per kind and window. Their watermark moves only after that write.
 FLUSH_ITEMS = 8000
+# A snapshot's records are transformed this many at a time, and written once FLUSH_ITEMS items are made.
+TRANSFORM_SLICE = 1000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 FIRST_BATCH = 10
@@ -153,6 +170,7 @@ class Runner:
         snapshot_loss_threshold: float = SNAPSHOT_LOSS_THRESHOLD,
         mask: Callable[[str], str] = str,
         window_gate: asyncio.Semaphore | None = None,
+        readers: Readers | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -187,6 +205,7 @@ class Runner:
         # data writes and quality looks up); without one, every pass fetches afresh.
         self._shared = cache is not None
         self._cache: FetchCache = {} if cache is None else cache
+        self._readers = readers  # shared with the cache's other runners; None: lists live for the pass
 
     @property
     def plex_calls(self) -> int:
@@ -208,14 +227,27 @@ class Runner:
             if self.should_stop():
                 break
             resource = self.resources[name]
-            if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
-                continue
-            if backfill is not None and not isinstance(resource.mode, Window):
-                continue
-            if backfill is None and not self._interval_passed(resource):
-                continue
-            reports.append(await self.run_resource(resource, backfill))
+            try:
+                if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
+                    continue
+                if backfill is not None and not isinstance(resource.mode, Window):
+                    continue
+                if backfill is None and not self._interval_passed(resource):
+                    continue
+                reports.append(await self.run_resource(resource, backfill))
+            finally:
+                self._done_reading(resource)
         return reports
+
+    def _done_reading(self, resource: Resource) -> None:
+        """A row ran (or was skipped): the shared lists no row is left to read are let go."""
+        if self._readers is None:
+            return
+        for name in lists_read(resource):
+            self._readers[name] -= 1
+            if self._readers[name] <= 0:
+                for slot in [slot for slot in self._cache if slot[0] == name]:
+                    del self._cache[slot]
 
     async def run_resource(self, resource: Resource, backfill: TimeRange | None = None) -> ResourceReport:
         report = ResourceReport(resource.name, resource.domain)
@@ -300,25 +332,55 @@ class Runner:
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
         records = await self._confirmed_snapshot(resource)
-        if resource.name not in self._referenced:
+        own = resource.name not in self._referenced
+        if own:
             self._cache.pop((resource.name, None), None)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
         if resource.children is not None:
             await self._run_with_children(resource, resource.children, records, ctx, report)
             return
-        items = self._items(resource, records, ctx, report)
-        del records  # let go before the write (a large list and its items would otherwise both stay)
-        report.write.add(await self.sink.write(resource.name, items))
+        # A list no other row reads is consumed as it is transformed (a copy of a shared one is).
+        todo = records if own else list(records)
+        del records
+        kept = await self._write_snapshot(resource, todo, ctx, report)
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
         if mode.mark_inactive or mode.vanished_value is not None:
             end = None if mode.vanished_value is None else (to_epoch_ms(ctx.now), mode.vanished_value)
             report.write.add(
                 await self.sink.retire_vanished(
-                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end
+                    resource.name, kept, mark_inactive=mode.mark_inactive, end_point=end
                 )
             )
+
+    async def _write_snapshot(
+        self, resource: Resource, records: list[dict[str, Any]], ctx: Context, report: ResourceReport
+    ) -> list[Item]:
+        """Transform and write a snapshot a slice at a time, taking its records out of `records` as it
+        goes: a large list, its items and their bodies are never in memory whole. Returns what the
+        snapshot keeps, each item by its identity only (what `retire_vanished` compares)."""
+        if resource.finish is not None:  # an aggregate over every record: transformed whole
+            items = self._items(resource, records, ctx, report)
+            records.clear()
+            for part in in_write_order(items, self.flush_items):
+                report.write.add(await self.sink.write(resource.name, part))
+            return [identity_only(item) for item in items]
+        kept: list[Item] = []
+        pending: list[Item] = []
+        while True:
+            chunk = records[:TRANSFORM_SLICE]
+            del records[:TRANSFORM_SLICE]
+            pending += self._items(resource, chunk, ctx, report)
+            del chunk
+            if records and len(pending) < self.flush_items:
+                continue
+            for part in in_write_order(dedupe(pending), self.flush_items):
+                report.write.add(await self.sink.write(resource.name, part))
+            kept += (identity_only(item) for item in pending)
+            pending = []
+            if not records:
+                return kept
 
     async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
         """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
@@ -677,6 +739,55 @@ class Runner:
         if slot not in self._warned:
             self._warned.add(slot)
             log.warning("%s", message)
+
+
+def lists_read(resource: Resource) -> set[str]:
+    """The lists a row reads from a fetch cache: its own, its lookups, its parents."""
+    parent = {resource.mode.parent} if isinstance(resource.mode, PerParent) else set()
+    return {resource.name, *resource.lookup, *parent}
+
+
+def readers_of(resources: Iterable[Resource]) -> Readers:
+    """For runners sharing one fetch cache over one pass of these rows: how many rows read each list."""
+    return Counter(name for resource in resources for name in lists_read(resource))
+
+
+# The order a sink writes kinds in within one call (assets before what links to them, series before
+# their points); slices of one snapshot keep it across calls.
+_WRITE_RANK: dict[type, int] = {
+    Asset: 0,
+    TimeSeries: 1,
+    Event: 2,
+    Relationship: 3,
+    Datapoints: 4,
+    RawRow: 5,
+}
+
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+def identity_only(item: Item) -> Item:
+    """The item without its content (metadata, points, columns): what names it, all a sink compares
+    when it asks which items a snapshot still makes."""
+    if isinstance(item, Datapoints):
+        return replace(item, points=())
+    if isinstance(item, RawRow):
+        return replace(item, columns=_NOTHING)
+    if isinstance(item, Relationship):
+        return item
+    return replace(item, description=None, metadata=_NOTHING)
+
+
+def in_write_order(items: list[Item], size: int) -> Iterable[list[Item]]:
+    """The items in one write, or, past `size`, in slices of `size` in the sink's order of kinds (so a
+    slice never holds points or links for a series or asset a later slice creates)."""
+    if len(items) <= size:
+        yield items
+        return
+    ordered = sorted(items, key=lambda item: _WRITE_RANK[type(item)])
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
