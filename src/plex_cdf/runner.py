@@ -206,6 +206,7 @@ class Runner:
         self._shared = cache is not None
         self._cache: FetchCache = {} if cache is None else cache
         self._readers = readers  # shared with the cache's other runners; None: lists live for the pass
+        self._read: set[tuple[str, str]] = set()  # (row, list) this runner no longer reads
 
     @property
     def plex_calls(self) -> int:
@@ -239,11 +240,15 @@ class Runner:
                 self._done_reading(resource)
         return reports
 
-    def _done_reading(self, resource: Resource) -> None:
-        """A row ran (or was skipped): the shared lists no row is left to read are let go."""
+    def _done_reading(self, resource: Resource, only: str | None = None) -> None:
+        """A row ran (or was skipped), or is done with the list `only`: the shared lists no row is left
+        to read are let go."""
         if self._readers is None:
             return
-        for name in lists_read(resource):
+        for name in lists_read(resource) if only is None else {only}:
+            if (resource.name, name) in self._read:
+                continue
+            self._read.add((resource.name, name))
             self._readers[name] -= 1
             if self._readers[name] <= 0:
                 for slot in [slot for slot in self._cache if slot[0] == name]:
@@ -337,12 +342,12 @@ class Runner:
             self._cache.pop((resource.name, None), None)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
-        if resource.children is not None:
-            await self._run_with_children(resource, resource.children, records, ctx, report)
-            return
         # A list no other row reads is consumed as it is transformed (a copy of a shared one is).
         todo = records if own else list(records)
         del records
+        if resource.children is not None:
+            await self._run_with_children(resource, resource.children, todo, ctx, report)
+            return
         kept = await self._write_snapshot(resource, todo, ctx, report)
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
@@ -444,7 +449,9 @@ class Runner:
             if resource.children is not None:
                 records, ctx = await self._window_records(resource, window, report)
                 quarantined = report.quarantined
-                written = await self._run_with_children(resource, resource.children, records, ctx, report)
+                mine = records if resource.name not in self._referenced else list(records)
+                del records
+                written = await self._run_with_children(resource, resource.children, mine, ctx, report)
                 single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
                 single.troubled |= report.quarantined > quarantined
                 self._commit_windows(single, pending, retry=window in retried)
@@ -534,6 +541,8 @@ class Runner:
         parents = list(
             {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
         )
+        del listed
+        self._done_reading(resource, only=mode.parent)  # this row keeps the parents it needs, no more
         now = self.clock()
         if not mode.only_changed:
             await self._poll(resource, mode, parents, now, report)
@@ -555,14 +564,16 @@ class Runner:
                 and refresh_due(k, since, now, mode.full_refresh)
             )
         ]
-        if await self._fetch_children_of(resource, mode, [p for p, _, _ in todo], report, digests_key):
+        changed = [p for p, _, _ in todo]
+        del parents, todo, known
+        if await self._fetch_children_of(resource, mode, changed, report, digests_key):
             self.state.set_value(self.pcn, refresh_key, now.isoformat())
 
     async def _poll(
         self,
         resource: Resource,
         mode: PerParent,
-        parents: Sequence[Record],
+        parents: list[dict[str, Any]],
         now: datetime,
         report: ResourceReport,
     ) -> None:
@@ -580,12 +591,13 @@ class Runner:
         self,
         resource: Resource,
         mode: PerParent,
-        parents: Sequence[Record],
+        parents: list[dict[str, Any]],
         report: ResourceReport,
         digests_key: str | None,
     ) -> bool:
-        """Fetch, write and commit the parents' children in batches (in the fan-out lane); False when a
-        stop request ended it early."""
+        """Fetch, write and commit the parents' children in batches (in the fan-out lane), taking each
+        batch out of `parents` (a long BOM pass lets its parts go as it goes); False when a stop request
+        ended it early."""
         for batch in _ramped(parents):
             if self.should_stop():
                 return False
@@ -625,11 +637,12 @@ class Runner:
         self,
         resource: Resource,
         children: Children,
-        records: Sequence[Record],
+        records: list[dict[str, Any]],
         ctx: Context,
         report: ResourceReport,
     ) -> WriteReport:
-        """Only records new or changed since the last run get their sub-list fetched and are written."""
+        """Only records new or changed since the last run get their sub-list fetched and are written;
+        `records` is emptied, and each batch let go once written (a long pass holds only what is left)."""
         total = WriteReport()
         digests_key = own_key(resource.name, "records")
         known = self.state.get_hashes(self.pcn, digests_key)
@@ -638,6 +651,8 @@ class Runner:
                 self._quarantine(resource, record, _not_an_object(record), report)
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
+        records.clear()
+        del known
         for batch in _ramped(todo):
             if self.should_stop():
                 return total
@@ -950,10 +965,12 @@ def without_children(parent: Record, mode: PerParent) -> bool:
     return any(parent.get(name) in values for name, values in mode.skip_when.items())
 
 
-def _ramped(values: Sequence[T]) -> Iterable[Sequence[T]]:
-    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH: the first children are written after a few
-    calls, later ones in full batches."""
-    start, size = 0, FIRST_BATCH
-    while start < len(values):
-        yield values[start : start + size]
-        start, size = start + size, min(size * 2, PARENT_BATCH)
+def _ramped(values: list[T]) -> Iterable[list[T]]:
+    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH, each taken out of `values` (so what was done
+    is let go): the first children are written after a few calls, later ones in full batches."""
+    size = FIRST_BATCH
+    while values:
+        batch = values[:size]
+        del values[:size]
+        yield batch
+        size = min(size * 2, PARENT_BATCH)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from plex_cdf.domains.resource import Context, Get, PerParent, Record, Resource, Snapshot
 from plex_cdf.ids import external_id
@@ -156,3 +157,29 @@ def test_a_skipped_fallback_counts_as_done_reading() -> None:
 
     asyncio.run(one_pass())
     assert plex.calls["/computed"] == 0
+
+
+def test_a_per_parent_row_lets_the_parent_list_go_before_its_first_child_call() -> None:
+    """A long BOM pass (hours under Plex's budget) holds only the parts it has still to ask about."""
+    boms = Resource(
+        "boms", "master_data", Get("/boms"), PerParent("things", "id", param="partId"), ("line",), gauge_of
+    )
+    runners, plex, cache = shared_runners([THINGS, boms], {"master_data": []})
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(30)]
+    cached_at_child_calls: list[bool] = []
+    answer = plex.get_list
+
+    async def get_list(path: str, params: Any = None) -> list[dict[str, Any]]:
+        if path == "/boms":
+            cached_at_child_calls.append(("things", None) in cache)
+            return [{"line": 1, "id": (params or {}).get("partId"), "level": 1}]
+        return await answer(path, params)
+
+    plex.get_list = get_list  # type: ignore[method-assign]
+
+    async def one_pass() -> None:
+        await runners["master_data"].run(["things", "boms"])
+
+    asyncio.run(one_pass())
+    assert len(cached_at_child_calls) == 30, "every part still asked for its BOM"
+    assert not any(cached_at_child_calls), "the parts list was let go before the first BOM call"
