@@ -424,6 +424,7 @@ class Service:
             # placed again at once when it learnt something new, from the lists fetched this pass.
             for again in await runner.run(runner.rows_to_place_again(lists), backfill):
                 _fold_into(reports, again)
+            runner.done_placing(lists)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 interval = self.config.extractor.domain(domain).interval

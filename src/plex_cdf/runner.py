@@ -183,9 +183,13 @@ class Runner:
         self.resources = {r.name: r for r in resources}
         # Lists other rows read (lookups, parents of per-parent rows): kept for the run when shared; any
         # other list is let go once its own row is done, so a run does not hold every list at once.
-        self._referenced = {name for r in resources for name in r.lookup} | {
-            r.mode.parent for r in resources if isinstance(r.mode, PerParent)
-        }
+        # A row that may be placed again in the pass (it looks up a `keep_as` row) reads its list twice.
+        keepers = kept_rows(resources)
+        self._referenced = (
+            {name for r in resources for name in r.lookup}
+            | {r.mode.parent for r in resources if isinstance(r.mode, PerParent)}
+            | {r.name for r in resources if keepers & set(r.lookup)}
+        )
         self.clock = clock
         self.first_reach = first_reach
         self.raw_copy = raw_copy
@@ -246,15 +250,25 @@ class Runner:
                 self._done_reading(resource)
         return reports
 
-    def _done_reading(self, resource: Resource, only: str | None = None) -> None:
+    def done_placing(self, names: Iterable[str]) -> None:
+        """The pass placed again what it had to (`rows_to_place_again`): the lists the rows of `names`
+        that could have been placed again read are let go when no other row is left to read them."""
+        keepers = kept_rows(self.resources.values())
+        for name in names:
+            resource = self.resources[name]
+            if keepers & set(resource.lookup):
+                self._done_reading(resource, again=True)
+
+    def _done_reading(self, resource: Resource, only: str | None = None, *, again: bool = False) -> None:
         """A row ran (or was skipped), or is done with the list `only`: the shared lists no row is left
         to read are let go."""
         if self._readers is None:
             return
+        row = f"{resource.name}#again" if again else resource.name
         for name in lists_read(resource) if only is None else {only}:
-            if (resource.name, name) in self._read:
+            if (row, name) in self._read:
                 continue
-            self._read.add((resource.name, name))
+            self._read.add((row, name))
             self._readers[name] -= 1
             if self._readers[name] <= 0:
                 for slot in [slot for slot in self._cache if slot[0] == name]:
@@ -816,8 +830,22 @@ def lists_read(resource: Resource) -> set[str]:
 
 
 def readers_of(resources: Iterable[Resource]) -> Readers:
-    """For runners sharing one fetch cache over one pass of these rows: how many rows read each list."""
-    return Counter(name for resource in resources for name in lists_read(resource))
+    """For runners sharing one fetch cache over one pass of these rows: how many rows read each list. A
+    row that looks up a `keep_as` row may run a second time in the pass (`Runner.rows_to_place_again`):
+    it counts twice, so the lists it reads stay for that run (`Runner.done_placing` lets them go)."""
+    rows = list(resources)
+    keepers = kept_rows(rows)
+    return Counter(
+        name
+        for resource in rows
+        for _ in range(2 if keepers & set(resource.lookup) else 1)
+        for name in lists_read(resource)
+    )
+
+
+def kept_rows(resources: Iterable[Resource]) -> set[str]:
+    """Per-parent rows that keep their children for other rows to look up (`PerParent.keep_as`)."""
+    return {r.name for r in resources if isinstance(r.mode, PerParent) and r.mode.keep_as is not None}
 
 
 # The order a sink writes kinds in within one call (assets before what links to them, series before

@@ -13,7 +13,18 @@ from plex_cdf.items import Asset, Datapoints, Item, TimeSeries, identity, item_i
 from plex_cdf.ports import WriteReport
 from plex_cdf.runner import FetchCache, Runner, readers_of
 from tests.memory import MemoryState
-from tests.unit.test_runner import NOW, PCN, THINGS, FakePlex, MemorySink, make_runner, run
+from tests.unit.test_runner import (
+    GROUPED,
+    GROUPS,
+    MEMBERS,
+    NOW,
+    PCN,
+    THINGS,
+    FakePlex,
+    MemorySink,
+    make_runner,
+    run,
+)
 
 
 class RecordingSink(MemorySink):
@@ -183,3 +194,25 @@ def test_a_per_parent_row_lets_the_parent_list_go_before_its_first_child_call() 
     asyncio.run(one_pass())
     assert len(cached_at_child_calls) == 30, "every part still asked for its BOM"
     assert not any(cached_at_child_calls), "the parts list was let go before the first BOM call"
+
+
+def test_a_list_placed_again_in_the_pass_is_not_fetched_twice_and_is_let_go_after() -> None:
+    """Workcenters placed again under their lines once the line members are known: the re-placement
+    reads the list the pass already fetched, which goes once the pass is done placing."""
+    runners, plex, cache = shared_runners([GROUPS, GROUPED, MEMBERS], {"master_data": []})
+    runner = runners["master_data"]
+    plex.lists["/groups"] = [{"id": "g1", "name": "line 1"}]
+    plex.lists["/things"] = [{"id": 1, "name": "a"}]
+    plex.lists["/groups/g1/members"] = [{"memberId": "1"}]
+
+    async def one_pass() -> None:
+        lists = ["groups", "things"]
+        await runner.run(lists)
+        await runner.run(["group_members"])
+        await runner.run(runner.rows_to_place_again(lists))
+        assert ("things", None) in cache, "kept for the re-placement until the pass is done placing"
+        runner.done_placing(lists)
+        assert ("things", None) not in cache, "no row left to read it: let go"
+
+    asyncio.run(one_pass())
+    assert plex.calls["/things"] == 1, "placed again from the list the pass fetched"
