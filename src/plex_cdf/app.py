@@ -38,7 +38,7 @@ from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
-from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, ResourceReport, Runner
+from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, ResourceReport, Runner, readers_of
 from plex_cdf.scheduler import DomainTask, Scheduler
 from plex_cdf.state.sqlite import SqliteStateStore
 
@@ -351,6 +351,8 @@ class Service:
         await self._check_configured_sources(plex)
         runtime = TenantRuntime(tenant.pcn, plex, sink)
         shared: FetchCache | None = {} if self.once else None
+        # One pass of every domain: a shared list is let go once the last row reading it is done.
+        readers = readers_of(r for d in self.domains for r in domain_rows(self.config.resources, d))
         gate = asyncio.Semaphore(WINDOWS_IN_HAND)
         for domain in self.domains:
             runner = runtime.runners[domain] = Runner(
@@ -364,6 +366,7 @@ class Service:
                 raw_copy=self.config.extractor.raw_copy,
                 poll_calls_per_minute=self.config.plex.poll_share * self.config.plex.budget(tenant),
                 cache=shared,
+                readers=readers if self.once else None,
                 plant=tenant.plant.plant_time(),
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,
@@ -432,6 +435,7 @@ class Service:
             # placed again at once when it learnt something new, from the lists fetched this pass.
             for again in await runner.run(runner.rows_to_place_again(lists), backfill):
                 _fold_into(reports, again)
+            runner.done_placing(lists)
             self.plex_calls[task] = runner.plex_calls - calls_before
             if self.pass_metrics is not None:
                 interval = self.config.extractor.domain(domain).interval

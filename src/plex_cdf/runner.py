@@ -11,9 +11,11 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -32,7 +34,17 @@ from plex_cdf.domains.resource import (
     Window,
 )
 from plex_cdf.ids import hashed_key, joined_key
-from plex_cdf.items import Datapoints, Event, Item, RawRow, identity, item_id
+from plex_cdf.items import (
+    Asset,
+    Datapoints,
+    Event,
+    Item,
+    RawRow,
+    Relationship,
+    TimeSeries,
+    identity,
+    item_id,
+)
 from plex_cdf.plant import UTC_PLANT, PlantTime
 from plex_cdf.plex.budget import BudgetClosed, fan_out_lane
 from plex_cdf.plex.dates import to_epoch_ms
@@ -47,9 +59,14 @@ Status = Literal["ok", "not_offered", "failed", "stopped"]
 ErrorKind = Literal["not_offered", "fatal", "failed"]
 # One fetch per (resource, window), shared by whoever needs the records while it is in the cache.
 FetchCache = dict[tuple[str, TimeRange | None], "asyncio.Future[list[dict[str, Any]]]"]
+# Rows sharing a FetchCache that still have to read each list (its own row, lookups, per-parent rows):
+# once none is left, the list is let go, however long the run goes on.
+Readers = Counter[str]
 # Items of consecutive windows are written together once there are this many: full 1,000-item CDF calls
 # instead of one part-filled call per kind and window. Their watermark moves only after that write.
 FLUSH_ITEMS = 8000
+# A snapshot's records are transformed this many at a time, and written once FLUSH_ITEMS items are made.
+TRANSFORM_SLICE = 1000
 # How many parents (or records needing children) are fetched, written and committed together.
 PARENT_BATCH = 100
 FIRST_BATCH = 10
@@ -156,6 +173,7 @@ class Runner:
         mask: Callable[[str], str] = str,
         window_gate: asyncio.Semaphore | None = None,
         vanished_retention: timedelta = VANISHED_RETENTION,
+        readers: Readers | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -165,9 +183,13 @@ class Runner:
         self.resources = {r.name: r for r in resources}
         # Lists other rows read (lookups, parents of per-parent rows): kept for the run when shared; any
         # other list is let go once its own row is done, so a run does not hold every list at once.
-        self._referenced = {name for r in resources for name in r.lookup} | {
-            r.mode.parent for r in resources if isinstance(r.mode, PerParent)
-        }
+        # A row that may be placed again in the pass (it looks up a `keep_as` row) reads its list twice.
+        keepers = kept_rows(resources)
+        self._referenced = (
+            {name for r in resources for name in r.lookup}
+            | {r.mode.parent for r in resources if isinstance(r.mode, PerParent)}
+            | {r.name for r in resources if keepers & set(r.lookup)}
+        )
         self.clock = clock
         self.first_reach = first_reach
         self.raw_copy = raw_copy
@@ -193,6 +215,8 @@ class Runner:
         self._cache: FetchCache = {} if cache is None else cache
         # Rows with `PerParent.keep_as` whose kept children changed since `rows_to_place_again` last asked.
         self._children_changed: set[str] = set()
+        self._readers = readers  # shared with the cache's other runners; None: lists live for the pass
+        self._read: set[tuple[str, str]] = set()  # (row, list) this runner no longer reads
 
     @property
     def plex_calls(self) -> int:
@@ -214,14 +238,41 @@ class Runner:
             if self.should_stop():
                 break
             resource = self.resources[name]
-            if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
-                continue
-            if backfill is not None and not isinstance(resource.mode, Window):
-                continue
-            if backfill is None and not self._interval_passed(resource):
-                continue
-            reports.append(await self.run_resource(resource, backfill))
+            try:
+                if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
+                    continue
+                if backfill is not None and not isinstance(resource.mode, Window):
+                    continue
+                if backfill is None and not self._interval_passed(resource):
+                    continue
+                reports.append(await self.run_resource(resource, backfill))
+            finally:
+                self._done_reading(resource)
         return reports
+
+    def done_placing(self, names: Iterable[str]) -> None:
+        """The pass placed again what it had to (`rows_to_place_again`): the lists the rows of `names`
+        that could have been placed again read are let go when no other row is left to read them."""
+        keepers = kept_rows(self.resources.values())
+        for name in names:
+            resource = self.resources[name]
+            if keepers & set(resource.lookup):
+                self._done_reading(resource, again=True)
+
+    def _done_reading(self, resource: Resource, only: str | None = None, *, again: bool = False) -> None:
+        """A row ran (or was skipped), or is done with the list `only`: the shared lists no row is left
+        to read are let go."""
+        if self._readers is None:
+            return
+        row = f"{resource.name}#again" if again else resource.name
+        for name in lists_read(resource) if only is None else {only}:
+            if (row, name) in self._read:
+                continue
+            self._read.add((row, name))
+            self._readers[name] -= 1
+            if self._readers[name] <= 0:
+                for slot in [slot for slot in self._cache if slot[0] == name]:
+                    del self._cache[slot]
 
     async def run_resource(self, resource: Resource, backfill: TimeRange | None = None) -> ResourceReport:
         report = ResourceReport(resource.name, resource.domain)
@@ -315,16 +366,18 @@ class Runner:
 
     async def _run_snapshot(self, resource: Resource, mode: Snapshot, report: ResourceReport) -> None:
         records = await self._confirmed_snapshot(resource)
-        if resource.name not in self._referenced:
+        own = resource.name not in self._referenced
+        if own:
             self._cache.pop((resource.name, None), None)
         report.fetched = len(records)
         ctx = await self._context(resource, None)
+        # A list no other row reads is consumed as it is transformed (a copy of a shared one is).
+        todo = records if own else list(records)
+        del records
         if resource.children is not None:
-            await self._run_with_children(resource, resource.children, records, ctx, report)
+            await self._run_with_children(resource, resource.children, todo, ctx, report)
             return
-        items = self._items(resource, records, ctx, report)
-        del records  # let go before the write (a large list and its items would otherwise both stay)
-        report.write.add(await self.sink.write(resource.name, items))
+        kept = await self._write_snapshot(resource, todo, ctx, report)
         # Quarantined records and refused items are not committed: the next run's snapshot tries them again.
         report.pending = report.quarantined + report.write.refused
         if mode.mark_inactive or mode.vanished_value is not None or mode.expire_vanished:
@@ -332,9 +385,37 @@ class Runner:
             expiry = Expiry(ctx.now, self.vanished_retention) if mode.expire_vanished else None
             report.write.add(
                 await self.sink.retire_vanished(
-                    resource.name, items, mark_inactive=mode.mark_inactive, end_point=end, expiry=expiry
+                    resource.name, kept, mark_inactive=mode.mark_inactive, end_point=end, expiry=expiry
                 )
             )
+
+    async def _write_snapshot(
+        self, resource: Resource, records: list[dict[str, Any]], ctx: Context, report: ResourceReport
+    ) -> list[Item]:
+        """Transform and write a snapshot a slice at a time, taking its records out of `records` as it
+        goes: a large list, its items and their bodies are never in memory whole. Returns what the
+        snapshot keeps, each item by its identity only (what `retire_vanished` compares)."""
+        if resource.finish is not None:  # an aggregate over every record: transformed whole
+            items = self._items(resource, records, ctx, report)
+            records.clear()
+            for part in in_write_order(items, self.flush_items):
+                report.write.add(await self.sink.write(resource.name, part))
+            return [identity_only(item) for item in items]
+        kept: list[Item] = []
+        pending: list[Item] = []
+        while True:
+            chunk = records[:TRANSFORM_SLICE]
+            del records[:TRANSFORM_SLICE]
+            pending += self._items(resource, chunk, ctx, report)
+            del chunk
+            if records and len(pending) < self.flush_items:
+                continue
+            for part in in_write_order(dedupe(pending), self.flush_items):
+                report.write.add(await self.sink.write(resource.name, part))
+            kept += (identity_only(item) for item in pending)
+            pending = []
+            if not records:
+                return kept
 
     async def _confirmed_snapshot(self, resource: Resource) -> list[dict[str, Any]]:
         """The snapshot's records; one that lost more than `snapshot_loss_threshold` of the last run's records
@@ -398,7 +479,9 @@ class Runner:
             if resource.children is not None:
                 records, ctx = await self._window_records(resource, window, report)
                 quarantined = report.quarantined
-                written = await self._run_with_children(resource, resource.children, records, ctx, report)
+                mine = records if resource.name not in self._referenced else list(records)
+                del records
+                written = await self._run_with_children(resource, resource.children, mine, ctx, report)
                 single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
                 single.troubled |= report.quarantined > quarantined
                 self._commit_windows(single, pending, retry=window in retried)
@@ -488,6 +571,11 @@ class Runner:
         parents = list(
             {str(p.get(mode.parent_key)): p for p in listed if not without_children(p, mode)}.values()
         )
+        del listed
+        # The lookups once for all parents, read before the parent list may go (a BOM row's parent list,
+        # the parts, is also its lookup for their codes: held for the pass, not fetched twice).
+        shared = await self._context(resource, None)
+        self._done_reading(resource, only=mode.parent)  # this row keeps the parents it needs, no more
         now = self.clock()
         if mode.keep_as is not None:  # children of parents no longer listed are no longer anyone's
             listed_keys = {str(p.get(mode.parent_key)) for p in parents}
@@ -495,7 +583,7 @@ class Runner:
             if set(kept) - listed_keys:
                 self._keep(resource.name, {k: v for k, v in kept.items() if k in listed_keys})
         if not mode.only_changed:
-            await self._poll(resource, mode, parents, now, report)
+            await self._poll(resource, mode, parents, now, report, shared)
             return
         digests_key = own_key(resource.name, "parents")
         # The end of the last completed pass's refresh slice; none yet means the first pass is still to
@@ -514,16 +602,19 @@ class Runner:
                 and refresh_due(k, since, now, mode.full_refresh)
             )
         ]
-        if await self._fetch_children_of(resource, mode, [p for p, _, _ in todo], report, digests_key):
+        changed = [p for p, _, _ in todo]
+        del parents, todo, known
+        if await self._fetch_children_of(resource, mode, changed, report, digests_key, shared):
             self.state.set_value(self.pcn, refresh_key, now.isoformat())
 
     async def _poll(
         self,
         resource: Resource,
         mode: PerParent,
-        parents: Sequence[Record],
+        parents: list[dict[str, Any]],
         now: datetime,
         report: ResourceReport,
+        shared: Context,
     ) -> None:
         """Every parent, at most as often as the polling share of the budget allows (every pass without
         a budget): N parents at P calls a minute are polled every N/P minutes."""
@@ -532,21 +623,22 @@ class Runner:
         every = poll_every(len(parents), self.poll_calls_per_minute)
         if last is not None and now - last < every:
             return
-        if await self._fetch_children_of(resource, mode, parents, report, None):
+        if await self._fetch_children_of(resource, mode, parents, report, None, shared):
             self.state.set_value(self.pcn, polled_key, now.isoformat())
 
     async def _fetch_children_of(
         self,
         resource: Resource,
         mode: PerParent,
-        parents: Sequence[Record],
+        parents: list[dict[str, Any]],
         report: ResourceReport,
         digests_key: str | None,
+        shared: Context,
     ) -> bool:
-        """Fetch, write and commit the parents' children in batches (in the fan-out lane); False when a
-        stop request ended it early."""
-        # The lookups once for all parents (e.g. the parts list a BOM row reads its codes from).
-        shared = await self._context(resource, None)
+        """Fetch, write and commit the parents' children in batches (in the fan-out lane), taking each
+        batch out of `parents` (a long BOM pass lets its parts go as it goes); False when a stop request
+        ended it early. `shared` holds the row's lookups, read once for all its parents (e.g. the parts
+        list a BOM row reads its codes from)."""
         for batch in _ramped(parents):
             if self.should_stop():
                 return False
@@ -612,11 +704,12 @@ class Runner:
         self,
         resource: Resource,
         children: Children,
-        records: Sequence[Record],
+        records: list[dict[str, Any]],
         ctx: Context,
         report: ResourceReport,
     ) -> WriteReport:
-        """Only records new or changed since the last run get their sub-list fetched and are written."""
+        """Only records new or changed since the last run get their sub-list fetched and are written;
+        `records` is emptied, and each batch let go once written (a long pass holds only what is left)."""
         total = WriteReport()
         known = self.state.get_hashes(self.pcn, own_key(resource.name, "records"))
         for record in records:
@@ -624,7 +717,10 @@ class Runner:
                 self._quarantine(resource, record, _not_an_object(record), report)
         todo = [(r, joined_key(r, resource.key), record_digest(r)) for r in records if isinstance(r, Mapping)]
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
+        records.clear()
+        del known
         batches = list(_ramped(todo))
+        del todo
         # One batch ahead: the next batch's sub-lists are fetched while this one is written, so Plex and
         # CDF overlap; a batch is still committed only after its own write.
         ahead = self._sub_lists(children, batches[0]) if batches else None
@@ -637,6 +733,8 @@ class Runner:
                 stop = following is None or self.should_stop()
                 ahead = None if following is None or stop else self._sub_lists(children, following)
                 total.add(await self._write_with_children(resource, children, batch, subs, ctx, report))
+                batches[number] = []  # let the written batch go
+                del subs
         finally:
             if ahead is not None:  # stopped or failed: the batch fetched ahead is not used
                 ahead.cancel()
@@ -755,6 +853,69 @@ class Runner:
         if slot not in self._warned:
             self._warned.add(slot)
             log.warning("%s", message)
+
+
+def lists_read(resource: Resource) -> set[str]:
+    """The lists a row reads from a fetch cache: its own, its lookups, its parents."""
+    parent = {resource.mode.parent} if isinstance(resource.mode, PerParent) else set()
+    return {resource.name, *resource.lookup, *parent}
+
+
+def readers_of(resources: Iterable[Resource]) -> Readers:
+    """For runners sharing one fetch cache over one pass of these rows: how many rows read each list. A
+    row that looks up a `keep_as` row may run a second time in the pass (`Runner.rows_to_place_again`):
+    it counts twice, so the lists it reads stay for that run (`Runner.done_placing` lets them go)."""
+    rows = list(resources)
+    keepers = kept_rows(rows)
+    return Counter(
+        name
+        for resource in rows
+        for _ in range(2 if keepers & set(resource.lookup) else 1)
+        for name in lists_read(resource)
+    )
+
+
+def kept_rows(resources: Iterable[Resource]) -> set[str]:
+    """Per-parent rows that keep their children for other rows to look up (`PerParent.keep_as`)."""
+    return {r.name for r in resources if isinstance(r.mode, PerParent) and r.mode.keep_as is not None}
+
+
+# The order a sink writes kinds in within one call (assets before what links to them, series before
+# their points); slices of one snapshot keep it across calls.
+_WRITE_RANK: dict[type, int] = {
+    Asset: 0,
+    TimeSeries: 1,
+    Event: 2,
+    Relationship: 3,
+    Datapoints: 4,
+    RawRow: 5,
+}
+
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+def identity_only(item: Item) -> Item:
+    """The item without its content (metadata, points, columns): what names it, all a sink compares
+    when it asks which items a snapshot still makes."""
+    if isinstance(item, Datapoints):
+        return replace(item, points=())
+    if isinstance(item, RawRow):
+        return replace(item, columns=_NOTHING)
+    if isinstance(item, Relationship):
+        return item
+    return replace(item, description=None, metadata=_NOTHING)
+
+
+def in_write_order(items: list[Item], size: int) -> Iterable[list[Item]]:
+    """The items in one write, or, past `size`, in slices of `size` in the sink's order of kinds (so a
+    slice never holds points or links for a series or asset a later slice creates)."""
+    if len(items) <= size:
+        yield items
+        return
+    ordered = sorted(items, key=lambda item: _WRITE_RANK[type(item)])
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
@@ -923,10 +1084,12 @@ def without_children(parent: Record, mode: PerParent) -> bool:
     return any(parent.get(name) in values for name, values in mode.skip_when.items())
 
 
-def _ramped(values: Sequence[T]) -> Iterable[Sequence[T]]:
-    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH: the first children are written after a few
-    calls, later ones in full batches."""
-    start, size = 0, FIRST_BATCH
-    while start < len(values):
-        yield values[start : start + size]
-        start, size = start + size, min(size * 2, PARENT_BATCH)
+def _ramped(values: list[T]) -> Iterable[list[T]]:
+    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH, each taken out of `values` (so what was done
+    is let go): the first children are written after a few calls, later ones in full batches."""
+    size = FIRST_BATCH
+    while values:
+        batch = values[:size]
+        del values[:size]
+        yield batch
+        size = min(size * 2, PARENT_BATCH)

@@ -32,7 +32,7 @@ from plex_cdf.plex.policy import CONNECT_STATUS, DATASOURCE_STATUS, Action, acti
 from plex_cdf.plex.requester import Requester
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.plex.stats import PlexStats
-from plex_cdf.plex.wire import Answer, Call, Params, blames_request, error_detail
+from plex_cdf.plex.wire import Answer, Call, Params, blames_request, error_detail, loads
 from plex_cdf.windows import TimeRange
 
 __all__ = ["PlexClient", "PlexSettings"]
@@ -280,7 +280,7 @@ class PlexClient:
         if not answer.content.strip():
             return []
         try:
-            return orjson.loads(answer.content)
+            return loads(answer.content)  # a large list a slice at a time
         except orjson.JSONDecodeError as err:
             raise PlexError(f"Plex answered {path} with invalid JSON ({err})") from None
 
