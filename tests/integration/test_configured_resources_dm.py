@@ -140,7 +140,7 @@ def test_windows_as_activities_and_a_snapshot_as_time_series_nodes_of_their_view
         node = activities[xid]
         assert node["workcenterId"] == record["workcenterId"] and node["plexType"] == "scrap", xid
         assert node["sourceId"] == key and xid in as_activity, "not a CogniteActivity"
-        workcenter = external_id(WORLD_PCN, "workcenter", record["workcenterId"])
+        workcenter = external_id(WORLD_PCN, "workcenter", record["workcenterCode"])  # readable
         assert node["assets"] == [{"space": SPACES.instances, "externalId": workcenter}], key
     series = nodes_of(client, series_view.view_id(SPACES.schema))
     as_series = nodes_of(client, model.cdm("CogniteTimeSeries"))

@@ -47,6 +47,7 @@ from cognite.client.data_classes.data_modeling.views import ViewPropertyApply
 from plex_cdf.cdf.dm import model
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.config.resources import ConfiguredResource, named_fields
+from plex_cdf.domains.common import meta_key
 from plex_cdf.ids import external_id
 from plex_cdf.items import RawRow
 from plex_cdf.plex.routes import route_for
@@ -124,15 +125,19 @@ class ConfiguredView:
         """A record's fields as (own properties, the rest for `extractedData`); a value that does not fit its
         property's type stays in the rest, under its own name."""
         kinds = dict(self.own)
+        # events and series carry their fields under metadata-style keys (`Workcenter_Code` ->
+        # `workcenterCode`); the property keeps the field's own name
+        named = {**{meta_key(f): f for f in kinds}, **{f: f for f in kinds}}
         own: Json = {}
         rest: Json = {}
-        for field, value in values.items():
+        for key, value in values.items():
             if value is None or value == "":
                 continue
+            field = named.get(key, key)
             kind = kinds.get(field)
             fitted = _fitted(value, kind) if kind is not None else None
             if fitted is None:
-                rest[field] = value
+                rest[key] = value
             else:
                 own[field] = fitted
         return own, rest
