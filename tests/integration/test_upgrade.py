@@ -41,19 +41,12 @@ from tests.upgrade.fixture import load_fixture, moment, write_state, write_store
 
 PREFIX = f"PCN{DEMO_PCN}_"
 RETIRED = f"{PREFIX}wc_scrap_quantity_"
-GROUPS = [
-    f"{PREFIX}group_{key}"
-    for key in (
-        "buildings",
-        "workcenters",
-        "production_lines",
-        "parts",
-        "suppliers",
-        "customers",
-        "workcenter_statuses",
-        "equipment",
-    )
-]
+INVENTORY = f"{PREFIX}group_inventory"  # the one round-1 group the plant-shaped tree keeps
+
+
+def old_groups(round1: Content) -> set[str]:
+    """Round 1's grouping assets the plant-shaped tree no longer has (docs/upgrade-notes.md)."""
+    return {x for x in round1.assets if x.startswith(f"{PREFIX}group_") and x != INVENTORY}
 
 
 @dataclass
@@ -202,8 +195,8 @@ def test_the_dry_run_lists_the_changes_and_changes_nothing(upgrade: Upgrade) -> 
     assert any(line.startswith(f"assets {old}: external id -> {PREFIX}workcenter_{code}") for line in lines)
     assert any(line.startswith(f"timeseries {RETIRED}") for line in lines)
     deleted = {line.split()[1].rstrip(":") for line in lines if line.startswith("delete ")}
-    groups = set(GROUPS) & set(upgrade.round1.assets)
-    assert groups <= deleted and len(groups) >= 6, deleted
+    groups = old_groups(upgrade.round1)
+    assert groups <= deleted and len(groups) == 8, deleted
     # the rest: assets CDF will not move to their own root, recreated there under the same new id
     created = {line.split()[1].rstrip(":") for line in lines if line.startswith("create ")}
     assert deleted - groups and deleted - groups <= created, sorted(deleted - groups - created)[:3]
@@ -215,8 +208,8 @@ def test_the_tree_is_plant_shaped_and_round_1_groups_are_gone(upgrade: Upgrade) 
     """Round 1 grouped assets under `PCN{pcn}_group_*`; after migrate and a run only the Inventory group
     is left, every asset hangs where a fresh run puts it (checked whole above), and the own roots exist."""
     assets = upgrade.migrated.assets
-    assert not set(GROUPS) & set(assets), "an emptied group is left"
-    assert f"{PREFIX}group_inventory" in assets
+    assert not old_groups(upgrade.round1) & set(assets), "an emptied group is left"
+    assert INVENTORY in assets
     parts = [a for a in assets.values() if (a.get("metadata") or {}).get("plexResource") == "parts"]
     assert parts and {a["parentId"] for a in parts} == {f"{PREFIX}root_parts"}
 
@@ -263,7 +256,7 @@ def test_no_object_is_doubled_and_nothing_is_orphaned(upgrade: Upgrade) -> None:
         by_source.setdefault((meta.get("plexResource", ""), meta.get("sourceId", "")), []).append(xid)
     doubled = {k: v for k, v in by_source.items() if len(v) > 1}
     assert not doubled, f"one Plex record, several assets: {list(doubled.items())[:3]}"
-    old_ids = set(upgrade.round1.assets) - set(GROUPS)  # the emptied groups are deleted
+    old_ids = set(upgrade.round1.assets) - old_groups(upgrade.round1)  # the emptied groups are deleted
     assert len(upgrade.migrated.assets) == len(upgrade.fresh.assets) >= len(old_ids)
     [plan] = upgrade.dry_run
     assert {plan.renamed.get(x, x) for x in old_ids} <= set(upgrade.migrated.assets), "an asset was lost"
@@ -360,7 +353,11 @@ def test_a_migrate_stopped_midway_is_finished_by_the_next_one(
         assert any(line.startswith("relink ") for line in resumed.lines()), "the re-pointing is left to it"
         assets = {a["id"]: a for a in cdf.store.assets()}
         assert not [a for a in assets.values() if "_migrating_" in a["externalId"]], "a temporary id is left"
-        assert not set(GROUPS) & {a["externalId"] for a in assets.values()}
+        assert not [
+            x
+            for a in assets.values()
+            if (x := a["externalId"]).startswith(f"{PREFIX}group_") and x != INVENTORY
+        ]
         new_parts = {i for i, a in assets.items() if a.get("parentExternalId") == f"{PREFIX}root_parts"}
         assert new_parts and not new_parts & parts, "the parts under their own root are new assets"
         events = {e["id"]: e for e in cdf.store.events()}
