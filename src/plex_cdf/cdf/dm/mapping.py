@@ -17,7 +17,6 @@ holds their quantities (`bom_edge`) and routing steps from part operations (`rou
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -33,6 +32,7 @@ from cognite.client.data_classes.data_modeling import (
 )
 
 from plex_cdf.cdf.dm import model
+from plex_cdf.cdf.limits import fit_external_id
 from plex_cdf.items import (
     JOB_KEY,
     SCHEDULED_END_KEY,
@@ -46,7 +46,6 @@ from plex_cdf.items import (
 from plex_cdf.plex.dates import parse_plex_datetime
 
 Json = dict[str, Any]
-MAX_EXTERNAL_ID = 255
 KINDS_LONGEST_FIRST = tuple(
     sorted({*model.VIEW_OF_KIND, *model.STATE_SERIES_KINDS, "group"}, key=len, reverse=True)
 )
@@ -198,20 +197,12 @@ def _classification(asset: Asset, spaces: Spaces) -> Json:
     type_field = model.ASSET_TYPE_FIELD.get(kind)
     asset_type = asset.metadata.get(type_field) if type_field else None
     if asset_type:
-        props["type"] = spaces.ref(_bounded(f"{model.ASSET_TYPE_PREFIX}{kind}_{asset_type}"))
+        props["type"] = spaces.ref(fit_external_id(f"{model.ASSET_TYPE_PREFIX}{kind}_{asset_type}"))
     if kind == "equipment":
         equipment_type = asset.metadata.get(model.EQUIPMENT_TYPE_FIELD)
         if equipment_type:
-            props["equipmentType"] = spaces.ref(_bounded(model.EQUIPMENT_TYPE_PREFIX + equipment_type))
+            props["equipmentType"] = spaces.ref(fit_external_id(model.EQUIPMENT_TYPE_PREFIX + equipment_type))
     return props
-
-
-def _bounded(external_id: str) -> str:
-    """An id built from Plex text, within DMS's 255 characters (a longer one ends in a hash of itself)."""
-    if len(external_id) <= MAX_EXTERNAL_ID:
-        return external_id
-    digest = hashlib.sha256(external_id.encode("utf-8")).hexdigest()[:16]
-    return f"{external_id[: MAX_EXTERNAL_ID - 17]}~{digest}"
 
 
 def event_node(event: Event, spaces: Spaces, source: Json) -> NodeApply:
