@@ -18,7 +18,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support.harness import World, config_tree, run_product, say, table
+from support.harness import World, config_tree, run_product, say, table, verdict
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 BUDGET = 100_000
@@ -74,10 +74,7 @@ def main() -> int:
         ),
         ("no resource failed" + (f": {failed[:3]}" if failed else ""), not failed),
     ]
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'MISS'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks, miss="MISS")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from support.harness import (
     set_up_only,
     split_recording,
     table,
+    verdict,
 )
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -244,10 +245,7 @@ def report(
             )
         )
         print(f"\ncold run (information): {per_call(cold_sizes)}")
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks)
 
 
 if __name__ == "__main__":

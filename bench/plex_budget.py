@@ -21,7 +21,16 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from support.harness import World, config_tree, run_product, say, set_up_only, table, wait_until_plex_idle
+from support.harness import (
+    World,
+    config_tree,
+    run_product,
+    say,
+    set_up_only,
+    table,
+    verdict,
+    wait_until_plex_idle,
+)
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 USE_TARGET = 0.90
@@ -91,10 +100,7 @@ def main() -> int:
         ),
         ("no resource failed" + (f": {run.failed[:3]}" if run.failed else ""), not run.failed),
     ]
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'MISS'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks, miss="MISS")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from support.harness import (
     say,
     set_up_only,
     table,
+    verdict,
     wait_until_plex_idle,
 )
 
@@ -245,10 +246,7 @@ def main() -> int:
             steady_share <= STEADY_TARGET,
         ),
     ]
-    print()
-    for text, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {text}")
-    return 0 if all(ok for _, ok in checks) else 1
+    return verdict(checks)
 
 
 if __name__ == "__main__":

@@ -315,3 +315,11 @@ def _cell(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def verdict(checks: Sequence[tuple[str, bool]], miss: str = "FAIL") -> int:
+    """Print each target as PASS or `miss` with its text; the exit status: 0 when all pass, else 1."""
+    print()
+    for text, ok in checks:
+        print(f"{'PASS' if ok else miss}  {text}")
+    return 0 if all(ok for _, ok in checks) else 1
