@@ -39,6 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", choices=("classic", "data-modeling"), default="data-modeling")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--own", action="store_true", help="also list the functions by their own CPU")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="profile-medium-"))
     say("starting the simulated Plex (medium) and the local CDF")
@@ -52,13 +53,18 @@ def main() -> None:
         profile.enable()
         figures = asyncio.run(product.run(spec))
         profile.disable()
+        if os.environ.get("PROFILE_DUMP"):
+            profile.dump_stats(os.environ["PROFILE_DUMP"])
         world_cpu = world_cpu_s(world.process.pid) - before
     finally:
         world.close()
     product_figures = f"{figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU (profiled)"
     print(f"product: {product_figures}; world: {world_cpu:.1f} s CPU")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(args.top)
+    if args.own:
+        stats.sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":
