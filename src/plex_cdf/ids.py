@@ -25,7 +25,11 @@ def root_external_id(pcn: str) -> str:
 
 def joined_key(record: Mapping[str, Any], fields: Iterable[str]) -> str:
     """The key fields' values joined by `|` in the given order; None becomes the empty string."""
-    return KEY_SEPARATOR.join("" if record.get(f) is None else str(record.get(f)) for f in fields)
+    parts = []
+    for name in fields:  # a loop, not a generator reading each field twice: this keys every record
+        value = record.get(name)
+        parts.append("" if value is None else value if type(value) is str else str(value))
+    return KEY_SEPARATOR.join(parts)
 
 
 def hashed_key(joined: str) -> str:

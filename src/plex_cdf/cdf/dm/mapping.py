@@ -216,10 +216,11 @@ def event_node(event: Event, spaces: Spaces, source: Json) -> NodeApply:
         plexSubtype=event.subtype,
         startTime=iso(event.start_time),
         endTime=iso(event.end_time),
-        assets=_links(spaces, event.asset_external_ids, "PlexAsset"),
-        equipment=_links(spaces, event.asset_external_ids, "PlexEquipment"),
     )
-    others = [x for x in event.asset_external_ids if view_of(x) not in ("PlexAsset", "PlexEquipment")]
+    linked = [(x, view_of(x)) for x in event.asset_external_ids if x]  # one lookup per link, not three
+    props["assets"] = [spaces.ref(x) for x, view in linked if view == "PlexAsset"]
+    props["equipment"] = [spaces.ref(x) for x, view in linked if view == "PlexEquipment"]
+    others = [x for x, view in linked if view not in ("PlexAsset", "PlexEquipment")]
     if others:  # parts, locations, ...: CogniteActivity has no property for them
         props["extractedData"] = {**(props["extractedData"] or {}), "links": others}
     return _node(spaces, view, event.external_id, props, source)
