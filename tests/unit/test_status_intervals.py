@@ -109,3 +109,18 @@ def test_time_inside_a_day_is_clipped_at_its_bounds() -> None:
     ]
     spent = time_in(status_intervals(entries, STATUSES), ms(0), ms(24))[WC]
     assert (spent.planned, spent.down, spent.run) == (4 * 3_600_000, 3_600_000, 3 * 3_600_000)
+
+
+def test_a_record_its_own_transform_refuses_leaves_the_others_aggregates_whole() -> None:
+    """Found by the slow property test: an entry without a duration whose part id is a list made the
+    status history step fail for the whole window, losing the good entries' series with it."""
+    bad = {**entry("2026-11-27T02:00:00Z", "Setup", None), "partId": []}
+    good = entry("2026-11-27T03:00:00Z", "Production", 5400)
+    ctx = Context(
+        PCN, ROW.name, datetime(2026, 11, 28, tzinfo=UTC), WINDOW, {"workcenter_statuses": STATUSES}
+    )
+    assert ROW.finish is not None
+    aggregates = list(ROW.finish([bad, good], ctx))
+    [series_points] = [i for i in aggregates if isinstance(i, Datapoints)]
+    assert (ms(3), "Production") in series_points.points
+    assert not [i for i in aggregates if isinstance(i, Event) and "02:00" in str(i.metadata)]
