@@ -256,6 +256,7 @@ class CleanupPlan:
         counts = {"nodes": len(found.nodes), "edges": len(found.edges)}
         if found.schema_space is not None:
             counts |= {
+                "data models": len(found.data_models),
                 "views": len(found.views),
                 "containers": len(found.containers),
                 "spaces": len(found.spaces),

@@ -2,7 +2,8 @@
 Plex and the local CDF: the ready-made blocks (snapshots and per-parent rows, `view:` given) land as nodes
 of their views equal to the simulator's ground truth, and a rerun applies nothing; data-source windows as
 CogniteActivity nodes of a view, a snapshot as CogniteTimeSeries nodes with datapoints by instanceId;
-setup is safe to repeat and a changed field list is a new view version beside the old one."""
+setup is safe to repeat and a changed field list is a new view version (and data model version) beside the
+old one."""
 
 from __future__ import annotations
 
@@ -174,3 +175,16 @@ def test_a_changed_field_list_is_a_new_view_version_beside_the_old_one(world_pai
     assert versions == {old.version, new.version}, "the old version was overwritten"
     rows = {x: p for x, p in nodes_of(client, new.view_id(SPACES.schema)).items() if "|" in p["sourceId"]}
     assert rows and all("Part_No" in props for props in rows.values()), "the new field is not a property"
+    models = client.data_modeling.data_models.list(space=SPACES.schema, all_versions=True, limit=-1)
+    listed = {m.version: set(m.views) for m in models if m.external_id == model.DATA_MODEL}
+    old_model = model.data_model_version([old.view_id(SPACES.schema)])
+    new_model = model.data_model_version([new.view_id(SPACES.schema)])
+    assert set(listed) == {old_model, new_model}, "setup lists the configured view in a new model version"
+    assert old.view_id(SPACES.schema) in listed[old_model] and new.view_id(SPACES.schema) in listed[new_model]
+    assert model.view_id(SPACES.schema, "PlexJob") in listed[new_model]
+
+    dropped = world_pair.cli("cleanup", "--yes", "--schema", "-c", str(config))
+    assert dropped.returncode == 0, dropped.stderr[-3000:]
+    assert SPACES.schema not in {s.space for s in client.data_modeling.spaces.list(limit=-1)}, (
+        "cleanup --schema left a data model version behind (its space cannot go)"
+    )

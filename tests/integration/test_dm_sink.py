@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from cognite.client.data_classes import data_modeling as dm
 
 from plex_cdf.cdf.dm import model
@@ -13,6 +15,7 @@ from plex_cdf.cdf.dm.configured import ConfiguredView
 from plex_cdf.cdf.dm.mapping import Spaces
 from plex_cdf.cdf.dm.schema import apply_schema
 from plex_cdf.cdf.dm.sink import FLUSH_ITEMS, DataModelingSink
+from plex_cdf.cdf.transport import Missing, OutcomeUnknown, Rejected, SdkApi
 from plex_cdf.domains.resource import TimeRange
 from plex_cdf.items import Asset, Datapoints, Event, RawRow, Relationship, TimeSeries
 from plex_cdf.ports import Expiry, WriteReport
@@ -158,6 +161,119 @@ def test_status_series_are_state_series_of_the_tenants_status_set(local_cdf: Loc
     )
     assert found is not None and list(found.string_states) == ["Running", "Down - Maintenance", "Setup"]
     assert again.write_calls == 0, "a state set CDF holds is not sent again"
+
+
+def status_series(n: int) -> TimeSeries:
+    return TimeSeries(
+        f"PCN{PCN}_wc_status_history_{n}", f"WC{n} status history", "production", is_step=True, is_string=True
+    )
+
+
+def points_of(local_cdf: LocalCdfHandle, external_id: str) -> list[tuple[int, float | str]]:
+    found = local_cdf.client().time_series.data.retrieve(
+        instance_id=dm.NodeId(SPACES.instances, external_id), start=0, end=100_000
+    )
+    assert found is not None, external_id
+    values = found.string_states if found.is_state else found.value
+    return list(zip(found.timestamp, values, strict=True))
+
+
+def test_state_points_go_as_protobuf_beside_numeric_ones_in_json(local_cdf: LocalCdfHandle) -> None:
+    """The local CDF refuses state points in the JSON insert, so landing shows they went as protobuf."""
+    sink = ready(local_cdf)
+    status = status_series(9)
+    good = TimeSeries(f"PCN{PCN}_wc_good_quantity_9", "WC9 good", "production", unit="pcs")
+    items = [
+        status,
+        good,
+        Datapoints(status.external_id, ((1000, "Running"), (2000, "Down"))),
+        Datapoints(good.external_id, ((1000, 5.0), (2000, 7.0))),
+    ]
+
+    report = asyncio.run(sink.write("workcenters", items))
+
+    assert points_of(local_cdf, status.external_id) == [(1000, "Running"), (2000, "Down")]
+    assert points_of(local_cdf, good.external_id) == [(1000, 5.0), (2000, 7.0)]
+    assert sink.counters.calls["state_datapoints.insert"] == 1
+    assert sink.counters.calls["datapoints.insert"] == 1
+    assert (report.refused, report.by_kind["datapoints"]) == (0, 2)
+    assert report.write_calls == sum(sink.counters.calls.values()), "every call counted as a write"
+
+
+def test_a_state_series_cdf_refuses_is_quarantined_and_the_rest_land(local_cdf: LocalCdfHandle) -> None:
+    sink = ready(local_cdf)
+    known = status_series(9)
+    orphan = f"PCN{PCN}_wc_status_history_10"  # points for a series CDF does not hold: 400 missing
+    items = [
+        known,
+        Datapoints(known.external_id, ((1000, "Running"),)),
+        Datapoints(orphan, ((1000, "Setup"),)),
+    ]
+
+    report = asyncio.run(sink.write("workcenters", items))
+    again = asyncio.run(sink.write("workcenters", items))
+
+    assert points_of(local_cdf, known.external_id) == [(1000, "Running")]
+    assert (report.refused, report.refused_ids) == (1, [orphan])
+    assert report.by_kind["datapoints_refused"] == 1
+    assert sink.counters.calls["state_datapoints.insert"] == 3 + 1, (
+        "the pair, each half; then the orphan again"
+    )
+    assert (again.refused, again.written) == (1, 0), "the refused series is tried again, the landed one not"
+
+
+class LostStateAnswer:
+    """The product's seam to the local CDF, but CDF's answer to the first state insert is lost after CDF
+    applied it (a timeout)."""
+
+    def __init__(self, api: SdkApi) -> None:
+        self._api = api
+        self.state_inserts = 0
+
+    async def post(self, path: str, body: dict[str, Any], params: Mapping[str, str] | None = None) -> Any:
+        return await self._api.post(path, body, params)
+
+    async def insert_states(self, items: list[dict[str, Any]]) -> None:
+        self.state_inserts += 1
+        await self._api.insert_states(items)
+        if self.state_inserts == 1:
+            raise OutcomeUnknown("no answer from CDF: CogniteReadTimeout")
+
+
+def test_a_state_insert_with_an_unknown_outcome_is_sent_again_and_lands_once(
+    local_cdf: LocalCdfHandle,
+) -> None:
+    asyncio.run(apply_schema(local_cdf.async_client(), SPACES.schema, [SPACES.instances]))
+    api = LostStateAnswer(SdkApi(local_cdf.async_client()))
+    sink = DataModelingSink(api, PCN, SPACES, MemoryState())
+    status = status_series(9)
+    items = [status, Datapoints(status.external_id, ((1000, "Running"), (2000, "Idle")))]
+
+    report = asyncio.run(sink.write("workcenters", items))
+    again = asyncio.run(sink.write("workcenters", items))
+
+    assert points_of(local_cdf, status.external_id) == [(1000, "Running"), (2000, "Idle")]
+    assert (api.state_inserts, sink.counters.calls["state_datapoints.insert"]) == (2, 2)
+    assert (report.refused, report.by_kind["datapoints"]) == (0, 1)
+    assert again.write_calls == 0, "committed once CDF acknowledged the second send"
+
+
+def test_the_seam_turns_refused_state_inserts_into_the_writers_outcomes(local_cdf: LocalCdfHandle) -> None:
+    sink = ready(local_cdf)
+    status = status_series(9)
+    asyncio.run(sink.write("workcenters", [status, Datapoints(status.external_id, ((1000, "Running"),))]))
+    api = SdkApi(local_cdf.async_client())
+
+    def insert(external_id: str, point: dict[str, Any]) -> None:
+        ref = {"space": SPACES.instances, "externalId": external_id}
+        asyncio.run(api.insert_states([{"instanceId": ref, "datapoints": [point]}]))
+
+    with pytest.raises(Rejected, match="not a state of the state set"):
+        insert(status.external_id, {"timestamp": 2000, "numericValue": model.state_number("Running") + 1})
+    with pytest.raises(Missing) as unknown:
+        insert(f"PCN{PCN}_wc_status_history_10", {"timestamp": 2000, "stringValue": "Running"})
+    assert unknown.value.external_ids == [f"PCN{PCN}_wc_status_history_10"]
+    assert points_of(local_cdf, status.external_id) == [(1000, "Running")]
 
 
 def test_numeric_series_point_to_the_unit_catalogue_or_keep_their_unit_text(

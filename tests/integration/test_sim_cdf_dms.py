@@ -758,10 +758,29 @@ def test_state_time_series_take_states_of_their_state_set(client: CogniteClient)
     ).json()["items"][0]
     assert as_json["type"] == "state"
     assert as_json["datapoints"][1] == {"timestamp": 2_000, "numericValue": 0, "stringValue": "off"}
-    with pytest.raises(CogniteAPIError, match="not a state of the state set"):
+    with pytest.raises(CogniteAPIError, match="not a state of the state set") as outside:
         client.time_series.data.insert_states(
             StateDatapointsInsert(instance_id=node, datapoints=[StateDatapointWrite(3_000, 7)])
         )
+    assert outside.value.code == 400
+    with pytest.raises(CogniteAPIError, match="JSON insert") as as_json_insert:
+        client.post(
+            f"/api/v1/projects/{client.config.project}/timeseries/data",
+            json={
+                "items": [
+                    {
+                        "instanceId": {"space": SPACE, "externalId": "machine_state"},
+                        "datapoints": [{"timestamp": 4_000, "numericValue": 1, "stringValue": "on"}],
+                    }
+                ]
+            },
+        )
+    assert as_json_insert.value.code == 400
+    assert as_json_insert.value.message.startswith(
+        "not supported by the local CDF: state datapoints in the JSON"
+    )
+    again = client.time_series.data.retrieve(instance_id=node, start=0, end=10_000)
+    assert list(again.timestamp) == [1_000, 2_000], "neither refused insert wrote anything"
 
 
 # --- edge connections in views ---

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from plex_cdf.cdf.payloads import replace_update
 from plex_cdf.cdf.plan import WRITE_OPS
@@ -26,6 +27,7 @@ from plex_cdf.cdf.transport import (
 )
 from plex_cdf.ports import WriteReport
 
+T = TypeVar("T")
 PATHS: Mapping[str, str] = {
     "asset": "/assets",
     "event": "/events",
@@ -49,11 +51,16 @@ class CdfCalls:
         report: WriteReport,
         params: Mapping[str, str] | None = None,
     ) -> Json:
+        return await self.counted(kind, op, report, lambda: self._api.post(path, body, params))
+
+    async def counted(self, kind: str, op: str, report: WriteReport, send: Callable[[], Awaitable[T]]) -> T:
+        """`send` one request (a seam method other than `post`, e.g. `insert_states`), counted as `kind.op`
+        and within the concurrency limit like every other call."""
         self._calls[f"{kind}.{op}"] += 1
         if op in WRITE_OPS:
             report.write_calls += 1
         async with self._gate:
-            return await self._api.post(path, body, params)
+            return await send()
 
     async def upsert(
         self, kind: str, creates: list[Json], updates: list[Json], report: WriteReport

@@ -8,8 +8,10 @@ a published view version, and `setup` refuses to overwrite one silently).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -373,15 +375,30 @@ def views(schema_space: str) -> list[ViewApply]:
     ]
 
 
-def data_model(schema_space: str) -> DataModelApply:
-    """PlexManufacturing: plex-cdf's views and the CDM views it writes through, for CDF's data-model UI."""
+def data_model_version(configured: Sequence[ViewId] = ()) -> str:
+    """`VERSION` while the model lists plex-cdf's own views only; with configured resources' views,
+    `VERSION` + `-` + 8 hex digits of a digest of their ids, so a changed list is a new data model version
+    beside the old one, never an in-place change (the same list in any order: the same version)."""
+    if not configured:
+        return VERSION
+    ids = sorted(f"{v.space}:{v.external_id}/{v.version}" for v in configured)
+    return f"{VERSION}-" + hashlib.sha256(json.dumps(ids).encode()).hexdigest()[:8]
+
+
+def data_model(schema_space: str, configured: Sequence[ViewId] = ()) -> DataModelApply:
+    """PlexManufacturing: plex-cdf's views, the views of configured resources (`configured`) and the CDM
+    views it writes through, for CDF's data-model UI."""
     return DataModelApply(
         space=schema_space,
         external_id=DATA_MODEL,
-        version=VERSION,
+        version=data_model_version(configured),
         name="Plex Manufacturing",
         description="Plex Manufacturing Cloud data written by plex-cdf, on the Core Data Model",
-        views=[*(view_id(schema_space, view.name) for view in VIEWS), *USED_CDM_VIEWS],
+        views=[
+            *(view_id(schema_space, view.name) for view in VIEWS),
+            *sorted(configured, key=lambda v: (v.space, v.external_id, v.version or "")),
+            *USED_CDM_VIEWS,
+        ],
     )
 
 

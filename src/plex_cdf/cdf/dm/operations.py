@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cognite.client import AsyncCogniteClient
-from cognite.client.data_classes.data_modeling import ContainerId, EdgeId, NodeId, ViewId
+from cognite.client.data_classes.data_modeling import ContainerId, DataModelId, EdgeId, NodeId, ViewId
 from cognite.client.data_classes.data_modeling import filters as F
 
 from plex_cdf.cdf.dm import model
@@ -64,6 +64,7 @@ class InstancesPlan:
     nodes: list[NodeId] = field(default_factory=list)
     edges: list[EdgeId] = field(default_factory=list)
     schema_space: str | None = None  # set when the schema goes too (`--schema`)
+    data_models: list[DataModelId] = field(default_factory=list)
     views: list[ViewId] = field(default_factory=list)
     containers: list[ContainerId] = field(default_factory=list)
     spaces: list[str] = field(default_factory=list)
@@ -80,6 +81,9 @@ async def plan_instances(
         plan.nodes += [NodeId(space, node.external_id) for node in nodes]
     if schema:
         plan.schema_space = schema_space
+        dm = client.data_modeling
+        models = await dm.data_models.list(space=schema_space, limit=None, all_versions=True)
+        plan.data_models = [data_model.as_id() for data_model in models]
         views = await client.data_modeling.views.list(space=schema_space, limit=None, all_versions=True)
         plan.views = [view.as_id() for view in views]
         containers = await client.data_modeling.containers.list(space=schema_space, limit=None)
@@ -99,7 +103,8 @@ async def delete_instances(client: AsyncCogniteClient, plan: InstancesPlan) -> N
         await dm.instances.delete(nodes=plan.nodes[start : start + BATCH])
     if plan.schema_space is None:
         return
-    await dm.data_models.delete((plan.schema_space, model.DATA_MODEL, model.VERSION))
+    if plan.data_models:  # every version: one per list of configured views setup has seen
+        await dm.data_models.delete(plan.data_models)
     if plan.views:
         await dm.views.delete(plan.views)
     if plan.containers:

@@ -1,6 +1,7 @@
 """`setup` for the data-modeling target: spaces, containers, views, the PlexManufacturing data model and
 the source-system node. Safe to repeat; a view version already in CDF with other properties or parents is
-refused by name, never overwritten (a schema change is a new `model.VERSION`)."""
+refused by name, never overwritten (a schema change is a new `model.VERSION`); so is a data model version
+listing other views (its version follows its view list, `model.data_model_version`)."""
 
 from __future__ import annotations
 
@@ -87,12 +88,34 @@ async def apply_schema(
     new = [view.external_id for view in wanted if (view.external_id, view.version) not in existing]
     done.append(f"views {model.VERSION}: {len(new)} created, {len(wanted) - len(new)} unchanged")
     done += await _apply_configured_views(client, schema_space, configured)
-    await dm.data_models.apply(model.data_model(schema_space))
-    done.append(f"data model {schema_space}:{model.DATA_MODEL}/{model.VERSION}: applied")
+    done.append(await _apply_data_model(client, schema_space, configured))
     edge_types = [NodeApply(schema_space, name) for name in model.EDGE_TYPES]
     await dm.instances.apply([*edge_types, *(source_system(space) for space in instance_spaces)])
     done.append(f"source system {model.SOURCE_SYSTEM_NAME!r}: in {', '.join(instance_spaces)}")
     return done
+
+
+async def _apply_data_model(
+    client: AsyncCogniteClient, schema_space: str, configured: Sequence[ConfiguredView]
+) -> str:
+    """PlexManufacturing at the version its view list gives (`model.data_model_version`): the configured
+    views join it, and a changed list is a new version; a version in CDF listing other views is refused."""
+    wanted = model.data_model(schema_space, [view.view_id(schema_space) for view in configured])
+    ident = (schema_space, model.DATA_MODEL, wanted.version)
+    found = await client.data_modeling.data_models.retrieve(ident)
+    if found and _view_ids(found[0].views) != _view_ids(wanted.views):
+        raise SchemaChanged(
+            f"data model {schema_space}:{model.DATA_MODEL}/{wanted.version} in CDF lists other views than"
+            " this plex-cdf's; it is not overwritten"
+        )
+    await client.data_modeling.data_models.apply(wanted)
+    return f"data model {schema_space}:{model.DATA_MODEL}/{wanted.version}: " + (
+        "unchanged" if found else "created"
+    )
+
+
+def _view_ids(views: Any) -> set[tuple[str, str, str | None]]:
+    return {(v.space, v.external_id, v.version) for v in views or ()}
 
 
 async def _apply_configured_views(

@@ -47,7 +47,7 @@ from plex_cdf.cdf.plan import (
     retire_vanished,
 )
 from plex_cdf.cdf.points import datapoint_batches, datapoints_body, merged_by_series
-from plex_cdf.cdf.transport import CdfApi, Json, Missing, Rejected, SdkApi, read, resend_on_unknown
+from plex_cdf.cdf.transport import Json, Missing, Rejected, SdkApi, StatesApi, read, resend_on_unknown
 from plex_cdf.items import Datapoints, Item, item_id
 from plex_cdf.ports import Expiry, Point, StateStore, WriteReport
 
@@ -68,6 +68,12 @@ def view_key(resource: str) -> str:
     return f"dm_view:{resource}"
 
 
+def _point_items(batch: list[Planned[Datapoints]]) -> list[Json]:
+    """One insert item per series (its segments merged): `{instanceId, datapoints}`."""
+    merged = merged_by_series(e.body for e in batch)
+    return [{"instanceId": m["instanceId"], "datapoints": m["datapoints"]} for m in merged]
+
+
 Send = Callable[[list[Any], WriteReport], Awaitable[None]]
 
 
@@ -76,14 +82,14 @@ class DataModelingSink:
 
     def __init__(
         self,
-        client: AsyncCogniteClient | CdfApi,
+        client: AsyncCogniteClient | StatesApi,
         pcn: str,
         spaces: Spaces,
         state: StateStore,
         max_concurrency: int = 4,
         configured: Mapping[str, ConfiguredView] | None = None,
     ) -> None:
-        api: CdfApi = SdkApi(client) if isinstance(client, AsyncCogniteClient) else client
+        api: StatesApi = SdkApi(client) if isinstance(client, AsyncCogniteClient) else client
         self.pcn = pcn
         self.spaces = spaces
         self.counters = WriterCounters()
@@ -278,6 +284,9 @@ class DataModelingSink:
     # -- datapoints -------------------------------------------------------------------------------------
 
     async def _write_datapoints(self, planned: list[Planned[Datapoints]], report: WriteReport) -> None:
+        """Numeric and string points in the JSON insert; a status series' points as state points through
+        `StatesApi.insert_states` (protobuf, as cognite-sdk sends them). Each kind in its own calls, a
+        refused call halved like an apply."""
         for entry in planned:
             body = datapoints_body(entry.item, self.counters.alterations)
             if mapping.is_state_series(entry.item.external_id):
@@ -285,16 +294,32 @@ class DataModelingSink:
             entry.body = {"instanceId": self.spaces.ref(entry.item.external_id), **body}
         self._commit(e for e in planned if not e.body["datapoints"])
         sendable = [e for e in planned if e.body["datapoints"]]
-        batches = datapoint_batches(sendable)
-        await asyncio.gather(*(self._halving(self._insert, batch, report) for batch in batches))
+        states = [e for e in sendable if mapping.is_state_series(e.item.external_id)]
+        others = [e for e in sendable if not mapping.is_state_series(e.item.external_id)]
+        await asyncio.gather(
+            *(self._halving(self._insert, batch, report) for batch in datapoint_batches(others)),
+            *(self._halving(self._insert_states, batch, report) for batch in datapoint_batches(states)),
+        )
 
     async def _insert(self, batch: list[Planned[Datapoints]], report: WriteReport) -> None:
-        merged = merged_by_series(e.body for e in batch)
-        body = {"items": [{"instanceId": m["instanceId"], "datapoints": m["datapoints"]} for m in merged]}
+        body = {"items": _point_items(batch)}
         # inserting the same points again is harmless
         await resend_on_unknown(
             lambda: self._cdf.call("datapoints", "insert", "/timeseries/data", body, report)
         )
+        self._points_landed(batch, report)
+
+    async def _insert_states(self, batch: list[Planned[Datapoints]], report: WriteReport) -> None:
+        items = _point_items(batch)
+        # inserting the same states again is harmless too
+        await resend_on_unknown(
+            lambda: self._cdf.counted(
+                "state_datapoints", "insert", report, lambda: self._api.insert_states(items)
+            )
+        )
+        self._points_landed(batch, report)
+
+    def _points_landed(self, batch: list[Planned[Datapoints]], report: WriteReport) -> None:
         self._commit(batch)
         report.written += len(batch)
         count_kind(report, "datapoints", len(batch))

@@ -186,6 +186,7 @@ class CdfApp:
             params=_params(request.url.query),
             args=args,
             wants_protobuf="application/protobuf" in request.headers.get("accept", ""),
+            sent_protobuf=_is_protobuf(request),
         )
         with self.store.lock:  # serialized under the lock: answers may share the store's own dicts
             answer = route.answer(call)
@@ -242,7 +243,7 @@ async def _body(request: Request) -> Json:
             raise CdfError(400, "Request body is not valid gzip") from exc
     if not raw:
         return {}
-    if request.headers.get("content-type", "").startswith("application/protobuf"):
+    if _is_protobuf(request):
         return protobuf_body(raw)  # datapoints inserts (the SDK sends state datapoints this way)
     try:
         body = orjson.loads(raw)
@@ -251,6 +252,10 @@ async def _body(request: Request) -> Json:
     if not isinstance(body, dict):
         raise CdfError(400, "Request body must be a JSON object")
     return body
+
+
+def _is_protobuf(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/protobuf")
 
 
 def _json(body: object, status: int = 200) -> Response:

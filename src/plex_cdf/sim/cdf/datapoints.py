@@ -1,4 +1,5 @@
-"""Datapoints: insert (JSON), retrieve (protobuf when asked, JSON otherwise), latest and delete ranges.
+"""Datapoints: insert (JSON, or protobuf, the only body that may carry state points), retrieve (protobuf when
+asked, JSON otherwise), latest and delete ranges.
 
 Timestamps are milliseconds since the Unix epoch, UTC; the end of a range is exclusive, as in CDF.
 """
@@ -55,7 +56,8 @@ def _series_id(store: Store, item: Json, index: int) -> tuple[Json, int | None]:
     return ident, store.time_series.resolve(ident)
 
 
-def insert(store: Store, body: Json) -> Json:
+def insert(store: Store, body: Json, sent_protobuf: bool = False) -> Json:
+    """Points into the named series; a state series' points only from a protobuf body (below)."""
     check_keys(body, {"items"})
     items = resources.body_items(body, MAX_SERIES_PER_REQUEST)
     check_item_keys(items, IDENTIFIERS | {"datapoints"})
@@ -76,6 +78,8 @@ def insert(store: Store, body: Json) -> Json:
         seen[internal] = ident
         meta = store.time_series.items[internal]
         if states.is_state(meta):
+            if not sent_protobuf:
+                raise unsupported(states.JSON_INSERT)
             targets.append((internal, states.checked_points(store, meta, item.get("datapoints"), index)))
             continue
         targets.append((internal, _checked_points(item.get("datapoints"), bool(meta["isString"]), index)))

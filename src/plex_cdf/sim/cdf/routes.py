@@ -28,6 +28,7 @@ class Call:
     params: Mapping[str, str]
     args: Mapping[str, str]
     wants_protobuf: bool
+    sent_protobuf: bool = False  # the body came as protobuf (a datapoints insert), not JSON
 
 
 Answer = Json | bytes
@@ -113,7 +114,9 @@ ROUTES: list[Route] = [
     *_crud(resources.RELATIONSHIPS, writes=True),
     *_crud(resources.DATA_SETS, writes=True, deletable=False),
     *_crud(resources.EXTPIPES, writes=False),
-    Route("POST", "/timeseries/data", lambda c: datapoints.insert(c.store, c.body), writes=True),
+    Route(
+        "POST", "/timeseries/data", lambda c: datapoints.insert(c.store, c.body, c.sent_protobuf), writes=True
+    ),
     Route("POST", "/timeseries/data/list", _retrieve),
     Route("POST", "/timeseries/data/latest", lambda c: datapoints.latest(c.store, c.body)),
     Route(

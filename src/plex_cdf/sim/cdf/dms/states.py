@@ -3,6 +3,11 @@
 A state datapoint carries `numericValue`, `stringValue` or both, which must name one state of the set;
 the series stores the numeric state and answers both. Also: protobuf insert bodies (how the SDK sends
 `insert_states`) read into the JSON shape the insert handler takes.
+
+State points are taken from a protobuf insert only. cognite-sdk's `insert_states` sends them so (its
+`StateDatapointsPoster`, protobuf against the beta API), the one way Cognite's own client writes them, and
+no Cognite document shows state points in the JSON insert (docs/data-model.md, "State datapoints"): a JSON
+insert into a state series is refused as not supported, so a product relying on it learns it here.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from plex_cdf.sim.cdf.errors import Json, bad_request
 from plex_cdf.sim.cdf.store import Store
 
 TIME_SERIES = ("cdf_cdm", "CogniteTimeSeries")
+JSON_INSERT = (
+    "state datapoints in the JSON insert (send them as protobuf, as cognite-sdk's insert_states does)"
+)
 STATE_SET = ("cdf_cdm", "CogniteStateSet")
 
 
