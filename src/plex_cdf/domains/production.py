@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -298,10 +299,9 @@ def status_history(records: Sequence[Record], ctx: Context) -> Iterable[Item]:
     for interval in intervals:
         per_workcenter[interval.workcenter_id].append(interval)
         if interval.end_from_next and interval.end is not None:
-            try:
+            # A record its own transform refuses (and counts) adds no event; the others keep theirs.
+            with suppress(Quarantine):
                 yield from status_events(interval.record, ctx, interval.cls, interval.end)
-            except Quarantine:
-                pass  # its own transform refuses (and counts) the record; the others keep their aggregates
     for workcenter_id, spans in per_workcenter.items():
         ts_id = status_history_external_id(ctx.pcn, workcenter_id)
         code = next((s.workcenter_code for s in spans if s.workcenter_code), None)
