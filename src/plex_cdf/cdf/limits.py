@@ -96,7 +96,7 @@ def fit_metadata(
     """Keys and values cut to size; pairs past the count or total-size limit dropped (sorted by key, so
     the same pairs survive every run)."""
     if _surely_fits(metadata, limits):
-        return {key: str(value) for key, value in metadata.items()}
+        return {key: value if type(value) is str else str(value) for key, value in metadata.items()}
     out: dict[str, str] = {}
     total = 0
     for key in sorted(metadata):
@@ -117,15 +117,17 @@ def fit_metadata(
 
 
 def _surely_fits(metadata: Mapping[str, str], limits: MetadataLimits) -> bool:
-    """A cheap bound (a character is at most 4 UTF-8 bytes) that settles the common small case."""
+    """A cheap bound (a character is at most 4 UTF-8 bytes) that settles the common small case (it runs
+    for every asset and event, so the limits are divided once, not each length multiplied)."""
     if len(metadata) > limits.pairs:
         return False
+    key_chars, value_chars = limits.key_bytes // 4, limits.value_bytes // 4
     total = 0
     for key, value in metadata.items():
-        key_chars, value_chars = len(key), len(str(value))
-        if key_chars * 4 > limits.key_bytes or value_chars * 4 > limits.value_bytes:
+        key_length, value_length = len(key), len(value if type(value) is str else str(value))
+        if key_length > key_chars or value_length > value_chars:
             return False
-        total += key_chars + value_chars
+        total += key_length + value_length
     return total * 4 <= limits.total_bytes
 
 
