@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plex_cdf.domains.resource import Context, Quarantine, Record
+from plex_cdf.domains.resource import Context, NotListedYet, Quarantine, Record
 from plex_cdf.ids import (
     external_id,
     hashed_key,
@@ -271,11 +271,18 @@ def row_key(pcn: str, kind: str, record: Record, key: Sequence[str]) -> tuple[st
 @dataclass(frozen=True)
 class Readable:
     """A kind whose external id is the code Plex shows: the master-data list that holds it (`list`, a
-    resource row read as a lookup), the field with the Plex id, and the code as shown."""
+    resource row read as a lookup), the field with the Plex id, the code as shown, and the fields `shown`
+    reads (all a link needs of the list)."""
 
     list: str
     id_field: str
     shown: Callable[[Record], str | None]
+    shown_from: tuple[str, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What a row linking this kind reads of its list: the Plex id and what the code is made of."""
+        return (self.id_field, *self.shown_from)
 
 
 def _part_shown(record: Record) -> str | None:
@@ -284,12 +291,18 @@ def _part_shown(record: Record) -> str | None:
 
 
 READABLE: Mapping[str, Readable] = {
-    "workcenter": Readable("workcenters", "workcenterId", lambda r: text(r, "workcenterCode")),
-    "part": Readable("parts", "id", _part_shown),
-    "location": Readable("locations", "locationId", lambda r: text(r, "locationCode")),
+    "workcenter": Readable(
+        "workcenters", "workcenterId", lambda r: text(r, "workcenterCode"), ("workcenterCode",)
+    ),
+    "part": Readable("parts", "id", _part_shown, ("number", "revision")),
+    "location": Readable("locations", "locationId", lambda r: text(r, "locationCode"), ("locationCode",)),
 }
 """Kind -> where its readable key comes from. A row that writes or links one of these kinds names the
 list in its `lookup`, so the Plex ids its records carry become the codes."""
+
+LINK_FIELDS: Mapping[str, tuple[str, ...]] = {spec.list: spec.fields for spec in READABLE.values()}
+"""A row's `lookup_fields` for the lists its links read (`Resource.lookup_fields`): of the parts, the
+workcenters and the locations only the Plex id and the code's fields are kept, not the whole records."""
 
 _keys_memo: list[tuple[Sequence[Record], str, dict[str, str]]] = []
 
@@ -327,7 +340,9 @@ def readable_id(ctx: Context, kind: str, plex_id: str, shown: str | None = None)
         return external_id(ctx.pcn, kind, readable_key(shown) if shown else plex_id)
     key = keys_of(records, kind).get(plex_id.strip().lower())
     if key is None:
-        raise Quarantine(f"{spec.id_field} {plex_id!r} is not in the {spec.list} list yet (waits for it)")
+        raise NotListedYet(
+            f"{spec.id_field} {plex_id!r} is not in the {spec.list} list yet (waits for it)", spec.list
+        )
     return external_id(ctx.pcn, kind, key)
 
 

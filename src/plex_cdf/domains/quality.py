@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.domains.common import (
+    LINK_FIELDS,
     READABLE,
     datasource_ms,
     flag,
@@ -312,6 +313,7 @@ def _key_map(name: str) -> Resource:
         key=("key",),
         transform=check_key_map_entry,
         lookup=(source.ids_from,),
+        lookup_fields=LINK_FIELDS,
         description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )
 
@@ -330,6 +332,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Checksheet_No",),
         transform=checksheet_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="Checksheets_Get: checksheets by date, as checksheet events",
     ),
@@ -341,6 +344,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=part_specification_to_asset,
         lookup=(READABLE["part"].list,),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="Part specifications, as assets under their part",
     ),
@@ -352,6 +356,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Specification_Key",),
         transform=specification_row_to_asset,
         lookup=(PART_KEY_MAP, READABLE["part"].list),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         fallback_for="part_specifications",
         description="Specification_Get: specifications where the Connect list is not offered",
@@ -365,6 +370,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Problem_Log_Key",),
         transform=problem_log_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="Problem_Logs_Get: problem logs by report date, as ncr events",
     ),
