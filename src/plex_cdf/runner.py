@@ -624,6 +624,8 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
+        if not mode.only_changed and not self._poll_due(resource):
+            return  # not even the parent list is read before the poll is due
         listed = await self.records_of(mode.parent)
         # One call per distinct parent (a list may repeat a row), none for a kind that has no children.
         parents = list(
@@ -678,11 +680,21 @@ class Runner:
         a budget): N parents at P calls a minute are polled every N/P minutes."""
         polled_key = own_key(resource.name, "polled_at")
         last = _instant(self.state.get_value(self.pcn, polled_key))
-        every = poll_every(len(parents), self.poll_calls_per_minute)
-        if last is not None and now - last < every:
+        count = len(parents)
+        if last is not None and now - last < poll_every(count, self.poll_calls_per_minute):
             return
         if await self._fetch_children_of(resource, mode, parents, report, None, shared):
             self.state.set_value(self.pcn, polled_key, now.isoformat())
+            self.state.set_value(self.pcn, own_key(resource.name, "polled_parents"), count)
+
+    def _poll_due(self, resource: Resource) -> bool:
+        """Whether a polled row may be due: unless the last poll, over as many parents as it polled then,
+        is more recent than the polling cadence (then the pass makes no call for it, not even the list)."""
+        last = _instant(self.state.get_value(self.pcn, own_key(resource.name, "polled_at")))
+        count = self.state.get_value(self.pcn, own_key(resource.name, "polled_parents"))
+        if last is None or not isinstance(count, int):
+            return True
+        return self.clock() - last >= poll_every(count, self.poll_calls_per_minute)
 
     async def _fetch_children_of(
         self,
@@ -858,8 +870,9 @@ class Runner:
         return row.interval or self.intervals.get(row.domain)
 
     def _fresh(self, name: str, kept: Kept) -> bool:
+        """Read since this runner's pass began, or within the list's cadence."""
         every = self._cadence(name)
-        return every is None or self.clock() - kept.read_at < every
+        return every is None or kept.serial > self._pass_serial or self.clock() - kept.read_at < every
 
     async def _projection(self, name: str) -> list[Record]:
         """The looked-up list `name` as its readers keep it: the kept projection while its cadence has not
@@ -1203,7 +1216,8 @@ class WindowBatch:
 
 def own_key(resource: str, what: str) -> str:
     """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
-    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`."""
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`, `polled_at`,
+    `polled_parents`."""
     return f"{resource}#{what}"
 
 

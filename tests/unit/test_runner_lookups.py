@@ -17,6 +17,7 @@ from typing import Any
 
 from plex_cdf.config.models import DEFAULT_INTERVALS
 from plex_cdf.domains.common import LINK_FIELDS, readable_id
+from plex_cdf.domains.quality import KEY_MAPS, PART_KEY_MAP
 from plex_cdf.domains.registry import BY_DOMAIN, check_rows
 from plex_cdf.domains.resource import (
     Context,
@@ -385,3 +386,33 @@ def test_every_window_of_a_windowed_row_reads_the_kept_projection_without_a_call
     assert report.windows == 28 and plex.calls["/entries"] == 28, "a first run's 7 days in 6-hour windows"
     assert plex.calls["/parts"] == 1, "every window's context read the kept projection"
     assert external_id(PCN, "job", "J1") in sink.store
+
+
+class KeyMapPlex(FakePlex):
+    """FakePlex with Plex's identity mapping: every id asked for gets a Classic key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[list[str]] = []
+
+    async def post_list(self, path: str, body: Mapping[str, object]) -> list[dict[str, Any]]:
+        self.calls[path] += 1
+        ids = [str(i) for i in body.get("ids", [])]  # type: ignore[attr-defined]
+        self.asked.append(ids)
+        return [{"id": plex_id, "key": n} for n, plex_id in enumerate(ids, start=1)]
+
+
+def test_a_key_map_still_maps_a_part_new_since_master_datas_last_read() -> None:
+    """The part key map asks Plex for the keys of every part id at each of its runs: it reads the parts
+    list itself (not the kept projection), so a checksheet naming a new part's key gets its link."""
+    [part_key_map] = [r for r in KEY_MAPS if r.name == PART_KEY_MAP]
+    plex = KeyMapPlex()
+    plex.lists["/parts"] = [part_record(1)]
+    clock = [NOW]
+    runners, _, _ = service_runners([PARTS, part_key_map], plex, clock, ["master_data", "quality"])
+    one_pass(runners["master_data"], ["parts"])
+    one_pass(runners["quality"], [PART_KEY_MAP])
+    clock[0] += FIVE_MINUTES
+    plex.lists["/parts"].append(part_record(2))
+    one_pass(runners["quality"], [PART_KEY_MAP])
+    assert plex.asked[-1] == sorted([part_id(1), part_id(2)]), "the new part's id is mapped at once"

@@ -312,8 +312,9 @@ def _key_map(name: str) -> Resource:
         mode=Snapshot(mark_inactive=False),
         key=("key",),
         transform=check_key_map_entry,
+        # The whole list, read at each run of the map: a part new since master data's last read is mapped
+        # at once (a checksheet naming its key gets its link), as it was before lists were kept.
         lookup=(source.ids_from,),
-        lookup_fields=LINK_FIELDS,
         description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )
 
