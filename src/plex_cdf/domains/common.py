@@ -241,6 +241,10 @@ def flag(record: Record, name: str) -> bool:
     raise Quarantine(f"{name} is not a yes/no value: {value!r}")
 
 
+KEY_MAP_FIELDS = ("key", "id")
+"""What a row reads of a key map it looks up (`mapped_id`): the Classic key and the Connect id."""
+
+
 def mapped_id(ctx: Context, key_map: str, key: int | None) -> str | None:
     """The Connect UUID (lower case) for a Classic integer key, from the lookup `key_map` whose records are
     `{"key": <int>, "id": "<uuid>"}`; None when the key is null or not in the map."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    KEY_MAP_FIELDS,
     LINK_FIELDS,
     index_by,
     integer_key,
@@ -518,7 +519,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=check_daily_row,
         finish=finish_daily_report,
         lookup=(WORKCENTER_KEY_MAP, WORKCENTERS),
-        lookup_fields=LINK_FIELDS,
+        lookup_fields={**LINK_FIELDS, WORKCENTER_KEY_MAP: KEY_MAP_FIELDS},
         optional=True,
         description="Daily_Performance_Report_Get: Plex's daily figures per workcenter and part -> daily OEE",
     ),
