@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,9 @@ def call_rows(world: World, recording: Path) -> list[list[object]]:
     return rows
 
 
-def steady_state(world: World, cold: dict[str, Any], factor: float) -> tuple[int, float]:
-    """Phase 4: one simulated hour of service from the cold pass's state; (Plex calls, share used)."""
+def steady_state(world: World, cold: dict[str, Any], factor: float) -> tuple[int, float, list[list[object]]]:
+    """Phase 4: one simulated hour of service from the cold pass's state; (Plex calls, share used, calls
+    per path)."""
     world.ask("budget", calls=LIMIT, window_s=60.0 / factor)
     wait_until_plex_idle(world, 60.0 / factor)
     world.ask("reset")
@@ -185,9 +187,11 @@ def steady_state(world: World, cold: dict[str, Any], factor: float) -> tuple[int
     )
     service = Service(config, now, factor)
     time.sleep(3600 / factor)  # the measured span itself: one simulated hour of service
-    calls = len(world.plex_log())
+    log = world.plex_log()
     service.stop()
-    return calls, calls / (LIMIT * 60)
+    per_path = Counter(f"{method} {UUID.sub('{id}', path)}" for _, method, path, _, _ in log)
+    rows: list[list[object]] = [[key[:70], n] for key, n in per_path.most_common()]
+    return len(log), len(log) / (LIMIT * 60), rows
 
 
 def main() -> int:
@@ -204,7 +208,7 @@ def main() -> int:
         minutes, stop_s, stop_code, stop_failed = first_data(world, args.first_data_factor)
         run, cold = cold_pass(world)
         rows = call_rows(world, cold["recording"])
-        steady_calls, steady_share = steady_state(world, cold, args.factor)
+        steady_calls, steady_share, steady_rows = steady_state(world, cold, args.factor)
     finally:
         world.close()
     print(f"plex-cdf on the {args.scale} plant under Plex's {LIMIT} calls a minute")
@@ -218,6 +222,8 @@ def main() -> int:
         f" held to half of it: about {max(total / LIMIT, fan_out / (LIMIT / 2)):.0f} real-budget minutes;"
         f" {run.wall_s:.0f} s wall with the budget lifted, peak RSS {run.peak_rss_mb:.0f} MB"
     )
+    print()
+    print(table(["steady state: Plex calls per path in the simulated hour", "calls"], steady_rows))
     extra = sum(int(r[4]) for r in rows)  # type: ignore[call-overload]
     checks = [
         (

@@ -30,7 +30,7 @@ from plex_cdf.cdf.writer import DryRunSink, Writer
 from plex_cdf.config import CogniteConfig, Config, ConfigError, Tenant
 from plex_cdf.config.masking import SecretMasker, mask_secrets
 from plex_cdf.domains.configured import check_against_metadata, domain_rows, rows_with
-from plex_cdf.domains.resource import Domain, PerParent, Resource, TimeRange
+from plex_cdf.domains.resource import DOMAINS, Domain, PerParent, Resource, TimeRange
 from plex_cdf.health import BEAT_EVERY_S, Health
 from plex_cdf.items import DATA_SETS, DataSetKey
 from plex_cdf.migrate import layout_problem
@@ -38,7 +38,7 @@ from plex_cdf.observe import Metrics
 from plex_cdf.plex.client import PlexClient
 from plex_cdf.plex.settings import PlexSettings
 from plex_cdf.ports import Sink, StateStore
-from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, ResourceReport, Runner, readers_of
+from plex_cdf.runner import WINDOWS_IN_HAND, FetchCache, KeptLookups, ResourceReport, Runner, readers_of
 from plex_cdf.scheduler import DomainTask, Scheduler
 from plex_cdf.state.sqlite import SqliteStateStore
 
@@ -354,6 +354,11 @@ class Service:
         # One pass of every domain: a shared list is let go once the last row reading it is done.
         readers = readers_of(r for d in self.domains for r in domain_rows(self.config.resources, d))
         gate = asyncio.Semaphore(WINDOWS_IN_HAND)
+        # What the tenant's rows keep of the lists they look up, shared by its domains: as a service, a
+        # list is read again at its own domain's interval (master data's, for parts and workcenters), not
+        # at each pass of every domain that links to it; a run reads each list once.
+        kept = KeptLookups()
+        intervals = None if self.once else {d: self.config.extractor.domain(d).interval for d in DOMAINS}
         for domain in self.domains:
             runner = runtime.runners[domain] = Runner(
                 pcn=tenant.pcn,
@@ -367,6 +372,8 @@ class Service:
                 poll_calls_per_minute=self.config.plex.poll_share * self.config.plex.budget(tenant),
                 cache=shared,
                 readers=readers if self.once else None,
+                kept=kept,
+                intervals=intervals,
                 plant=tenant.plant.plant_time(),
                 snapshot_loss_threshold=self.config.extractor.snapshot_loss_threshold,
                 mask=self.masker,

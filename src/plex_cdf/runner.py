@@ -24,7 +24,9 @@ import orjson
 from plex_cdf.domains.resource import (
     Children,
     Context,
+    Domain,
     Get,
+    NotListedYet,
     PerParent,
     Quarantine,
     Record,
@@ -129,6 +131,46 @@ def unique_records(records: Sequence[Record], key: Sequence[str]) -> list[Record
     return list(by_key.values())
 
 
+def projection(records: Sequence[Record], key: Sequence[str], fields: Sequence[str]) -> list[Record]:
+    """One record per key (as `unique_records`), each cut down to `fields` (a field a record lacks stays
+    absent): what rows looking a list up keep of it instead of the records Plex sent."""
+    return [
+        {name: record[name] for name in fields if name in record}
+        for record in unique_records(records, key)
+        if isinstance(record, Mapping)
+    ]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A looked-up list as the rows reading it keep it (`projection`), and when it was read."""
+
+    records: list[Record]
+    read_at: datetime
+    serial: int  # the store's count of reads when this one was kept: which pass it belongs to
+
+
+class KeptLookups:
+    """The projections of looked-up lists, shared by a tenant's runners: a list read by any of them (as its
+    own row, a parent list or a lookup) leaves its projection here, and the rows looking it up read that
+    until the list's own row's cadence has passed, with no call of their own."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Kept] = {}
+        self.serial = 0
+
+    def get(self, name: str) -> Kept | None:
+        return self._kept.get(name)
+
+    def keep(self, name: str, records: list[Record], at: datetime) -> Kept:
+        self.serial += 1
+        kept = self._kept[name] = Kept(records, at, self.serial)
+        return kept
+
+    def forget(self, name: str) -> None:
+        self._kept.pop(name, None)
+
+
 # Access a tenant may simply not have: that resource (or domain) is skipped with one warning.
 MISSING_ACCESS = frozenset(
     {"product", "forbidden", "datasource_grant", "datasource_access", "ds_credentials"}
@@ -174,6 +216,8 @@ class Runner:
         window_gate: asyncio.Semaphore | None = None,
         vanished_retention: timedelta = VANISHED_RETENTION,
         readers: Readers | None = None,
+        kept: KeptLookups | None = None,
+        intervals: Mapping[Domain, timedelta] | None = None,
     ) -> None:
         self.pcn = pcn
         self.source = source
@@ -181,12 +225,12 @@ class Runner:
         self.sink = sink
         self.state = state
         self.resources = {r.name: r for r in resources}
-        # Lists other rows read (lookups, parents of per-parent rows): kept for the run when shared; any
+        # Lists other rows read whole (lookups, parents of per-parent rows): kept for the run when shared; any
         # other list is let go once its own row is done, so a run does not hold every list at once.
         # A row that may be placed again in the pass (it looks up a `keep_as` row) reads its list twice.
         keepers = kept_rows(resources)
         self._referenced = (
-            {name for r in resources for name in r.lookup}
+            {name for r in resources for name in set(r.lookup) - projected_lists(r)}
             | {r.mode.parent for r in resources if isinstance(r.mode, PerParent)}
             | {r.name for r in resources if keepers & set(r.lookup)}
         )
@@ -217,6 +261,14 @@ class Runner:
         self._children_changed: set[str] = set()
         self._readers = readers  # shared with the cache's other runners; None: lists live for the pass
         self._read: set[tuple[str, str]] = set()  # (row, list) this runner no longer reads
+        # Looked-up lists kept as the fields their readers declared (`Resource.lookup_fields`), shared by a
+        # tenant's runners, and each list's cadence: its own row's interval, else its domain's (None: the
+        # list is read again each pass, or once per run with a shared cache).
+        self._fields = projected_fields(resources)
+        self._projections = kept or KeptLookups()
+        self.intervals: Mapping[Domain, timedelta] = intervals or {}
+        self._pass_serial = 0  # the store's serial when this runner's pass began
+        self._reread: set[str] = set()  # lists read again this pass for a record they lacked
 
     @property
     def plex_calls(self) -> int:
@@ -226,9 +278,15 @@ class Runner:
     # ---------------------------------------------------------------- the public surface
 
     def new_pass(self) -> None:
-        """Forget what the previous pass fetched, so every pass sees Plex as it is now."""
+        """Forget what the previous pass fetched, so every pass sees Plex as it is now (a looked-up list
+        kept as a projection is read again once its own row's cadence has passed)."""
         if not self._shared:
             self._cache.clear()
+            for name in self._fields:
+                if self._cadence(name) is None:
+                    self._projections.forget(name)
+        self._pass_serial = self._projections.serial
+        self._reread.clear()
         self.not_offered.clear()
 
     async def run(self, names: Iterable[str], backfill: TimeRange | None = None) -> list[ResourceReport]:
@@ -339,7 +397,7 @@ class Runner:
         slot = (name, window)
         pending = self._cache.get(slot)
         if pending is None:
-            pending = self._cache[slot] = asyncio.ensure_future(self._fetch(resource, window))
+            pending = self._cache[slot] = asyncio.ensure_future(self._fetch_and_keep(resource, window))
         try:
             return await asyncio.shield(pending)
         except BaseException:
@@ -351,7 +409,7 @@ class Runner:
         """What CDF should hold for a snapshot (or one window) of a resource, as Plex has it now."""
         records = await self.records_of(resource.name, window)
         report = ResourceReport(resource.name, resource.domain)
-        return self._items(resource, records, await self._context(resource, window), report)
+        return await self._items(resource, records, await self._context(resource, window), report)
 
     # ---------------------------------------------------------------- modes
 
@@ -396,7 +454,7 @@ class Runner:
         goes: a large list, its items and their bodies are never in memory whole. Returns what the
         snapshot keeps, each item by its identity only (what `retire_vanished` compares)."""
         if resource.finish is not None:  # an aggregate over every record: transformed whole
-            items = self._items(resource, records, ctx, report)
+            items = await self._items(resource, records, ctx, report)
             records.clear()
             for part in in_write_order(items, self.flush_items):
                 report.write.add(await self.sink.write(resource.name, part))
@@ -406,7 +464,7 @@ class Runner:
         while True:
             chunk = records[:TRANSFORM_SLICE]
             del records[:TRANSFORM_SLICE]
-            pending += self._items(resource, chunk, ctx, report)
+            pending += await self._items(resource, chunk, ctx, report)
             del chunk
             if records and len(pending) < self.flush_items:
                 continue
@@ -492,7 +550,7 @@ class Runner:
             quarantined = report.quarantined
             async with self.window_gate:
                 records, ctx = await self._window_records(resource, window, report)
-                items = _segmented(self._items(resource, records, ctx, report), window)
+                items = _segmented(await self._items(resource, records, ctx, report), window)
                 del records, ctx
             batch.add(window, items)
             if report.quarantined > quarantined:
@@ -566,6 +624,8 @@ class Runner:
         return max(begin, datetime.fromisoformat(reach)) if isinstance(reach, str) else begin
 
     async def _run_per_parent(self, resource: Resource, mode: PerParent, report: ResourceReport) -> None:
+        if not mode.only_changed and not self._poll_due(resource):
+            return  # not even the parent list is read before the poll is due
         listed = await self.records_of(mode.parent)
         # One call per distinct parent (a list may repeat a row), none for a kind that has no children.
         parents = list(
@@ -620,11 +680,21 @@ class Runner:
         a budget): N parents at P calls a minute are polled every N/P minutes."""
         polled_key = own_key(resource.name, "polled_at")
         last = _instant(self.state.get_value(self.pcn, polled_key))
-        every = poll_every(len(parents), self.poll_calls_per_minute)
-        if last is not None and now - last < every:
+        count = len(parents)
+        if last is not None and now - last < poll_every(count, self.poll_calls_per_minute):
             return
         if await self._fetch_children_of(resource, mode, parents, report, None, shared):
             self.state.set_value(self.pcn, polled_key, now.isoformat())
+            self.state.set_value(self.pcn, own_key(resource.name, "polled_parents"), count)
+
+    def _poll_due(self, resource: Resource) -> bool:
+        """Whether a polled row may be due: unless the last poll, over as many parents as it polled then,
+        is more recent than the polling cadence (then the pass makes no call for it, not even the list)."""
+        last = _instant(self.state.get_value(self.pcn, own_key(resource.name, "polled_at")))
+        count = self.state.get_value(self.pcn, own_key(resource.name, "polled_parents"))
+        if last is None or not isinstance(count, int):
+            return True
+        return self.clock() - last >= poll_every(count, self.poll_calls_per_minute)
 
     async def _fetch_children_of(
         self,
@@ -662,7 +732,7 @@ class Runner:
                 report.fetched += len(children)
                 ctx = replace(shared, parent=parent, now=self.clock())
                 quarantined = report.quarantined
-                items.extend(self._items(resource, children, ctx, report))
+                items.extend(await self._items(resource, children, ctx, report))
                 if report.quarantined == quarantined:
                     clean[str(parent.get(mode.parent_key))] = record_digest(parent)
             if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
@@ -767,7 +837,8 @@ class Runner:
         """Write a batch of records with their sub-lists attached, then commit their digests."""
         enriched = [{**r, children.attach_as: sub} for (r, _, _), sub in zip(batch, subs, strict=True)]
         failed: set[int] = set()
-        written = await self.sink.write(resource.name, self._items(resource, enriched, ctx, report, failed))
+        items = await self._items(resource, enriched, ctx, report, failed)
+        written = await self.sink.write(resource.name, items)
         report.write.add(written)
         # A quarantined record (or a batch with a refused item) keeps its old digest: fetched again next run,
         # until it lands.
@@ -782,6 +853,43 @@ class Runner:
         """A resource's records of one window (or all of them): its source knows the call."""
         return await resource.source.fetch(self._plex, resource.mode, _Needs(self, resource, window))
 
+    async def _fetch_and_keep(self, resource: Resource, window: TimeRange | None) -> list[dict[str, Any]]:
+        """`_fetch`; a list others look up leaves its projection (their declared fields) as it is read."""
+        records = await self._fetch(resource, window)
+        if resource.name in self._fields:
+            self._keep_projection(resource.name, records)
+        return records
+
+    def _keep_projection(self, name: str, records: Sequence[Record]) -> Kept:
+        kept = projection(records, self.resources[name].key, self._fields[name])
+        return self._projections.keep(name, kept, self.clock())
+
+    def _cadence(self, name: str) -> timedelta | None:
+        """How often a looked-up list is read again: its own row's interval, else its domain's."""
+        row = self.resources[name]
+        return row.interval or self.intervals.get(row.domain)
+
+    def _fresh(self, name: str, kept: Kept) -> bool:
+        """Read since this runner's pass began, or within the list's cadence."""
+        every = self._cadence(name)
+        return every is None or kept.serial > self._pass_serial or self.clock() - kept.read_at < every
+
+    async def _projection(self, name: str) -> list[Record]:
+        """The looked-up list `name` as its readers keep it: the kept projection while its cadence has not
+        passed, else read now (the whole list is let go at once unless a row still reads it whole)."""
+        kept = self._projections.get(name)
+        if kept is not None and self._fresh(name, kept):
+            return kept.records
+        fetched = (name, None) in self._cache
+        records = await self.records_of(name)
+        kept = self._projections.get(name)
+        if kept is None or not self._fresh(name, kept):
+            kept = self._keep_projection(name, records)
+        del records
+        if not fetched and (self._readers is None or self._readers[name] <= 0):
+            self._cache.pop((name, None), None)
+        return kept.records
+
     async def _children_of(self, resource: Resource, mode: PerParent, parent: Record) -> list[dict[str, Any]]:
         source = resource.source
         if not isinstance(source, Get):  # a row cannot be made so (Resource checks it)
@@ -791,10 +899,14 @@ class Runner:
     async def _context(
         self, resource: Resource, window: TimeRange | None, parent: Record | None = None
     ) -> Context:
-        lookups = {
-            name: unique_records(await self.records_of(name, window), self.resources[name].key)
-            for name in resource.lookup
-        }
+        # The runner's own dict: a list read again for a record it lacked replaces its entry (`_items`).
+        lookups: dict[str, Sequence[Record]] = {}
+        projected = projected_lists(resource)
+        for name in resource.lookup:
+            if name in projected:
+                lookups[name] = await self._projection(name)
+            else:
+                lookups[name] = unique_records(await self.records_of(name, window), self.resources[name].key)
         return Context(
             pcn=self.pcn,
             resource=resource.name,
@@ -805,7 +917,7 @@ class Runner:
             plant=self.plant,
         )
 
-    def _items(
+    async def _items(
         self,
         resource: Resource,
         records: Sequence[Record],
@@ -814,17 +926,32 @@ class Runner:
         failed: set[int] | None = None,
     ) -> list[Item]:
         """Transform every record; a record the transform cannot map is quarantined and counted (and its
-        position added to `failed`)."""
+        position added to `failed`). A record naming an id its kept lookup list lacks (a part newer than
+        the list) has the list read again, once a pass, and every record mapped again with it."""
+        while True:
+            try:
+                return self._mapped(resource, records, ctx, report, failed)
+            except _ReadAgain as again:
+                await self._read_again(again.name, ctx)
+
+    def _mapped(
+        self,
+        resource: Resource,
+        records: Sequence[Record],
+        ctx: Context,
+        report: ResourceReport,
+        failed: set[int] | None,
+    ) -> list[Item]:
         items: list[Item] = []
+        refused: list[tuple[object, Quarantine, int | None]] = []  # counted once every record is mapped
         for position, record in enumerate(records):
             try:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
                 items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
             except Quarantine as exc:
-                self._quarantine(resource, record, exc, report)
-                if failed is not None:
-                    failed.add(position)
+                self._check_read_again(resource, exc)
+                refused.append((record, exc, position))
                 continue
             except Exception as exc:  # a bug, not bad data: the resource fails, loudly
                 raise TransformFailed(resource.name, joined_key(record, resource.key), exc) from exc
@@ -836,10 +963,35 @@ class Runner:
             try:
                 items.extend(resource.finish(objects, ctx))
             except Quarantine as exc:
-                self._quarantine(resource, {"window": str(ctx.window)}, exc, report)
+                self._check_read_again(resource, exc)
+                refused.append(({"window": str(ctx.window)}, exc, None))
             except Exception as exc:
                 raise TransformFailed(resource.name, f"aggregate over {ctx.window}", exc) from exc
+        for bad, reason, at in refused:
+            self._quarantine(resource, bad, reason, report)
+            if failed is not None and at is not None:
+                failed.add(at)
         return dedupe(items)
+
+    def _check_read_again(self, resource: Resource, exc: Quarantine) -> None:
+        """Raise _ReadAgain when the quarantine is an id missing from a kept lookup list that this pass
+        has not read yet (read once per run with a shared cache, as every list is)."""
+        name = exc.list_name if isinstance(exc, NotListedYet) else None
+        if name is None or self._shared or name in self._reread or name not in projected_lists(resource):
+            return
+        raise _ReadAgain(name) from exc
+
+    async def _read_again(self, name: str, ctx: Context) -> None:
+        """Read the kept list `name` again (unless another row read it since this pass began) and put it
+        into the context's lookups, which every context of the run shares."""
+        self._reread.add(name)
+        kept = self._projections.get(name)
+        if kept is None or kept.serial <= self._pass_serial:
+            self._projections.forget(name)
+            self._cache.pop((name, None), None)
+        records = await self._projection(name)
+        if isinstance(ctx.lookups, dict):
+            ctx.lookups[name] = records
 
     def _quarantine(
         self, resource: Resource, record: object, exc: BaseException, report: ResourceReport
@@ -856,9 +1008,26 @@ class Runner:
 
 
 def lists_read(resource: Resource) -> set[str]:
-    """The lists a row reads from a fetch cache: its own, its lookups, its parents."""
+    """The lists a row reads whole from a fetch cache: its own, its lookups (but those it keeps only a
+    projection of), its parents."""
     parent = {resource.mode.parent} if isinstance(resource.mode, PerParent) else set()
-    return {resource.name, *resource.lookup, *parent}
+    whole = set(resource.lookup) - projected_lists(resource)
+    return {resource.name, *whole, *parent}
+
+
+def projected_lists(resource: Resource) -> set[str]:
+    """The row's lookups it reads only some fields of (`Resource.lookup_fields`)."""
+    return {name for name in resource.lookup if name in resource.lookup_fields}
+
+
+def projected_fields(resources: Iterable[Resource]) -> dict[str, tuple[str, ...]]:
+    """Per looked-up list, every field some row declared it reads of it: one projection per list read,
+    shared by all its readers."""
+    fields: dict[str, dict[str, None]] = {}
+    for resource in resources:
+        for name in projected_lists(resource):
+            fields.setdefault(name, {}).update(dict.fromkeys(resource.lookup_fields[name]))
+    return {name: tuple(found) for name, found in fields.items()}
 
 
 def readers_of(resources: Iterable[Resource]) -> Readers:
@@ -960,6 +1129,14 @@ def _not_an_object(record: object) -> Quarantine:
     return Quarantine(f"record is a {type(record).__name__}, not an object")
 
 
+class _ReadAgain(Exception):
+    """A record named an id its kept lookup list `name` lacks: read the list again and map once more."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class TransformFailed(RuntimeError):
     """A transform raised something other than Quarantine: a bug. Names the record by its key only (never
     its content, which may hold what must not be logged); the traceback is the cause's."""
@@ -1039,7 +1216,8 @@ class WindowBatch:
 
 def own_key(resource: str, what: str) -> str:
     """The state key of what the runner keeps about a resource beside the sink's hashes: `last_run`,
-    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`."""
+    `reach`, `count`, `pending`, `parents`, `records`, `full_refresh_at`, `children`, `polled_at`,
+    `polled_parents`."""
     return f"{resource}#{what}"
 
 

@@ -983,3 +983,22 @@ def test_a_list_placed_again_in_one_pass_counts_its_records_once_and_its_writes_
     failed = ResourceReport("workcenters", "master_data", status="failed", message="CDF went away")
     _fold_into(reports, failed)
     assert reports[0].status == "failed", "a failure when placed again is not hidden"
+
+
+def test_a_polled_row_not_yet_due_reads_not_even_its_parent_list() -> None:
+    """Control status per workcenter: a pass before the poll is due makes no call for it at all (the
+    workcenters list is master data's, read at its own cadence)."""
+    clock = [NOW]
+    mode = PerParent("things", "id", only_changed=False, full_refresh=None, object=True)
+    status = Resource("status", "production", Get("/status/{parent}"), mode, ("id",), bom_of)
+    runner, plex, _sink, _ = make_runner([THINGS, status], clock)
+    runner.poll_calls_per_minute = 1.0  # five parents: every five minutes
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(5)]
+    lists_read = []
+    for minute in (0, 2, 4, 6):
+        clock[0] = NOW + timedelta(minutes=minute)
+        before = plex.calls["/things"]
+        run(runner, ["status"])
+        lists_read.append(plex.calls["/things"] - before)
+    assert lists_read == [1, 0, 0, 1], "the parent list is read only when the poll is due"
+    assert sum(n for path, n in plex.calls.items() if path.startswith("/status/")) == 10

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from plex_cdf.domains.resource import Context, Quarantine, Record
+from plex_cdf.domains.resource import Context, NotListedYet, Quarantine, Record
 from plex_cdf.ids import (
     external_id,
     hashed_key,
@@ -248,6 +248,10 @@ def flag(record: Record, name: str) -> bool:
     raise Quarantine(f"{name} is not a yes/no value: {value!r}")
 
 
+KEY_MAP_FIELDS = ("key", "id")
+"""What a row reads of a key map it looks up (`mapped_id`): the Classic key and the Connect id."""
+
+
 def mapped_id(ctx: Context, key_map: str, key: int | None) -> str | None:
     """The Connect UUID (lower case) for a Classic integer key, from the lookup `key_map` whose records are
     `{"key": <int>, "id": "<uuid>"}`; None when the key is null or not in the map."""
@@ -278,11 +282,18 @@ def row_key(pcn: str, kind: str, record: Record, key: Sequence[str]) -> tuple[st
 @dataclass(frozen=True)
 class Readable:
     """A kind whose external id is the code Plex shows: the master-data list that holds it (`list`, a
-    resource row read as a lookup), the field with the Plex id, and the code as shown."""
+    resource row read as a lookup), the field with the Plex id, the code as shown, and the fields `shown`
+    reads (all a link needs of the list)."""
 
     list: str
     id_field: str
     shown: Callable[[Record], str | None]
+    shown_from: tuple[str, ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """What a row linking this kind reads of its list: the Plex id and what the code is made of."""
+        return (self.id_field, *self.shown_from)
 
 
 def _part_shown(record: Record) -> str | None:
@@ -291,12 +302,18 @@ def _part_shown(record: Record) -> str | None:
 
 
 READABLE: Mapping[str, Readable] = {
-    "workcenter": Readable("workcenters", "workcenterId", lambda r: text(r, "workcenterCode")),
-    "part": Readable("parts", "id", _part_shown),
-    "location": Readable("locations", "locationId", lambda r: text(r, "locationCode")),
+    "workcenter": Readable(
+        "workcenters", "workcenterId", lambda r: text(r, "workcenterCode"), ("workcenterCode",)
+    ),
+    "part": Readable("parts", "id", _part_shown, ("number", "revision")),
+    "location": Readable("locations", "locationId", lambda r: text(r, "locationCode"), ("locationCode",)),
 }
 """Kind -> where its readable key comes from. A row that writes or links one of these kinds names the
 list in its `lookup`, so the Plex ids its records carry become the codes."""
+
+LINK_FIELDS: Mapping[str, tuple[str, ...]] = {spec.list: spec.fields for spec in READABLE.values()}
+"""A row's `lookup_fields` for the lists its links read (`Resource.lookup_fields`): of the parts, the
+workcenters and the locations only the Plex id and the code's fields are kept, not the whole records."""
 
 _keys_memo: list[tuple[Sequence[Record], str, dict[str, str]]] = []
 
@@ -334,7 +351,9 @@ def readable_id(ctx: Context, kind: str, plex_id: str, shown: str | None = None)
         return external_id(ctx.pcn, kind, readable_key(shown) if shown else plex_id)
     key = keys_of(records, kind).get(plex_id.strip().lower())
     if key is None:
-        raise Quarantine(f"{spec.id_field} {plex_id!r} is not in the {spec.list} list yet (waits for it)")
+        raise NotListedYet(
+            f"{spec.id_field} {plex_id!r} is not in the {spec.list} list yet (waits for it)", spec.list
+        )
     return external_id(ctx.pcn, kind, key)
 
 

@@ -13,7 +13,16 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.config.resources import ConfiguredResource, asset_link, known_names, named_fields
-from plex_cdf.domains.common import READABLE, lineage, linked_id, merged, metadata_from, plex_ms, readable_id
+from plex_cdf.domains.common import (
+    LINK_FIELDS,
+    READABLE,
+    lineage,
+    linked_id,
+    merged,
+    metadata_from,
+    plex_ms,
+    readable_id,
+)
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import (
     Context,
@@ -51,6 +60,7 @@ def build_row(spec: ConfiguredResource) -> Resource:
         transform=transform,
         finish=finish,
         lookup=_linked_lists(spec),
+        lookup_fields=LINK_FIELDS,
         interval=spec.interval,
         description=f"configured: {spec.path or f'data source {spec.data_source}'} -> {spec.target}",
     )

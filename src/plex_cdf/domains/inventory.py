@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from plex_cdf.domains.common import (
+    LINK_FIELDS,
     READABLE,
     key_text,
     lineage,
@@ -280,6 +281,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("locationId",),
         transform=location_to_asset,
         lookup=(LOCATIONS,),  # its own list: codes Plex repeats get told apart (ids.readable_keys)
+        lookup_fields=LINK_FIELDS,
         description="Inventory locations, as assets under the Inventory asset",
     ),
     Resource(
@@ -293,6 +295,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=container_to_asset,
         finish=finish_wip,
         lookup=(LOCATIONS,),
+        lookup_fields=LINK_FIELDS,
         description="Active containers as assets under their location; WIP per location and part",
     ),
     Resource(
@@ -303,6 +306,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=MOVE_KEY,
         transform=move_to_event,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
         optional=True,  # some tenants answer 400 here
         description="Container location moves, as container_move events",
     ),
@@ -314,6 +318,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=ADJUSTMENT_KEY,
         transform=adjustment_to_event,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
         description="Container adjustments, as container_adjustment events",
     ),
 )

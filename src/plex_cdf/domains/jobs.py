@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from plex_cdf.domains.common import (
+    LINK_FIELDS,
     READABLE,
     check_numbers,
     key_text,
@@ -293,6 +294,7 @@ def _jobs_listed(name: str, statuses: tuple[str, ...], description: str) -> Reso
         transform=job,
         children=JOB_OPERATIONS,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
         description=description,
     )
 
@@ -317,6 +319,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=job,
         children=JOB_OPERATIONS,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
         description="jobs by completed-date windows; same event ids as jobs_open",
     ),
     _jobs_listed(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    LINK_FIELDS,
     READABLE,
     check_numbers,
     index_by,
@@ -257,6 +258,8 @@ LINE_WORKCENTERS = "production_line_workcenters"
 LINE_ID = "productionLineId"  # the field each kept line-workcenter record carries its line's id under
 LINE_WORKCENTER_REFRESH = timedelta(days=1)
 TREE_LOOKUPS = ("buildings", LINE_WORKCENTERS)
+OPERATION_FIELDS_READ = ("id", "code", "inventoryType")
+"""What a part operation reads of the operations list (its lookup)."""
 
 WORKCENTERS = READABLE["workcenter"].list
 PARTS = READABLE["part"].list
@@ -656,6 +659,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("workcenterId",),
         transform=workcenter,
         lookup=(*TREE_LOOKUPS, WORKCENTERS),  # its own list: codes Plex repeats get told apart
+        lookup_fields=LINK_FIELDS,
         description="workcenters under the production line that lists them, else their building",
     ),
     Resource(
@@ -674,6 +678,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=part,
         lookup=(PARTS,),
+        lookup_fields=LINK_FIELDS,
     ),
     Resource(
         name="operations",
@@ -692,6 +697,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=part_operation,
         lookup=("operations", PARTS),
+        lookup_fields={**LINK_FIELDS, "operations": OPERATION_FIELDS_READ},
         description="the routing: each part's operations",
     ),
     Resource(
@@ -708,6 +714,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=bom_line,
         lookup=(PARTS,),
+        lookup_fields=LINK_FIELDS,
         description="BOM lines of parts new or changed since the last run, each part again once a week"
         " (spread over the week); none for raw-material parts, which are bought, not built",
     ),
@@ -750,6 +757,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=equipment,
         lookup=("buildings", WORKCENTERS),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="maintenance equipment under its workcenter (needs the maintenance API product)",
     ),

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    KEY_MAP_FIELDS,
+    LINK_FIELDS,
     index_by,
     integer_key,
     lineage,
@@ -60,6 +62,8 @@ SCRAP_ENTRIES = "scrap_entries"
 WORKCENTER_STATUSES = "workcenter_statuses"
 WORKCENTERS = "workcenters"
 APPROVED_WORKCENTERS = "approved_workcenters"
+RATE_FIELDS = ("workcenterId", "partOperationId", "idealRate", "standardProductionRate")
+"""What the Connect OEE rows read of the approved workcenters (their lookup): the rates per operation."""
 
 DAILY_PERFORMANCE = "daily_performance"
 WORKCENTER_PERFORMANCE = "workcenter_performance"
@@ -490,6 +494,7 @@ def connect_oee_row(
         transform=check_status_entry,
         finish=finish,
         lookup=(PRODUCTION_ENTRIES, SCRAP_ENTRIES, WORKCENTER_STATUSES, APPROVED_WORKCENTERS, WORKCENTERS),
+        lookup_fields={**LINK_FIELDS, APPROVED_WORKCENTERS: RATE_FIELDS},
         fallback_for=fallback_for,
         description=description,
     )
@@ -514,6 +519,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=check_daily_row,
         finish=finish_daily_report,
         lookup=(WORKCENTER_KEY_MAP, WORKCENTERS),
+        lookup_fields={**LINK_FIELDS, WORKCENTER_KEY_MAP: KEY_MAP_FIELDS},
         optional=True,
         description="Daily_Performance_Report_Get: Plex's daily figures per workcenter and part -> daily OEE",
     ),
@@ -525,6 +531,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Workcenter_Code",),
         transform=current_performance_to_points,
         lookup=(WORKCENTERS,),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="Workcenter_Performance_Simple_Get, all workcenters: current performance in percent",
     ),

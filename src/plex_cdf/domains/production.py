@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from plex_cdf.domains.common import (
+    LINK_FIELDS,
     READABLE,
     check_numbers,
     key_text,
@@ -467,6 +468,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=production_entry,
         finish=good_quantities,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
     ),
     Resource(
         name="scrap_entries",
@@ -477,6 +479,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=scrap_entry,
         finish=scrap_quantities,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
     ),
     Resource(
         name="workcenter_status_entries",
@@ -487,6 +490,7 @@ RESOURCES: tuple[Resource, ...] = (
         transform=workcenter_status_entry,
         finish=status_history,
         lookup=(WORKCENTER_STATUSES, *LINKED_LISTS),
+        lookup_fields=LINK_FIELDS,
     ),
     Resource(
         name="labor_entries",
@@ -496,6 +500,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=LABOR_KEY,
         transform=labor_entry,
         lookup=LINKED_LISTS,
+        lookup_fields=LINK_FIELDS,
     ),
     Resource(
         name="workcenter_control_status",
@@ -511,6 +516,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=workcenter_current_status,
         lookup=(READABLE["workcenter"].list,),
+        lookup_fields=LINK_FIELDS,
         description="each workcenter's current status, polled at the cadence the budget's polling share"
         " allows (every workcenter once per workcenters / (share x calls a minute) minutes)",
     ),

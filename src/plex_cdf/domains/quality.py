@@ -16,6 +16,8 @@ from functools import partial
 from typing import Any
 
 from plex_cdf.domains.common import (
+    KEY_MAP_FIELDS,
+    LINK_FIELDS,
     READABLE,
     datasource_ms,
     flag,
@@ -311,6 +313,8 @@ def _key_map(name: str) -> Resource:
         mode=Snapshot(mark_inactive=False),
         key=("key",),
         transform=check_key_map_entry,
+        # The whole list, read at each run of the map: a part new since master data's last read is mapped
+        # at once (a checksheet naming its key gets its link), as it was before lists were kept.
         lookup=(source.ids_from,),
         description=f"Connect {source.ids_from} ids -> Classic integer keys (POST, identity_mapping_bodies)",
     )
@@ -318,6 +322,9 @@ def _key_map(name: str) -> Resource:
 
 LINKED_LISTS = (READABLE["part"].list, READABLE["workcenter"].list)
 """The master-data lists whose codes the quality events' links are keyed by."""
+KEY_MAP_LINK_FIELDS = {**LINK_FIELDS, PART_KEY_MAP: KEY_MAP_FIELDS, WORKCENTER_KEY_MAP: KEY_MAP_FIELDS}
+"""`lookup_fields` of the data-source rows: the key maps (each read at its own row's run, in the quality
+pass) and the linked lists."""
 KEY_MAPS: tuple[Resource, ...] = tuple(_key_map(name) for name in KEY_MAP_SOURCES)
 
 RESOURCES: tuple[Resource, ...] = (
@@ -330,6 +337,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Checksheet_No",),
         transform=checksheet_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
+        lookup_fields=KEY_MAP_LINK_FIELDS,
         optional=True,
         description="Checksheets_Get: checksheets by date, as checksheet events",
     ),
@@ -341,6 +349,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("id",),
         transform=part_specification_to_asset,
         lookup=(READABLE["part"].list,),
+        lookup_fields=LINK_FIELDS,
         optional=True,
         description="Part specifications, as assets under their part",
     ),
@@ -352,6 +361,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Specification_Key",),
         transform=specification_row_to_asset,
         lookup=(PART_KEY_MAP, READABLE["part"].list),
+        lookup_fields=KEY_MAP_LINK_FIELDS,
         optional=True,
         fallback_for="part_specifications",
         description="Specification_Get: specifications where the Connect list is not offered",
@@ -365,6 +375,7 @@ RESOURCES: tuple[Resource, ...] = (
         key=("Problem_Log_Key",),
         transform=problem_log_to_event,
         lookup=(PART_KEY_MAP, WORKCENTER_KEY_MAP, *LINKED_LISTS),
+        lookup_fields=KEY_MAP_LINK_FIELDS,
         optional=True,
         description="Problem_Logs_Get: problem logs by report date, as ncr events",
     ),

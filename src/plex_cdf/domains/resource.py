@@ -30,6 +30,7 @@ __all__ = [
     "Domain",
     "Get",
     "Mode",
+    "NotListedYet",
     "PerParent",
     "Post",
     "Quarantine",
@@ -49,6 +50,16 @@ class Quarantine(ValueError):
     """Raised by a transform for a record it cannot map; the message names the field and the value."""
 
 
+class NotListedYet(Quarantine):
+    """The record names a Plex id its lookup list `list_name` does not hold (yet): a record newer than the
+    list the runner kept. The runner may read that list again and map the record once more before it
+    quarantines it."""
+
+    def __init__(self, message: str, list_name: str) -> None:
+        super().__init__(message)
+        self.list_name = list_name
+
+
 @dataclass(frozen=True)
 class Context:
     """What a transform may know beyond its record."""
@@ -57,7 +68,8 @@ class Context:
     resource: str
     now: datetime
     window: TimeRange | None = None
-    # Records of the resources named in `Resource.lookup` (same window for windowed ones).
+    # Records of the resources named in `Resource.lookup` (same window for windowed ones); of a list named
+    # in `Resource.lookup_fields`, only those fields of each record.
     lookups: Mapping[str, Sequence[Record]] = field(default_factory=dict)
     # The parent record for a PerParent resource.
     parent: Record | None = None
@@ -247,6 +259,10 @@ class Resource:
     # Applied once to all records of a run (or of a window): aggregates such as WIP or OEE.
     finish: Finish | None = None
     lookup: tuple[str, ...] = ()
+    # Of a looked-up list (a snapshot row's), the only fields the transforms read: the runner keeps just
+    # these of each record, from each read of the list, and re-reads the list at its own row's cadence.
+    # A list in `lookup` but not named here is read whole, each pass.
+    lookup_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     children: Children | None = None
     # A failure that means "this tenant does not offer it" warns once and the rest carries on.
     optional: bool = False
