@@ -871,13 +871,20 @@ def test_the_weekly_refresh_is_spread_over_the_week_and_reaches_every_parent_onc
     assert max(per_day) <= 160, f"BOM calls per day {per_day}: the weekly refresh came as one spike"
 
 
-def test_polled_parents_are_polled_at_the_cadence_the_budget_share_allows() -> None:
-    clock = [NOW]
+def polled_status_runner(clock: list[datetime]) -> tuple[Runner, FakePlex]:
+    """A status row polled per parent (as the control status per workcenter) over five parents, at a
+    budget share that polls them every five minutes."""
     mode = PerParent("things", "id", only_changed=False, full_refresh=None, object=True)
     status = Resource("status", "production", Get("/status/{parent}"), mode, ("id",), bom_of)
     runner, plex, _sink, _ = make_runner([THINGS, status], clock)
     runner.poll_calls_per_minute = 1.0  # five parents: every five minutes
     plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(5)]
+    return runner, plex
+
+
+def test_polled_parents_are_polled_at_the_cadence_the_budget_share_allows() -> None:
+    clock = [NOW]
+    runner, plex = polled_status_runner(clock)
     polled = []
     for minute in (0, 2, 4, 6, 8, 12):
         clock[0] = NOW + timedelta(minutes=minute)
@@ -989,11 +996,7 @@ def test_a_polled_row_not_yet_due_reads_not_even_its_parent_list() -> None:
     """Control status per workcenter: a pass before the poll is due makes no call for it at all (the
     workcenters list is master data's, read at its own cadence)."""
     clock = [NOW]
-    mode = PerParent("things", "id", only_changed=False, full_refresh=None, object=True)
-    status = Resource("status", "production", Get("/status/{parent}"), mode, ("id",), bom_of)
-    runner, plex, _sink, _ = make_runner([THINGS, status], clock)
-    runner.poll_calls_per_minute = 1.0  # five parents: every five minutes
-    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(5)]
+    runner, plex = polled_status_runner(clock)
     lists_read = []
     for minute in (0, 2, 4, 6):
         clock[0] = NOW + timedelta(minutes=minute)
