@@ -286,14 +286,20 @@ class Service:
         self.masker = SecretMasker(config.secrets())
 
     async def __aenter__(self) -> Service:
-        self.client = self._given_client or build_client(cdf_settings(self.config))
-        self.state = open_state(self.config, self.client)
-        self._check_layout()
-        self.data_set_ids = await self._data_sets()
-        for tenant in self.config.plex.tenants:
-            self.tenants.append(await self._open_tenant(tenant))
-        if self.health is not None:
-            self._watch_health(self.health)
+        try:
+            self.client = self._given_client or build_client(cdf_settings(self.config))
+            self.state = open_state(self.config, self.client)
+            self._check_layout()
+            self.data_set_ids = await self._data_sets()
+            for tenant in self.config.plex.tenants:
+                self.tenants.append(await self._open_tenant(tenant))
+            if self.health is not None:
+                self._watch_health(self.health)
+        except BaseException:
+            # `async with` calls no __aexit__ when __aenter__ fails: close what was opened before the
+            # failure (a tenant's Plex connections, the state) here, e.g. after a configuration mistake.
+            await self._close()
+            raise
         return self
 
     def _check_layout(self) -> None:
@@ -322,8 +328,11 @@ class Service:
         health.opened()
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
         await self._stack.aclose()
-        close = getattr(self.state, "close", None)
+        close = getattr(getattr(self, "state", None), "close", None)
         if callable(close):
             close()
 

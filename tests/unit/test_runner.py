@@ -1005,3 +1005,41 @@ def test_a_polled_row_not_yet_due_reads_not_even_its_parent_list() -> None:
         lists_read.append(plex.calls["/things"] - before)
     assert lists_read == [1, 0, 0, 1], "the parent list is read only when the poll is due"
     assert sum(n for path, n in plex.calls.items() if path.startswith("/status/")) == 10
+
+
+def test_a_service_that_fails_to_open_closes_the_plex_connections_it_had_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`async with` calls no __aexit__ when __aenter__ raises: a tenant whose setup fails after its Plex
+    client was opened (e.g. a configured resource's mistake) must not leave that client's connections open."""
+    from plex_cdf import app
+    from plex_cdf.config import load_config
+    from tests.unit.test_config import MINIMAL, write
+
+    closed: list[str] = []
+
+    class Recording(app.PlexClient):
+        async def __aexit__(self, *exc: object) -> None:
+            closed.append("plex")
+            await super().__aexit__(*exc)
+
+    def refuse(pcn: str) -> str:
+        raise RuntimeError(f"tenant {pcn}: a mistake found after its Plex client was opened")
+
+    monkeypatch.setattr(app, "PlexClient", Recording)
+    monkeypatch.setattr(app, "open_state", lambda config, client: MemoryState())
+    monkeypatch.setattr(app, "raw_database", refuse)
+    service = app.Service(load_config(write(tmp_path, MINIMAL)), dry_run=True, client=object())  # type: ignore[arg-type]
+
+    async def data_sets() -> dict[str, int]:
+        return {}
+
+    monkeypatch.setattr(service, "_data_sets", data_sets)
+
+    async def enter() -> None:
+        async with service:
+            pass
+
+    with pytest.raises(RuntimeError, match="after its Plex client was opened"):
+        asyncio.run(enter())
+    assert closed == ["plex"]
