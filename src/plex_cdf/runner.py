@@ -1113,15 +1113,21 @@ def _refusals(answers: Sequence[object]) -> int:
     return refused
 
 
+LAST_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
+"""The last instant a CDF timestamp (data modeling's `timestamp`, ISO 8601 with a 4-digit year) can hold."""
+
+
 def _dated_since_1970(items: list[Item]) -> list[Item]:
-    """The items, or Quarantine for an event dated before 1970: its time would be negative, which CDF
-    refuses (a mistyped year in Plex, typically)."""
+    """The items, or Quarantine for an event dated before 1970 (its time would be negative, which CDF
+    refuses: a mistyped year in Plex, typically) or after the year 9999 (no timestamp holds it)."""
     for item in items:
         if isinstance(item, Event):
             for name, value in (("start", item.start_time), ("end", item.end_time)):
                 if value is not None and value < 0:
                     when = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
                     raise Quarantine(f"{name} time {when:%Y-%m-%d %H:%M} is before 1970, which CDF refuses")
+                if value is not None and value > LAST_MS:
+                    raise Quarantine(f"{name} time {value} ms is after the year 9999: no timestamp holds it")
     return items
 
 

@@ -83,6 +83,15 @@ def test_scheduled_start_and_due_date_are_fields_in_one_utc_form() -> None:
     assert event.metadata["earliestStartDateTime"] == "2025-03-01T02:00:00-05:00", "and Plex's text as sent"
 
 
+def test_a_due_date_past_the_year_9999_in_utc_is_quarantined_not_a_crash() -> None:
+    """Found by the slow property test: a due date of 9999-12-31 with a negative offset is in the year
+    10000 in UTC, which no timestamp holds; the job is quarantined (bad data), not a failed transform."""
+    record = open_job()
+    record["dueDate"] = "9999-12-31T23:00:00-05:00"
+    with pytest.raises(Quarantine, match="outside the years 1-9999"):
+        run(jobs.job, record, "jobs_open")
+
+
 def test_without_earliest_start_the_first_scheduled_operation_starts_the_job() -> None:
     record = open_job()
     record["earliestStartDateTime"] = None

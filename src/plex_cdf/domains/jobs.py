@@ -147,7 +147,10 @@ def iso_utc(ms: int | None) -> str | None:
     """Epoch ms as ISO 8601 UTC with milliseconds, the form CDF's data modeling writes timestamps in."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError, OSError):  # a date past the year 9999 (in UTC): no timestamp holds it
+        raise Quarantine(f"a planned time {ms} ms from 1970 is outside the years 1-9999") from None
 
 
 def _schedule(start: int | None, end: int | None) -> dict[str, str]:

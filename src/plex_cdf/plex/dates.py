@@ -39,7 +39,10 @@ def parse_plex_datetime(text: str) -> datetime:
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset_minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
-        parsed -= timedelta(minutes=offset_minutes)
+        try:
+            parsed -= timedelta(minutes=offset_minutes)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00: the year 10000 in UTC
+            raise ValueError(f"{text!r} is outside the years 1-9999 in UTC") from None
     return parsed
 
 
