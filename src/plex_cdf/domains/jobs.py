@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from plex_cdf.domains.common import (
     LINK_FIELDS,
@@ -31,6 +31,7 @@ from plex_cdf.domains.common import (
 from plex_cdf.domains.resource import Children, Context, Get, Quarantine, Record, Resource, Snapshot, Window
 from plex_cdf.ids import external_id
 from plex_cdf.items import JOB_KEY, SCHEDULED_END_KEY, SCHEDULED_START_KEY, Event, Item
+from plex_cdf.plex.dates import iso_utc
 
 JOB_FIELDS = (
     "id",
@@ -143,20 +144,18 @@ def job_span(
     return start, end
 
 
-def iso_utc(ms: int | None) -> str | None:
-    """Epoch ms as ISO 8601 UTC with milliseconds, the form CDF's data modeling writes timestamps in."""
-    if ms is None:
-        return None
+def _planned(ms: int | None) -> str | None:
+    """A planned time as data modeling writes timestamps; Quarantine past the year 9999 (in UTC)."""
     try:
-        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-    except (ValueError, OverflowError, OSError):  # a date past the year 9999 (in UTC): no timestamp holds it
-        raise Quarantine(f"a planned time {ms} ms from 1970 is outside the years 1-9999") from None
+        return iso_utc(ms)
+    except ValueError as err:
+        raise Quarantine(f"a planned time: {err}") from None
 
 
 def _schedule(start: int | None, end: int | None) -> dict[str, str]:
     return {
         key: value
-        for key, value in ((SCHEDULED_START_KEY, iso_utc(start)), (SCHEDULED_END_KEY, iso_utc(end)))
+        for key, value in ((SCHEDULED_START_KEY, _planned(start)), (SCHEDULED_END_KEY, _planned(end)))
         if value is not None
     }
 

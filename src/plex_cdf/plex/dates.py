@@ -51,6 +51,17 @@ def to_epoch_ms(value: datetime) -> int:
     return int(utc.timestamp() * 1000)
 
 
+def iso_utc(ms: int | None) -> str | None:
+    """Epoch ms as ISO 8601 UTC with milliseconds, the form CDF's data modeling writes timestamps in.
+    Raises ValueError for an instant outside the years 1-9999 (no such timestamp)."""
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError) as err:
+        raise ValueError(f"{ms} ms from 1970 is outside the years 1-9999") from err
+
+
 _UX_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%b %d %Y %I:%M%p", "%m/%d/%Y")
 
 

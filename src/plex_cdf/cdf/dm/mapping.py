@@ -21,7 +21,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cognite.client.data_classes.data_modeling import (
@@ -43,7 +42,7 @@ from plex_cdf.items import (
     Relationship,
     TimeSeries,
 )
-from plex_cdf.plex.dates import parse_plex_datetime
+from plex_cdf.plex.dates import iso_utc, parse_plex_datetime
 
 Json = dict[str, Any]
 KINDS_LONGEST_FIRST = tuple(
@@ -73,12 +72,6 @@ def kind_and_key(external_id: str) -> tuple[str, str]:
 
 def view_of(external_id: str) -> str | None:
     return model.VIEW_OF_KIND.get(kind_and_key(external_id)[0])
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def source_time(metadata: Mapping[str, str], fields: tuple[str, ...]) -> str | None:
@@ -214,8 +207,8 @@ def event_node(event: Event, spaces: Spaces, source: Json) -> NodeApply:
     props.update(
         plexType=event.type,
         plexSubtype=event.subtype,
-        startTime=iso(event.start_time),
-        endTime=iso(event.end_time),
+        startTime=iso_utc(event.start_time),
+        endTime=iso_utc(event.end_time),
     )
     linked = [(x, view_of(x)) for x in event.asset_external_ids if x]  # one lookup per link, not three
     props["assets"] = [spaces.ref(x) for x, view in linked if view == "PlexAsset"]
