@@ -8,6 +8,10 @@ costs nothing in the table: what is left is CPU. Prints the product's own wall a
 CPU seconds during the pass, and the functions with the most cumulative CPU. The profiler inflates
 Python-heavy functions several times over; compare functions with each other, not with the bench figures.
 Not run by `make bench` (it prints no target).
+
+`--bare` runs the pass without cProfile, for a sampling profiler that does not inflate Python code, e.g.
+`py-spy record -r 200 -f raw -o /tmp/spy.txt -- ../.venv/bin/python support/profile_medium.py --bare`
+(py-spy is not a dependency: install it anywhere, it attaches from outside).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def main() -> None:
     parser.add_argument("--target", choices=("classic", "data-modeling"), default="data-modeling")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--own", action="store_true", help="also list the functions by their own CPU")
+    parser.add_argument("--bare", action="store_true", help="no cProfile: for an outside sampling profiler")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="profile-medium-"))
     say("starting the simulated Plex (medium) and the local CDF")
@@ -50,17 +55,23 @@ def main() -> None:
         spec = {"config": config, "now": NOW.isoformat(), "setup": True}
         before = world_cpu_s(world.process.pid)
         profile = cProfile.Profile(time.process_time)
-        profile.enable()
-        figures = asyncio.run(product.run(spec))
-        profile.disable()
-        if os.environ.get("PROFILE_DUMP"):
+        if args.bare:
+            figures = asyncio.run(product.run(spec))
+        else:
+            profile.enable()
+            figures = asyncio.run(product.run(spec))
+            profile.disable()
+        if os.environ.get("PROFILE_DUMP") and not args.bare:
             profile.dump_stats(os.environ["PROFILE_DUMP"])
         world_cpu = world_cpu_s(world.process.pid) - before
     finally:
         world.close()
-    product_figures = f"{figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU (profiled)"
+    profiled = "" if args.bare else " (profiled)"
+    product_figures = f"{figures['wall_s']:.1f} s wall, {figures['cpu_s']:.1f} s CPU{profiled}"
     print(f"product: {product_figures}; world: {world_cpu:.1f} s CPU")
     print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.bare:
+        return
     stats = pstats.Stats(profile)
     stats.sort_stats("cumulative").print_stats(args.top)
     if args.own:

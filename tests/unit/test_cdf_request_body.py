@@ -27,6 +27,30 @@ def test_nan_and_infinity_are_refused_before_anything_is_sent() -> None:
             encoded({"items": [{"value": bad}]})
 
 
+def test_nan_is_refused_wherever_it_sits_not_written_as_null() -> None:
+    # orjson, the fast encoder, writes NaN as null; the body must be refused instead
+    deep = {"items": [{"sources": [{"properties": {"values": [1.0, {"x": math.nan}]}}]}]}
+    with pytest.raises(ValueError, match="NaN or an infinity"):
+        encoded(deep)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": [{"name": "Präzisionsteil ✓", "description": "null and void", "id": 2**70}]},
+        {"items": [{"metadata": {"note": "a lone surrogate \ud800"}}]},
+        {"items": [{"value": -0.0, "big": 1e308, "small": 5e-324, "flag": False}]},
+    ],
+    ids=["text-and-a-64-bit-overflow", "surrogate", "float-edges"],
+)
+def test_what_cdf_receives_decodes_to_what_the_standard_encoder_would_have_sent(
+    body: dict[str, object],
+) -> None:
+    content, _ = encoded(body)
+    sent = json.loads(gzip.decompress(content))
+    assert sent == json.loads(json.dumps(body, allow_nan=False))
+
+
 def test_the_sdk_switch_that_turns_gzip_off_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(global_config, "disable_gzip", True)
     content, headers = encoded(BODY)

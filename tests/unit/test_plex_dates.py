@@ -5,10 +5,51 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from plex_cdf.plex import dates
 from plex_cdf.plex.dates import format_plex_datetime, parse_datasource_datetime, parse_plex_datetime
 
 AT = datetime(2024, 3, 1, 18, 30, tzinfo=UTC)
+
+
+# Near-canonical texts: each position a digit or one of the separators, so the fast path's shape check
+# meets months 13, seconds 60, Unicode digits, commas and ten-digit fractions as well as good dates.
+_CHARS = st.sampled_from("0123456789") | st.sampled_from("-T:.Z,+ 9\u0661")
+_NEAR = st.lists(_CHARS, min_size=18, max_size=32).map("".join)
+_SHAPED = st.builds(
+    lambda d, frac, digits: f"{d:%Y-%m-%dT%H:%M:%S}{'.' + digits if frac else ''}Z",
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    st.booleans(),
+    st.text(alphabet="0123456789", min_size=1, max_size=9),
+)
+
+
+def _by_the_regex_alone(text: str) -> datetime | str:
+    try:
+        return dates._lenient(text)
+    except ValueError:
+        return "refused"
+
+
+def _parsed(text: str) -> datetime | str:
+    try:
+        return parse_plex_datetime(text)
+    except ValueError:
+        return "refused"
+
+
+_ANY_DIGITS = st.builds(
+    lambda d, frac: "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}".format(*d) + (f".{frac}" if frac else "") + "Z",
+    st.lists(st.sampled_from("0123456789"), min_size=14, max_size=14),
+    st.text(alphabet="0123456789", max_size=10),
+)
+
+
+@given(_SHAPED | _ANY_DIGITS | _NEAR)
+def test_the_fast_path_for_the_usual_form_reads_every_text_as_the_lenient_parser_does(text: str) -> None:
+    assert _parsed(text) == _by_the_regex_alone(text)
 
 
 @pytest.mark.parametrize(

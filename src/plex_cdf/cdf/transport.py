@@ -186,13 +186,32 @@ def _renewed(client: AsyncCogniteClient) -> bool:
 GZIP_LEVEL = 1
 
 
+# orjson writes only what is JSON as it stands: a datetime, a dataclass or a subclass of a JSON type
+# raises, as it does in the standard library's encoder, instead of being turned into something else.
+_ORJSON_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def encoded(body: Json) -> tuple[bytes, dict[str, str]]:
     """The request body as CDF takes it: compact JSON (NaN and infinities refused, as the SDK refuses
-    them: CDF's JSON has no such numbers), gzipped at level 1 unless the SDK's `disable_gzip` is set."""
+    them: CDF's JSON has no such numbers), gzipped at level 1 unless the SDK's `disable_gzip` is set.
+
+    orjson encodes (a tenth of the standard library's CPU on a medium cold run's bodies), but it writes NaN
+    and infinities as `null`. So a body whose JSON holds `null` anywhere (none of a medium cold run's do),
+    or that orjson refuses (an integer past 64 bits, a non-JSON type), is encoded again by the standard
+    library, which refuses NaN and infinities and raises for what JSON cannot carry."""
     try:
-        text = json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
-    except ValueError as err:
-        raise ValueError(f"a CDF request body holds NaN or an infinity (JSON has neither): {err}") from None
+        text = orjson.dumps(body, option=_ORJSON_STRICT)
+    except orjson.JSONEncodeError:
+        text = b"null"
+    if b"null" in text:
+        try:
+            text = json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+        except ValueError as err:
+            raise ValueError(
+                f"a CDF request body holds NaN or an infinity (JSON has neither): {err}"
+            ) from None
     if global_config.disable_gzip:
         return text, {}
     return gzip.compress(text, compresslevel=GZIP_LEVEL), {"Content-Encoding": "gzip"}

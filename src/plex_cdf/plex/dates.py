@@ -13,6 +13,9 @@ _LENIENT = re.compile(
     r"\s*(Z|z|[+-]\d{2}:?\d{2})?$"
 )
 
+# `YYYY-MM-DDThh:mm:ss[.f]Z`, 1 to 9 fraction digits, ASCII digits only: what Plex sends nearly always.
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?Z").fullmatch
+
 
 def format_plex_datetime(value: datetime) -> str:
     """`YYYY-MM-DDThh:mm:ss.fffffffZ`-style: UTC, seconds always, fraction only when non-zero (at most 6
@@ -27,6 +30,17 @@ def format_plex_datetime(value: datetime) -> str:
 def parse_plex_datetime(text: str) -> datetime:
     """Lenient: optional seconds, any fraction length (cut to microseconds), `Z`, an offset or none (UTC),
     a date alone (midnight UTC). Raises ValueError naming the text otherwise."""
+    if _CANONICAL(text):
+        # The form Plex sends nearly always, read by the standard library's C parser (a tenth of the
+        # regex's cost; a medium cold run parses some 80,000 of them); the same instant either way.
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # e.g. a month 13: the lenient path below names the text
+    return _lenient(text)
+
+
+def _lenient(text: str) -> datetime:
     match = _LENIENT.match(text.strip())
     if match is None:
         raise ValueError(f"not a Plex date-time: {text!r}")
