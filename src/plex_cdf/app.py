@@ -7,6 +7,7 @@ runner per domain, all sharing one state store. The scheduler runs the domains; 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import threading
@@ -532,6 +533,22 @@ class Progress(Protocol):
     def attach(self, service: Service) -> None: ...
 
 
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between collections of the youngest generation (CPython's default is 700). Records come in
+lists of thousands and live until their batch is written, so at 700 the collector ran some 1,250 times in
+a medium cold run, each time walking the records that had just arrived: about 1.1 s of its 12 s of CPU.
+At 10,000 it runs some 70 times (0.3 s). The older generations keep their thresholds, so cyclic garbage
+is still freed; what waits longer is at most 10,000 young objects."""
+
+
+def collect_young_garbage_less_often() -> None:
+    """Raise the young generation's threshold to GC_YOUNG_THRESHOLD; a higher one, or a collector turned
+    off (threshold 0), is left as the embedding process set it."""
+    young, older, oldest = gc.get_threshold()
+    if 0 < young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 async def extract(
     config: Config,
     *,
@@ -547,6 +564,7 @@ async def extract(
 ) -> dict[str, DomainResult]:
     """Run the scheduler until done (once) or stopped (SIGTERM/SIGINT, or a new revision of the `remote`
     configuration); returns the last pass by task."""
+    collect_young_garbage_less_often()
     results: dict[str, DomainResult] = {}
 
     one_shot = once or backfill is not None

@@ -100,3 +100,22 @@ def test_a_data_source_date_alone_and_garbage() -> None:
     assert parse_datasource_datetime("03/01/2024") == datetime(2024, 3, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="'13/45/2024'"):
         parse_datasource_datetime("13/45/2024")
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [
+        (0, "1970-01-01T00:00:00.000+00:00"),
+        (-1, "1969-12-31T23:59:59.999+00:00"),
+        (1_764_480_000_123, "2025-11-30T05:20:00.123+00:00"),
+        (-62_135_596_800_000, "0001-01-01T00:00:00.000+00:00"),
+        (253_402_300_799_999, "9999-12-31T23:59:59.999+00:00"),  # a float division gave .998
+    ],
+)
+def test_epoch_ms_become_data_modeling_timestamps_to_the_millisecond(ms: int, text: str) -> None:
+    assert dates.iso_utc(ms) == text
+
+
+def test_an_instant_past_the_year_9999_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="253402300800000 ms from 1970 is outside the years 1-9999"):
+        dates.iso_utc(253_402_300_800_000)

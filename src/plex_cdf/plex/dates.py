@@ -65,14 +65,17 @@ def to_epoch_ms(value: datetime) -> int:
     return int(utc.timestamp() * 1000)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def iso_utc(ms: int | None) -> str | None:
     """Epoch ms as ISO 8601 UTC with milliseconds, the form CDF's data modeling writes timestamps in.
     Raises ValueError for an instant outside the years 1-9999 (no such timestamp)."""
     if ms is None:
         return None
-    try:
-        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-    except (OverflowError, OSError) as err:
+    try:  # integer arithmetic: `ms / 1000` as a float is off by a millisecond near the year 9999
+        return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds")
+    except OverflowError as err:
         raise ValueError(f"{ms} ms from 1970 is outside the years 1-9999") from err
 
 
