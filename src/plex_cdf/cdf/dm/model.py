@@ -8,6 +8,7 @@ a published view version, and `setup` refuses to overwrite one silently).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import zlib
@@ -333,7 +334,9 @@ def state_number(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
 
+@functools.lru_cache(maxsize=256)
 def view_id(schema_space: str, name: str) -> ViewId:
+    """One of plex-cdf's views (a frozen id, so one object serves every node of that view)."""
     return ViewId(schema_space, name, VERSION)
 
 
