@@ -44,7 +44,8 @@ def _stdout_console() -> Console:
     """The terminal's width on a terminal (or COLUMNS when set); full width when piped or redirected,
     where rich would otherwise assume 80 columns and cut or wrap the tables."""
     probe = Console()
-    if probe.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+    columns = os.environ.get("COLUMNS", "").strip()
+    if probe.is_terminal or (columns.isascii() and columns.isdigit()):
         return probe
     return Console(width=PIPED_WIDTH)
 

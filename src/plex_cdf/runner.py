@@ -531,19 +531,15 @@ class Runner:
         retried = sorted(pending - set(planned), key=lambda w: w.begin)
         report.pending = len(pending)
         batch = WindowBatch(resource, key)
-        for window in [*retried, *planned]:
+        windows = [*retried, *planned]
+        if resource.children is not None:
+            await self._run_parent_windows(
+                resource, resource.children, key, windows, retried, pending, report
+            )
+            return
+        for window in windows:
             if self.should_stop():
                 break
-            if resource.children is not None:
-                records, ctx = await self._window_records(resource, window, report)
-                quarantined = report.quarantined
-                mine = records if resource.name not in self._referenced else list(records)
-                del records
-                written = await self._run_with_children(resource, resource.children, mine, ctx, report)
-                single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
-                single.troubled |= report.quarantined > quarantined
-                self._commit_windows(single, pending, retry=window in retried)
-                continue
             # A window's body, records and lookups are in memory only between its fetch and its transform,
             # and only for as many windows at once as the tenant's gate lets in (a large plant's day of
             # entries is tens of MB): then they are let go, before the write and the next fetch.
@@ -564,6 +560,52 @@ class Runner:
             report.pending = len(pending)
         await self._flush(batch, report, pending)
         report.pending = len(pending)
+
+    async def _run_parent_windows(
+        self,
+        resource: Resource,
+        children: Children,
+        key: str,
+        windows: Sequence[TimeRange],
+        retried: Sequence[TimeRange],
+        pending: set[TimeRange],
+        report: ResourceReport,
+    ) -> None:
+        """The windows of a row whose records have sub-lists (jobs and their operations), one after the
+        other, each committed once its records and sub-lists are written."""
+        ramp = Ramp()
+        try:
+            for number, window in enumerate(windows):
+                if self.should_stop():
+                    break
+                records, ctx = await self._window_records(resource, window, report)
+                # The next window's list is read while this one's sub-lists are fetched and written, so the
+                # fan-out does not stall at every window's edge (its own write still waits for this one).
+                self._read_ahead(resource, windows[number + 1] if number + 1 < len(windows) else None)
+                quarantined = report.quarantined
+                mine = records if resource.name not in self._referenced else list(records)
+                del records
+                written = await self._run_with_children(resource, children, mine, ctx, report, ramp)
+                single = WindowBatch(resource, key, [window], troubled=written.refused > 0)
+                single.troubled |= report.quarantined > quarantined
+                self._commit_windows(single, pending, retry=window in retried)
+        finally:
+            self._drop_read_ahead(resource, windows)
+        report.pending = len(pending)
+
+    def _read_ahead(self, resource: Resource, window: TimeRange | None) -> None:
+        """Start reading a window's records (`records_of` then finds them read or on their way)."""
+        slot = (resource.name, window)
+        if window is not None and not self.should_stop() and slot not in self._cache:
+            self._cache[slot] = asyncio.ensure_future(self._fetch_and_keep(resource, window))
+
+    def _drop_read_ahead(self, resource: Resource, windows: Sequence[TimeRange]) -> None:
+        """A window read ahead but not reached (a stop, a failure) is let go, its read cancelled."""
+        for window in windows:
+            ahead = self._cache.pop((resource.name, window), None)
+            if ahead is not None:
+                ahead.cancel()
+                ahead.add_done_callback(_retrieved)
 
     async def _window_records(
         self, resource: Resource, window: TimeRange, report: ResourceReport
@@ -709,7 +751,7 @@ class Runner:
         batch out of `parents` (a long BOM pass lets its parts go as it goes); False when a stop request
         ended it early. `shared` holds the row's lookups, read once for all its parents (e.g. the parts
         list a BOM row reads its codes from)."""
-        for batch in _ramped(parents):
+        for batch in Ramp().batches(parents):
             if self.should_stop():
                 return False
             with fan_out_lane():
@@ -777,9 +819,11 @@ class Runner:
         records: list[dict[str, Any]],
         ctx: Context,
         report: ResourceReport,
+        ramp: Ramp | None = None,
     ) -> WriteReport:
         """Only records new or changed since the last run get their sub-list fetched and are written;
-        `records` is emptied, and each batch let go once written (a long pass holds only what is left)."""
+        `records` is emptied, and each batch let go once written (a long pass holds only what is left).
+        `ramp`: the batch sizes, carried from one window to the next (a fresh ramp by default)."""
         total = WriteReport()
         known = self.state.get_hashes(self.pcn, own_key(resource.name, "records"))
         for record in records:
@@ -789,7 +833,7 @@ class Runner:
         todo = [(r, k, d) for r, k, d in todo if known.get(k) != d]
         records.clear()
         del known
-        batches = list(_ramped(todo))
+        batches = list((ramp or Ramp()).batches(todo))
         del todo
         # One batch ahead: the next batch's sub-lists are fetched while this one is written, so Plex and
         # CDF overlap; a batch is still committed only after its own write.
@@ -1268,12 +1312,18 @@ def without_children(parent: Record, mode: PerParent) -> bool:
     return any(parent.get(name) in values for name, values in mode.skip_when.items())
 
 
-def _ramped(values: list[T]) -> Iterable[list[T]]:
-    """Batches of FIRST_BATCH, doubling up to PARENT_BATCH, each taken out of `values` (so what was done
-    is let go): the first children are written after a few calls, later ones in full batches."""
-    size = FIRST_BATCH
-    while values:
-        batch = values[:size]
-        del values[:size]
-        yield batch
-        size = min(size * 2, PARENT_BATCH)
+@dataclass
+class Ramp:
+    """Batch sizes of records whose sub-lists are fetched: FIRST_BATCH, doubling up to PARENT_BATCH, so
+    the first children are written after a few calls and later ones in full batches. One ramp serves
+    every window of a pass: a later window starts where the last one left off, not at FIRST_BATCH."""
+
+    size: int = FIRST_BATCH
+
+    def batches(self, values: list[T]) -> Iterable[list[T]]:
+        """Each batch taken out of `values` (so what was done is let go)."""
+        while values:
+            batch = values[: self.size]
+            del values[: self.size]
+            yield batch
+            self.size = min(self.size * 2, PARENT_BATCH)

@@ -325,6 +325,11 @@ ERRORS: list[tuple[str, dict[str, Any], str]] = [
         "plex.tenants[0].pcn: a PCN is a positive number such as 340884, got 'ra-process'",
     ),
     (
+        "PCN of a digit int() refuses",
+        {"plex": {"tenants": [{"pcn": "34²"}]}},
+        "plex.tenants[0].pcn: a PCN is a positive number such as 340884, got '34²'",
+    ),
+    (
         "duplicate PCN",
         {"plex": {"tenants": [{"pcn": 1}, {"pcn": "1"}]}},
         "plex: PCN 1 is listed more than once in tenants",

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from plex_cdf.domains.common import integer_key
 from plex_cdf.domains.quality import KEY_MAPS, RESOURCES, identity_mapping_bodies
 from plex_cdf.domains.resource import Context, DataSourceWindow, Quarantine, Resource
 from plex_cdf.items import Asset, Event, Item
@@ -287,6 +288,21 @@ def test_any_record_is_mapped_or_quarantined(data: st.DataObject) -> None:
         items = transform(name, record)
         assert all(isinstance(item, Asset | Event) for item in items), f"{name} made {items} from {record}"
         assert len(items) <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "key"), [("42", 42), (" -7 ", -7), ("²", None), ("--5", None), ("4\u0662", None), ("1e3", None)]
+)
+def test_a_classic_integer_key_is_ascii_digits_with_one_sign_else_quarantined(
+    text: str, key: int | None
+) -> None:
+    # found by the property test above: `str.isdigit` takes `²`, which `int()` then refuses with a crash
+    record = {"key": text}
+    if key is None:
+        with pytest.raises(Quarantine, match="key is not an integer key"):
+            integer_key(record, "key")
+    else:
+        assert integer_key(record, "key") == key
 
 
 @pytest.mark.parametrize(

@@ -525,6 +525,79 @@ def test_the_next_batch_of_children_is_fetched_while_one_is_written_and_a_stop_c
     assert plex.calls["/jobs/j29/operations"] == 3, "the batch fetched ahead was not committed"
 
 
+WINDOWED_JOBS = replace(
+    JOBS,
+    name="windowed_jobs",
+    source=Get("/wjobs"),
+    mode=Window("beginDate", "endDate", max_span=timedelta(days=1), first_reach=timedelta(days=2)),
+)
+
+
+class WindowWatchingSink(MemorySink):
+    """Notes, at each write, its size and how many windows' job lists Plex had been asked for so far."""
+
+    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
+        super().__init__(state)
+        self.plex = plex
+        self.writes: list[tuple[int, int]] = []
+        self.after_write: Callable[[], None] = lambda: None
+
+    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
+        for _ in range(3):  # what was started ahead gets its turns while CDF "answers"
+            await asyncio.sleep(0)
+        self.writes.append(
+            (sum(1 for i in items if isinstance(i, Event) and i.type == "job"), self.plex.calls["/wjobs"])
+        )
+        written = await super().write(resource, items)
+        self.after_write()
+        return written
+
+
+def windowed_jobs_world() -> tuple[Runner, FakePlex, WindowWatchingSink]:
+    plex, state = FakePlex(), MemoryState()
+    sink = WindowWatchingSink(state, plex)
+    runner = Runner(
+        pcn=PCN, source=plex, sink=sink, state=state, resources=[WINDOWED_JOBS], clock=lambda: NOW
+    )
+    # three windows (two days back, then today's part): 10 jobs, 30 jobs, none
+    day = [NOW - timedelta(days=2), NOW - timedelta(days=1)]
+    plex.lists["/wjobs"] = [
+        {"id": f"a{n}", "number": f"A{n}", "stamp": stamp(day[0] + timedelta(minutes=n))} for n in range(10)
+    ] + [{"id": f"b{n}", "number": f"B{n}", "stamp": stamp(day[1] + timedelta(minutes=n))} for n in range(30)]
+    return runner, plex, sink
+
+
+def test_the_next_windows_list_is_read_while_one_windows_children_are_written_and_the_ramp_carries_on() -> (
+    None
+):
+    runner, plex, sink = windowed_jobs_world()
+    runner.new_pass()
+    reports = asyncio.run(runner.run(["windowed_jobs"]))
+    assert reports[0].status == "ok" and len(sink.store) == 40, reports[0].message
+    # The first write (window 1's ten jobs) happened after window 2's list had been asked for.
+    assert sink.writes[0] == (10, 2), sink.writes
+    # Window 2 continues the ramp (20, then what is left), not back at 10; window 3 has no jobs.
+    assert [size for size, _ in sink.writes] == [10, 20, 10], sink.writes
+    assert plex.calls["/wjobs"] == 3, "each window's list is read once"
+
+
+def test_a_stop_lets_the_list_read_ahead_go_and_commits_only_the_written_window() -> None:
+    runner, plex, sink = windowed_jobs_world()
+    stop = [False]
+    runner.should_stop = lambda: stop[0]
+    sink.after_write = lambda: stop.__setitem__(0, True)  # a stop request arrives during the first write
+    runner.new_pass()
+    asyncio.run(runner.run(["windowed_jobs"]))
+    assert len(sink.store) == 10
+    assert not any(name == WINDOWED_JOBS.name for name, _ in runner._cache), "the read-ahead was let go"
+    stop[0] = False
+    sink.after_write = lambda: None
+    runner.new_pass()
+    asyncio.run(runner.run(["windowed_jobs"]))
+    assert len(sink.store) == 40
+    assert plex.calls["/jobs/a0/operations"] == 1, "the written window was committed: not fetched again"
+
+
 def oee_of(record: Record, ctx: Context) -> Iterable[Item]:
     yield Event(external_id(ctx.pcn, "oee", "x"), "production", "oee")
 

@@ -117,7 +117,7 @@ OneWord = Annotated[
 def check_pcn(value: Any) -> str:
     """A PCN (Plexus Customer Number) is a positive number; YAML may give it as an int or a string."""
     text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else None
-    if text is None or not text.isdigit() or int(text) == 0:
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) == 0:
         raise ValueError(f"a PCN is a positive number such as 340884, got {value!r}")
     return text
 

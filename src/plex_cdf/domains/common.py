@@ -217,6 +217,10 @@ def index_by(records: Sequence[Record], field_name: str) -> Mapping[str, Record]
     return built
 
 
+# ASCII digits only: `str.isdigit` also takes `²` and other digits `int()` refuses; one sign at most.
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+
+
 def integer_key(record: Record, name: str) -> int | None:
     """A Classic integer key (`Part_Key`, `Workcenter_Key`): an int or its decimal text; None when null;
     Quarantine otherwise."""
@@ -225,7 +229,7 @@ def integer_key(record: Record, name: str) -> int | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
         return int(value.strip())
     raise Quarantine(f"{name} is not an integer key: {value!r}")
 
