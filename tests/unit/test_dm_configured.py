@@ -195,5 +195,5 @@ def test_a_series_of_a_configured_entry_is_a_cognite_time_series_node_in_its_vie
     node = configured.item_node(view, mapping.time_series_node(series, SPACES, SOURCE), SPACES, SOURCE, PCN)
     props = instance_body(node)["sources"][0]["properties"]
 
-    assert node.sources[0].source == view.view_id("plex_cdf")
+    assert node.sources[0].source == view.view_id("plex_cdf")  # the entry's view, not PlexTimeSeries
     assert (props["type"], props["supplierId"], props["sourceId"]) == ("numeric", "s1", "s1")

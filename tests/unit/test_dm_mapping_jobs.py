@@ -23,7 +23,7 @@ def job_events() -> list[Event]:
 
 
 def props_of(event: Event) -> dict[str, Any]:
-    node = event_node(event, SPACES, SOURCE).dump()
+    node = event_node(event, SPACES, SOURCE)
     (source,) = node["sources"]
     assert source["source"]["externalId"] == event_view(event)
     return dict(source["properties"])

@@ -124,5 +124,5 @@ def test_a_bom_row_without_a_component_part_makes_no_edge_and_a_long_type_id_is_
 
     assert mapping.bom_edge(supply, spaces) is None and mapping.bom_edge(other, spaces) is None
     assert node is not None
-    type_id = node.dump()["sources"][0]["properties"]["type"]["externalId"]
+    type_id = node["sources"][0]["properties"]["type"]["externalId"]
     assert len(type_id) == 255 and type_id.startswith("plex_asset_type_workcenter_xxx")

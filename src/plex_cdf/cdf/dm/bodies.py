@@ -43,6 +43,18 @@ def plain(value: object) -> bool:
     return False
 
 
+def node_body(space: str, external_id: str, view: ViewId, properties: Json) -> Json:
+    """A node with one view's properties, as `NodeApply(...).dump()` gives it, for properties that are
+    plain JSON: the mapping's nodes are built so (a medium cold run makes 36,000), without an SDK object
+    in between. `tests/unit/test_dm_bodies.py` loads each kind through `NodeApply.load` and back."""
+    return {
+        "space": space,
+        "externalId": external_id,
+        "instanceType": "node",
+        "sources": [{"properties": properties, "source": _reference(view)}],
+    }
+
+
 def instance_body(instance: NodeApply | EdgeApply) -> Json:
     """What `instance.dump()` gives, faster when every property value is plain JSON."""
     if isinstance(instance, NodeApply) and instance.type is not None:

@@ -231,21 +231,22 @@ def row_node(view: ConfiguredView, row: RawRow, spaces: Spaces, source: Json, pc
     return _node(view, spaces, external_id(pcn, view.resource, row.key), props, source)
 
 
-def item_node(view: ConfiguredView, base: NodeApply, spaces: Spaces, source: Json, pcn: str) -> NodeApply:
+def item_node(view: ConfiguredView, base: Json, spaces: Spaces, source: Json, pcn: str) -> NodeApply:
     """An event or time series of a configured entry, as the mapping made it for plex-cdf's own view
-    (`base`), moved into the entry's view: the fields in its metadata that are own properties become
-    properties, the Plex id (`sourceId`) and kind are the entry's."""
-    props = dict(base.sources[0].properties)
+    (`base`, its body), moved into the entry's view: the fields in its metadata that are own properties
+    become properties, the Plex id (`sourceId`) and kind are the entry's."""
+    props = dict(base["sources"][0]["properties"])
+    xid: str = base["externalId"]
     metadata = props.pop("extractedData", None)
     own, rest = view.split(metadata if isinstance(metadata, dict) else {})
     prefix = external_id(pcn, view.resource, "")
     props.update(own)
     props.update(
-        sourceId=base.external_id.removeprefix(prefix),
+        sourceId=xid.removeprefix(prefix),
         plexKind=view.resource,
         extractedData=rest or None,
     )
-    return _node(view, spaces, base.external_id, props, source)
+    return _node(view, spaces, xid, props, source)
 
 
 def _node(view: ConfiguredView, spaces: Spaces, xid: str, props: Json, source: Json) -> NodeApply:

@@ -31,6 +31,7 @@ from cognite.client.data_classes.data_modeling import (
 )
 
 from plex_cdf.cdf.dm import model
+from plex_cdf.cdf.dm.bodies import node_body
 from plex_cdf.cdf.limits import fit_external_id
 from plex_cdf.items import (
     JOB_KEY,
@@ -100,21 +101,18 @@ def _common(external_id: str, name: str | None, description: str | None, metadat
     }
 
 
-def _node(spaces: Spaces, view: str, external_id: str, properties: Json, source: Json) -> NodeApply:
+def _node(spaces: Spaces, view: str, external_id: str, properties: Json, source: Json) -> Json:
+    """The node's request body (`bodies.node_body`): empty values left out, `source` set."""
     props = {k: v for k, v in properties.items() if v is not None and v != []}
     props["source"] = source
-    return NodeApply(
-        spaces.instances,
-        external_id,
-        sources=[NodeOrEdgeData(model.view_id(spaces.schema, view), props)],
-    )
+    return node_body(spaces.instances, external_id, model.view_id(spaces.schema, view), props)
 
 
 def _links(spaces: Spaces, external_ids: Iterable[str | None], view: str) -> list[Json]:
     return [spaces.ref(x) for x in external_ids if x and view_of(x) == view]
 
 
-def asset_node(asset: Asset, spaces: Spaces, source: Json) -> NodeApply | None:
+def asset_node(asset: Asset, spaces: Spaces, source: Json) -> Json | None:
     view = view_of(asset.external_id)
     if view is None:
         return None
@@ -198,7 +196,7 @@ def _classification(asset: Asset, spaces: Spaces) -> Json:
     return props
 
 
-def event_node(event: Event, spaces: Spaces, source: Json) -> NodeApply:
+def event_node(event: Event, spaces: Spaces, source: Json) -> Json:
     view = event_view(event)
     name = event.description or f"{event.type} {kind_and_key(event.external_id)[1]}"
     scheduled, metadata = _schedulable(event, spaces) if view != "PlexActivity" else ({}, event.metadata)
@@ -229,7 +227,7 @@ def unit_of(source_unit: str | None) -> str | None:
     return model.UNIT_OF_SOURCE.get(source_unit.strip().lower()) if source_unit else None
 
 
-def time_series_node(series: TimeSeries, spaces: Spaces, source: Json) -> NodeApply:
+def time_series_node(series: TimeSeries, spaces: Spaces, source: Json) -> Json:
     props = _common(series.external_id, series.name, series.description, series.metadata)
     state = is_state_series(series.external_id)
     unit = None if series.is_string or state else unit_of(series.unit)

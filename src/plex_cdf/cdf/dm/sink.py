@@ -24,7 +24,6 @@ from functools import partial
 from typing import Any
 
 from cognite.client import AsyncCogniteClient
-from cognite.client.data_classes.data_modeling import NodeApply
 
 from plex_cdf.cdf.calls import CdfCalls
 from plex_cdf.cdf.dm import configured, mapping, model
@@ -137,7 +136,7 @@ class DataModelingSink:
                 self._state.commit_hashes(self.pcn, entry.resource, {entry.key: entry.digest})
                 count_kind(report, "not_modelled", 1)
                 continue
-            entry.body = instance_body(node)
+            entry.body = node
             instances.append(entry)
             edge = mapping.routing_edge(entry.item, self.spaces)
             if edge is not None:  # a routing step: its edge part -> step travels with the step's node
@@ -146,11 +145,11 @@ class DataModelingSink:
                 )
         for ts in plan.timeseries:
             node = mapping.time_series_node(ts.item, self.spaces, self._source)
-            ts.body = instance_body(self._configured_node(view, "time-series", node))
+            ts.body = self._configured_body(view, "time-series", node)
             instances.append(ts)
         for event in plan.event:
             node = mapping.event_node(event.item, self.spaces, self._source)
-            event.body = instance_body(self._configured_node(view, "events", node))
+            event.body = self._configured_body(view, "events", node)
             instances.append(event)
         rows = {row.item.key for row in plan.raw}
         for rel in plan.relationship:
@@ -175,10 +174,11 @@ class DataModelingSink:
             instances.append(row)
         return instances, raw_skipped
 
-    def _configured_node(self, view: ConfiguredView | None, target: str, node: NodeApply) -> NodeApply:
+    def _configured_body(self, view: ConfiguredView | None, target: str, body: Json) -> Json:
+        """The node's body, in a configured resource's own view when it has one for this target."""
         if view is None or view.target != target:
-            return node
-        return configured.item_node(view, node, self.spaces, self._source, self.pcn)
+            return body
+        return instance_body(configured.item_node(view, body, self.spaces, self._source, self.pcn))
 
     async def mark_inactive(self, resource: str, external_ids: Sequence[str]) -> WriteReport:
         """`active` = false on the nodes (PlexRecord container only); the hash changes so a return
