@@ -33,12 +33,10 @@ from plex_cdf.domains.resource import (
 from plex_cdf.ids import external_id, part_number_revision
 from plex_cdf.items import Event, Item
 from plex_cdf.runner import (
-    FetchCache,
     KeptLookups,
     Runner,
     projected_fields,
     projection,
-    readers_of,
     unique_records,
 )
 from plex_cdf.sim.plex import connect as sim_connect
@@ -46,6 +44,7 @@ from plex_cdf.sim.plex.plant import build_plant
 from plex_cdf.sim.plex.scales import scale_named
 from tests.memory import MemoryState
 from tests.unit.test_runner import PCN, FakePlex, MemorySink
+from tests.unit.test_runner_memory import shared_runners
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 FIVE_MINUTES = timedelta(minutes=5)
@@ -175,26 +174,9 @@ def test_a_run_lets_a_looked_up_list_go_once_its_own_row_and_parents_are_done() 
         lookup=("parts",),
         lookup_fields=LINK_FIELDS,
     )
-    resources = [PARTS, boms, JOBS]
-    plex, state, cache = FakePlex(), MemoryState(), FetchCache()
+    runners, plex, cache = shared_runners([PARTS, boms, JOBS], {"master_data": [], "jobs": []}, KeptLookups())
     plex.lists["/parts"] = [part_record(n) for n in range(30)]
     plex.lists["/jobs"] = [{"jobNumber": "J1", "partId": part_id(3)}]
-    kept = KeptLookups()
-    readers = readers_of(resources)
-    runners = {
-        domain: Runner(
-            pcn=PCN,
-            source=plex,
-            sink=MemorySink(state),
-            state=state,
-            resources=resources,
-            clock=lambda: NOW,
-            cache=cache,
-            readers=readers,
-            kept=kept,
-        )
-        for domain in ("master_data", "jobs")
-    }
     held_at_bom_calls: list[bool] = []
     lookup_fields_at_bom_calls: list[set[str]] = []
     answer = plex.get_list

@@ -11,7 +11,7 @@ from plex_cdf.domains.resource import Context, Get, PerParent, Record, Resource,
 from plex_cdf.ids import external_id
 from plex_cdf.items import Asset, Datapoints, Item, TimeSeries, identity, item_id
 from plex_cdf.ports import WriteReport
-from plex_cdf.runner import FetchCache, Runner, readers_of
+from plex_cdf.runner import FetchCache, KeptLookups, Runner, readers_of
 from tests.memory import MemoryState
 from tests.unit.test_runner import (
     GROUPED,
@@ -103,9 +103,10 @@ def test_a_snapshot_consumes_its_own_list_but_never_one_another_row_reads() -> N
 
 
 def shared_runners(
-    resources: Sequence[Resource], domains: dict[str, list[str]]
+    resources: Sequence[Resource], domains: dict[str, list[str]], kept: KeptLookups | None = None
 ) -> tuple[dict[str, Runner], FakePlex, FetchCache]:
-    """Runners of one `run --once`: one per domain, sharing a fetch cache and its readers."""
+    """Runners of one `run --once`: one per domain, sharing a fetch cache and its readers (and `kept`, a
+    store of kept lookups, when given)."""
     plex, state, cache = FakePlex(), MemoryState(), FetchCache()
     readers = readers_of(r for r in resources if r.domain in domains)
     runners = {
@@ -118,6 +119,7 @@ def shared_runners(
             clock=lambda: NOW,
             cache=cache,
             readers=readers,
+            kept=kept,
         )
         for domain in domains
     }
