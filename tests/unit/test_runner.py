@@ -816,36 +816,24 @@ def test_the_service_masks_every_configured_secret_in_what_its_runners_keep(tmp_
     assert set(asyncio.run(open_tenant())) == {"*** echoed"}
 
 
-def test_an_event_dated_after_the_year_9999_is_quarantined_not_left_to_fail_the_write() -> None:
-    """No CDF timestamp holds a year past 9999 (the data-modeling target would fail formatting it)."""
+@pytest.mark.parametrize(
+    "ms",
+    [
+        # No CDF timestamp holds a year past 9999 (the data-modeling target would fail formatting it).
+        pytest.param(253_402_318_800_000, id="after-the-year-9999"),  # 10000-01-01
+        pytest.param(-157_766_400_000, id="before-1970"),  # 1965: not written with a negative time
+    ],
+)
+def test_an_event_dated_outside_what_cdf_holds_is_quarantined_and_the_others_written(ms: int) -> None:
     runner, plex, sink, _ = make_runner([CHECKED])
-    late = replace(
+    runner.resources["checked"] = replace(
         CHECKED,
         transform=lambda r, ctx: [
             Event(external_id(ctx.pcn, "entry", r["key"]), "production", "entry", start_time=r["ms"])
         ],
     )
-    runner.resources["checked"] = late
     plex.lists["/checked"] = [
-        {"key": "typo", "ms": 253_402_318_800_000, "stamp": stamp(NOW - timedelta(hours=5))},  # 10000-01-01
-        {"key": "fine", "ms": 1_700_000_000_000, "stamp": stamp(NOW - timedelta(hours=4))},
-    ]
-    report = run(runner, ["checked"])[0]
-    assert report.quarantined == 1 and report.status == "ok"
-    assert set(sink.written) == {external_id(PCN, "entry", "fine")}
-
-
-def test_an_event_dated_before_1970_is_quarantined_not_written_with_a_negative_time() -> None:
-    runner, plex, sink, _ = make_runner([CHECKED])
-    old = replace(
-        CHECKED,
-        transform=lambda r, ctx: [
-            Event(external_id(ctx.pcn, "entry", r["key"]), "production", "entry", start_time=r["ms"])
-        ],
-    )
-    runner.resources["checked"] = old
-    plex.lists["/checked"] = [
-        {"key": "typo", "ms": -157_766_400_000, "stamp": stamp(NOW - timedelta(hours=5))},  # 1965
+        {"key": "typo", "ms": ms, "stamp": stamp(NOW - timedelta(hours=5))},
         {"key": "fine", "ms": 1_700_000_000_000, "stamp": stamp(NOW - timedelta(hours=4))},
     ]
     report = run(runner, ["checked"])[0]
