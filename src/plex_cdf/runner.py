@@ -290,23 +290,46 @@ class Runner:
         self.not_offered.clear()
 
     async def run(self, names: Iterable[str], backfill: TimeRange | None = None) -> list[ResourceReport]:
-        """Run the named resources in order; a fallback runs only when its target was not offered."""
+        """Run the named resources in order; a fallback runs only when its target was not offered. While
+        one row is transformed and written, the next row's list (a due snapshot) is already being read."""
         reports = []
-        for name in names:
-            if self.should_stop():
-                break
-            resource = self.resources[name]
-            try:
-                if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
-                    continue
-                if backfill is not None and not isinstance(resource.mode, Window):
-                    continue
-                if backfill is None and not self._interval_passed(resource):
-                    continue
-                reports.append(await self.run_resource(resource, backfill))
-            finally:
-                self._done_reading(resource)
+        rows = [self.resources[name] for name in names]
+        ahead: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}  # read ahead for rows not reached yet
+        try:
+            for number, resource in enumerate(rows):
+                if self.should_stop():
+                    break
+                ahead.pop(resource.name, None)
+                try:
+                    if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
+                        continue
+                    if backfill is not None and not isinstance(resource.mode, Window):
+                        continue
+                    if backfill is None and not self._interval_passed(resource):
+                        continue
+                    following = rows[number + 1] if number + 1 < len(rows) else None
+                    if backfill is None and following is not None and self._snapshot_due(following):
+                        started = self._read_ahead(following, None)
+                        if started is not None:
+                            ahead[following.name] = started
+                    reports.append(await self.run_resource(resource, backfill))
+                finally:
+                    self._done_reading(resource)
+        finally:
+            # A list read ahead for a row the run did not reach (a stop, a failure) is let go, not
+            # cancelled: a runner sharing the cache may be waiting for it (a stop ends it at once).
+            for name, future in ahead.items():
+                if self._cache.get((name, None)) is future:
+                    del self._cache[(name, None)]
         return reports
+
+    def _snapshot_due(self, resource: Resource) -> bool:
+        """A snapshot row the run will reach and run (a fallback may not run: it is not read ahead)."""
+        return (
+            isinstance(resource.mode, Snapshot)
+            and resource.fallback_for is None
+            and self._interval_passed(resource)
+        )
 
     def done_placing(self, names: Iterable[str]) -> None:
         """The pass placed again what it had to (`rows_to_place_again`): the lists the rows of `names`
@@ -581,7 +604,8 @@ class Runner:
                 records, ctx = await self._window_records(resource, window, report)
                 # The next window's list is read while this one's sub-lists are fetched and written, so the
                 # fan-out does not stall at every window's edge (its own write still waits for this one).
-                self._read_ahead(resource, windows[number + 1] if number + 1 < len(windows) else None)
+                if number + 1 < len(windows):
+                    self._read_ahead(resource, windows[number + 1])
                 quarantined = report.quarantined
                 mine = records if resource.name not in self._referenced else list(records)
                 del records
@@ -593,11 +617,17 @@ class Runner:
             self._drop_read_ahead(resource, windows)
         report.pending = len(pending)
 
-    def _read_ahead(self, resource: Resource, window: TimeRange | None) -> None:
-        """Start reading a window's records (`records_of` then finds them read or on their way)."""
+    def _read_ahead(
+        self, resource: Resource, window: TimeRange | None
+    ) -> asyncio.Future[list[dict[str, Any]]] | None:
+        """Start reading a row's records (of one window), unless stopping or already read or on their way:
+        `records_of` then finds them. A failure surfaces when the row (window) is reached."""
         slot = (resource.name, window)
-        if window is not None and not self.should_stop() and slot not in self._cache:
-            self._cache[slot] = asyncio.ensure_future(self._fetch_and_keep(resource, window))
+        if self.should_stop() or slot in self._cache:
+            return None
+        future = self._cache[slot] = asyncio.ensure_future(self._fetch_and_keep(resource, window))
+        future.add_done_callback(_retrieved)
+        return future
 
     def _drop_read_ahead(self, resource: Resource, windows: Sequence[TimeRange]) -> None:
         """A window read ahead but not reached (a stop, a failure) is let go, its read cancelled."""
@@ -605,7 +635,6 @@ class Runner:
             ahead = self._cache.pop((resource.name, window), None)
             if ahead is not None:
                 ahead.cancel()
-                ahead.add_done_callback(_retrieved)
 
     async def _window_records(
         self, resource: Resource, window: TimeRange, report: ResourceReport

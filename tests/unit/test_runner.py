@@ -598,6 +598,53 @@ def test_a_stop_lets_the_list_read_ahead_go_and_commits_only_the_written_window(
     assert plex.calls["/jobs/a0/operations"] == 1, "the written window was committed: not fetched again"
 
 
+class ListWatchingSink(MemorySink):
+    """Notes, at each write, which lists Plex had been asked for so far."""
+
+    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
+        super().__init__(state)
+        self.plex = plex
+        self.asked_at_write: list[tuple[str, list[str]]] = []
+        self.after_write: Callable[[], None] = lambda: None
+
+    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
+        for _ in range(3):  # what was started ahead gets its turns while CDF "answers"
+            await asyncio.sleep(0)
+        self.asked_at_write.append((resource, sorted(self.plex.calls)))
+        written = await super().write(resource, items)
+        self.after_write()
+        return written
+
+
+OTHERS = replace(THINGS, name="others", source=Get("/others"))
+FALLBACK = replace(THINGS, name="fallback", source=Get("/fallback"), fallback_for="others")
+
+
+def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_and_a_stop_lets_it_go() -> None:
+    plex, state = FakePlex(), MemoryState()
+    sink = ListWatchingSink(state, plex)
+    rows = [THINGS, OTHERS, FALLBACK]
+    runner = Runner(pcn=PCN, source=plex, sink=sink, state=state, resources=rows, clock=lambda: NOW)
+    plex.lists["/things"] = [{"id": "t1", "name": "one"}]
+    plex.lists["/others"] = [{"id": "o1", "name": "other"}]
+
+    reports = run(runner, ["things", "others", "fallback"])
+
+    assert [r.resource for r in reports] == ["things", "others"]
+    assert sink.asked_at_write == [("things", ["/others", "/things"]), ("others", ["/others", "/things"])]
+    assert plex.calls == Counter({"/things": 1, "/others": 1}), "each list read once, the fallback never"
+    assert not runner._cache, "a list no other row reads is let go once its row is done"
+
+    stop = [False]
+    runner.should_stop = lambda: stop[0]
+    sink.after_write = lambda: stop.__setitem__(0, True)  # a stop request arrives during the first write
+    plex.lists["/things"] = [{"id": "t1", "name": "renamed"}]
+    reports = run(runner, ["things", "others"])
+    assert [r.resource for r in reports] == ["things"]
+    assert plex.calls["/others"] == 2, "read ahead before the stop"
+    assert not runner._cache, "the list read ahead for a row the run did not reach is let go"
+
+
 def oee_of(record: Record, ctx: Context) -> Iterable[Item]:
     yield Event(external_id(ctx.pcn, "oee", "x"), "production", "oee")
 
