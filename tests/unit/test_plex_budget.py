@@ -275,6 +275,29 @@ def test_closing_abandons_a_call_in_flight() -> None:
     asyncio.run(long_read_then_close())
 
 
+def test_a_stop_ends_a_wait_in_progress_and_a_cancelled_caller_stays_cancelled() -> None:
+    budget = CallBudget(10, 60.0)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        backoff = loop.create_future()  # a retry's backoff in progress
+        waiting = asyncio.ensure_future(budget.unless_stopping(backoff))
+        answer = loop.create_future()  # a read in flight, whose caller is cancelled (not the budget)
+        reading = asyncio.ensure_future(budget.interruptible(answer))
+        await asyncio.sleep(0)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert answer.cancelled(), "the caller's read was left running"
+        budget.stop()
+        with pytest.raises(BudgetClosed):
+            await waiting
+        assert backoff.cancelled()
+        assert not budget._waits and not budget._in_flight, "nothing is held once it ended"
+
+    asyncio.run(scenario())
+
+
 def test_a_nonsense_fan_out_share_is_refused() -> None:
     with pytest.raises(ValueError, match="fan-out share"):
         CallBudget(10, 60, fan_out_share=0)

@@ -116,6 +116,12 @@ def test_epoch_ms_become_data_modeling_timestamps_to_the_millisecond(ms: int, te
     assert dates.iso_utc(ms) == text
 
 
+@given(st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999))
+def test_epoch_ms_format_as_an_aware_datetime_would_to_the_millisecond(ms: int) -> None:
+    aware = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    assert dates.iso_utc(ms) == aware.isoformat(timespec="milliseconds")
+
+
 def test_an_instant_past_the_year_9999_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="253402300800000 ms from 1970 is outside the years 1-9999"):
         dates.iso_utc(253_402_300_800_000)

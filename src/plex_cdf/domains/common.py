@@ -72,14 +72,19 @@ def metadata_from(record: Record, fields: Iterable[str]) -> dict[str, str]:
     """The named fields as CDF metadata strings; nulls and empty strings are left out (so a field cleared
     in Plex disappears from CDF on the next replace)."""
     out: dict[str, str] = {}
-    for name in fields:
+    for name, key in _styled(fields) if type(fields) is tuple else ((n, meta_key(n)) for n in fields):
         value = record.get(name)
         if value is None or value == "":
             continue
-        key = meta_key(name)
         if key not in out:
             out[key] = value if type(value) is str else _as_text(value)
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _styled(fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A transform's field list with each field's metadata key: one lookup a record, not one a field."""
+    return tuple((name, meta_key(name)) for name in fields)
 
 
 def _as_text(value: Any) -> str:

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -112,6 +112,8 @@ class CallBudget:
         self._released = asyncio.Event()
         self._stopping = asyncio.Event()
         self._closed = asyncio.Event()
+        self._waits: set[asyncio.Future[Any]] = set()  # through `unless_stopping`: a stop ends them
+        self._in_flight: set[asyncio.Future[Any]] = set()  # through `interruptible`: closing ends them
         self._paused_until = 0.0
         self._first_grant: float | None = None
 
@@ -204,11 +206,15 @@ class CallBudget:
     def stop(self) -> None:
         """No more waiting: every wait ends with BudgetClosed; a call that fits is still granted."""
         self._stopping.set()
+        for wait in list(self._waits):
+            wait.cancel()
 
     def close(self) -> None:
         """No more calls: as `stop`, and every call in flight through `interruptible` is abandoned."""
-        self._stopping.set()
+        self.stop()
         self._closed.set()
+        for call in list(self._in_flight):
+            call.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -216,11 +222,13 @@ class CallBudget:
 
     async def interruptible(self, work: Awaitable[T]) -> T:
         """`work`'s result (a call in flight), unless the budget is closed first: then BudgetClosed."""
-        return await _unless(self._closed, work, "the Plex call was abandoned: the process is stopping")
+        message = "the Plex call was abandoned: the process is stopping"
+        return await _unless(self._closed, self._in_flight, work, message)
 
     async def unless_stopping(self, work: Awaitable[T]) -> T:
         """`work`'s result (a wait), unless a stop comes first: then BudgetClosed."""
-        return await _unless(self._stopping, work, "no further Plex call: the process is stopping")
+        message = "no further Plex call: the process is stopping"
+        return await _unless(self._stopping, self._waits, work, message)
 
     async def _nap(self, seconds: float) -> None:
         await self.unless_stopping(self._sleep(seconds))
@@ -247,19 +255,23 @@ class CallBudget:
         return min(1.0, self.stats.granted / (windows * self.limit))
 
 
-async def _unless(event: asyncio.Event, work: Awaitable[T], message: str) -> T:
-    """`work`'s result, unless `event` is set first: then `work` is cancelled and BudgetClosed raised."""
+async def _unless(
+    event: asyncio.Event, watched: set[asyncio.Future[Any]], work: Awaitable[T], message: str
+) -> T:
+    """`work`'s result, unless `event` is set first: then `work` is cancelled and BudgetClosed raised.
+    `work` runs as a task held in `watched`, which whoever sets `event` cancels (one task a call, no
+    waiter on the event: this wraps every Plex call)."""
     task = asyncio.ensure_future(work)
     if event.is_set():
         task.cancel()
         raise BudgetClosed(message)
-    ending = asyncio.ensure_future(event.wait())
+    watched.add(task)
     try:
-        await asyncio.wait((task, ending), return_when=asyncio.FIRST_COMPLETED)
+        return await task
+    except asyncio.CancelledError:
+        this = asyncio.current_task()
+        if event.is_set() and task.cancelled() and (this is None or not this.cancelling()):
+            raise BudgetClosed(message) from None
+        raise  # this task itself is being cancelled
     finally:
-        ending.cancel()
-        if not task.done():
-            task.cancel()
-    if task.cancelled() or not task.done():
-        raise BudgetClosed(message)
-    return task.result()
+        watched.discard(task)

@@ -17,6 +17,7 @@ holds their quantities (`bom_edge`) and routing steps from part operations (`rou
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -75,6 +76,12 @@ def view_of(external_id: str) -> str | None:
     return model.VIEW_OF_KIND.get(kind_and_key(external_id)[0])
 
 
+@functools.lru_cache(maxsize=16_384)
+def _linked_view(external_id: str) -> str | None:
+    """`view_of` a link's target, remembered: thousands of events link the same workcenters and parts."""
+    return view_of(external_id)
+
+
 def source_time(metadata: Mapping[str, str], fields: tuple[str, ...]) -> str | None:
     """The first of the Plex date-time fields present, as a DMS timestamp; None when none parses."""
     for name in fields:
@@ -109,7 +116,7 @@ def _node(spaces: Spaces, view: str, external_id: str, properties: Json, source:
 
 
 def _links(spaces: Spaces, external_ids: Iterable[str | None], view: str) -> list[Json]:
-    return [spaces.ref(x) for x in external_ids if x and view_of(x) == view]
+    return [spaces.ref(x) for x in external_ids if x and _linked_view(x) == view]
 
 
 def asset_node(asset: Asset, spaces: Spaces, source: Json) -> Json | None:
@@ -120,7 +127,7 @@ def asset_node(asset: Asset, spaces: Spaces, source: Json) -> Json | None:
     parent = asset.parent_external_id
     relation = {"PlexAsset": "parent", "PlexEquipment": "asset", "PlexContainer": "location"}.get(view)
     target = {"parent": "PlexAsset", "asset": "PlexAsset", "location": "PlexLocation"}.get(relation or "")
-    if relation and parent and view_of(parent) == target:
+    if relation and parent and _linked_view(parent) == target:
         props[relation] = spaces.ref(parent)
     props.update(_classification(asset, spaces))
     return _node(spaces, view, asset.external_id, props, source)
@@ -208,7 +215,7 @@ def event_node(event: Event, spaces: Spaces, source: Json) -> Json:
         startTime=iso_utc(event.start_time),
         endTime=iso_utc(event.end_time),
     )
-    linked = [(x, view_of(x)) for x in event.asset_external_ids if x]  # one lookup per link, not three
+    linked = [(x, _linked_view(x)) for x in event.asset_external_ids if x]  # one lookup a link, not three
     props["assets"] = [spaces.ref(x) for x, view in linked if view == "PlexAsset"]
     props["equipment"] = [spaces.ref(x) for x, view in linked if view == "PlexEquipment"]
     others = [x for x, view in linked if view not in ("PlexAsset", "PlexEquipment")]
