@@ -6,12 +6,16 @@ makes of the small simulated plant's records (the pure pipeline, no servers) and
 
 from __future__ import annotations
 
+import pickle
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
-from plex_cdf.domains.common import META_KEY_RULE, SOURCE_ID, meta_key
+from plex_cdf.cdf.hashing import content_hash
+from plex_cdf.domains.common import META_KEY_RULE, SOURCE_ID, lineage, merged, meta_key, metadata_from
 from plex_cdf.domains.registry import ALL
+from plex_cdf.items import Event
 from plex_cdf.sim.plex import SimPlex
 from tests.integration.truth import Expected, expected_objects
 
@@ -47,6 +51,21 @@ def small_plant() -> Expected:
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     sim = SimPlex(seed=1, scale="small", api_key="k", pcn=PCN, ds_user="u", ds_password="p", now=now)
     return expected_objects(sim, PCN, lambda: now, timedelta(days=3))
+
+
+def test_merged_styles_a_plain_part_and_its_styled_result_is_hashed_as_the_plain_dict() -> None:
+    styled = merged(metadata_from({"Part_Key": 7, "OEE": None}, ("Part_Key", "OEE")), lineage("parts", "u1"))
+    assert styled == {"partKey": "7", "plexResource": "parts", "sourceId": "u1"}
+    assert merged({"Work_Center": "WC1"}, styled) == {"workCenter": "WC1", **styled}
+    # The styled dict is a dict subclass: state hashes, bodies and pickles must not tell it apart.
+    plain = dict(styled)
+    event, same = (
+        Event("1_entry_a", "production", "entry", metadata=styled),
+        Event("1_entry_a", "production", "entry", metadata=plain),
+    )
+    assert content_hash(event, 5) == content_hash(same, 5)
+    assert orjson.dumps(styled) == orjson.dumps(plain)
+    assert pickle.loads(pickle.dumps(styled)) == plain
 
 
 def test_every_built_in_row_writes_metadata_keys_in_the_one_style(small_plant: Expected) -> None:
