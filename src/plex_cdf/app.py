@@ -416,12 +416,13 @@ class Service:
             for domain, runner in tenant.runners.items():
                 ready = asyncio.Event()
                 name = f"{tenant.pcn}/{domain}"
+                first = domain == "master_data" and backfill is None
                 tasks.append(
                     DomainTask(
                         name=name,
                         interval=self.config.extractor.domain(domain).interval,
-                        run_pass=self._pass(name, tenant, domain, runner, backfill, ready),
-                        first=domain == "master_data" and backfill is None,
+                        run_pass=self._pass(name, tenant, domain, runner, backfill, ready, first),
+                        first=first,
                         ready=ready,
                     )
                 )
@@ -435,6 +436,7 @@ class Service:
         runner: Runner,
         backfill: TimeRange | None,
         ready: asyncio.Event,
+        first: bool,
     ) -> Callable[[], Any]:
         rows = domain_rows(self.config.resources, domain)
         # Lists first, then the per-parent rows (one call per part, per workcenter): once the lists are
@@ -445,7 +447,9 @@ class Service:
         async def run_pass() -> list[ResourceReport]:
             runner.new_pass()
             calls_before = runner.plex_calls
-            reports = await runner.run(lists, backfill)
+            # The others wait for a first domain's lists (master data's) until its first pass has
+            # written them: meanwhile each next list is read while one is written.
+            reports = await runner.run(lists, backfill, read_ahead=first and not ready.is_set())
             ready.set()
             reports += await runner.run(per_parent, backfill)
             # Lists placed by what a per-parent row keeps (workcenters under their production line) are

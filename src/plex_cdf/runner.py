@@ -289,9 +289,13 @@ class Runner:
         self._reread.clear()
         self.not_offered.clear()
 
-    async def run(self, names: Iterable[str], backfill: TimeRange | None = None) -> list[ResourceReport]:
-        """Run the named resources in order; a fallback runs only when its target was not offered. While
-        one row is transformed and written, the next row's list (a due snapshot) is already being read."""
+    async def run(
+        self, names: Iterable[str], backfill: TimeRange | None = None, *, read_ahead: bool = False
+    ) -> list[ResourceReport]:
+        """Run the named resources in order; a fallback runs only when its target was not offered. With
+        `read_ahead`, while one row is transformed and written the next row's list (a due snapshot) is
+        already being read: for rows others wait for, when nothing else keeps the Plex budget busy (it
+        holds two lists at once)."""
         reports = []
         rows = [self.resources[name] for name in names]
         ahead: dict[str, asyncio.Future[list[dict[str, Any]]]] = {}  # read ahead for rows not reached yet
@@ -308,7 +312,7 @@ class Runner:
                     if backfill is None and not self._interval_passed(resource):
                         continue
                     following = rows[number + 1] if number + 1 < len(rows) else None
-                    if backfill is None and following is not None and self._snapshot_due(following):
+                    if read_ahead and backfill is None and following and self._snapshot_due(following):
                         started = self._read_ahead(following, None)
                         if started is not None:
                             ahead[following.name] = started

@@ -599,18 +599,18 @@ def test_a_stop_lets_the_list_read_ahead_go_and_commits_only_the_written_window(
 
 
 class ListWatchingSink(MemorySink):
-    """Notes, at each write, which lists Plex had been asked for so far."""
+    """Notes, at each write, how many times Plex had been asked for the `/others` list so far."""
 
     def __init__(self, state: MemoryState, plex: FakePlex) -> None:
         super().__init__(state)
         self.plex = plex
-        self.asked_at_write: list[tuple[str, list[str]]] = []
+        self.asked_at_write: list[tuple[str, int]] = []
         self.after_write: Callable[[], None] = lambda: None
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
         for _ in range(3):  # what was started ahead gets its turns while CDF "answers"
             await asyncio.sleep(0)
-        self.asked_at_write.append((resource, sorted(self.plex.calls)))
+        self.asked_at_write.append((resource, self.plex.calls["/others"]))
         written = await super().write(resource, items)
         self.after_write()
         return written
@@ -628,10 +628,11 @@ def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_an
     plex.lists["/things"] = [{"id": "t1", "name": "one"}]
     plex.lists["/others"] = [{"id": "o1", "name": "other"}]
 
-    reports = run(runner, ["things", "others", "fallback"])
+    runner.new_pass()
+    reports = asyncio.run(runner.run(["things", "others", "fallback"], read_ahead=True))
 
     assert [r.resource for r in reports] == ["things", "others"]
-    assert sink.asked_at_write == [("things", ["/others", "/things"]), ("others", ["/others", "/things"])]
+    assert sink.asked_at_write == [("things", 1), ("others", 1)], "the others' list was read ahead"
     assert plex.calls == Counter({"/things": 1, "/others": 1}), "each list read once, the fallback never"
     assert not runner._cache, "a list no other row reads is let go once its row is done"
 
@@ -639,10 +640,18 @@ def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_an
     runner.should_stop = lambda: stop[0]
     sink.after_write = lambda: stop.__setitem__(0, True)  # a stop request arrives during the first write
     plex.lists["/things"] = [{"id": "t1", "name": "renamed"}]
-    reports = run(runner, ["things", "others"])
+    runner.new_pass()
+    reports = asyncio.run(runner.run(["things", "others"], read_ahead=True))
     assert [r.resource for r in reports] == ["things"]
     assert plex.calls["/others"] == 2, "read ahead before the stop"
     assert not runner._cache, "the list read ahead for a row the run did not reach is let go"
+
+    stop[0] = False
+    sink.after_write = lambda: None
+    sink.asked_at_write.clear()
+    plex.lists["/things"] = [{"id": "t1", "name": "again"}]
+    run(runner, ["things", "others"])  # without read_ahead: one list at a time
+    assert sink.asked_at_write[0] == ("things", 2) and plex.calls["/others"] == 3, "read after, not ahead"
 
 
 def oee_of(record: Record, ctx: Context) -> Iterable[Item]:
@@ -861,6 +870,42 @@ def test_the_service_masks_every_configured_secret_in_what_its_runners_keep(tmp_
         return [runner.mask(f"{s} echoed") for runner in tenant.runners.values() for s in SECRETS.values()]
 
     assert set(asyncio.run(open_tenant())) == {"*** echoed"}
+
+
+def test_only_master_datas_first_pass_reads_its_lists_ahead(tmp_path: Path) -> None:
+    from plex_cdf.app import Service
+    from plex_cdf.config import load_config
+    from tests.unit.test_config import MINIMAL, write
+
+    service = Service(load_config(write(tmp_path, MINIMAL)), dry_run=True)
+    service.state = MemoryState()
+    asked: list[list[tuple[str, bool]]] = []  # per pass: (domain, read_ahead) of each run with rows
+
+    async def passes() -> None:
+        tenant = await service._open_tenant(service.config.plex.tenants[0])
+        service.tenants.append(tenant)
+        for domain, runner in tenant.runners.items():
+
+            async def recorded(
+                names: Iterable[str], backfill: Any = None, *, read_ahead: bool = False, domain: str = domain
+            ) -> list[ResourceReport]:
+                if list(names):
+                    asked[-1].append((domain, read_ahead))
+                return []
+
+            runner.run = recorded  # type: ignore[method-assign]
+        tasks = {task.name.split("/")[1]: task for task in service.tasks()}
+        for _ in range(2):
+            asked.append([])
+            for task in tasks.values():
+                await task.run_pass()
+        await tenant.plex.aclose()
+
+    asyncio.run(passes())
+    first, second = asked
+    assert ("master_data", True) in first, "the first pass's lists, which the others wait for"
+    assert [flag for _, flag in first].count(True) == 1, first
+    assert not any(flag for _, flag in second), second
 
 
 @pytest.mark.parametrize(
