@@ -482,41 +482,44 @@ def test_children_are_fetched_for_changed_records_only_and_attached() -> None:
     assert plex.calls["/jobs/b/operations"] == 2
 
 
-class WatchingSink(MemorySink):
-    """Notes, at each write, which operations lists Plex had been asked for so far."""
+class NotingSink(MemorySink):
+    """Notes, at each write, what `note` makes of the write and of what Plex had been asked for so far
+    (after giving reads started ahead their turns, as while CDF "answers"); then `after_write` runs."""
 
-    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
+    def __init__(self, state: MemoryState, note: Callable[[str, Sequence[Item]], Any]) -> None:
         super().__init__(state)
-        self.plex = plex
-        self.asked_at_write: list[int] = []
+        self.note = note
+        self.notes: list[Any] = []
         self.after_write: Callable[[], None] = lambda: None
 
     async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
-        for _ in range(3):  # the fetch started ahead gets its turns while CDF "answers"
+        for _ in range(3):
             await asyncio.sleep(0)
-        self.asked_at_write.append(sum(n for p, n in self.plex.calls.items() if p.endswith("/operations")))
+        self.notes.append(self.note(resource, items))
         written = await super().write(resource, items)
         self.after_write()
         return written
 
 
+def operations_asked(plex: FakePlex) -> Callable[[str, Sequence[Item]], int]:
+    return lambda resource, items: sum(n for p, n in plex.calls.items() if p.endswith("/operations"))
+
+
 def test_the_next_batch_of_children_is_fetched_while_one_is_written_and_a_stop_commits_written_ones() -> None:
     plex, state = FakePlex(), MemoryState()
-    sink = WatchingSink(state, plex)
+    sink = NotingSink(state, operations_asked(plex))
     runner = Runner(pcn=PCN, source=plex, sink=sink, state=state, resources=[JOBS], clock=lambda: NOW)
     plex.lists["/jobs"] = [{"id": f"j{n}", "number": f"J{n}"} for n in range(30)]  # batches of 10 and 20
 
     asyncio.run(runner.run(["jobs"]))
 
-    assert sink.asked_at_write == [30, 30], (
-        "the second batch's operations were fetched during the first write"
-    )
+    assert sink.notes == [30, 30], "the second batch's operations were fetched during the first write"
     stop = [False]
     runner.should_stop = lambda: stop[0]
     sink.after_write = lambda: stop.__setitem__(0, True)  # a stop request arrives during the first write
     plex.lists["/jobs"] = [{"id": f"j{n}", "number": f"J{n}", "v": 2} for n in range(30)]
     asyncio.run(runner.run(["jobs"]))
-    assert len(sink.asked_at_write) == 3, "stopped after the first batch"
+    assert len(sink.notes) == 3, "stopped after the first batch"
     stop[0] = False
     sink.after_write = lambda: None
     asyncio.run(runner.run(["jobs"]))
@@ -533,29 +536,16 @@ WINDOWED_JOBS = replace(
 )
 
 
-class WindowWatchingSink(MemorySink):
-    """Notes, at each write, its size and how many windows' job lists Plex had been asked for so far."""
-
-    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
-        super().__init__(state)
-        self.plex = plex
-        self.writes: list[tuple[int, int]] = []
-        self.after_write: Callable[[], None] = lambda: None
-
-    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
-        for _ in range(3):  # what was started ahead gets its turns while CDF "answers"
-            await asyncio.sleep(0)
-        self.writes.append(
-            (sum(1 for i in items if isinstance(i, Event) and i.type == "job"), self.plex.calls["/wjobs"])
-        )
-        written = await super().write(resource, items)
-        self.after_write()
-        return written
-
-
-def windowed_jobs_world() -> tuple[Runner, FakePlex, WindowWatchingSink]:
+def windowed_jobs_world() -> tuple[Runner, FakePlex, NotingSink]:
+    """A sink noting each write's jobs and how many windows' job lists Plex had been asked for."""
     plex, state = FakePlex(), MemoryState()
-    sink = WindowWatchingSink(state, plex)
+    sink = NotingSink(
+        state,
+        lambda resource, items: (
+            sum(1 for i in items if isinstance(i, Event) and i.type == "job"),
+            plex.calls["/wjobs"],
+        ),
+    )
     runner = Runner(
         pcn=PCN, source=plex, sink=sink, state=state, resources=[WINDOWED_JOBS], clock=lambda: NOW
     )
@@ -575,9 +565,9 @@ def test_the_next_windows_list_is_read_while_one_windows_children_are_written_an
     reports = asyncio.run(runner.run(["windowed_jobs"]))
     assert reports[0].status == "ok" and len(sink.store) == 40, reports[0].message
     # The first write (window 1's ten jobs) happened after window 2's list had been asked for.
-    assert sink.writes[0] == (10, 2), sink.writes
+    assert sink.notes[0] == (10, 2), sink.notes
     # Window 2 continues the ramp (20, then what is left), not back at 10; window 3 has no jobs.
-    assert [size for size, _ in sink.writes] == [10, 20, 10], sink.writes
+    assert [size for size, _ in sink.notes] == [10, 20, 10], sink.notes
     assert plex.calls["/wjobs"] == 3, "each window's list is read once"
 
 
@@ -598,31 +588,13 @@ def test_a_stop_lets_the_list_read_ahead_go_and_commits_only_the_written_window(
     assert plex.calls["/jobs/a0/operations"] == 1, "the written window was committed: not fetched again"
 
 
-class ListWatchingSink(MemorySink):
-    """Notes, at each write, how many times Plex had been asked for the `/others` list so far."""
-
-    def __init__(self, state: MemoryState, plex: FakePlex) -> None:
-        super().__init__(state)
-        self.plex = plex
-        self.asked_at_write: list[tuple[str, int]] = []
-        self.after_write: Callable[[], None] = lambda: None
-
-    async def write(self, resource: str, items: Sequence[Item]) -> WriteReport:
-        for _ in range(3):  # what was started ahead gets its turns while CDF "answers"
-            await asyncio.sleep(0)
-        self.asked_at_write.append((resource, self.plex.calls["/others"]))
-        written = await super().write(resource, items)
-        self.after_write()
-        return written
-
-
 OTHERS = replace(THINGS, name="others", source=Get("/others"))
 FALLBACK = replace(THINGS, name="fallback", source=Get("/fallback"), fallback_for="others")
 
 
 def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_and_a_stop_lets_it_go() -> None:
     plex, state = FakePlex(), MemoryState()
-    sink = ListWatchingSink(state, plex)
+    sink = NotingSink(state, lambda resource, items: (resource, plex.calls["/others"]))
     rows = [THINGS, OTHERS, FALLBACK]
     runner = Runner(pcn=PCN, source=plex, sink=sink, state=state, resources=rows, clock=lambda: NOW)
     plex.lists["/things"] = [{"id": "t1", "name": "one"}]
@@ -632,7 +604,7 @@ def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_an
     reports = asyncio.run(runner.run(["things", "others", "fallback"], read_ahead=True))
 
     assert [r.resource for r in reports] == ["things", "others"]
-    assert sink.asked_at_write == [("things", 1), ("others", 1)], "the others' list was read ahead"
+    assert sink.notes == [("things", 1), ("others", 1)], "the others' list was read ahead"
     assert plex.calls == Counter({"/things": 1, "/others": 1}), "each list read once, the fallback never"
     assert not runner._cache, "a list no other row reads is let go once its row is done"
 
@@ -648,10 +620,10 @@ def test_the_next_rows_list_is_read_while_one_row_is_written_a_fallback_never_an
 
     stop[0] = False
     sink.after_write = lambda: None
-    sink.asked_at_write.clear()
+    sink.notes.clear()
     plex.lists["/things"] = [{"id": "t1", "name": "again"}]
     run(runner, ["things", "others"])  # without read_ahead: one list at a time
-    assert sink.asked_at_write[0] == ("things", 2) and plex.calls["/others"] == 3, "read after, not ahead"
+    assert sink.notes[0] == ("things", 2) and plex.calls["/others"] == 3, "read after, not ahead"
 
 
 def oee_of(record: Record, ctx: Context) -> Iterable[Item]:
