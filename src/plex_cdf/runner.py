@@ -305,14 +305,17 @@ class Runner:
                     break
                 ahead.pop(resource.name, None)
                 try:
-                    if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
-                        continue
-                    if backfill is not None and not isinstance(resource.mode, Window):
-                        continue
-                    if backfill is None and not self._interval_passed(resource):
+                    if not self._runs_now(resource, backfill):
                         continue
                     following = rows[number + 1] if number + 1 < len(rows) else None
-                    if read_ahead and backfill is None and following and self._snapshot_due(following):
+                    # A fallback is not read ahead: whether it runs is known only once its target ran.
+                    if (
+                        read_ahead
+                        and following is not None
+                        and isinstance(following.mode, Snapshot)
+                        and following.fallback_for is None
+                        and self._runs_now(following, backfill)
+                    ):
                         started = self._read_ahead(following, None)
                         if started is not None:
                             ahead[following.name] = started
@@ -327,13 +330,14 @@ class Runner:
                     del self._cache[(name, None)]
         return reports
 
-    def _snapshot_due(self, resource: Resource) -> bool:
-        """A snapshot row the run will reach and run (a fallback may not run: it is not read ahead)."""
-        return (
-            isinstance(resource.mode, Snapshot)
-            and resource.fallback_for is None
-            and self._interval_passed(resource)
-        )
+    def _runs_now(self, resource: Resource, backfill: TimeRange | None) -> bool:
+        """Whether `run` runs the row: a fallback only when its target was not offered; in a backfill only
+        windowed rows; otherwise a row whose own interval has passed."""
+        if resource.fallback_for is not None and resource.fallback_for not in self.not_offered:
+            return False
+        if backfill is not None:
+            return isinstance(resource.mode, Window)
+        return self._interval_passed(resource)
 
     def done_placing(self, names: Iterable[str]) -> None:
         """The pass placed again what it had to (`rows_to_place_again`): the lists the rows of `names`
