@@ -1029,7 +1029,7 @@ class Runner:
             try:
                 if not isinstance(record, Mapping):
                     raise _not_an_object(record)
-                items.extend(_dated_since_1970(list(resource.transform(record, ctx))))
+                items.extend(dated_since_1970(list(resource.transform(record, ctx))))
             except Quarantine as exc:
                 self._check_read_again(resource, exc)
                 refused.append((record, exc, position))
@@ -1198,7 +1198,7 @@ LAST_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp()
 """The last instant a CDF timestamp (data modeling's `timestamp`, ISO 8601 with a 4-digit year) can hold."""
 
 
-def _dated_since_1970(items: list[Item]) -> list[Item]:
+def dated_since_1970(items: list[Item]) -> list[Item]:
     """The items, or Quarantine for an event dated before 1970 (its time would be negative, which CDF
     refuses: a mistyped year in Plex, typically) or after the year 9999 (no timestamp holds it)."""
     for item in items:

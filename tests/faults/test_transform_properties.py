@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from plex_cdf.domains.registry import ALL
 from plex_cdf.domains.resource import Context, PerParent, Resource
 from plex_cdf.items import Datapoints, Item
-from plex_cdf.runner import dedupe, unique_records
+from plex_cdf.runner import dated_since_1970, dedupe, unique_records
 from tests.faults.records import (
     DAY,
     PLANT,
@@ -106,7 +106,9 @@ def expected_of(row: Resource, handed: list[Record]) -> tuple[int, dict[tuple[st
         try:
             if not isinstance(record, Mapping):
                 raise TypeError("not an object")
-            items.extend(list(row.transform(record, ctx)))  # a refused record contributes nothing
+            # A refused record contributes nothing; nor does one the runner's time check refuses (an end
+            # time of 9999-12-31T23:59:59.9999 rounds to the first millisecond of the year 10000).
+            items.extend(dated_since_1970(list(row.transform(record, ctx))))
         except Exception:
             refused += 1
     if row.finish is not None:
@@ -216,3 +218,13 @@ def test_answers_that_are_not_objects_are_quarantined_and_the_real_record_still_
     assert (tally.quarantined, tally.accepted) == (4, 1), (
         f"{name}: {tally.quarantined} quarantined and {tally.accepted} loaded, expected 4 and 1"
     )
+
+
+def test_an_end_time_that_rounds_into_the_year_10000_is_quarantined_and_counted() -> None:
+    """Found by the generated examples: Plex's end-of-time `9999-12-31T23:59:59.99999` parses (to the
+    nearest millisecond) to the first millisecond of the year 10000, which no CDF timestamp holds. The
+    transform accepts the record, the runner quarantines it, and the count of refused records agrees."""
+    real = samples().records["problem_logs"][0]
+    tally = Tally()
+    check_row(ROWS["problem_logs"], [{**real, "Closed_Date": "9999-12-31T23:59:59.99999"}, real], tally)
+    assert (tally.quarantined, tally.accepted) == (1, 1)
