@@ -1,7 +1,7 @@
 """Data Modeling throughput of the local CDF: instances apply, list and sync (issue 14's targets).
 
 Targets: applying 1,000-node batches with two sources each >= 10,000 nodes/s; listing and syncing 100,000
-nodes >= 50,000 nodes/s. The targets are the local CDF's, so they are timed with a lean HTTP client (httpx,
+nodes >= 50,000 nodes/s. The targets are the local CDF's, so they are timed with a lean HTTP client (httpx2,
 keep-alive, request bodies serialized beforehand, answers parsed with orjson): the figure is what the
 server answers, not what a client library costs. The same requests through the cognite-sdk (its
 `client.post`: auth, gzip, retries, its JSON parsing) and through its typed objects (`NodeApply`, `NodeList`,
@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 from cognite.client import CogniteClient
 from cognite.client.data_classes import data_modeling as dm
@@ -74,11 +74,11 @@ class Lean:
     """A minimal CDF client: a Bearer token from the token endpoint, then raw JSON over one connection."""
 
     def __init__(self, base_url: str, project: str, token_url: str) -> None:
-        token = httpx.post(
+        token = httpx2.post(
             token_url,
             data={"grant_type": "client_credentials", "client_id": "bench", "client_secret": "bench"},
         ).json()["access_token"]
-        self.http = httpx.Client(
+        self.http = httpx2.Client(
             base_url=f"{base_url}/api/v1/projects/{project}/models",
             headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
             timeout=120,
@@ -249,7 +249,7 @@ def main() -> None:
         ok = run(where, args.nodes, args.runs)
     print(f"load average after: {load()}")
     print(
-        f"server: {'in-process' if args.in_process else 'subprocess'}; targets timed with httpx + orjson, "
+        f"server: {'in-process' if args.in_process else 'subprocess'}; targets timed with httpx2 + orjson, "
         f"best of {args.runs}"
     )
     print("PASS" if ok else "FAIL")

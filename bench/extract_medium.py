@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/extract_medium.py [--rounds 2] [--target data-modeli
 The simulated Plex (medium plant, 100,000 calls a minute so the limiter stays out of the figure) and the
 local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.app.extract`, once), so
 its wall time, CPU seconds and peak RSS are its own. The floor replays the cold run's exact Plex requests
-and CDF write bodies with a bare httpx client (no logic: Plex reads at the product's 8-way concurrency,
+and CDF write bodies with bare httpx2 clients (no logic: Plex reads at the product's 8-way concurrency,
 assets in order, other writes 4-way, both sides overlapping) into a CDF emptied and set up again.
 Cold run and floor alternate `--rounds` times on a fresh CDF and state; the best of each is compared
 (the machine is shared, so single figures swing). Then, on the last cold run's state: a warm rerun with

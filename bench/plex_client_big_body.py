@@ -12,7 +12,7 @@ import resource
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 
 from plex_cdf.plex.client import PlexClient, PlexSettings
@@ -50,7 +50,7 @@ def peak_rss_mb() -> float:
 async def fetch(body: bytes) -> tuple[int, float, float]:
     """(rows, seconds, peak RSS growth MB) of one get_list over the body."""
     settings = PlexSettings(connect_url="https://connect.example", api_key="k" * 20)
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))
     async with PlexClient(settings, transport=transport) as client:
         before = peak_rss_mb()
         start = time.perf_counter()

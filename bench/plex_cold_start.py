@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 from plex_cdf.config.models import DEFAULT_INTERVALS, hyphenated
 from support.harness import (
@@ -162,7 +162,7 @@ def call_rows(world: World, recording: Path) -> list[list[object]]:
     for _, method, url, _, body in recorded(recording):
         if not url.startswith(world.plex_url):
             continue
-        path = httpx.URL(url).path
+        path = httpx2.URL(url).path
         key = f"{method} {UUID.sub('{id}', path)}"
         calls[key] = calls.get(key, 0) + 1
         distinct.setdefault(key, set()).add((url, body))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
+import httpx2
 
 KEY = {"X-Plex-Connect-Api-Key": "sim-key"}
 DAY = {"beginDate": "2026-11-27T00:00:00Z", "endDate": "2026-11-28T00:00:00Z"}
@@ -51,7 +51,9 @@ def served(scale: str) -> Iterator[str]:
         process.wait(timeout=30)
 
 
-def rate(client: httpx.Client, path: str, params: dict[str, str], seconds: float) -> tuple[int, float, float]:
+def rate(
+    client: httpx2.Client, path: str, params: dict[str, str], seconds: float
+) -> tuple[int, float, float]:
     """(requests, MB, elapsed s) of back-to-back calls for about `seconds`, at least 2 calls."""
     count, size = 0, 0
     began = time.perf_counter()
@@ -68,7 +70,7 @@ def main() -> None:
     parser.add_argument("--scale", default="small", choices=("small", "medium", "large"))
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    with served(args.scale) as base_url, httpx.Client(base_url=base_url, headers=KEY, timeout=300) as client:
+    with served(args.scale) as base_url, httpx2.Client(base_url=base_url, headers=KEY, timeout=300) as client:
         print(f"simulated Plex, scale {args.scale}, one client, sequential calls")
         print(f"{'call':<28}{'rows':>9}{'req/s':>9}{'MB/s':>8}{'ms/req':>9}")
         for name, path, params in CALLS:

@@ -2,7 +2,7 @@
 
 `World` runs bench/support/world.py (simulated Plex + local CDF) in its own process; `run_product` runs
 bench/support/product.py (one plex-cdf pass) in another and returns its figures; `replay_floor` sends a
-recorded run's Plex requests and CDF writes again with a bare httpx client and no logic at all.
+recorded run's Plex requests and CDF writes again with bare httpx2 clients and no logic at all.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import httpx2
 
 from plex_cdf.sim.cdf.routes import ROUTES, Router
@@ -28,7 +27,7 @@ from plex_cdf.sim.cdf.routes import ROUTES, Router
 HERE = Path(__file__).resolve().parent
 API_KEY, PCN, DS_USER, DS_PASSWORD = "sim-key", "340884", "sim-user", "sim-password"
 PROJECT, CLIENT_ID, CLIENT_SECRET = "bench", "bench", "local-bench-secret"  # local simulator credentials
-DS_AUTH = httpx.BasicAuth(DS_USER, DS_PASSWORD)
+DS_AUTH = httpx2.BasicAuth(DS_USER, DS_PASSWORD)
 DOMAINS = ("master-data", "jobs", "production", "inventory", "quality", "performance")
 
 
@@ -228,7 +227,7 @@ def split_recording(path: Path, world: World) -> tuple[list[Request], list[Reque
             plex.append(entry)
         elif url.startswith(world.cdf_url):
             found = router.match(
-                entry[1], httpx.URL(url).raw_path.decode().split("?")[0].split(PROJECT, 1)[1]
+                entry[1], httpx2.URL(url).raw_path.decode().split("?")[0].split(PROJECT, 1)[1]
             )
             if found is not None and found[0].writes:
                 writes.append(entry)
@@ -247,7 +246,7 @@ async def _replay(
         nonlocal failures
         _, method, url, headers, body = entry
         async with gate:
-            # httpx applies a client's auth after `send` was called, so the recording lacks it
+            # httpx2 applies a client's auth after `send` was called, so the recording lacks it
             auth = DS_AUTH if "/api/datasources/" in url else None
             answer = await client.request(method, url, headers=headers, content=body or None, auth=auth)
             await answer.aread()
@@ -256,12 +255,12 @@ async def _replay(
                 if failures <= 5:
                     say(f"floor: {method} {url} answered {answer.status_code}: {answer.text[:300]}")
 
-    # Each side on the client library the product uses for it: httpx for Plex, httpx2 (cognite-sdk's)
-    # for CDF. httpx2 costs less CPU a request, so one httpx client for both would flatter the product.
-    plex_limits = httpx.Limits(max_connections=plex_concurrency, max_keepalive_connections=plex_concurrency)
+    # Each side on the client library and pool size the product uses for it (httpx2 for both), with a
+    # pool of its own: one pool checks every pooled connection on each request, so sharing it slows both.
+    plex_limits = httpx2.Limits(max_connections=plex_concurrency, max_keepalive_connections=plex_concurrency)
     cdf_limits = httpx2.Limits(max_connections=cdf_concurrency, max_keepalive_connections=cdf_concurrency)
     async with (
-        httpx.AsyncClient(timeout=600, limits=plex_limits) as plex_client,
+        httpx2.AsyncClient(timeout=600, limits=plex_limits) as plex_client,
         httpx2.AsyncClient(timeout=600, limits=cdf_limits) as cdf_client,
     ):
         plex_gate, cdf_gate, one = (
@@ -284,7 +283,7 @@ async def _replay(
 def _phase(entry: Request) -> int:
     """Writes in dependency order: 0 asset creates (in order, a parent before its children); 1 other
     creates (events, time series, relationships, RAW rows); 2 what needs those (updates, datapoints)."""
-    path = httpx.URL(entry[2]).path
+    path = httpx2.URL(entry[2]).path
     if path.endswith("/assets"):
         return 0
     if path.endswith(("/update", "/data", "/delete")):

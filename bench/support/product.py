@@ -7,7 +7,7 @@ where to write the figures and (optionally) every HTTP request the product sent.
 through its real code path, `plex_cdf.app.extract(config, once=..., clock=..., backfill=...)`;
 `ops.setup` runs first when asked and is neither timed nor recorded.
 
-Recording wraps `send` of httpx (the Plex client) and httpx2 (the cognite-sdk) and streams each request
+Recording wraps `send` of httpx2 (the Plex client and the cognite-sdk both use it) and streams each request
 (method, URL, headers, body bytes) to a pickle file as it is sent, so the
 recording holds no memory of its own.
 """
@@ -25,7 +25,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-import httpx
 import httpx2
 
 from plex_cdf import app as service_module
@@ -39,24 +38,23 @@ DROPPED_HEADERS = ("host", "content-length")
 
 
 def record_requests(out: BinaryIO) -> None:
-    """Stream every request sent through httpx or httpx2 to `out` (token requests are left out)."""
-    for module in (httpx, httpx2):
-        original = module.AsyncClient.send
+    """Stream every request sent through httpx2 to `out` (token requests are left out)."""
+    original = httpx2.AsyncClient.send
 
-        async def send(self: Any, request: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
-            if not request.url.path.endswith("/token"):
-                headers = {k: v for k, v in request.headers.items() if k not in DROPPED_HEADERS}
-                entry = (
-                    time.perf_counter(),
-                    request.method,
-                    str(request.url),
-                    headers,
-                    bytes(request.content),
-                )
-                pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
-            return await _original(self, request, *args, **kw)
+    async def send(self: Any, request: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
+        if not request.url.path.endswith("/token"):
+            headers = {k: v for k, v in request.headers.items() if k not in DROPPED_HEADERS}
+            entry = (
+                time.perf_counter(),
+                request.method,
+                str(request.url),
+                headers,
+                bytes(request.content),
+            )
+            pickle.dump(entry, out, protocol=pickle.HIGHEST_PROTOCOL)
+        return await _original(self, request, *args, **kw)
 
-        module.AsyncClient.send = send
+    httpx2.AsyncClient.send = send
 
 
 def narrow_plex_window(seconds: float) -> None:

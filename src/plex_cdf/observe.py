@@ -36,10 +36,10 @@ TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _HANDLER_MARK = "_plex_cdf_handler"
-# Libraries that log every HTTP request at INFO (httpx, its transport, the cognite-sdk and its httpx2):
+# Libraries that log every HTTP request at INFO (httpx2, which both clients use, its transport, the SDK):
 # below WARNING their records are DEBUG for us, so an INFO console shows what an operator acts on and a
 # DEBUG file keeps them.
-CHATTY_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2", "cognite", "urllib3", "uvicorn.access")
+CHATTY_LIBRARIES = ("httpx2", "httpcore2", "cognite", "urllib3", "uvicorn.access")
 
 # `_created` series double the metric count and say nothing a scrape's own timestamps do not.
 disable_created_metrics()  # type: ignore[no-untyped-call]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from cognite.client import CogniteClient
 from cognite.client.data_classes import (
@@ -55,7 +55,7 @@ def test_a_wrong_client_secret_is_refused_with_an_oauth_error(local_cdf: LocalCd
 
 def test_project_routes_require_a_bearer_token(local_cdf: LocalCdfHandle) -> None:
     url = f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/assets/list"
-    answer = httpx.post(url, json={})
+    answer = httpx2.post(url, json={})
     assert answer.status_code == 401, "a request without a token must be refused, as CDF does"
     assert answer.json()["error"]["code"] == 401
     assert answer.headers["x-request-id"], "every answer carries a request id"
@@ -379,7 +379,7 @@ def test_datapoints_answer_json_when_protobuf_is_not_asked_for(
     local_cdf_client.time_series.create(TimeSeriesWrite(external_id="j"))
     local_cdf_client.time_series.data.insert([(1_000, 1.5), (2_000, 2.5), (3_000, 3.5)], external_id="j")
     token = local_cdf_client.config.credentials.authorization_header()[1]
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/timeseries/data/list",
         json={"items": [{"externalId": "j", "start": 0, "end": 10_000, "limit": 2}]},
         headers={"Authorization": token},
@@ -391,9 +391,9 @@ def test_datapoints_answer_json_when_protobuf_is_not_asked_for(
 
 def post_raw(
     local_cdf: LocalCdfHandle, client: CogniteClient, route: str, body: dict[str, object]
-) -> httpx.Response:
+) -> httpx2.Response:
     """A request the SDK would have split or refused client-side, sent as is."""
-    return httpx.post(
+    return httpx2.post(
         f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf{route}",
         json=body,
         headers={"Authorization": client.config.credentials.authorization_header()[1]},

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from cognite.client import ClientConfig, CogniteClient, global_config
 from cognite.client.credentials import OAuthClientCredentials
@@ -62,7 +62,7 @@ def test_the_command_serves_counts_and_persists_across_restarts(tmp_path: Path) 
     with sim_cdf(*options, str(store_file)) as (process, ready):
         assert ready["project"] == "acme" and ready["token"] == ready["base"] + "/oauth2/token"
         client_for(ready, "s3cret").assets.create(AssetWrite(external_id="root", name="Plant"))
-        counts = httpx.get(ready["base"] + "/_local/counts").json()
+        counts = httpx2.get(ready["base"] + "/_local/counts").json()
         assert counts["requests"]["POST /assets"] == 1 and counts["writes"] == 1
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, "SIGTERM must end the server cleanly with exit code 0"
@@ -81,7 +81,7 @@ def test_the_command_serves_counts_and_persists_across_restarts(tmp_path: Path) 
 @pytest.mark.timeout(60)
 def test_the_command_enforces_the_configured_secret() -> None:
     with sim_cdf("--client-id", "extractor", "--client-secret", "s3cret") as (process, ready):
-        answer = httpx.post(
+        answer = httpx2.post(
             ready["token"],
             data={"grant_type": "client_credentials", "client_id": "extractor", "client_secret": "x"},
         )

@@ -5,7 +5,7 @@ Driven through the unmodified cognite-sdk 8 wherever the SDK exposes the paramet
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 from cognite.client import CogniteClient
 from cognite.client.data_classes import (
@@ -151,10 +151,10 @@ def test_an_unimplemented_query_parameter_is_refused_by_name(
 ) -> None:
     headers = {"Authorization": local_cdf_client.config.credentials.authorization_header()[1]}
     base = f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf"
-    answer = httpx.get(f"{base}/assets", params={"limit": 5, "includeMetadata": "false"}, headers=headers)
+    answer = httpx2.get(f"{base}/assets", params={"limit": 5, "includeMetadata": "false"}, headers=headers)
     assert answer.status_code == 400
     assert f"{REFUSED}: query parameter includeMetadata" in answer.json()["error"]["message"]
-    fine = httpx.get(f"{base}/assets", params={"limit": 5}, headers=headers)
+    fine = httpx2.get(f"{base}/assets", params={"limit": 5}, headers=headers)
     assert fine.status_code == 200, "the implemented parameters still work"
 
 
@@ -455,9 +455,9 @@ def test_get_by_id_serves_assets_events_and_time_series(
     headers = {"Authorization": client.config.credentials.authorization_header()[1]}
     base = f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf"
     for resource, internal in made.items():
-        answer = httpx.get(f"{base}/{resource}/{internal}", headers=headers)
+        answer = httpx2.get(f"{base}/{resource}/{internal}", headers=headers)
         assert answer.status_code == 200 and answer.json()["id"] == internal
-    unknown = httpx.get(f"{base}/assets/{made['timeseries'] + 1000}", headers=headers)
+    unknown = httpx2.get(f"{base}/assets/{made['timeseries'] + 1000}", headers=headers)
     assert unknown.status_code == 400 and unknown.json()["error"]["missing"] == [
         {"id": made["timeseries"] + 1000}
     ]
@@ -469,16 +469,16 @@ def test_get_by_id_serves_assets_events_and_time_series(
 def test_the_token_endpoint_takes_client_credentials_by_http_basic(local_cdf: LocalCdfHandle) -> None:
     url = local_cdf.server.token_url
     form = {"grant_type": "client_credentials"}
-    good = httpx.post(url, data=form, auth=(LOCAL_CDF_CLIENT_ID, LOCAL_CDF_SECRET))
+    good = httpx2.post(url, data=form, auth=(LOCAL_CDF_CLIENT_ID, LOCAL_CDF_SECRET))
     assert good.status_code == 200 and good.json()["token_type"] == "Bearer"
-    wrong = httpx.post(url, data=form, auth=(LOCAL_CDF_CLIENT_ID, "wrong"))
+    wrong = httpx2.post(url, data=form, auth=(LOCAL_CDF_CLIENT_ID, "wrong"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
-    both = httpx.post(
+    both = httpx2.post(
         url, data={**form, "client_secret": LOCAL_CDF_SECRET}, auth=(LOCAL_CDF_CLIENT_ID, LOCAL_CDF_SECRET)
     )
     assert both.status_code == 400 and both.json()["error"] == "invalid_request", "one method, not two"
     token = good.json()["access_token"]
-    listed = httpx.post(
+    listed = httpx2.post(
         f"{local_cdf.server.base_url}/api/v1/projects/plex-cdf/assets/list",
         json={},
         headers={"Authorization": f"Bearer {token}"},

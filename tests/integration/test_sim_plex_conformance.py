@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.sim.plex import SimPlex
@@ -194,7 +194,7 @@ def test_every_served_namespace_answers_over_http_with_the_subscription_switch(s
         "/mdm/v1/contacts",
         "/inventory/v1/inventory-definitions/supply-items",
     ]
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=headers) as client:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=headers) as client:
         for probe in probes:
             answer = client.get(probe)
             assert answer.status_code == 200 and answer.json(), f"{probe} answered {answer.status_code}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.sim.plex import SimPlex
@@ -22,12 +22,12 @@ def sim() -> SimPlex:
 
 
 @pytest.fixture(scope="module")
-def plex(sim: SimPlex) -> Iterator[httpx.Client]:
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY, timeout=30) as client:
+def plex(sim: SimPlex) -> Iterator[httpx2.Client]:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY, timeout=30) as client:
         yield client
 
 
-def test_lists_are_bare_arrays_and_ignore_limit_offset_and_unknown_parameters(plex: httpx.Client) -> None:
+def test_lists_are_bare_arrays_and_ignore_limit_offset_and_unknown_parameters(plex: httpx2.Client) -> None:
     full = plex.get("/mdm/v1/parts")
     paged = plex.get("/mdm/v1/parts", params={"limit": 1, "offset": 5, "page": 2, "typeName": "x"})
     assert full.status_code == paged.status_code == 200
@@ -37,7 +37,7 @@ def test_lists_are_bare_arrays_and_ignore_limit_offset_and_unknown_parameters(pl
     )
 
 
-def test_known_parameters_filter_and_repeated_ones_mean_any_of(plex: httpx.Client, sim: SimPlex) -> None:
+def test_known_parameters_filter_and_repeated_ones_mean_any_of(plex: httpx2.Client, sim: SimPlex) -> None:
     jobs = sim.truth.get("/scheduling/v1/jobs")
     assert isinstance(jobs, list)
     statuses = plex.get(
@@ -50,7 +50,7 @@ def test_known_parameters_filter_and_repeated_ones_mean_any_of(plex: httpx.Clien
     ], "parameter names are matched case-insensitively"
 
 
-def test_bad_uuid_is_400_with_plex_error_body(plex: httpx.Client) -> None:
+def test_bad_uuid_is_400_with_plex_error_body(plex: httpx2.Client) -> None:
     answer = plex.get("/scheduling/v1/jobs", params={"partId": "not-a-uuid"})
     assert answer.status_code == 400
     body = answer.json()
@@ -73,7 +73,7 @@ def test_bad_uuid_is_400_with_plex_error_body(plex: httpx.Client) -> None:
         "2026-13-01T00:00Z",
     ],
 )
-def test_dates_that_break_plex_format_rules_are_400(plex: httpx.Client, bad: str) -> None:
+def test_dates_that_break_plex_format_rules_are_400(plex: httpx2.Client, bad: str) -> None:
     answer = plex.get(ENTRIES, params={**DAY_WINDOW, "beginDate": bad})
     assert answer.status_code == 400, f"{bad!r} was accepted; Plex rejects it"
     assert answer.json()["errors"][0]["metadata"][0]["field"] == "beginDate"
@@ -82,19 +82,19 @@ def test_dates_that_break_plex_format_rules_are_400(plex: httpx.Client, bad: str
 @pytest.mark.parametrize(
     "good", ["2026-11-27T00:00Z", "2026-11-27T00:00:00Z", "2026-11-27T00:00:00.1234567Z"]
 )
-def test_dates_with_zero_to_seven_fraction_digits_are_accepted(plex: httpx.Client, good: str) -> None:
+def test_dates_with_zero_to_seven_fraction_digits_are_accepted(plex: httpx2.Client, good: str) -> None:
     assert plex.get(ENTRIES, params={**DAY_WINDOW, "beginDate": good}).status_code == 200
 
 
 @pytest.mark.parametrize("missing", ["beginDate", "endDate"])
-def test_history_requires_both_dates(plex: httpx.Client, missing: str) -> None:
+def test_history_requires_both_dates(plex: httpx2.Client, missing: str) -> None:
     params = {k: v for k, v in DAY_WINDOW.items() if k != missing}
     answer = plex.get(ENTRIES, params=params)
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["metadata"][0]["field"] == missing
 
 
-def test_boms_without_part_id_are_400(plex: httpx.Client) -> None:
+def test_boms_without_part_id_are_400(plex: httpx2.Client) -> None:
     answer = plex.get("/engineering/v1/boms")
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["metadata"][0]["field"] == "partId"
@@ -116,7 +116,7 @@ def test_boms_without_part_id_are_400(plex: httpx.Client) -> None:
         "/mdm/v1/boms",
     ],
 )
-def test_paths_the_predecessor_guessed_are_404(plex: httpx.Client, path: str) -> None:
+def test_paths_the_predecessor_guessed_are_404(plex: httpx2.Client, path: str) -> None:
     answer = plex.get(path)
     assert answer.status_code == 404, f"{path} answered {answer.status_code}; on Plex it is 404"
     assert answer.json()["code"] == "RESOURCE_NOT_FOUND"
@@ -126,10 +126,10 @@ def test_paths_the_predecessor_guessed_are_404(plex: httpx.Client, path: str) ->
     "headers", [{}, {"X-Plex-Connect-Api-Key": "wrong"}, {"X-Plex-Connect-Customer-Id": "1"}]
 )
 def test_missing_wrong_key_or_foreign_tenant_is_401(
-    sim: SimPlex, plex: httpx.Client, headers: dict[str, str]
+    sim: SimPlex, plex: httpx2.Client, headers: dict[str, str]
 ) -> None:
     sent = {**KEY, **headers} if "X-Plex-Connect-Customer-Id" in headers else headers
-    answer = httpx.get(f"{plex.base_url}/mdm/v1/tenants", headers=sent)
+    answer = httpx2.get(f"{plex.base_url}/mdm/v1/tenants", headers=sent)
     assert answer.status_code == 401
     assert answer.json() == {
         "code": "REQUEST_NOT_AUTHENTICATED",
@@ -137,14 +137,16 @@ def test_missing_wrong_key_or_foreign_tenant_is_401(
     }
 
 
-def test_key_in_query_string_is_401(plex: httpx.Client) -> None:
+def test_key_in_query_string_is_401(plex: httpx2.Client) -> None:
     assert (
-        httpx.get(f"{plex.base_url}/mdm/v1/tenants", params={"X-Plex-Connect-Api-Key": "sim-key"}).status_code
+        httpx2.get(
+            f"{plex.base_url}/mdm/v1/tenants", params={"X-Plex-Connect-Api-Key": "sim-key"}
+        ).status_code
         == 401
     )
 
 
-def test_tenant_is_chosen_by_customer_or_tenant_header(sim: SimPlex, plex: httpx.Client) -> None:
+def test_tenant_is_chosen_by_customer_or_tenant_header(sim: SimPlex, plex: httpx2.Client) -> None:
     by_pcn = plex.get("/mdm/v1/tenants", headers={"X-Plex-Connect-Customer-Id": sim.truth.pcn})
     by_id = plex.get("/mdm/v1/tenants", headers={"X-Plex-Connect-Tenant-Id": sim.truth.tenant_id.upper()})
     assert by_pcn.status_code == by_id.status_code == 200
@@ -152,7 +154,7 @@ def test_tenant_is_chosen_by_customer_or_tenant_header(sim: SimPlex, plex: httpx
 
 
 def test_a_key_without_the_tenant_sees_its_own_tenants_but_gets_401_for_this_one(
-    sim: SimPlex, plex: httpx.Client
+    sim: SimPlex, plex: httpx2.Client
 ) -> None:
     sim.add_key(api_key="other-key", tenants=["00000000-0000-4000-8000-000000000001"])
     alone = {"X-Plex-Connect-Api-Key": "other-key"}
@@ -168,7 +170,7 @@ def test_a_key_without_the_tenant_sees_its_own_tenants_but_gets_401_for_this_one
         assert answer.status_code == 401, f"a key lacking the tenant got {answer.status_code} with {header}"
 
 
-def test_a_key_with_two_tenants_lists_both_and_reaches_each(sim: SimPlex, plex: httpx.Client) -> None:
+def test_a_key_with_two_tenants_lists_both_and_reaches_each(sim: SimPlex, plex: httpx2.Client) -> None:
     sim.add_key(api_key="two-key", tenants=[sim.truth.pcn, "999999"])
     key = {"X-Plex-Connect-Api-Key": "two-key"}
     tenants = plex.get("/mdm/v1/tenants", headers=key).json()
@@ -179,7 +181,7 @@ def test_a_key_with_two_tenants_lists_both_and_reaches_each(sim: SimPlex, plex: 
     assert plex.get(f"/mdm/v1/parts/{tenants[0]['id']}", headers=other).status_code == 404
 
 
-def test_an_unsubscribed_namespace_is_401_while_others_answer(sim: SimPlex, plex: httpx.Client) -> None:
+def test_an_unsubscribed_namespace_is_401_while_others_answer(sim: SimPlex, plex: httpx2.Client) -> None:
     sim.add_key(api_key="quality-less", tenants=[sim.truth.pcn])
     sim.subscribe(api_key="quality-less", namespace="quality", subscribed=False)
     headers = {"X-Plex-Connect-Api-Key": "quality-less"}
@@ -189,7 +191,7 @@ def test_an_unsubscribed_namespace_is_401_while_others_answer(sim: SimPlex, plex
     assert plex.get("/mdm/v1/tenants", headers=headers).status_code == 200
 
 
-def test_plex_field_names_are_kept(plex: httpx.Client) -> None:
+def test_plex_field_names_are_kept(plex: httpx2.Client) -> None:
     part = plex.get("/mdm/v1/parts").json()[0]
     container = plex.get("/inventory/v1/inventory-tracking/containers").json()[0]
     workcenter = plex.get("/production/v1/production-definitions/workcenters").json()[0]
@@ -201,13 +203,13 @@ def test_plex_field_names_are_kept(plex: httpx.Client) -> None:
     assert "id" not in entry, "history rows carry no id in Plex"
 
 
-def test_timestamps_vary_in_fraction_digits(plex: httpx.Client) -> None:
+def test_timestamps_vary_in_fraction_digits(plex: httpx2.Client) -> None:
     entries = plex.get(ENTRIES, params=DAY_WINDOW).json()
     widths = {len(e["transactionDate"].rstrip("Z").partition(".")[2]) for e in entries}
     assert len(widths) >= 4 and max(widths) <= 7, f"fraction widths seen: {sorted(widths)}"
 
 
-def test_history_window_is_half_open_and_time_ordered(plex: httpx.Client, sim: SimPlex) -> None:
+def test_history_window_is_half_open_and_time_ordered(plex: httpx2.Client, sim: SimPlex) -> None:
     entries = plex.get(ENTRIES, params=DAY_WINDOW).json()
     stamps = [datetime.fromisoformat(e["transactionDate"][:23].rstrip("Z") + "+00:00") for e in entries]
     assert stamps == sorted(stamps)
@@ -242,7 +244,7 @@ def test_empty_windows_answer_empty_array_by_default_or_404_when_switched() -> N
     future = {"beginDate": "2027-01-01T00:00Z", "endDate": "2027-01-02T00:00Z"}
     assert sim.truth.get(ENTRIES, future) == []
     with sim.serve() as server:
-        answer = httpx.get(f"{server.base_url}{ENTRIES}", params=future, headers=KEY)
+        answer = httpx2.get(f"{server.base_url}{ENTRIES}", params=future, headers=KEY)
     assert answer.status_code == 404 and answer.json()["code"] == "RESOURCE_NOT_FOUND"
 
 
@@ -282,12 +284,12 @@ def test_same_seed_same_tenant() -> None:
     ],
 )
 def test_truth_is_exactly_what_the_route_answers(
-    plex: httpx.Client, sim: SimPlex, path: str, params: dict[str, str | list[str]]
+    plex: httpx2.Client, sim: SimPlex, path: str, params: dict[str, str | list[str]]
 ) -> None:
     assert plex.get(path, params=params).json() == sim.truth.get(path, params)
 
 
-def test_object_routes_answer_one_record_or_404(plex: httpx.Client, sim: SimPlex) -> None:
+def test_object_routes_answer_one_record_or_404(plex: httpx2.Client, sim: SimPlex) -> None:
     job = sim.truth.get("/scheduling/v1/jobs")[0]
     container = sim.truth.get("/inventory/v1/inventory-tracking/containers")[0]
     workcenter = sim.truth.get("/production/v1/production-definitions/workcenters")[0]
@@ -304,7 +306,7 @@ def test_object_routes_answer_one_record_or_404(plex: httpx.Client, sim: SimPlex
     assert plex.get("/scheduling/v1/jobs/not-a-uuid").status_code == 400
 
 
-def test_checksheets_are_fetched_by_integer_number(plex: httpx.Client, sim: SimPlex) -> None:
+def test_checksheets_are_fetched_by_integer_number(plex: httpx2.Client, sim: SimPlex) -> None:
     rows = sim.truth.datasource(
         4142, {"Start_Date": "2026-11-27T00:00:00Z", "End_Date": "2026-11-28T00:00:00Z"}
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.sim.plex import SimPlex
@@ -19,7 +19,7 @@ WINDOW = {"beginDate": "2026-11-20T00:00Z", "endDate": "2026-11-28T00:00Z"}
 @pytest.mark.parametrize("retry_after", [True, False])
 def test_the_request_past_the_budget_is_429_with_or_without_retry_after(retry_after: bool) -> None:
     sim = SimPlex(now=START, rate_limit_per_minute=5, rate_limit_window_s=30.0, retry_after=retry_after)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY) as plex:
         answers = [plex.get("/mdm/v1/tenants") for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 5 + [429], (
         "the 6th call within the window was not throttled"
@@ -36,7 +36,7 @@ def test_the_request_past_the_budget_is_429_with_or_without_retry_after(retry_af
 def test_the_budget_is_per_key() -> None:
     sim = SimPlex(now=START, rate_limit_per_minute=2)
     sim.add_key("second", tenants=[sim.truth.pcn])
-    with sim.serve() as server, httpx.Client(base_url=server.base_url) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url) as plex:
         first = [plex.get("/mdm/v1/tenants", headers=KEY).status_code for _ in range(3)]
         other = plex.get("/mdm/v1/tenants", headers={"X-Plex-Connect-Api-Key": "second"}).status_code
     assert first == [200, 200, 429]
@@ -60,7 +60,7 @@ def test_the_window_rolls_so_a_waiting_key_gets_back_in() -> None:
 
 def test_request_counts_and_log_record_every_call_by_path_template() -> None:
     sim = SimPlex(now=START)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY) as plex:
         job_id = plex.get("/scheduling/v1/jobs").json()[0]["id"]
         plex.get(f"/scheduling/v1/jobs/{job_id}")
         plex.get(f"/scheduling/v1/jobs/{job_id}/operations")
@@ -76,7 +76,7 @@ def test_request_counts_and_log_record_every_call_by_path_template() -> None:
 
 def test_injected_5xx_and_429_are_plex_shaped_and_switchable() -> None:
     sim = SimPlex(now=START, fault_5xx=1.0)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY) as plex:
         failed = plex.get("/mdm/v1/parts")
         sim.set_faults(fault_5xx=0.0, fault_429=1.0)
         throttled = plex.get("/mdm/v1/parts")
@@ -89,7 +89,7 @@ def test_injected_5xx_and_429_are_plex_shaped_and_switchable() -> None:
 
 def test_moves_switch_reproduces_the_400_some_tenants_give() -> None:
     sim = SimPlex(now=START)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY) as plex:
         normal = plex.get(MOVES, params=WINDOW)
         sim.set_faults(moves_400=True)
         refused = plex.get(MOVES, params=WINDOW)
@@ -102,7 +102,7 @@ def test_moves_switch_reproduces_the_400_some_tenants_give() -> None:
 
 def test_latency_is_added_to_every_answer() -> None:
     sim = SimPlex(now=START, latency_ms=150)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY) as plex:
         answer = plex.get("/mdm/v1/tenants")
     assert answer.status_code == 200
     assert answer.elapsed.total_seconds() >= 0.15, f"answer came after {answer.elapsed}, not ≥ 150 ms"

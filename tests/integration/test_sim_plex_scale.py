@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.sim.plex import SimPlex
@@ -48,7 +48,7 @@ def test_cli_prints_one_line_with_its_base_url_and_serves(
     line, _ = served_by_cli
     base_url = line.rsplit(" ", 1)[-1]
     assert base_url.startswith("http://127.0.0.1:"), f"first line was {line!r}"
-    tenants = httpx.get(f"{base_url}/mdm/v1/tenants", headers=KEY).json()
+    tenants = httpx2.get(f"{base_url}/mdm/v1/tenants", headers=KEY).json()
     assert tenants == SimPlex(seed=3, now=START).truth.get("/mdm/v1/tenants")
 
 
@@ -63,7 +63,7 @@ def test_cli_rejects_a_bad_switch_with_one_clear_line() -> None:
     assert "--clock 'sometimes'" in done.stderr and done.stdout == ""
 
 
-def naive_offset_loop(plex: httpx.Client, path: str, page: int, stop_after: int) -> list[int]:
+def naive_offset_loop(plex: httpx2.Client, path: str, page: int, stop_after: int) -> list[int]:
     """What the predecessor did: ask for `limit` rows at growing offsets until a short page comes back.
     Returns the page sizes seen; gives up after `stop_after` pages, because on Plex it never ends."""
     sizes: list[int] = []
@@ -79,7 +79,7 @@ def naive_offset_loop(plex: httpx.Client, path: str, page: int, stop_after: int)
 
 def test_medium_jobs_list_defeats_a_naive_offset_loop() -> None:
     sim = SimPlex(seed=1, scale="medium", now=START, rate_limit_per_minute=10_000)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY, timeout=120) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY, timeout=120) as plex:
         sizes = naive_offset_loop(plex, "/scheduling/v1/jobs", page=1000, stop_after=4)
     total = len(sim.truth.get("/scheduling/v1/jobs"))
     assert total > 1000
@@ -89,7 +89,7 @@ def test_medium_jobs_list_defeats_a_naive_offset_loop() -> None:
 @pytest.mark.slow
 def test_large_plant_serves_100k_jobs_in_one_response_and_a_naive_loop_never_ends() -> None:
     sim = SimPlex(seed=1, scale="large", now=START, rate_limit_per_minute=10_000)
-    with sim.serve() as server, httpx.Client(base_url=server.base_url, headers=KEY, timeout=300) as plex:
+    with sim.serve() as server, httpx2.Client(base_url=server.base_url, headers=KEY, timeout=300) as plex:
         whole = plex.get("/scheduling/v1/jobs")
         sizes = naive_offset_loop(plex, "/scheduling/v1/jobs", page=1000, stop_after=3)
     jobs = whole.json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.health import Health
@@ -32,9 +32,9 @@ def served() -> Iterator[tuple[Metrics, str]]:
 def test_readiness_is_false_until_the_service_opened_then_true(served: tuple[Metrics, str]) -> None:
     metrics, url = served
 
-    before = httpx.get(f"{url}/readyz", timeout=5)
+    before = httpx2.get(f"{url}/readyz", timeout=5)
     metrics.health.opened()
-    after = httpx.get(f"{url}/readyz", timeout=5)
+    after = httpx2.get(f"{url}/readyz", timeout=5)
 
     assert before.status_code == 503 and "starting" in before.text
     assert after.status_code == 200, after.text
@@ -46,9 +46,9 @@ def test_readiness_is_false_while_a_check_fails_and_names_it(served: tuple[Metri
     metrics.health.add_check("CDF token", lambda: problem[0])
     metrics.health.opened()
 
-    failing = httpx.get(f"{url}/readyz", timeout=5)
+    failing = httpx2.get(f"{url}/readyz", timeout=5)
     problem[0] = None
-    recovered = httpx.get(f"{url}/readyz", timeout=5)
+    recovered = httpx2.get(f"{url}/readyz", timeout=5)
 
     assert failing.status_code == 503
     assert "CDF token: the token endpoint refused" in failing.text
@@ -72,5 +72,5 @@ def test_the_metrics_stay_on_every_other_path(served: tuple[Metrics, str]) -> No
     metrics, url = served
     metrics.records_fetched.labels("1", "parts").inc()
 
-    assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-    assert "plex_cdf_records_fetched_total" in httpx.get(f"{url}/metrics", timeout=5).text
+    assert httpx2.get(f"{url}/healthz", timeout=5).status_code == 200
+    assert "plex_cdf_records_fetched_total" in httpx2.get(f"{url}/metrics", timeout=5).text

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from logging.handlers import TimedRotatingFileHandler
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -159,7 +159,7 @@ def test_libraries_logs_are_masked_too(
 ) -> None:
     setup_logging(logger_config(tmp_path), secrets=config.secrets())
 
-    logging.getLogger("httpx").debug(
+    logging.getLogger("httpx2").debug(
         "HTTP Request: POST https://login.example.com/token?secret=%s", CLIENT_SECRET
     )
 
@@ -265,15 +265,15 @@ def test_the_metrics_endpoint_serves_the_registry_and_stops(config: Config) -> N
     record_a_run(metrics)
     server = start_metrics_server("127.0.0.1", 0, metrics.registry)
     try:
-        answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+        answer = httpx2.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
     finally:
         server.stop()
 
     assert answer.status_code == 200
     assert 'plex_cdf_records_written_total{pcn="340884",resource="jobs"} 100.0' in answer.text
     assert_no_secret(answer.text, config, "the scraped metrics")
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
 
 
 def test_metrics_carry_no_created_series_that_would_double_their_count() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -33,7 +33,7 @@ class World:
     metadata_needs_grant: bool = False  # a tenant answering 403 already on an ungranted source's metadata
     probes: list[str] = field(default_factory=list)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if path.startswith("/api/datasources"):
             return self.datasource(request, path)
@@ -46,7 +46,7 @@ class World:
         self.probes.append(path)
         return json(404, {"code": "RESOURCE_NOT_FOUND", "message": "not found"})
 
-    def datasource(self, request: httpx.Request, path: str) -> httpx.Response:
+    def datasource(self, request: httpx2.Request, path: str) -> httpx2.Response:
         if not self.ds_user_ok:
             return json(401, {"errors": [{"code": "USER_ACCESS_DENIED", "message": "no"}]})
         if path == "/api/datasources/search":
@@ -145,8 +145,8 @@ def test_bad_data_source_credentials_and_unknown_ids_each_fail_with_a_fix() -> N
 
 
 def test_an_unreachable_plex_fails_with_a_network_fix() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused")
+    def down(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused")
 
     async def scenario(client: PlexClient) -> list[CheckResult]:
         return await check_plex(client, [], [])
@@ -158,10 +158,10 @@ def test_an_unreachable_plex_fails_with_a_network_fix() -> None:
 
 @pytest.mark.parametrize("answer", [200, 400])
 def test_a_probe_answered_at_all_proves_the_subscription(answer: int) -> None:
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         if request.url.path == "/mdm/v1/tenants":
             return json(200, [])
-        return httpx.Response(
+        return httpx2.Response(
             answer, content=orjson.dumps({"code": "ARGUMENT_INVALID"} if answer == 400 else {})
         )
 

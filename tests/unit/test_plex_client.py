@@ -1,4 +1,4 @@
-"""The Plex client against a scripted Plex (httpx.MockTransport) on virtual time: headers, no paging, the
+"""The Plex client against a scripted Plex (httpx2.MockTransport) on virtual time: headers, no paging, the
 error policy, 401 diagnosis, retries, throttling, the circuit breaker and the Data Source API."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import orjson
 import pytest
 
@@ -31,7 +31,7 @@ T = TypeVar("T")
 KEY = "KEY-0123456789abcdef"
 SECRET = "SECRET-xyz-123"
 PASSWORD = "PW-very-secret"
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
 def settings(**overrides: Any) -> PlexSettings:
@@ -61,7 +61,7 @@ def run(
     async def go() -> T:
         client = PlexClient(
             settings(**overrides),
-            transport=httpx.MockTransport(handler),
+            transport=httpx2.MockTransport(handler),
             clock=vt.clock,
             sleep=vt.sleep,
             rng=random.Random(3),
@@ -72,8 +72,8 @@ def run(
     return vt.run(go())
 
 
-def json(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, content=orjson.dumps(body), headers=headers)
+def json(status: int, body: object, headers: dict[str, str] | None = None) -> httpx2.Response:
+    return httpx2.Response(status, content=orjson.dumps(body), headers=headers)
 
 
 NOT_AUTHENTICATED = {
@@ -91,9 +91,9 @@ def assert_masked(text: str) -> None:
 
 
 def test_connect_calls_carry_key_secret_and_customer_id_and_repeat_list_params() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         return json(200, [{"id": "a"}])
 
@@ -109,9 +109,9 @@ def test_connect_calls_carry_key_secret_and_customer_id_and_repeat_list_params()
 
 
 def test_tenant_id_is_sent_when_configured_instead_of_customer_id() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         return json(200, [])
 
@@ -124,7 +124,7 @@ def test_tenant_id_is_sent_when_configured_instead_of_customer_id() -> None:
 def test_a_base_url_with_a_path_prefix_is_kept() -> None:
     seen: list[str] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         seen.append(request.url.path)
         return json(200, [])
 
@@ -139,7 +139,7 @@ def test_paging_params_are_refused_because_plex_ignores_them(name: str) -> None:
 
 
 def test_a_list_404_means_no_data_and_an_object_404_means_none() -> None:
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         return json(404, {"code": "RESOURCE_NOT_FOUND", "message": "Not found"})
 
     async def scenario(c: PlexClient) -> tuple[object, object, int]:
@@ -151,18 +151,18 @@ def test_a_list_404_means_no_data_and_an_object_404_means_none() -> None:
 @pytest.mark.parametrize(
     ("answer", "named"),
     [
-        (httpx.Response(200, content=b""), "an empty body (200)"),
-        (httpx.Response(200, content=b"  \n"), "an empty body (200)"),
+        (httpx2.Response(200, content=b""), "an empty body (200)"),
+        (httpx2.Response(200, content=b"  \n"), "an empty body (200)"),
         (json(200, {"data": [{"id": 1}]}), "a JSON object where the documented list"),
         (json(200, [1, 2]), "a JSON list holding something other than objects"),
     ],
 )
 def test_a_200_that_is_not_the_documented_list_is_a_failed_call_after_retries_never_no_data(
-    answer: httpx.Response, named: str
+    answer: httpx2.Response, named: str
 ) -> None:
     calls: list[str] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         calls.append(request.url.path)
         return answer
 
@@ -175,14 +175,14 @@ def test_a_200_that_is_not_the_documented_list_is_a_failed_call_after_retries_ne
 
 
 def test_a_bad_answer_followed_by_the_list_gives_the_list() -> None:
-    answers = iter([httpx.Response(200, content=b""), json(200, {"id": 1}), json(200, [{"id": 1}])])
+    answers = iter([httpx2.Response(200, content=b""), json(200, {"id": 1}), json(200, [{"id": 1}])])
     rows = run(lambda r: next(answers), lambda c: c.get_list("/mdm/v1/parts"))
     assert rows == [{"id": 1}]
 
 
 def test_a_hundred_thousand_row_body_arrives_whole() -> None:
     body = orjson.dumps([{"id": i, "jobNumber": f"J{i:06d}"} for i in range(100_000)])
-    rows = run(lambda r: httpx.Response(200, content=body), lambda c: c.get_list("/scheduling/v1/jobs"))
+    rows = run(lambda r: httpx2.Response(200, content=body), lambda c: c.get_list("/scheduling/v1/jobs"))
     assert len(rows) == 100_000 and rows[-1] == {"id": 99_999, "jobNumber": "J099999"}
 
 
@@ -192,7 +192,7 @@ def test_a_hundred_thousand_row_body_arrives_whole() -> None:
 def auth_world(key_ok: bool, tenant_ok: bool, subscribed: set[str]) -> Handler:
     """A Plex that answers the same 401 for all three reasons, like the real one."""
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         has_tenant = "X-Plex-Connect-Customer-Id" in request.headers
         namespace = request.url.path.strip("/").split("/")[0]
         if not key_ok or (has_tenant and not tenant_ok) or namespace not in subscribed | {"mdm"}:
@@ -228,7 +228,7 @@ def test_a_diagnosis_is_made_once_per_product_namespace() -> None:
     calls: list[str] = []
     inner = auth_world(True, True, subscribed=set())
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         calls.append(request.url.path)
         return inner(request)
 
@@ -244,7 +244,7 @@ def test_a_diagnosis_is_made_once_per_product_namespace() -> None:
 def test_a_403_fails_fast_naming_path_and_tenant() -> None:
     calls = 0
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         nonlocal calls
         calls += 1
         return json(403, {"code": "FORBIDDEN", "message": "Access denied"})
@@ -301,10 +301,10 @@ def test_a_400_for_a_missing_required_parameter_is_a_request_error() -> None:
 # -- retries, throttling, breaker ---------------------------------------------------------------
 
 
-def flaky(failures: list[httpx.Response | Exception], then: object) -> Handler:
+def flaky(failures: list[httpx2.Response | Exception], then: object) -> Handler:
     script = list(failures)
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         if script:
             step = script.pop(0)
             if isinstance(step, Exception):
@@ -317,9 +317,9 @@ def flaky(failures: list[httpx.Response | Exception], then: object) -> Handler:
 
 def test_5xx_and_connection_errors_are_retried_with_jittered_backoff() -> None:
     vt = VirtualTime()
-    failures: list[httpx.Response | Exception] = [
+    failures: list[httpx2.Response | Exception] = [
         json(500, {"code": "REQUEST_PROCESSING_ERROR", "message": "boom"}),
-        httpx.ReadError("connection reset by peer"),
+        httpx2.ReadError("connection reset by peer"),
         json(503, {}),
     ]
 
@@ -361,8 +361,8 @@ def test_429_without_retry_after_uses_the_message_hint_or_backoff() -> None:
 
 
 def test_exhausted_retries_raise_unavailable_with_the_last_problem_masked() -> None:
-    def plex(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout(f"timed out reading with key {KEY}")
+    def plex(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout(f"timed out reading with key {KEY}")
 
     with pytest.raises(PlexUnavailable, match=r"failed 5 times, last: ReadTimeout") as caught:
         run(plex, lambda c: c.get_list("/scheduling/v1/jobs"), breaker_threshold=100)
@@ -374,7 +374,7 @@ def test_the_circuit_opens_after_repeated_failures_and_half_opens_later() -> Non
     calls = 0
     healthy = False
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         nonlocal calls
         calls += 1
         return json(200, [{"id": 1}]) if healthy else json(502, {})
@@ -399,7 +399,7 @@ def test_eight_domains_share_one_budget_that_is_never_exceeded_and_nearly_used()
     vt = VirtualTime()
     arrivals: list[float] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         arrivals.append(vt.now)
         return json(200, [])
 
@@ -421,9 +421,9 @@ def test_eight_domains_share_one_budget_that_is_never_exceeded_and_nearly_used()
 
 
 def test_execute_posts_flat_inputs_with_basic_auth_and_plex_dates() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         return json(200, {"outputs": {}, "rows": [{"A": 1}], "transactionNo": "1", "rowLimitExceeded": False})
 
@@ -440,7 +440,7 @@ def test_execute_posts_flat_inputs_with_basic_auth_and_plex_dates() -> None:
 
 
 def test_missing_ds_credentials_fail_before_any_call() -> None:
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         raise AssertionError("no call expected")
 
     with pytest.raises(PlexConfigError, match="needs Data Source API credentials") as caught:
@@ -481,7 +481,7 @@ def test_a_truncated_answer_is_an_error_not_silent_data_loss() -> None:
 def windowed_source(times: list[datetime], row_limit: int, shape: str) -> Handler:
     """A data source over [Start_Date, End_Date) that truncates at `row_limit` rows."""
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         inputs = orjson.loads(request.content)
         begin = datetime.fromisoformat(inputs["Start_Date"])
         end = datetime.fromisoformat(inputs["End_Date"])
@@ -562,8 +562,8 @@ def test_stats_count_calls_per_endpoint_and_budget_use() -> None:
 @pytest.mark.parametrize(
     "refusal",
     [
-        httpx.ConnectError("[Errno 111] Connection refused"),
-        httpx.ConnectError("[Errno -2] Name or service not known"),
+        httpx2.ConnectError("[Errno 111] Connection refused"),
+        httpx2.ConnectError("[Errno -2] Name or service not known"),
     ],
 )
 def test_a_host_that_refuses_or_does_not_resolve_fails_at_once_and_the_next_calls_do_not_try(
@@ -572,7 +572,7 @@ def test_a_host_that_refuses_or_does_not_resolve_fails_at_once_and_the_next_call
     vt = VirtualTime()
     attempts: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         attempts.append(request.url.path)
         raise refusal
 
@@ -593,7 +593,7 @@ def test_a_host_that_refuses_or_does_not_resolve_fails_at_once_and_the_next_call
 
 def test_an_unreachable_host_is_tried_again_after_the_cooldown() -> None:
     vt = VirtualTime()
-    answers: list[httpx.Response | Exception] = [httpx.ConnectError("[Errno 111] Connection refused")]
+    answers: list[httpx2.Response | Exception] = [httpx2.ConnectError("[Errno 111] Connection refused")]
 
     async def scenario(c: PlexClient) -> list[dict[str, Any]]:
         with pytest.raises(PlexUnavailable):
@@ -612,7 +612,7 @@ def test_a_refused_key_or_tenant_is_kept_for_readiness_until_a_good_answer(
     refusing = auth_world(key_ok, tenant_ok, subscribed=set())
     good = auth_world(True, True, subscribed=set())
 
-    def plex(request: httpx.Request) -> httpx.Response:
+    def plex(request: httpx2.Request) -> httpx2.Response:
         return refusing(request) if state["refusing"] else good(request)
 
     async def scenario(c: PlexClient) -> tuple[str | None, str | None]:

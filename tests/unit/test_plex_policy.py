@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-import httpx
+import httpx2
 import pytest
 
 from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
@@ -65,18 +65,18 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_retry_after_header_in_seconds_wins() -> None:
-    headers = httpx.Headers({"Retry-After": "7"})
+    headers = httpx2.Headers({"Retry-After": "7"})
     assert retry_after_s(headers, "Try again in 30 seconds.") == 7.0
 
 
 def test_retry_after_as_an_http_date_in_the_past_means_now() -> None:
-    headers = httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    headers = httpx2.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert retry_after_s(headers, None) == 0.0
 
 
 def test_without_header_the_message_hint_is_used_and_else_none() -> None:
-    assert retry_after_s(httpx.Headers(), "Rate limit is exceeded. Try again in 12 seconds.") == 12.0
-    assert retry_after_s(httpx.Headers({"Retry-After": "soon"}), "busy") is None
+    assert retry_after_s(httpx2.Headers(), "Rate limit is exceeded. Try again in 12 seconds.") == 12.0
+    assert retry_after_s(httpx2.Headers({"Retry-After": "soon"}), "busy") is None
 
 
 def test_per_parent_paths_share_one_endpoint() -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 
 from plex_cdf.plex import diagnostics
@@ -51,7 +51,7 @@ class PlexClient:
         self,
         settings: PlexSettings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         budget: CallBudget | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import Enum
 
-import httpx
+import httpx2
 
 
 class Action(Enum):
@@ -61,11 +61,11 @@ DATASOURCE_CODES: Mapping[str, Action] = {
     "REQUEST_PROCESSING_ERROR": Action.RETRY,
 }
 
-# Connection trouble worth another try; anything else raised by httpx is a bug or a bad URL.
+# Connection trouble worth another try; anything else raised by httpx2 is a bug or a bad URL.
 RETRYABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
+    httpx2.TimeoutException,
+    httpx2.NetworkError,
+    httpx2.RemoteProtocolError,
 )
 
 
@@ -90,7 +90,7 @@ def backoff_s(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> 
 _TRY_AGAIN = re.compile(r"in\s+(\d+(?:\.\d+)?)\s*sec", re.IGNORECASE)
 
 
-def retry_after_s(headers: httpx.Headers, message: str | None) -> float | None:
+def retry_after_s(headers: httpx2.Headers, message: str | None) -> float | None:
     """Plex's own wait hint in seconds: the Retry-After header (seconds or an HTTP date), else a
     "try again in N seconds" message; None when there is neither."""
     value = headers.get("retry-after")

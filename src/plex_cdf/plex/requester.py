@@ -10,7 +10,7 @@ import logging
 import random
 import ssl
 
-import httpx
+import httpx2
 
 from plex_cdf.plex.breaker import CircuitBreakers, endpoint_of
 from plex_cdf.plex.budget import CallBudget, Clock, Sleep, current_lane
@@ -39,7 +39,7 @@ class Requester:
         settings: PlexSettings,
         stats: PlexStats,
         *,
-        transport: httpx.AsyncBaseTransport | None,
+        transport: httpx2.AsyncBaseTransport | None,
         clock: Clock,
         sleep: Sleep,
         rng: random.Random,
@@ -56,7 +56,7 @@ class Requester:
         # call meanwhile fails at once instead of each resource retrying its way through the same outage.
         self._unreachable: dict[Api, tuple[float, PlexUnreachable]] = {}
         self._concurrency = asyncio.Semaphore(settings.max_concurrency)
-        self._http: dict[Api, httpx.AsyncClient] = {
+        self._http: dict[Api, httpx2.AsyncClient] = {
             "connect": self._http_client(settings.connect_url, self._connect_headers(), None, transport),
             "datasource": self._http_client(settings.datasource_url, {}, self._ds_auth(), transport),
         }
@@ -79,7 +79,7 @@ class Requester:
             except BaseException:
                 self._breakers.inconclusive(endpoint)
                 raise
-            if isinstance(outcome, httpx.ConnectError):
+            if isinstance(outcome, httpx2.ConnectError):
                 raise self._mark_unreachable(call.api, outcome)
             self._unreachable.pop(call.api, None)
             if isinstance(outcome, Answer):
@@ -147,7 +147,7 @@ class Requester:
         if down is not None and self._clock() < down[0]:
             raise down[1]
 
-    def _mark_unreachable(self, api: Api, error: httpx.ConnectError) -> PlexUnreachable:
+    def _mark_unreachable(self, api: Api, error: httpx2.ConnectError) -> PlexUnreachable:
         """Connection refused or a name that does not resolve: retrying in seconds will not help."""
         base = self.settings.connect_url if api == "connect" else self.settings.datasource_url
         setting = "plex.connect-url" if api == "connect" else "the tenant's datasource-url (or its code)"
@@ -184,35 +184,36 @@ class Requester:
             return {"Content-Type": "application/json; charset=utf-8"} if call.body is not None else {}
         return self._tenant_headers() if call.with_tenant else {}
 
-    def _ds_auth(self) -> httpx.BasicAuth | None:
+    def _ds_auth(self) -> httpx2.BasicAuth | None:
         if self.settings.ds_username and self.settings.ds_password:
-            return httpx.BasicAuth(self.settings.ds_username, self.settings.ds_password)
+            return httpx2.BasicAuth(self.settings.ds_username, self.settings.ds_password)
         return None
 
     def _http_client(
         self,
         base_url: str,
         headers: dict[str, str],
-        auth: httpx.BasicAuth | None,
-        transport: httpx.AsyncBaseTransport | None,
-    ) -> httpx.AsyncClient:
+        auth: httpx2.BasicAuth | None,
+        transport: httpx2.AsyncBaseTransport | None,
+    ) -> httpx2.AsyncClient:
         limit = self.settings.max_concurrency
-        return httpx.AsyncClient(
+        return httpx2.AsyncClient(
             base_url=base_url,
             headers=headers,
             auth=auth,
             transport=transport,
             verify=_verifying() if self.settings.verify_tls else False,
-            timeout=httpx.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s),
-            limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+            timeout=httpx2.Timeout(self.settings.timeout_s, connect=self.settings.connect_timeout_s),
+            limits=httpx2.Limits(max_connections=limit, max_keepalive_connections=limit),
         )
 
 
 @functools.cache
 def _verifying() -> ssl.SSLContext:
-    """httpx's default verifying context, built once: each client built its own, loading the CA bundle
-    anew (about 60 ms of CPU a client, two a tenant)."""
-    return httpx.create_ssl_context(verify=True)
+    """httpx2's default verifying context (the system's trust store, or `SSL_CERT_FILE`/`SSL_CERT_DIR`, as
+    for CDF), built once: each client built its own, loading the CA bundle anew (about 60 ms of CPU a
+    client, two a tenant)."""
+    return httpx2.create_ssl_context(verify=True)
 
 
 def _action(api: Api, answer: Answer) -> Action:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
+import httpx2
 import orjson
 
 Params = Mapping[str, str | Sequence[str]]
@@ -43,10 +43,10 @@ class Answer:
     code: str | None
     message: str
     errors: list[Any]
-    headers: httpx.Headers
+    headers: httpx2.Headers
 
 
-def answer_of(response: httpx.Response) -> Answer:
+def answer_of(response: httpx2.Response) -> Answer:
     """Reads either API's error shape: `{code, message, errors}` (Connect) or `{errors: [{code, message}]}`
     (Data Source). A success keeps its bytes untouched for one parse later."""
     if response.status_code < 300:
@@ -67,7 +67,7 @@ def answer_of(response: httpx.Response) -> Answer:
     )
 
 
-def query(params: Params | None) -> httpx.QueryParams | None:
+def query(params: Params | None) -> httpx2.QueryParams | None:
     """Query pairs; a sequence value repeats its name (`?id=a&id=b`), as Plex expects."""
     if not params:
         return None
@@ -75,7 +75,7 @@ def query(params: Params | None) -> httpx.QueryParams | None:
     for name, value in params.items():
         values = [value] if isinstance(value, str) else list(value)
         pairs += [(name, str(v)) for v in values]
-    return httpx.QueryParams(pairs)
+    return httpx2.QueryParams(pairs)
 
 
 def blames_request(errors: list[Any], params: Params | None) -> bool:
