@@ -28,7 +28,7 @@ test: $(TSTAMP)
 	$(BIN)/python -m pytest
 
 test-slow: $(TSTAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow --hypothesis-profile=explore
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check src tests bench

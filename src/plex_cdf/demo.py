@@ -93,10 +93,12 @@ def local_world(
     state_dir: Path | None = None,
     target: str = "classic",
     plant: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Iterator[LocalWorld]:
     """Start the simulated Plex and the local CDF in this process, on free loopback ports. `plant` (the
     tenant's `plant` section as YAML would give it) puts the tenant on a plant clock: the simulated Plex's
-    data-source dates come out as local text in its `time-zone`, and the configuration names the same."""
+    data-source dates come out as local text in its `time-zone`, and the configuration names the same.
+    `now`: the simulated clock's start (default: the real time)."""
     from plex_cdf.sim.cdf import LocalCdf
     from plex_cdf.sim.plex import SimPlex
 
@@ -110,6 +112,7 @@ def local_world(
         clock_rate=clock_rate,
         rate_limit_per_minute=calls_per_minute,
         plant_zone=(plant or {}).get("time-zone"),
+        now=now,
     )
     cdf = LocalCdf(project=DEMO_PROJECT, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     with (

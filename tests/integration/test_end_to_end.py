@@ -1,9 +1,11 @@
 """End to end: the real product against the simulated Plex (medium plant) and the local CDF.
 
 One world is run three times: cold, again with nothing changed, and after the simulated clock advances six
-hours. What CDF holds is compared, object by object, with the product's pure pipeline applied to the
-tenant's ground truth (tests/integration/truth.py), and with invariants a plant engineer would check by
-eye: a complete hierarchy, resolved links, readable names, one call per list, no paging parameters.
+hours, across midnight. History is read in windows that begin at midnight, so CDF then keeps a day more
+than a cold run at the later time would reach: the truth reaches back to the cold run. What CDF holds is compared, object
+by object, with the product's pure pipeline applied to the tenant's ground truth
+(tests/integration/truth.py), and with invariants a plant engineer would check by eye: a complete
+hierarchy, resolved links, readable names, one call per list, no paging parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +31,8 @@ from tests.integration.truth import Expected, Span, expected_objects, job_spans
 
 PREFIX = f"PCN{DEMO_PCN}_"
 ADVANCE = timedelta(hours=6)
+# A fixed start, so the run does not depend on the time of day: six hours later is the next day.
+START = datetime(2026, 11, 30, 20, 10, tzinfo=UTC)
 
 
 @dataclass
@@ -70,13 +74,15 @@ def snapshot(cdf: Any) -> Snapshot:
     return Snapshot(assets, events, series, points, id_to_xid)
 
 
-def run_phase(world: Any, client: Any) -> Phase:
+def run_phase(world: Any, client: Any, since_cold: timedelta = timedelta(0)) -> Phase:
+    """One `run --once`; `since_cold`: how long after the cold run, so the truth reaches as far back."""
     world.cdf.reset_counts()
     log_start = len(world.sim.request_log())
     counts_before = Counter(world.sim.request_counts())
     results = asyncio.run(extract(world.config, once=True, clock=world.clock, client=client))
     log = world.sim.request_log()[log_start:]
-    expected = expected_objects(world.sim, DEMO_PCN, world.clock, world.config.extractor.first_run_reach)
+    reach = world.config.extractor.first_run_reach + since_cold
+    expected = expected_objects(world.sim, DEMO_PCN, world.clock, reach)
     requests = Counter(world.sim.request_counts())
     requests.subtract(counts_before)
     return Phase(
@@ -87,19 +93,19 @@ def run_phase(world: Any, client: Any) -> Phase:
         expected,
         snapshot(world.cdf),
         job_spans(world.sim, world.sim.clock.now_ms()),
-        int((world.clock() - world.config.extractor.first_run_reach).timestamp() * 1000),
+        int((world.clock() - reach).timestamp() * 1000),
     )
 
 
 @pytest.fixture(scope="module")
 def runs() -> Iterator[Runs]:
-    with local_world(scale="medium", calls_per_minute=100_000) as world:
+    with local_world(scale="medium", calls_per_minute=100_000, now=START) as world:
         client = build_client(cdf_settings(world.config))
         asyncio.run(setup(world.config, client))
         cold = run_phase(world, client)
         warm = run_phase(world, client)
         world.sim.clock.advance(ADVANCE)
-        advanced = run_phase(world, client)
+        advanced = run_phase(world, client, since_cold=ADVANCE)
         workcenters = world.sim.truth.get("/production/v1/production-definitions/workcenters", {})
         yield Runs(cold, warm, advanced, list(workcenters))
 

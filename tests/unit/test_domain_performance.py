@@ -132,6 +132,14 @@ def test_oee_is_undefined_when_any_factor_is() -> None:
     assert quality(good_count=5, total_count=0) is None
 
 
+def test_a_run_time_too_short_to_divide_by_leaves_performance_and_oee_undefined_not_infinite() -> None:
+    """Found by the generated examples: 4 ideal hours over 2.2e-308 run hours overflowed to infinity, and
+    OEE became NaN (infinity x a quality of 0), values no datapoint holds."""
+    figures = oee_figures(OeeTotals(2.2250738585072014e-308, 2.2250738585072014e-308, 4.0, 0.0, 1.0))
+    assert (figures.performance, figures.oee) == (None, None)
+    assert figures.availability == 1.0 and figures.quality == 0.0
+
+
 amounts = st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False)
 
 

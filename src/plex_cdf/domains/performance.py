@@ -114,10 +114,11 @@ def availability(planned_hours: float, run_hours: float) -> float | None:
 
 def performance(ideal_hours: float, run_hours: float) -> float | None:
     """(Ideal cycle time x total count) / run time; not capped at 1 (above 1 means a rate set too low);
-    None without run time."""
+    None without run time, or with one so short that the quotient overflows (no datapoint holds infinity)."""
     if run_hours <= 0:
         return None
-    return max(ideal_hours, 0.0) / run_hours
+    value = max(ideal_hours, 0.0) / run_hours
+    return value if math.isfinite(value) else None
 
 
 def quality(good_count: float, total_count: float) -> float | None:
