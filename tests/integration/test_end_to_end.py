@@ -2,8 +2,8 @@
 
 One world is run three times: cold, again with nothing changed, and after the simulated clock advances six
 hours, across midnight. History is read in windows that begin at midnight, so CDF then keeps a day more
-than a cold run at the later time would reach: the truth reaches back to the cold run. What CDF holds is compared, object
-by object, with the product's pure pipeline applied to the tenant's ground truth
+than a cold run at the later time would reach: the truth reaches back to the cold run. What CDF holds is
+compared, object by object, with the product's pure pipeline applied to the tenant's ground truth
 (tests/integration/truth.py), and with invariants a plant engineer would check by eye: a complete
 hierarchy, resolved links, readable names, one call per list, no paging parameters.
 """
