@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 import httpx2
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_h
+from hypothesis import strategies as st
 
 from plex_cdf.domains.resource import TimeRange
 from plex_cdf.plex.client import PlexClient, PlexSettings
@@ -25,6 +28,8 @@ from plex_cdf.plex.errors import (
     PlexRowLimitError,
     PlexUnavailable,
 )
+from plex_cdf.plex.requester import absolute_url
+from plex_cdf.plex.wire import Call, query
 from tests.unit.test_plex_budget import VirtualTime, max_in_any_window
 
 T = TypeVar("T")
@@ -130,6 +135,36 @@ def test_a_base_url_with_a_path_prefix_is_kept() -> None:
 
     run(plex, lambda c: c.get_list("/mdm/v1/parts"), connect_url="http://127.0.0.1:9/sim")
     assert seen == ["/sim/mdm/v1/parts"]
+
+
+_PARAM = st.text(st.characters(codec="utf-8"), max_size=8)
+
+
+@settings_h(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from(["https://connect.example", "https://connect.example/", "http://127.0.0.1:9/sim/"]),
+    # a path of segments (as Plex's are: "//host" would be another host's, to httpx2 as to a browser)
+    path=st.lists(
+        st.text(st.characters(codec="utf-8", exclude_characters="/#"), min_size=1, max_size=6), max_size=3
+    ).map(lambda segments: "/" + "/".join(segments)),
+    params=st.none() | st.dictionaries(_PARAM, _PARAM | st.lists(_PARAM, max_size=3), max_size=3),
+)
+def test_the_url_built_once_is_the_url_httpx2_builds_from_base_url_path_and_params(
+    base: str, path: str, params: dict[str, Any] | None
+) -> None:
+    http = httpx2.AsyncClient(base_url=base)
+    call = Call("connect", "GET", path, params)
+    assert _url_or_refusal(lambda: absolute_url(http, call)) == _url_or_refusal(
+        lambda: http.build_request("GET", path, params=query(params)).url
+    )
+
+
+def _url_or_refusal(build: Callable[[], httpx2.URL]) -> httpx2.URL | str:
+    """The URL, or the name of the error httpx2 refuses it with (a control character in a path)."""
+    try:
+        return build()
+    except httpx2.InvalidURL as err:
+        return type(err).__name__
 
 
 @pytest.mark.parametrize("name", ["limit", "offset", "page", "pageSize"])
