@@ -1,0 +1,140 @@
+"""Where a cold medium run waits: its event loop's long steps, and who is busy while its main thread idles.
+
+Run: cd bench && ../.venv/bin/python support/loop_timeline.py [--target data-modeling] [--bucket-ms 50]
+The world (simulated Plex, medium plant, and the local CDF) runs in its own process, as in
+extract_medium.py; the product runs in this one, through `product.run` (setup, then one pass), with three
+probes that cost little:
+- every event-loop step timed (`asyncio.events.Handle._run` wrapped): how long the loop was held at once,
+  in which the product reads no answer and sends no call;
+- every request's flight (`httpx2.AsyncClient.send` wrapped), Plex and CDF apart;
+- the main thread's and the world's CPU, read from /proc every bucket.
+Prints the steps' histogram, then the buckets in which the main thread was less than half busy: how many,
+in how many of them the world was more than 80 % busy, and in how many a CDF request was in flight.
+Not run by `make bench` (it prints no target); docs/performance.md (session 7) reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import asyncio.events
+import os
+import sys
+import tempfile
+import threading
+import time
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from extract_medium import BUDGET, NOW
+from support import product
+from support.harness import World, config_tree, say
+
+TICKS = os.sysconf("SC_CLK_TCK")
+STEP_EDGES_MS = (5, 10, 20, 50, 100, 200)
+
+
+def cpu_s(stat: str) -> float:
+    """User + system CPU seconds of a /proc stat file (a process's, or one thread's)."""
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+class Probes:
+    """The three probes, installed for one pass; times are seconds since `start`."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.steps: list[float] = []
+        self.flights: dict[str, list[tuple[float, float]]] = {"plex": [], "cdf": []}
+
+    def install(self, cdf_url: str) -> None:
+        run_step = asyncio.events.Handle._run
+        steps = self.steps
+
+        def timed_step(handle: Any) -> None:
+            began = time.perf_counter()
+            run_step(handle)
+            steps.append(time.perf_counter() - began)
+
+        asyncio.events.Handle._run = timed_step  # type: ignore[method-assign,assignment]
+        send = httpx2.AsyncClient.send
+        flights, began_at = self.flights, self.began
+
+        async def flown(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter() - began_at
+            try:
+                return await send(client, request, *args, **kwargs)
+            finally:
+                side = "cdf" if str(request.url).startswith(cdf_url) else "plex"
+                flights[side].append((began, time.perf_counter() - began_at))
+
+        httpx2.AsyncClient.send = flown  # type: ignore[method-assign,assignment]
+
+
+def in_flight(flights: list[tuple[float, float]], low: float, high: float) -> float:
+    """Requests in flight on average over [low, high)."""
+    return sum(max(0.0, min(end, high) - max(start, low)) for start, end in flights) / (high - low)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", choices=("classic", "data-modeling"), default="data-modeling")
+    parser.add_argument("--bucket-ms", type=int, default=50)
+    args = parser.parse_args()
+    bucket = args.bucket_ms / 1000
+    say("starting the simulated Plex (medium) and the local CDF")
+    world = World("medium", NOW, BUDGET)
+    stat = f"/proc/self/task/{threading.get_native_id()}/stat"
+    world_stat = f"/proc/{world.process.pid}/stat"
+    samples: list[tuple[float, float, float]] = []  # (seconds since the probes began, main CPU, world CPU)
+    stop = threading.Event()
+    try:
+        config = config_tree(world, Path(tempfile.mkdtemp(prefix="loop-")) / "state.db", BUDGET)
+        config["destination"] = {"type": args.target}
+        spec = {"config": config, "now": NOW.isoformat(), "setup": True}
+        probes = Probes()
+
+        def sample() -> None:
+            while not stop.is_set():
+                samples.append((time.perf_counter() - probes.began, cpu_s(stat), cpu_s(world_stat)))
+                time.sleep(bucket)
+
+        async def run() -> Any:
+            probes.install(world.cdf_url)
+            probes.began = time.perf_counter()
+            return await product.run(spec)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        figures = asyncio.run(run())
+        stop.set()
+        sampler.join()
+    finally:
+        world.close()
+    pass_figures = f"{figures['wall_s']:.2f} s wall, {figures['cpu_s']:.2f} s CPU"
+    print(f"product: {pass_figures} (the pass; the figures below include setup)")
+    print("\nevent-loop steps:")
+    for edge in STEP_EDGES_MS:
+        long = [s for s in probes.steps if s * 1000 > edge]
+        print(f"  longer than {edge:3d} ms: {len(long):5,} steps, {sum(long):5.2f} s in all")
+    print(f"  longest: {max(probes.steps) * 1000:.0f} ms of {len(probes.steps):,} steps")
+    idle = busy_world = writing = 0
+    for (low, main_a, world_a), (high, main_b, world_b) in pairwise(samples):
+        span = high - low
+        if (main_b - main_a) / span >= 0.5:
+            continue
+        idle += 1
+        busy_world += (world_b - world_a) / span > 0.8
+        writing += in_flight(probes.flights["cdf"], low, high) > 0.5
+    print(f"\n{args.bucket_ms} ms buckets: {len(samples) - 1}; the main thread less than half busy in {idle}")
+    print(f"  of those, the world more than 80 % busy in {busy_world}, a CDF request in flight in {writing}")
+
+
+if __name__ == "__main__":
+    main()
