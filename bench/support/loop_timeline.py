@@ -1,6 +1,6 @@
 """Where a cold medium run waits: its event loop's long steps, and who is busy while its main thread idles.
 
-Run: cd bench && ../.venv/bin/python support/loop_timeline.py [--target data-modeling] [--bucket-ms 50]
+Run: .venv/bin/python bench/support/loop_timeline.py [--target data-modeling] [--bucket-ms 50]
 The world (simulated Plex, medium plant, and the local CDF) runs in its own process, as in
 extract_medium.py; the product runs in this one, through `product.run` (setup, then one pass), with three
 probes that cost little:
