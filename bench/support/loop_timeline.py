@@ -6,7 +6,7 @@ extract_medium.py; the product runs in this one, through `product.run` (setup, t
 probes that cost little:
 - every event-loop step timed (`asyncio.events.Handle._run` wrapped): how long the loop was held at once,
   in which the product reads no answer and sends no call;
-- every request's flight (`httpx2.AsyncClient.send` wrapped), Plex and CDF apart;
+- every CDF request's flight (`httpx2.AsyncClient.send` wrapped);
 - the main thread's and the world's CPU, read from /proc every bucket.
 Prints the steps' histogram, then the buckets in which the main thread was less than half busy: how many,
 in how many of them the world was more than 80 % busy, and in how many a CDF request was in flight.
@@ -46,16 +46,17 @@ def cpu_s(stat: str) -> float:
 
 
 class Probes:
-    """The three probes, installed for one pass; times are seconds since `start`."""
+    """The event loop's steps and the CDF requests' flights, from `install` on; times are seconds since
+    `began`."""
 
     def __init__(self) -> None:
         self.began = time.perf_counter()
         self.steps: list[float] = []
-        self.flights: dict[str, list[tuple[float, float]]] = {"plex": [], "cdf": []}
+        self.cdf_flights: list[tuple[float, float]] = []
 
     def install(self, cdf_url: str) -> None:
         run_step = asyncio.events.Handle._run
-        steps = self.steps
+        steps, flights, began_at = self.steps, self.cdf_flights, self.began
 
         def timed_step(handle: Any) -> None:
             began = time.perf_counter()
@@ -64,15 +65,14 @@ class Probes:
 
         asyncio.events.Handle._run = timed_step  # type: ignore[method-assign,assignment]
         send = httpx2.AsyncClient.send
-        flights, began_at = self.flights, self.began
 
         async def flown(client: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter() - began_at
             try:
                 return await send(client, request, *args, **kwargs)
             finally:
-                side = "cdf" if str(request.url).startswith(cdf_url) else "plex"
-                flights[side].append((began, time.perf_counter() - began_at))
+                if str(request.url).startswith(cdf_url):
+                    flights.append((began, time.perf_counter() - began_at))
 
         httpx2.AsyncClient.send = flown  # type: ignore[method-assign,assignment]
 
@@ -99,20 +99,16 @@ def main() -> None:
         config["destination"] = {"type": args.target}
         spec = {"config": config, "now": NOW.isoformat(), "setup": True}
         probes = Probes()
+        probes.install(world.cdf_url)
 
         def sample() -> None:
             while not stop.is_set():
                 samples.append((time.perf_counter() - probes.began, cpu_s(stat), cpu_s(world_stat)))
                 time.sleep(bucket)
 
-        async def run() -> Any:
-            probes.install(world.cdf_url)
-            probes.began = time.perf_counter()
-            return await product.run(spec)
-
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        figures = asyncio.run(run())
+        figures = asyncio.run(product.run(spec))
         stop.set()
         sampler.join()
     finally:
@@ -131,7 +127,7 @@ def main() -> None:
             continue
         idle += 1
         busy_world += (world_b - world_a) / span > 0.8
-        writing += in_flight(probes.flights["cdf"], low, high) > 0.5
+        writing += in_flight(probes.cdf_flights, low, high) > 0.5
     print(f"\n{args.bucket_ms} ms buckets: {len(samples) - 1}; the main thread less than half busy in {idle}")
     print(f"  of those, the world more than 80 % busy in {busy_world}, a CDF request in flight in {writing}")
 
