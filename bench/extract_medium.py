@@ -2,10 +2,12 @@
 
 Run: .venv/bin/python bench/extract_medium.py [--rounds 2] [--target data-modeling]
 The simulated Plex (medium plant, 100,000 calls a minute so the limiter stays out of the figure) and the
-local CDF run in one child process; each plex-cdf pass runs in another (`plex_cdf.app.extract`, once), so
+local CDF run in one child process (`--world` picks another of harness.World's layouts, for comparison; the
+targets are measured with the default); each plex-cdf pass runs in another (`plex_cdf.app.extract`, once), so
 its wall time, CPU seconds and peak RSS are its own. The floor replays the cold run's exact Plex requests
 and CDF write bodies with bare httpx2 clients (no logic: Plex reads at the product's 8-way concurrency,
-assets in order, other writes 4-way, both sides overlapping) into a CDF emptied and set up again.
+assets in order, other writes 4-way, both sides overlapping) into a CDF emptied and set up again; its CPU
+column is the replaying clients' own CPU, the part of the product's that is HTTP alone.
 Cold run and floor alternate `--rounds` times on a fresh CDF and state; the best of each is compared
 (the machine is shared, so single figures swing). Then, on the last cold run's state: a warm rerun with
 nothing changed, and an incremental run after the simulated clock advances an hour.
@@ -120,10 +122,16 @@ def main() -> int:
     parser.add_argument(
         "--bulk-days", type=int, default=14, help="days the bulk load backfills (data modeling)"
     )
+    parser.add_argument(
+        "--world",
+        choices=World.LAYOUTS,
+        default="one",
+        help="how the simulated Plex and the local CDF run (see harness.World); the targets use `one`",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-medium-"))
-    say("starting the simulated Plex (medium) and the local CDF")
-    world = World("medium", NOW, BUDGET)
+    say(f"starting the simulated Plex (medium) and the local CDF (world layout: {args.world})")
+    world = World("medium", NOW, BUDGET, layout=args.world)
     colds: list[Run] = []
     floors: list[Floor] = []
     cold_sizes: list[int] = []
@@ -193,7 +201,7 @@ def report(
         for r in [*colds, warm, incremental, *([bulk[0]] if bulk else [])]
     ]
     rows += [
-        [f"floor #{i}", f.wall_s, "", "", f.plex_requests, f.cdf_writes, "", "", ""]
+        [f"floor #{i}", f.wall_s, "", "", f.plex_requests, f.cdf_writes, "", "", f.cpu_s]
         for i, f in enumerate(floors, 1)
     ]
     print("plex-cdf, medium plant, one tenant, every domain (first run reaches 7 days back)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -37,9 +38,20 @@ def say(text: str) -> None:
 
 
 class World:
-    """The simulated Plex and the local CDF in a child process, driven by one JSON line per command."""
+    """The simulated Plex and the local CDF in a child process, driven by one JSON line per command.
 
-    def __init__(self, scale: str, now: datetime, calls_per_window: int, window_s: float = 60.0) -> None:
+    Layouts (`layout`): "one" serves both from one process (the default; the figures in docs/performance.md
+    use it unless they say otherwise); "split" runs the simulated Plex and the local CDF in a process each,
+    as they are two services in the world, so a CDF write never holds up a Plex answer on the same
+    interpreter; "pinned" is "one" with the world on CPU 1 and this process (so the product runs and the
+    floor replays it starts) on CPU 0, so the product and the world never take each other's core."""
+
+    CDF_COMMANDS = frozenset({"cdf_counts", "clear_cdf", "first_data"})
+    LAYOUTS = ("one", "split", "pinned")
+
+    def __init__(
+        self, scale: str, now: datetime, calls_per_window: int, window_s: float = 60.0, layout: str = "one"
+    ) -> None:
         command = [
             sys.executable,
             str(HERE / "world.py"),
@@ -48,23 +60,46 @@ class World:
             f"--window-s={window_s}",
             f"--now={now.isoformat()}",
         ]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        ready = self._read()
+        if layout not in self.LAYOUTS:
+            raise ValueError(f"unknown world layout {layout!r}: one of {', '.join(self.LAYOUTS)}")
+        if layout == "pinned":
+            command = ["taskset", "--cpu-list", "1", *command]
+            os.sched_setaffinity(0, {0})
+        if layout == "split":
+            self.process = self._start([*command, "--serve=plex"])
+            self.cdf_process: subprocess.Popen[str] | None = self._start([*command, "--serve=cdf"])
+            ready = {**self._read(self.process), **self._read(self.cdf_process)}
+        else:
+            self.process, self.cdf_process = self._start(command), None
+            ready = self._read(self.process)
         self.plex_url, self.cdf_url, self.token_url = ready["plex_url"], ready["cdf_url"], ready["token_url"]
 
-    def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
+    @staticmethod
+    def _start(command: list[str]) -> subprocess.Popen[str]:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str]) -> dict[str, Any]:
+        assert process.stdout is not None
+        line = process.stdout.readline()
         if not line:
-            raise SystemExit(f"the benchmark world stopped (exit code {self.process.wait()})")
+            raise SystemExit(f"the benchmark world stopped (exit code {process.wait()})")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
     def ask(self, cmd: str, **arguments: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"cmd": cmd, **arguments}) + "\n")
-        self.process.stdin.flush()
-        return self._read()
+        """The answer of the process the command concerns (`reset` and `quit` go to both, when split)."""
+        if self.cdf_process is not None and cmd in self.CDF_COMMANDS | {"reset", "quit"}:
+            answer = self._ask(self.cdf_process, cmd, arguments)
+            if cmd in self.CDF_COMMANDS:
+                return answer
+        return self._ask(self.process, cmd, arguments)
+
+    def _ask(self, process: subprocess.Popen[str], cmd: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({"cmd": cmd, **arguments}) + "\n")
+        process.stdin.flush()
+        return self._read(process)
 
     def plex_log(self) -> list[tuple[float, str, str, str, int]]:
         with tempfile.NamedTemporaryFile(suffix=".json") as file:
@@ -72,9 +107,10 @@ class World:
             return [tuple(entry) for entry in json.load(open(file.name))]  # type: ignore[misc]
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.ask("quit")
-            self.process.wait(timeout=60)
+        for process in (self.process, self.cdf_process):
+            if process is not None and process.poll() is None:
+                self._ask(process, "quit", {})
+                process.wait(timeout=60)
 
 
 def config_tree(world: World, state_path: Path, calls_per_window: int) -> dict[str, Any]:
@@ -212,6 +248,7 @@ def recorded(path: Path) -> Iterator[Request]:
 @dataclass
 class Floor:
     wall_s: float
+    cpu_s: float  # the replaying clients' (this process's)
     plex_requests: int
     cdf_writes: int
     failures: int
@@ -294,9 +331,9 @@ def _phase(entry: Request) -> int:
 def replay_floor(recording: Path, world: World, plex_concurrency: int = 8, cdf_concurrency: int = 4) -> Floor:
     """The floor of a recorded run: its requests again, bare, into a CDF emptied and set up again."""
     plex, writes = split_recording(recording, world)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     failures = asyncio.run(_replay(plex, writes, plex_concurrency, cdf_concurrency))
-    return Floor(time.perf_counter() - began, len(plex), len(writes), failures)
+    return Floor(time.perf_counter() - began, time.process_time() - cpu, len(plex), len(writes), failures)
 
 
 # ------------------------------------------------------------------------------------------------ table

@@ -15,11 +15,15 @@ connections, then answers one JSON line per command read from stdin:
   {"cmd": "sizes"}                    -> the tenant's sizes: parts by type, workcenters, jobs
   {"cmd": "quit"}
 Keeping both servers here means the product's RSS and CPU seconds, measured in its own process, are its own.
+`--serve plex` or `--serve cdf` starts only one of the two (harness.World's split layout runs one process of
+each and sends each command to the process whose server it concerns); the ready line then names only that
+server's addresses.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -108,6 +112,7 @@ def main() -> None:
     parser.add_argument("--calls-per-minute", type=int, default=100_000, help="calls per rate-limit window")
     parser.add_argument("--window-s", type=float, default=60.0)
     parser.add_argument("--now", required=True, help="the simulated Plex's start instant (ISO 8601, UTC)")
+    parser.add_argument("--serve", choices=("both", "plex", "cdf"), default="both", help="which servers")
     args = parser.parse_args()
     sim = SimPlex(
         seed=1,
@@ -121,8 +126,14 @@ def main() -> None:
         now=datetime.fromisoformat(args.now),
     )
     cdf = LocalCdf(project=PROJECT, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    with sim.serve() as plex, cdf.serve() as local:
-        answer({"plex_url": plex.base_url, "cdf_url": local.base_url, "token_url": local.token_url})
+    with contextlib.ExitStack() as servers:
+        ready: dict[str, str] = {}
+        if args.serve in ("both", "plex"):
+            ready["plex_url"] = servers.enter_context(sim.serve()).base_url
+        if args.serve in ("both", "cdf"):
+            local = servers.enter_context(cdf.serve())
+            ready |= {"cdf_url": local.base_url, "token_url": local.token_url}
+        answer(ready)
         serve_commands(sim, cdf)
 
 
