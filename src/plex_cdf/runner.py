@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -786,44 +786,75 @@ class Runner:
     ) -> bool:
         """Fetch, write and commit the parents' children in batches (in the fan-out lane), taking each
         batch out of `parents` (a long BOM pass lets its parts go as it goes); False when a stop request
-        ended it early. `shared` holds the row's lookups, read once for all its parents (e.g. the parts
-        list a BOM row reads its codes from)."""
-        for batch in Ramp().batches(parents):
-            if self.should_stop():
-                return False
-            with fan_out_lane():
-                answers = await asyncio.gather(
-                    *(self._children_of(resource, mode, p) for p in batch), return_exceptions=True
-                )
-            refusals = _refusals(answers)
-            if mode.keep_as is not None:
-                self._keep_children(resource.name, mode, batch, answers)
-            items: list[Item] = []
-            clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
-            for parent, children in zip(batch, answers, strict=True):
-                if isinstance(children, BaseException):
-                    # Plex refused this parent's value (e.g. a malformed part id): that parent is
-                    # quarantined, the others go on; it is asked again next run.
-                    self._quarantine(
-                        resource, {mode.parent_key: parent.get(mode.parent_key)}, children, report
-                    )
-                    continue
-                report.fetched += len(children)
-                ctx = replace(shared, parent=parent, now=self.clock())
-                quarantined = report.quarantined
-                items.extend(await self._items(resource, children, ctx, report))
-                if report.quarantined == quarantined:
-                    clean[str(parent.get(mode.parent_key))] = record_digest(parent)
-            if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
-                raise next(a for a in answers if isinstance(a, BaseException))
-            written = await self.sink.write(resource.name, items)
-            report.write.add(written)
-            report.pending += len(batch) - (0 if written.refused else len(clean))
-            if digests_key is not None and not written.refused:
-                # A parent with a quarantined child (or a batch with a refused item) stays changed: its
-                # children are fetched again next run, until they land.
-                self.state.commit_hashes(self.pcn, digests_key, clean)
-        return True
+        ended it early. One batch ahead: the next batch's children are fetched while this one is written,
+        so Plex and CDF overlap (under Plex's budget, a write no longer leaves the budget idle); a batch is
+        still committed only after its own write. `shared` holds the row's lookups, read once for all its
+        parents (e.g. the parts list a BOM row reads its codes from)."""
+        batches = Ramp().batches(parents)
+        ahead = None if self.should_stop() else self._children_ahead(resource, mode, next(batches, None))
+        try:
+            while ahead is not None and not self.should_stop():
+                batch, fetching = ahead
+                answers = await fetching
+                following = None if self.should_stop() else next(batches, None)
+                ahead = self._children_ahead(resource, mode, following)
+                await self._write_children(resource, mode, batch, answers, report, digests_key, shared)
+        finally:
+            if ahead is not None:  # stopped or failed: the batch fetched ahead is not used
+                ahead[1].cancel()
+                ahead[1].add_done_callback(_retrieved)
+        return ahead is None and not parents  # every batch taken out of `parents` was written
+
+    def _children_ahead(
+        self, resource: Resource, mode: PerParent, batch: list[dict[str, Any]] | None
+    ) -> tuple[list[dict[str, Any]], asyncio.Future[list[Any]]] | None:
+        """A batch of parents with the fetch of their children (started now, in the fan-out lane): each
+        parent's children, or what Plex raised for it."""
+        if batch is None:
+            return None
+        with fan_out_lane():
+            fetching = asyncio.ensure_future(
+                asyncio.gather(*(self._children_of(resource, mode, p) for p in batch), return_exceptions=True)
+            )
+        return batch, fetching
+
+    async def _write_children(
+        self,
+        resource: Resource,
+        mode: PerParent,
+        batch: list[dict[str, Any]],
+        answers: list[Any],
+        report: ResourceReport,
+        digests_key: str | None,
+        shared: Context,
+    ) -> None:
+        """Transform, write and commit one batch of parents' children."""
+        refusals = _refusals(answers)
+        if mode.keep_as is not None:
+            self._keep_children(resource.name, mode, batch, answers)
+        items: list[Item] = []
+        clean: dict[str, str] = {}  # parents whose children all mapped: their digest may be committed
+        for parent, children in zip(batch, answers, strict=True):
+            if isinstance(children, BaseException):
+                # Plex refused this parent's value (e.g. a malformed part id): that parent is
+                # quarantined, the others go on; it is asked again next run.
+                self._quarantine(resource, {mode.parent_key: parent.get(mode.parent_key)}, children, report)
+                continue
+            report.fetched += len(children)
+            ctx = replace(shared, parent=parent, now=self.clock())
+            quarantined = report.quarantined
+            items.extend(await self._items(resource, children, ctx, report))
+            if report.quarantined == quarantined:
+                clean[str(parent.get(mode.parent_key))] = record_digest(parent)
+        if refusals == len(batch) > 1:  # every parent refused: the call is wrong, not the parents
+            raise next(a for a in answers if isinstance(a, BaseException))
+        written = await self.sink.write(resource.name, items)
+        report.write.add(written)
+        report.pending += len(batch) - (0 if written.refused else len(clean))
+        if digests_key is not None and not written.refused:
+            # A parent with a quarantined child (or a batch with a refused item) stays changed: its
+            # children are fetched again next run, until they land.
+            self.state.commit_hashes(self.pcn, digests_key, clean)
 
     def _kept(self, name: str) -> dict[str, list[dict[str, Any]]]:
         """The children a `keep_as` row kept, by its parents' key values."""
@@ -1357,7 +1388,7 @@ class Ramp:
 
     size: int = FIRST_BATCH
 
-    def batches(self, values: list[T]) -> Iterable[list[T]]:
+    def batches(self, values: list[T]) -> Iterator[list[T]]:
         """Each batch taken out of `values` (so what was done is let go)."""
         while values:
             batch = values[: self.size]

@@ -528,6 +528,54 @@ def test_the_next_batch_of_children_is_fetched_while_one_is_written_and_a_stop_c
     assert plex.calls["/jobs/j29/operations"] == 3, "the batch fetched ahead was not committed"
 
 
+def test_a_per_parent_row_fetches_the_next_batch_while_one_is_written_and_a_stop_commits_written_ones() -> (
+    None
+):
+    plex, state = FakePlex(), MemoryState()
+    stop, stop_in_bom_write = [False], [False]
+
+    def note(resource: str, items: Sequence[Item]) -> int | None:
+        if resource != "boms":
+            return None
+        stop[0] = stop[0] or stop_in_bom_write[0]  # a stop request arrives during the first BOM write
+        return plex.calls["/boms"]
+
+    sink = NotingSink(state, note)
+    runner = Runner(pcn=PCN, source=plex, sink=sink, state=state, resources=[THINGS, BOMS], clock=lambda: NOW)
+    runner.should_stop = lambda: stop[0]
+    plex.lists["/things"] = [{"id": i, "name": "x"} for i in range(30)]  # BOM batches of 10 and 20
+    plex.lists["/boms"] = [{"line": 1}]
+    asked: Counter[object] = Counter()
+    answer = plex.get_list
+
+    async def get_list(path: str, params: Any = None) -> list[dict[str, Any]]:
+        if path == "/boms":
+            asked[(params or {}).get("partId")] += 1
+        return await answer(path, params)
+
+    plex.get_list = get_list  # type: ignore[method-assign]
+
+    run(runner, ["things", "boms"])
+
+    assert [n for n in sink.notes if n is not None] == [30, 30], (
+        "the second batch's BOMs were asked for during the first write"
+    )
+    assert state.get_value(PCN, "boms#full_refresh_at") is not None, (
+        "a pass that wrote every batch is complete"
+    )
+    plex.lists["/things"] = [{"id": i, "name": "y"} for i in range(30)]  # every part changed
+    state.set_value(PCN, "boms#full_refresh_at", None)
+    stop_in_bom_write[0] = True
+    run(runner, ["things", "boms"])
+    assert state.get_value(PCN, "boms#full_refresh_at") is None, "a stopped pass is not complete"
+    stop[0] = stop_in_bom_write[0] = False
+    run(runner, ["things", "boms"])
+    assert asked["0"] == 2, "the written batch was committed: its parts' BOMs not asked for again"
+    # asked in the first run, ahead (unused) in the stopped one, and for the write of the third
+    assert asked["29"] == 3, "the batch fetched ahead was not committed"
+    assert len(sink.store) == 30 + 30, "every part and every BOM line landed"
+
+
 WINDOWED_JOBS = replace(
     JOBS,
     name="windowed_jobs",
