@@ -787,7 +787,7 @@ class Runner:
         """Fetch, write and commit the parents' children in batches (in the fan-out lane), taking each
         batch out of `parents` (a long BOM pass lets its parts go as it goes); False when a stop request
         ended it early. One batch ahead: the next batch's children are fetched while this one is written,
-        so Plex and CDF overlap (under Plex's budget, a write no longer leaves the budget idle); a batch is
+        so Plex and CDF overlap (a write no longer halts the row's calls under Plex's budget); a batch is
         still committed only after its own write. `shared` holds the row's lookups, read once for all its
         parents (e.g. the parts list a BOM row reads its codes from)."""
         batches = Ramp().batches(parents)
