@@ -7,9 +7,11 @@ probes that cost little:
 - every event-loop step timed (`asyncio.events.Handle._run` wrapped): how long the loop was held at once,
   in which the product reads no answer and sends no call;
 - every CDF request's flight (`httpx2.AsyncClient.send` wrapped);
-- the main thread's and the world's CPU, read from /proc every bucket.
+- the main thread's and the world's CPU, read from /proc every bucket;
+- every row's span (`Runner.run_resource` wrapped): when each resource began and ended, in the pass.
 Prints the steps' histogram, then the buckets in which the main thread was less than half busy: how many,
-in how many of them the world was more than 80 % busy, and in how many a CDF request was in flight.
+in how many of them the world was more than 80 % busy, and in how many a CDF request was in flight; then
+the rows that took 50 ms or more, in the order they began, with a bar of 0.1 s a character.
 Not run by `make bench` (it prints no target); docs/performance.md (session 7) reads it.
 """
 
@@ -32,6 +34,7 @@ import httpx2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from extract_medium import BUDGET, NOW
+from plex_cdf.runner import Runner
 from support import product
 from support.harness import World, config_tree, say
 
@@ -53,6 +56,7 @@ class Probes:
         self.began = time.perf_counter()
         self.steps: list[float] = []
         self.cdf_flights: list[tuple[float, float]] = []
+        self.rows: list[tuple[str, float, float]] = []  # (resource, began, ended)
 
     def install(self, cdf_url: str) -> None:
         run_step = asyncio.events.Handle._run
@@ -75,6 +79,16 @@ class Probes:
                     flights.append((began, time.perf_counter() - began_at))
 
         httpx2.AsyncClient.send = flown  # type: ignore[method-assign,assignment]
+        run_resource, rows = Runner.run_resource, self.rows
+
+        async def spanned(runner: Runner, resource: Any, *args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter() - began_at
+            try:
+                return await run_resource(runner, resource, *args, **kwargs)
+            finally:
+                rows.append((resource.name, began, time.perf_counter() - began_at))
+
+        Runner.run_resource = spanned  # type: ignore[method-assign]
 
 
 def in_flight(flights: list[tuple[float, float]], low: float, high: float) -> float:
@@ -130,6 +144,12 @@ def main() -> None:
         writing += in_flight(probes.cdf_flights, low, high) > 0.5
     print(f"\n{args.bucket_ms} ms buckets: {len(samples) - 1}; the main thread less than half busy in {idle}")
     print(f"  of those, the world more than 80 % busy in {busy_world}, a CDF request in flight in {writing}")
+    print("\nrows of 50 ms or more (seconds since the probes began; a bar character is 0.1 s):")
+    first = min((began for _, began, _ in probes.rows), default=0.0)
+    for name, began, ended in sorted(probes.rows, key=lambda row: row[1]):
+        if ended - began >= 0.05:
+            bar = " " * int((began - first) * 10) + "=" * max(1, int((ended - began) * 10))
+            print(f"  {name[:30]:30s} {began:6.2f} {ended:6.2f}  {bar}")
 
 
 if __name__ == "__main__":
