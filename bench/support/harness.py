@@ -32,6 +32,12 @@ DS_AUTH = httpx2.BasicAuth(DS_USER, DS_PASSWORD)
 DOMAINS = ("master-data", "jobs", "production", "inventory", "quality", "performance")
 
 
+def cpu_s(stat: str) -> float:
+    """User + system CPU seconds of a /proc stat file: a process's (all its threads), or one thread's."""
+    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def say(text: str) -> None:
     """Progress on stderr, so stdout holds only the table."""
     print(text, file=sys.stderr, flush=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import asyncio.events
-import os
 import sys
 import tempfile
 import threading
@@ -36,16 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from extract_medium import BUDGET, NOW
 from plex_cdf.runner import Runner
 from support import product
-from support.harness import World, config_tree, say
+from support.harness import World, config_tree, cpu_s, say
 
-TICKS = os.sysconf("SC_CLK_TCK")
 STEP_EDGES_MS = (5, 10, 20, 50, 100, 200)
-
-
-def cpu_s(stat: str) -> float:
-    """User + system CPU seconds of a /proc stat file (a process's, or one thread's)."""
-    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class Probes:

@@ -30,13 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from extract_medium import BUDGET, NOW
 from support import product
-from support.harness import World, config_tree, say
-
-
-def world_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of the world process (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+from support.harness import World, config_tree, cpu_s, say
 
 
 def main() -> None:
@@ -53,7 +47,7 @@ def main() -> None:
         config = config_tree(world, folder / "state.db", BUDGET)
         config["destination"] = {"type": args.target}
         spec = {"config": config, "now": NOW.isoformat(), "setup": True}
-        before = world_cpu_s(world.process.pid)
+        before = cpu_s(f"/proc/{world.process.pid}/stat")
         profile = cProfile.Profile(time.process_time)
         if args.bare:
             figures = asyncio.run(product.run(spec))
@@ -63,7 +57,7 @@ def main() -> None:
             profile.disable()
         if os.environ.get("PROFILE_DUMP") and not args.bare:
             profile.dump_stats(os.environ["PROFILE_DUMP"])
-        world_cpu = world_cpu_s(world.process.pid) - before
+        world_cpu = cpu_s(f"/proc/{world.process.pid}/stat") - before
     finally:
         world.close()
     profiled = "" if args.bare else " (profiled)"
