@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -801,8 +801,7 @@ class Runner:
                 await self._write_children(resource, mode, batch, answers, report, digests_key, shared)
         finally:
             if ahead is not None:  # stopped or failed: the batch fetched ahead is not used
-                ahead[1].cancel()
-                ahead[1].add_done_callback(_retrieved)
+                _let_go(ahead[1])
         return ahead is None and not parents  # every batch taken out of `parents` was written
 
     def _children_ahead(
@@ -812,11 +811,8 @@ class Runner:
         parent's children, or what Plex raised for it."""
         if batch is None:
             return None
-        with fan_out_lane():
-            fetching = asyncio.ensure_future(
-                asyncio.gather(*(self._children_of(resource, mode, p) for p in batch), return_exceptions=True)
-            )
-        return batch, fetching
+        calls = (self._children_of(resource, mode, p) for p in batch)
+        return batch, _fanned_out(calls, return_exceptions=True)
 
     async def _write_children(
         self,
@@ -919,23 +915,18 @@ class Runner:
                 del subs
         finally:
             if ahead is not None:  # stopped or failed: the batch fetched ahead is not used
-                ahead.cancel()
-                ahead.add_done_callback(_retrieved)
+                _let_go(ahead)
         return total
 
     def _sub_lists(
         self, children: Children, batch: Sequence[tuple[Record, str, str]]
     ) -> asyncio.Future[list[list[dict[str, Any]]]]:
         """The sub-lists of a batch of records, fetched in the fan-out lane (started now)."""
-        with fan_out_lane():
-            calls = [
-                self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
-                for r, _, _ in batch
-            ]
-            fetched: asyncio.Future[list[list[dict[str, Any]]]] = asyncio.ensure_future(
-                asyncio.gather(*calls)
-            )
-            return fetched
+        calls = (
+            self._plex.get_list(children.path.format(parent=_segment(r.get(children.parent_key))))
+            for r, _, _ in batch
+        )
+        return _fanned_out(calls)
 
     async def _write_with_children(
         self,
@@ -1206,6 +1197,24 @@ def _segmented(items: list[Item], window: TimeRange) -> list[Item]:
         replace(item, segment=segment) if isinstance(item, Datapoints) and not item.latest_only else item
         for item in items
     ]
+
+
+def _fanned_out(
+    calls: Iterable[Awaitable[Any]], *, return_exceptions: bool = False
+) -> asyncio.Future[list[Any]]:
+    """The calls' answers in their order, the calls started now in the fan-out lane (with
+    `return_exceptions`, a call's error is its answer)."""
+    with fan_out_lane():
+        gathered: asyncio.Future[list[Any]] = asyncio.ensure_future(
+            asyncio.gather(*calls, return_exceptions=return_exceptions)
+        )
+    return gathered
+
+
+def _let_go(future: asyncio.Future[Any]) -> None:
+    """An unused fetch: cancelled, and its outcome marked as seen."""
+    future.cancel()
+    future.add_done_callback(_retrieved)
 
 
 def _retrieved(future: asyncio.Future[Any]) -> None:
