@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/support/loop_timeline.py [--target data-modeling] [--bucket-ms 50]
 The world (simulated Plex, medium plant, and the local CDF) runs in its own process, as in
-extract_medium.py; the product runs in this one, through `product.run` (setup, then one pass), with three
+extract_medium.py; the product runs in this one, through `product.run` (setup, then one pass), with four
 probes that cost little:
 - every event-loop step timed (`asyncio.events.Handle._run` wrapped): how long the loop was held at once,
   in which the product reads no answer and sends no call;
@@ -12,7 +12,7 @@ probes that cost little:
 Prints the steps' histogram, then the buckets in which the main thread was less than half busy: how many,
 in how many of them the world was more than 80 % busy, and in how many a CDF request was in flight; then
 the rows that took 50 ms or more, in the order they began, with a bar of 0.1 s a character.
-Not run by `make bench` (it prints no target); docs/performance.md (session 7) reads it.
+Not run by `make bench` (it prints no target); docs/performance.md (sessions 7 to 9) reads it.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ STEP_EDGES_MS = (5, 10, 20, 50, 100, 200)
 
 
 class Probes:
-    """The event loop's steps and the CDF requests' flights, from `install` on; times are seconds since
-    `began`."""
+    """The event loop's steps, the CDF requests' flights and the rows' spans, from `install` on; times are
+    seconds since `began`."""
 
     def __init__(self) -> None:
         self.began = time.perf_counter()
